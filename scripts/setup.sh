@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create .venv/ at the repo root (if missing) and install setoolkit with its pinned dependencies.
+# Sourced by scripts/main.sh and scripts/test.sh; safe to run again (pip skips what is installed).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# Weights and data come from a local mirror when there is one beside the repo (offline machines).
+if [ -z "${SETOOLKIT_MIRROR:-}" ] && [ -d "$ROOT/../shared/weights" ]; then
+    export SETOOLKIT_MIRROR="$(cd "$ROOT/../shared" && pwd)"
+fi
+export MPLBACKEND=Agg

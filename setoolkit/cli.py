@@ -1,0 +1,156 @@
+"""Command line: ``setoolkit models | enhance | score | fetch | run`` (also ``python -m setoolkit``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import SetoolkitError
+
+AUDIO_EXTS = {".wav", ".flac", ".ogg", ".mp3"}
+
+
+def _audio_inputs(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTS)
+        else:
+            files.append(p)  # missing / non-audio files get read()'s error naming them
+    return files
+
+
+def cmd_models(args) -> int:
+    from .registry import list_models
+
+    cols = ["name", "family", "rate", "framework", "frame/hop", "latency", "params", "MB", "stream", "status"]
+    rows = []
+    for c in list_models(available_only=args.available):
+        size = c.file_bytes
+        rows.append([c.name, c.family, str(c.sample_rate), c.framework,
+                     f"{c.frame}/{c.hop}" if c.frame else "-", f"{c.latency_ms:g} ms" if c.latency_ms else "-",
+                     f"{c.params / 1e6:.2f}M" if c.params else "-", f"{size / 1e6:.1f}" if size else "-",
+                     "yes" if c.streaming else "no", c.status])
+    widths = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
+    for r in [cols] + rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def cmd_enhance(args) -> int:
+    from tqdm.auto import tqdm
+
+    from .registry import load
+
+    model = load(args.model)
+    out_dir = Path(args.output)
+    files = _audio_inputs(args.inputs)
+    if not files:
+        raise SetoolkitError(f"no audio files found in {args.inputs}")
+    for src in tqdm(files, desc=f"enhance {model.name}", disable=args.quiet):
+        suffix = f".{args.format}" if args.format else src.suffix
+        dst = out_dir / f"{src.stem}{suffix}"
+        model.enhance_file(src, dst, downmix=args.downmix, subtype=args.subtype)
+        if args.quiet is False and len(files) == 1:
+            print(dst)
+    return 0
+
+
+def cmd_score(args) -> int:
+    import pandas as pd
+
+    from .metrics import DEFAULT_METRICS, score_files
+
+    clean_dir, enh_dir = Path(args.clean), Path(args.enhanced)
+    for d in (clean_dir, enh_dir):
+        if not d.is_dir():
+            raise SetoolkitError(f"{d}: not a directory")
+    enhanced = {f.stem: f for f in _audio_inputs([str(enh_dir)])}
+    pairs = [(c, enhanced[c.stem]) for c in _audio_inputs([str(clean_dir)]) if c.stem in enhanced]
+    if not pairs:
+        raise SetoolkitError(f"no files with matching names in {clean_dir} and {enh_dir}")
+    metrics = args.metrics.split(",") if args.metrics else DEFAULT_METRICS
+    table = pd.DataFrame(score_files(pairs, metrics=metrics, workers=args.workers, progress=not args.quiet))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    means = table[[m for m in metrics]].mean(numeric_only=True)
+    print(f"{len(table)} pairs")
+    for m, v in means.items():
+        print(f"{m:>8s}  {v:.3f}")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from . import assets
+    from .registry import get_card
+
+    names = []
+    for n in args.names:
+        names += list(get_card(n).weights) if not n.startswith(("weights/", "data/")) else [n]
+    for n in names:
+        print(assets.fetch(n))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .pipeline import run_comparison
+
+    models = args.models.split(",") if args.models else None
+    out = run_comparison(models=models, reports_dir=args.reports, figures_dir=args.figures, date=args.date,
+                         limit=args.limit, workers=args.workers, progress=not args.quiet)
+    print(f"report: {out / 'report.html'}")
+    print((out / "report.md").read_text().split("## Figures")[0])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="setoolkit", description="Run, debug and compare speech-enhancement models.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("models", help="table of model cards")
+    s.add_argument("--available", action="store_true", help="only models that can be loaded now")
+    s.set_defaults(func=cmd_models)
+
+    s = sub.add_parser("enhance", help="enhance audio files (outputs keep the input's stem and sample rate)")
+    s.add_argument("inputs", nargs="+", help="audio files or folders")
+    s.add_argument("-m", "--model", required=True)
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--downmix", action="store_true", help="average channels first (default: each channel)")
+    s.add_argument("--subtype", help="output subtype, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
+    s.add_argument("--format", choices=["wav", "flac", "ogg"], help="output format (default: the input's)")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_enhance)
+
+    s = sub.add_parser("score", help="score enhanced files against clean references with matching names")
+    s.add_argument("--clean", required=True)
+    s.add_argument("--enhanced", required=True)
+    s.add_argument("--metrics", help="comma-separated subset of pesq_wb,pesq_nb,stoi,estoi,si_sdr,sdr,snr,segsnr,lsd")
+    s.add_argument("--csv", help="write the per-file table here")
+    s.add_argument("--workers", type=int)
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_score)
+
+    s = sub.add_parser("fetch", help="fetch and verify weights (model names) or asset names")
+    s.add_argument("names", nargs="+")
+    s.set_defaults(func=cmd_fetch)
+
+    s = sub.add_parser("run", help="main job: enhance the sample sets with every available model, score, report")
+    s.add_argument("--models", help="comma-separated model names (default: all available)")
+    s.add_argument("--reports", default="reports")
+    s.add_argument("--figures", default="figures")
+    s.add_argument("--date", help="report date YYYY-MM-DD (default: today)")
+    s.add_argument("--limit", type=int, help="pairs per dataset (default: all)")
+    s.add_argument("--workers", type=int)
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SetoolkitError as exc:
+        print(f"setoolkit: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,28 @@
+"""Exceptions with messages a researcher can act on.
+
+Every error raised on bad input names the file (or argument) and the problem, so that a batch job
+fails loudly at the input instead of deep inside a model.
+"""
+
+
+class SetoolkitError(Exception):
+    """Base class of every error setoolkit raises on purpose."""
+
+
+class AudioError(SetoolkitError, ValueError):
+    """An audio file or array cannot be used: missing, empty, NaN, wrong rank, unsupported format."""
+
+
+class AssetError(SetoolkitError, OSError):
+    """A weight or data file is missing, cannot be downloaded, or fails its checksum."""
+
+
+class ModelError(SetoolkitError, KeyError):
+    """Unknown model name, a model not yet available, or a checkpoint that does not fit its model."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class LayoutError(SetoolkitError, ValueError):
+    """A tensor does not have the layout (dims, sizes) a function expects."""

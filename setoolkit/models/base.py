@@ -1,0 +1,88 @@
+"""The one interface every model has: ``enhance(audio, sr)`` at any rate, ``stream()`` for causal models.
+
+Resampling, channel handling, chunking of long inputs and input checks live here once; a family only
+implements :meth:`Enhancer.enhance_model_rate` (mono, model rate, output aligned with input) and, when
+causal, :meth:`Enhancer.stream`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import MAX_CHUNK_SECONDS, as_channels_first, process_in_chunks, read, resample, to_mono, write
+from ..errors import AudioError, ModelError
+from ..registry import ModelCard
+
+
+class Enhancer:
+    """A loaded speech-enhancement model.
+
+    Examples
+    --------
+    >>> model = setoolkit.load("dpcrn-quant")
+    >>> clean = model.enhance(noisy, 48000)      # (channels, samples) at 48 kHz in and out
+    """
+
+    def __init__(self, card: ModelCard) -> None:
+        self.card = card
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def sample_rate(self) -> int:
+        return self.card.sample_rate
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.card.name} @ {self.card.sample_rate} Hz>"
+
+    # -- what a family implements -------------------------------------------------------------------
+    def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Enhance mono ``(samples,)`` float32 at ``self.sample_rate``; return ``(samples,)``, aligned."""
+        raise NotImplementedError
+
+    def stream(self):
+        """A fresh :class:`~setoolkit.streaming.StreamingEnhancer` (mono, model rate)."""
+        raise ModelError(f"model {self.name!r} is not causal and has no streaming mode")
+
+    # -- shared data path -----------------------------------------------------------------------------
+    def enhance(self, audio, sr: int, *, downmix: bool = False, name: str = "audio") -> np.ndarray:
+        """Enhance ``audio`` ``(channels, samples)`` or ``(samples,)`` recorded at ``sr`` Hz.
+
+        Each channel is resampled to the model rate (soxr VHQ), enhanced (in crossfaded chunks of at most
+        10 s, never truncated), and resampled back. Returns float32 ``(channels, samples)`` at ``sr`` with
+        the input's length; ``downmix=True`` averages channels first and returns ``(1, samples)``.
+        """
+        if not isinstance(sr, (int, np.integer)) or sr <= 0:
+            raise AudioError(f"{name}: sample rate must be a positive integer in Hz, got {sr!r}")
+        x = as_channels_first(audio, name=name)
+        if downmix:
+            x = to_mono(x)
+        n = x.shape[1]
+        xm = resample(x, int(sr), self.sample_rate)
+        ym = np.stack([process_in_chunks(self._checked_model_call, ch, self.sample_rate,
+                                         max_seconds=MAX_CHUNK_SECONDS) for ch in xm])
+        return resample(ym, self.sample_rate, int(sr), length=n)
+
+    def _checked_model_call(self, x: np.ndarray) -> np.ndarray:
+        y = np.asarray(self.enhance_model_rate(np.ascontiguousarray(x, dtype=np.float32)), dtype=np.float32)
+        if y.shape != x.shape:
+            raise ModelError(f"{self.name}: model returned shape {y.shape} for input {x.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ModelError(f"{self.name}: model produced NaN/Inf output")
+        return y
+
+    def enhance_file(self, src: str | os.PathLike, dst: str | os.PathLike, *, subtype: str | None = None,
+                     downmix: bool = False) -> Path:
+        """Read ``src``, enhance, write ``dst`` atomically at the input's rate (and subtype, unless given)."""
+        import soundfile as sf
+
+        audio, sr = read(src)
+        y = self.enhance(audio, sr, downmix=downmix, name=str(src))
+        if subtype is None and Path(dst).suffix.lower() == Path(src).suffix.lower():
+            subtype = sf.info(str(src)).subtype
+        return write(dst, y, sr, subtype=subtype)

@@ -1,0 +1,151 @@
+"""Streaming: feed audio in chunks of any size, get enhanced audio out hop by hop, state carried between calls.
+
+:class:`StreamingEnhancer` does the bookkeeping every streaming model needs (buffer input until a full hop
+is there, carry the model state, push the tail out on :meth:`~StreamingEnhancer.flush`); a family only
+implements ``_step(hop_block) -> hop_block``. :class:`StftFrameStream` is the step for models that map one
+STFT frame (plus a recurrent state) to one enhanced frame, with windowed overlap-add synthesis.
+
+Streaming output is late by ``latency`` samples (the algorithmic delay); :func:`stream_signal` removes it,
+so its result lines up sample for sample with the offline output.
+
+Examples
+--------
+>>> s = model.stream()
+>>> out = [s.process(chunk) for chunk in chunks] + [s.flush()]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import AudioError
+
+
+class StreamingEnhancer:
+    """Base of every streaming model: chunks in, hops out, model state kept between calls.
+
+    Subclasses set ``hop`` and ``latency`` (samples, at the model rate) and implement ``_step``.
+    """
+
+    hop: int
+    latency: int
+    sample_rate: int
+
+    def __init__(self) -> None:
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._n_in = 0
+        self._n_out = 0
+
+    def _step(self, block: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """One hop of input ``(hop,)`` -> one hop of output ``(hop,)``; update the carried state."""
+        raise NotImplementedError
+
+    def process(self, chunk) -> np.ndarray:
+        """Feed ``(samples,)`` float audio at the model rate; returns the output hops completed so far."""
+        chunk = np.asarray(chunk, dtype=np.float32)
+        if chunk.ndim != 1:
+            raise AudioError(f"stream.process takes mono (samples,) chunks, got shape {chunk.shape}")
+        if not np.all(np.isfinite(chunk)):
+            raise AudioError("stream.process: chunk contains NaN or Inf")
+        self._n_in += chunk.shape[0]
+        buf = np.concatenate([self._pending, chunk])
+        n_hops = buf.shape[0] // self.hop
+        out = [self._step(buf[k * self.hop:(k + 1) * self.hop]) for k in range(n_hops)]
+        self._pending = buf[n_hops * self.hop:]
+        y = np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
+        self._n_out += y.shape[0]
+        return y
+
+    def flush(self) -> np.ndarray:
+        """End of input: pad with zeros until every input sample's output is out; returns those samples.
+
+        After ``flush`` the total output is ``latency + input length`` samples (rounded up to a hop).
+        """
+        want = self._n_in + self.latency
+        y = []
+        while self._n_out < want:
+            need = self.hop - self._pending.shape[0]
+            y.append(self.process(np.zeros(need, dtype=np.float32)))
+            self._n_in -= need  # padding is not input
+        return np.concatenate(y) if y else np.zeros(0, dtype=np.float32)
+
+
+def stream_signal(stream: StreamingEnhancer, x: np.ndarray, *, chunk: int | None = None) -> np.ndarray:
+    """Run ``x`` ``(samples,)`` through ``stream`` in chunks of ``chunk`` samples (default: one hop) and return
+    the output with the latency removed, ``(samples,)``: directly comparable with offline output."""
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    chunk = chunk or stream.hop
+    parts = [stream.process(x[i:i + chunk]) for i in range(0, x.shape[0], chunk)]
+    parts.append(stream.flush())
+    y = np.concatenate(parts)
+    return y[stream.latency: stream.latency + x.shape[0]]
+
+
+class FrameModel:
+    """What an STFT-frame model provides to :class:`StftFrameStream` and the offline frame loop.
+
+    ``n_fft``, ``hop``, ``window`` (analysis = synthesis, power-complementary at ``hop``),
+    ``initial_state()`` and ``process_frame(spec (n_fft//2+1,) complex, state) -> (spec, state)``.
+    """
+
+    n_fft: int
+    hop: int
+    window: np.ndarray
+    sample_rate: int
+
+    def initial_state(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def process_frame(self, spec: np.ndarray, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class StftFrameStream(StreamingEnhancer):
+    """Streaming for a :class:`FrameModel`: sliding analysis buffer, one frame per hop, overlap-add output.
+
+    Latency: ``n_fft - hop`` samples (the output of a hop is complete once its last frame is added).
+    """
+
+    def __init__(self, model: FrameModel) -> None:
+        super().__init__()
+        self.model = model
+        self.hop = model.hop
+        self.latency = model.n_fft - model.hop
+        self.sample_rate = model.sample_rate
+        self._in = np.zeros(model.n_fft, dtype=np.float32)
+        self._out = np.zeros(model.n_fft, dtype=np.float32)
+        self._state = model.initial_state()
+
+    def _step(self, block: np.ndarray) -> np.ndarray:
+        m = self.model
+        self._in = np.concatenate([self._in[self.hop:], block])
+        spec = np.fft.rfft(self._in * m.window)
+        enh, self._state = m.process_frame(spec, self._state)
+        self._out += (np.fft.irfft(enh, n=m.n_fft) * m.window).astype(np.float32)
+        y = self._out[:self.hop].copy()
+        self._out = np.concatenate([self._out[self.hop:], np.zeros(self.hop, dtype=np.float32)])
+        return y
+
+
+def offline_frames(model: FrameModel, x: np.ndarray) -> np.ndarray:
+    """Offline run of a :class:`FrameModel` over ``x`` ``(samples,)`` -> ``(samples,)``, aligned with the input.
+
+    Frames the whole signal at once (front padding ``n_fft - hop`` zeros, so the first frame is what the
+    streamer sees first), runs ``process_frame`` frame by frame carrying the state, and overlap-adds.
+    Equal to :func:`stream_signal` on the same model to float precision.
+    """
+    from .stft import frame_np, overlap_add_np
+
+    n, n_fft, hop = x.shape[0], model.n_fft, model.hop
+    front = n_fft - hop
+    last_frame = (front + n - 1) // hop
+    total = last_frame * hop + n_fft
+    xp = np.zeros(total, dtype=np.float32)
+    xp[front:front + n] = x
+    specs = np.fft.rfft(frame_np(xp, n_fft, hop) * model.window, axis=-1)
+    state = model.initial_state()
+    out = np.empty_like(specs)
+    for t in range(specs.shape[0]):
+        out[t], state = model.process_frame(specs[t], state)
+    frames = (np.fft.irfft(out, n=n_fft, axis=-1) * model.window).astype(np.float32)
+    return overlap_add_np(frames, hop)[front:front + n]

@@ -1,0 +1,27 @@
+"""Shared fixtures. The real weights and audio come from the mirror ``../shared`` (or $SETOOLKIT_MIRROR).
+
+Kept importable under the second, older torch venv (numpy + torch + pytest only).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if not os.environ.get("SETOOLKIT_MIRROR") and (ROOT.parent / "shared" / "weights").is_dir():
+    os.environ["SETOOLKIT_MIRROR"] = str(ROOT.parent / "shared")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    m = os.environ.get("SETOOLKIT_MIRROR", "").split(os.pathsep)[0]
+    if not m or not (Path(m) / "weights").is_dir():
+        pytest.fail("the real weights/data mirror is missing: set SETOOLKIT_MIRROR or put shared/ beside the repo")
+    return Path(m)
+
+
+@pytest.fixture(scope="session")
+def data(mirror) -> Path:
+    return mirror / "data"
