@@ -26,6 +26,10 @@ class Enhancer:
     >>> clean = model.enhance(noisy, 48000)      # (channels, samples) at 48 kHz in and out
     """
 
+    #: Longest input (s) one offline call processes; longer inputs are split into crossfaded chunks.
+    #: ``None`` for models that run frame by frame with constant memory (no chunking, no seams).
+    chunk_seconds: float | None = MAX_CHUNK_SECONDS
+
     def __init__(self, card: ModelCard) -> None:
         self.card = card
 
@@ -56,6 +60,7 @@ class Enhancer:
         Each channel is resampled to the model rate (soxr VHQ), enhanced (in crossfaded chunks of at most
         10 s, never truncated), and resampled back. Returns float32 ``(channels, samples)`` at ``sr`` with
         the input's length; ``downmix=True`` averages channels first and returns ``(1, samples)``.
+        Frame-by-frame models (``chunk_seconds = None``) process any length in one pass.
         """
         if not isinstance(sr, (int, np.integer)) or sr <= 0:
             raise AudioError(f"{name}: sample rate must be a positive integer in Hz, got {sr!r}")
@@ -64,8 +69,11 @@ class Enhancer:
             x = to_mono(x)
         n = x.shape[1]
         xm = resample(x, int(sr), self.sample_rate)
-        ym = np.stack([process_in_chunks(self._checked_model_call, ch, self.sample_rate,
-                                         max_seconds=MAX_CHUNK_SECONDS) for ch in xm])
+        if self.chunk_seconds is None:
+            ym = np.stack([self._checked_model_call(ch) for ch in xm])
+        else:
+            ym = np.stack([process_in_chunks(self._checked_model_call, ch, self.sample_rate,
+                                             max_seconds=self.chunk_seconds) for ch in xm])
         return resample(ym, self.sample_rate, int(sr), length=n)
 
     def _checked_model_call(self, x: np.ndarray) -> np.ndarray:

@@ -40,6 +40,8 @@ def _interpreter(path: str):
 class DpcrnTflite(Enhancer, FrameModel):
     """DPCRN-base TFLite, offline (frame loop over the whole signal) and streaming (hop by hop)."""
 
+    chunk_seconds = None  # one interpreter call per frame, state carried: any length, constant memory
+
     def __init__(self, card: ModelCard, model_path: str) -> None:
         Enhancer.__init__(self, card)
         self.n_fft, self.hop = card.frame, card.hop

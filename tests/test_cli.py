@@ -1,0 +1,84 @@
+"""The command line: models table, enhance (stem and rate kept), score, errors, the main job."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from setoolkit import assets
+from setoolkit.audio import info, read
+from setoolkit.cli import main
+
+
+def test_models_table(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "dpcrn-quant" in out and "denoiser-dns64" in out and "latency" in out
+    assert main(["models", "--available"]) == 0
+    assert "denoiser-dns64" not in capsys.readouterr().out
+
+
+def test_enhance_keeps_stem_rate_and_subtype(tmp_path, mirror, data, capsys):
+    pairs = assets.dataset_pairs("vbd48k", mirror=mirror)[:2]
+    inputs = [str(n) for _, n in pairs] + [str(data / "misc" / "jfk.flac")]
+    assert main(["enhance", *inputs, "-m", "dpcrn-quant", "-o", str(tmp_path / "out"), "-q"]) == 0
+    for src in inputs:
+        src_info = info(src)
+        stem, suffix = src.rsplit("/", 1)[1].rsplit(".", 1)
+        out = tmp_path / "out" / f"{stem}.{suffix}"
+        out_info = info(out)
+        assert out_info["samplerate"] == src_info["samplerate"]
+        assert out_info["frames"] == src_info["frames"] and out_info["channels"] == src_info["channels"]
+        assert out_info["subtype"] == src_info["subtype"]
+
+
+def test_enhance_errors_are_one_line(tmp_path, capsys):
+    assert main(["enhance", "x.wav", "-m", "nope", "-o", str(tmp_path)]) == 2
+    assert "unknown model 'nope'; valid models:" in capsys.readouterr().err
+    (tmp_path / "bad.wav").write_text("not audio")
+    assert main(["enhance", str(tmp_path / "bad.wav"), "-m", "dpcrn-quant", "-o", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.wav: not a readable audio file" in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "bad.wav").exists()
+
+
+def test_score_directories(tmp_path, mirror, capsys):
+    pairs = assets.dataset_pairs("vbd16k", mirror=mirror)[:3]
+    clean_dir = pairs[0][0].parent
+    enh = tmp_path / "enh"
+    assert main(["enhance", *[str(n) for _, n in pairs], "-m", "dpcrn-quant", "-o", str(enh), "-q"]) == 0
+    assert main(["score", "--clean", str(clean_dir), "--enhanced", str(enh), "--metrics", "si_sdr,pesq_wb",
+                 "--csv", str(tmp_path / "s.csv"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "3 pairs" in out and "si_sdr" in out
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "s.csv")
+    assert len(table) == 3 and table["si_sdr"].mean() > 10
+
+
+def test_python_dash_m_entry_point():
+    r = subprocess.run([sys.executable, "-m", "setoolkit", "models", "--available"], capture_output=True, text=True)
+    assert r.returncode == 0 and "dpcrn-quant" in r.stdout
+
+
+def test_main_job_writes_report_and_figures(tmp_path, capsys):
+    assert main(["run", "--limit", "3", "--reports", str(tmp_path / "reports"), "--figures",
+                 str(tmp_path / "figures"), "--date", "2026-01-02", "-q"]) == 0
+    report = tmp_path / "reports" / "2026-01-02"
+    md = (report / "report.md").read_text()
+    assert "dpcrn-quant" in md and "vbd48k" in md and "delta_si_sdr" in md
+    assert (report / "report.html").read_text().count("<img") == 4
+    import pandas as pd
+
+    scores = pd.read_csv(report / "scores.csv")
+    assert set(scores["model"]) == {"noisy", "dpcrn-quant", "dpcrn-base"}
+    assert len(scores) == 2 * 3 * 3
+    summary = pd.read_csv(report / "summary.csv")
+    q = summary[(summary.model == "dpcrn-quant") & (summary.dataset == "vbd16k")].iloc[0]
+    assert q["delta_si_sdr"] > 5 and q["rtf"] < 1.0
+    pngs = sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+    assert len(pngs) == 4
+    y, sr = read(next((report / "audio" / "vbd48k" / "dpcrn-quant").glob("*.wav")))
+    assert sr == 48000
