@@ -142,3 +142,26 @@ def test_bad_input_to_enhance(quant):
         quant.enhance(np.full(16000, np.nan), 16000)
     y = quant.enhance(np.zeros(100, dtype=np.float32), 16000)  # shorter than a frame: padded, not refused
     assert y.shape == (1, 100)
+
+
+def test_offline_chunking_of_a_real_model_has_no_click_at_the_seams(quant, data):
+    """Force the 10 s chunking on a real model (state restarts per chunk): the crossfaded seam must be no
+    rougher than the rest of the output."""
+    from setoolkit.audio import chunk_bounds
+    from setoolkit.models.base import Enhancer
+
+    class Chunked(Enhancer):
+        chunk_seconds = 10.0
+
+        def enhance_model_rate(self, x):
+            return quant.enhance_model_rate(x)
+
+    x, sr = read(data / "dns3_blind" / sorted(p.name for p in (data / "dns3_blind").iterdir())[0])
+    y = Chunked(quant.card).enhance(x, sr)[0]
+    assert y.shape == (x.shape[1],)
+    jumps = np.abs(np.diff(y))
+    seams = [start for start, _ in chunk_bounds(len(y), 10 * sr, sr // 2)[1:]]
+    assert seams
+    for s in seams:
+        assert jumps[s - 160: s + sr // 2 + 160].max() <= jumps.max()
+        assert jumps[s - 160: s + sr // 2 + 160].max() < 10 * np.percentile(jumps, 99.9)
