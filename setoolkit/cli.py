@@ -104,6 +104,14 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from .doctor import doctor
+
+    report = doctor(args.model, audio=args.audio, sr=args.sr, pairs=args.pairs, n_pairs=args.n_pairs)
+    print(report)
+    return 1 if report.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="setoolkit", description="Run, debug and compare speech-enhancement models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -134,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("fetch", help="fetch and verify weights (model names) or asset names")
     s.add_argument("names", nargs="+")
     s.set_defaults(func=cmd_fetch)
+
+    s = sub.add_parser("doctor", help="diagnose a model: weights, I/O, outputs, delay, streaming, quality, env")
+    s.add_argument("model")
+    s.add_argument("--audio", help="audio file to test on (default: a real vbd16k noisy file)")
+    s.add_argument("--sr", type=int, help="the rate you believe --audio has (checked against the file)")
+    s.add_argument("--pairs", help="folder with clean/ and noisy/ for the quality check (default: vbd16k)")
+    s.add_argument("--n-pairs", type=int, help="use only the first N pairs (default: all)")
+    s.set_defaults(func=cmd_doctor)
 
     s = sub.add_parser("run", help="main job: enhance the sample sets with every available model, score, report")
     s.add_argument("--models", help="comma-separated model names (default: all available)")

@@ -62,7 +62,7 @@ class DpcrnTflite(Enhancer, FrameModel):
         if len(self._state_out) != 1 or len(self._frame_outs) != 3:
             raise ModelError(f"{model_path}: expected three [1,1,{n_bins}] outputs and one state output, got "
                              f"{[tuple(d['shape']) for d in outs]}")
-        self._identify_outputs()
+        self._order = self.identify_outputs()
 
     # -- output identification --------------------------------------------------------------------
     def _run(self, spec: np.ndarray, state: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -73,9 +73,8 @@ class DpcrnTflite(Enhancer, FrameModel):
         frame_outs = [self._it.get_tensor(i)[0, 0] for i in self._frame_outs]
         return frame_outs, self._it.get_tensor(self._state_out[0])
 
-    def _identify_outputs(self) -> None:
+    def identify_outputs(self) -> tuple[int, int, int]:
         """Run a voiced probe and find (mask, cos, sin) among the three frame outputs by their values."""
-        self._order = (0, 1, 2)
         x = probe_signal(self.hop * 24 + self.n_fft, self.sample_rate)
         frames = [np.fft.rfft(x[t * self.hop:t * self.hop + self.n_fft] * self.window) for t in range(24)]
         state = self.initial_state()
@@ -90,7 +89,15 @@ class DpcrnTflite(Enhancer, FrameModel):
         if seen[mask_i].min() < -1e-6:
             raise ModelError(f"{self.model_path}: the non-phase output has negative values "
                              f"(min {seen[mask_i].min():.3g}); it is not a magnitude mask")
-        self._order = (mask_i, cos_i, sin_i)
+        return mask_i, cos_i, sin_i
+
+    def self_check(self) -> list[tuple[str, bool, str]]:
+        """For ``setoolkit doctor``: are the outputs used in the roles their values show?"""
+        found = self.identify_outputs()
+        ok = tuple(self._order) == found
+        detail = (f"(mask, cos, sin) = outputs {found}, as used" if ok else
+                  f"outputs used as (mask, cos, sin) = {tuple(self._order)}, but by value they are {found}")
+        return [("output roles", ok, detail)]
 
     # -- FrameModel ---------------------------------------------------------------------------------
     def initial_state(self) -> np.ndarray:
