@@ -93,14 +93,52 @@ def cmd_fetch(args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
-    from .pipeline import run_comparison
+def _date(text: str | None) -> str:
+    import datetime as dt
 
-    models = args.models.split(",") if args.models else None
-    out = run_comparison(models=models, reports_dir=args.reports, figures_dir=args.figures, date=args.date,
-                         limit=args.limit, workers=args.workers, progress=not args.quiet)
+    return dt.date.today().isoformat() if text in (None, "today") else dt.date.fromisoformat(text).isoformat()
+
+
+def cmd_run(args) -> int:
+    from .pipeline import DEFAULT_SETS, run_comparison
+
+    out = run_comparison(models=args.models.split(",") if args.models else None,
+                         datasets=args.sets.split(",") if args.sets else DEFAULT_SETS,
+                         reports_dir=args.reports, figures_dir=args.figures, date=_date(args.date),
+                         limit=args.limit, workers=args.workers, scheduler=args.scheduler,
+                         use_dnsmos=not args.no_dnsmos, progress=not args.quiet)
     print(f"report: {out / 'report.html'}")
     print((out / "report.md").read_text().split("## Figures")[0])
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate, summarize
+
+    table, stats = evaluate(args.models.split(",") if args.models else None, args.sets.split(","), args.out,
+                            workers=args.workers, scheduler=args.scheduler, limit=args.limit,
+                            use_dnsmos=not args.no_dnsmos, progress=not args.quiet, return_stats=True)
+    print(stats)
+    cols = [c for c in ("dataset", "model", "n", "pesq_wb", "stoi", "si_sdr", "OVRL", "rtf") if c]
+    s = summarize(table)
+    print(s[[c for c in cols if c in s.columns]].round(3).to_string(index=False))
+    print(f"table: {Path(args.out) / 'scores.csv'}")
+    return 1 if stats.failed else 0
+
+
+def cmd_report(args) -> int:
+    import pandas as pd
+
+    from .report import build_report
+
+    date = _date(args.date)
+    out = Path(args.reports) / date
+    source = Path(args.table) if args.table else out / "scores.csv"
+    if not source.exists():
+        raise SetoolkitError(f"{source}: no evaluation table; run `setoolkit run` or `setoolkit evaluate` first")
+    table = pd.read_parquet(source) if source.suffix == ".parquet" else pd.read_csv(source)
+    build_report(table, out, date=date, figures_dir=args.figures)
+    print(f"report: {out / 'report.html'}")
     return 0
 
 
@@ -151,15 +189,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n-pairs", type=int, help="use only the first N pairs (default: all)")
     s.set_defaults(func=cmd_doctor)
 
-    s = sub.add_parser("run", help="main job: enhance the sample sets with every available model, score, report")
-    s.add_argument("--models", help="comma-separated model names (default: all available)")
+    def add_eval_args(s):
+        s.add_argument("--models", help="comma-separated model names (default: all available)")
+        s.add_argument("--limit", type=int, help="files per set (default: all)")
+        s.add_argument("--workers", type=int, help="local processes (default: all cores)")
+        s.add_argument("--scheduler", help="Dask scheduler address: run the tasks on that cluster")
+        s.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS")
+        s.add_argument("-q", "--quiet", action="store_true")
+
+    s = sub.add_parser("run", help="main job: evaluate every available model on the sample sets + daily report")
+    s.add_argument("--sets", help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k)")
     s.add_argument("--reports", default="reports")
     s.add_argument("--figures", default="figures")
-    s.add_argument("--date", help="report date YYYY-MM-DD (default: today)")
-    s.add_argument("--limit", type=int, help="pairs per dataset (default: all)")
-    s.add_argument("--workers", type=int)
-    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("--date", help="YYYY-MM-DD or today (default)")
+    add_eval_args(s)
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("evaluate", help="evaluation table (resumable) for models x sets")
+    s.add_argument("--sets", required=True, help="registry sets (vbd16k, dns3_blind...) or folders (noisy/ [clean/])")
+    s.add_argument("--out", required=True, help="output folder (rows/, audio/, scores.csv, scores.parquet)")
+    add_eval_args(s)
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("report", help="write reports/DATE/report.{html,md} from an evaluation table")
+    s.add_argument("--date", default="today")
+    s.add_argument("--reports", default="reports")
+    s.add_argument("--figures", default="figures")
+    s.add_argument("--table", help="scores.csv/.parquet (default: reports/DATE/scores.csv)")
+    s.set_defaults(func=cmd_report)
     return p
 
 

@@ -103,3 +103,21 @@ def corrupted_mirror(asset_name: str, source_mirror: str | Path, target: str | P
         f.seek(4096)
         f.write(b"\x00\x01\x02\x03")
     return target
+
+
+def _kill_worker_on(task, *, kill_file: str, **kwargs):
+    import os
+
+    from .evaluate import run_task
+
+    if Path(task.noisy).name == kill_file:
+        os._exit(1)  # the worker process dies mid-task, as with an out-of-memory kill
+    return run_task(task, **kwargs)
+
+
+def task_killing_worker_on(file_name: str):
+    """An evaluation task function that kills its worker process on ``file_name`` (and runs normally
+    otherwise): for testing that a rerun after a killed worker computes only the missing rows."""
+    import functools
+
+    return functools.partial(_kill_worker_on, kill_file=file_name)

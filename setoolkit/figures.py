@@ -11,6 +11,11 @@ from typing import Mapping, Sequence
 import numpy as np
 
 
+UNITS = {"pesq_wb": "MOS-LQO", "pesq_nb": "MOS-LQO", "stoi": "0..1", "estoi": "0..1", "si_sdr": "dB", "sdr": "dB",
+         "snr": "dB", "segsnr": "dB", "lsd": "dB", "OVRL": "DNSMOS", "SIG": "DNSMOS", "BAK": "DNSMOS",
+         "P808_MOS": "DNSMOS P.808"}
+
+
 def _plt():
     import matplotlib
 
@@ -20,25 +25,24 @@ def _plt():
     return plt
 
 
-def metric_bars(table, out: str | Path, *, metrics: Sequence[str] = ("pesq_wb", "stoi", "si_sdr"),
+def metric_bars(summary, out: str | Path, *, metrics: Sequence[str] = ("pesq_wb", "stoi", "si_sdr", "OVRL"),
                 dataset: str | None = None) -> Path:
-    """Bar chart of per-model means with 95% normal confidence intervals, one panel per metric."""
+    """Bars of per-model means with their 95% bootstrap CIs (``<metric>_lo``/``_hi`` columns of
+    :func:`setoolkit.evaluate.summarize`), one panel per metric."""
     plt = _plt()
-    units = {"pesq_wb": "MOS-LQO", "pesq_nb": "MOS-LQO", "stoi": "0..1", "estoi": "0..1", "si_sdr": "dB",
-             "sdr": "dB", "snr": "dB", "segsnr": "dB", "lsd": "dB"}
     if dataset is not None:
-        table = table[table["dataset"] == dataset]
-    models = list(dict.fromkeys(table["model"]))
+        summary = summary[summary["dataset"] == dataset]
+    metrics = [m for m in metrics if m in summary.columns and summary[m].notna().any()]
+    models = list(summary["model"])
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.4), squeeze=False)
     for ax, m in zip(axes[0], metrics):
-        g = table.groupby("model", sort=False)[m]
-        mean = g.mean().reindex(models)
-        ci = (1.96 * g.std(ddof=1) / np.sqrt(g.count())).reindex(models)
-        ax.bar(range(len(models)), mean.values, yerr=ci.values, capsize=3,
+        mean = summary[m].to_numpy()
+        lo, hi = summary[f"{m}_lo"].to_numpy(), summary[f"{m}_hi"].to_numpy()
+        ax.bar(range(len(models)), mean, yerr=np.vstack([mean - lo, hi - mean]), capsize=3,
                color=["0.6" if n == "noisy" else f"C{i}" for i, n in enumerate(models)])
         ax.set_xticks(range(len(models)), models, rotation=30, ha="right")
-        ax.set_ylabel(f"{m} ({units.get(m, '')})")
-        ax.set_title(f"{m}" + (f" on {dataset}" if dataset else ""))
+        ax.set_ylabel(f"{m} ({UNITS.get(m, '')})")
+        ax.set_title(m + (f" on {dataset}" if dataset else ""))
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return _save(fig, out)
@@ -70,6 +74,19 @@ def spectrogram_grid(signals: Mapping[str, np.ndarray], sr: int, out: str | Path
     return _save(fig, out)
 
 
+def _log_x(ax, values: np.ndarray) -> None:
+    """Log x axis spanning at least a decade around ``values``, with plain number labels."""
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    v = values[np.isfinite(values) & (values > 0)]
+    ax.set_xscale("log")
+    if v.size:
+        ax.set_xlim(v.min() / 3, v.max() * 3)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _save(fig, out: str | Path) -> Path:
     plt = _plt()
     out = Path(out)
@@ -77,3 +94,59 @@ def _save(fig, out: str | Path) -> Path:
     fig.savefig(out, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return out
+
+
+def quality_vs_rtf(summary, out: str | Path, *, metric: str = "pesq_wb", dataset: str | None = None) -> Path:
+    """Scatter of each model's mean ``metric`` (with its CI) against its real-time factor (log scale)."""
+    plt = _plt()
+    s = summary[summary["model"] != "noisy"]
+    if dataset is not None:
+        s = s[s["dataset"] == dataset]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for i, r in enumerate(s.itertuples(index=False)):
+        y, lo, hi = getattr(r, metric), getattr(r, f"{metric}_lo", np.nan), getattr(r, f"{metric}_hi", np.nan)
+        ax.errorbar([r.rtf], [y], yerr=[[y - lo], [hi - y]] if lo == lo else None, fmt="o", color=f"C{i}",
+                    capsize=3, label=r.model)
+        ax.annotate(r.model, (r.rtf, y), textcoords="offset points", xytext=(5, 4 + 11 * (i % 3)), fontsize=8)
+    _log_x(ax, s["rtf"].to_numpy())
+    ax.set_xlabel("real-time factor (processing time / audio duration, log)")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} vs speed" + (f" on {dataset}" if dataset else ""))
+    ax.grid(alpha=0.3)
+    return _save(fig, out)
+
+
+def quality_vs_size(summary, sizes: Mapping[str, float], out: str | Path, *, metric: str = "pesq_wb",
+                    dataset: str | None = None, unit: str = "parameters (millions)") -> Path:
+    """Scatter of each model's mean ``metric`` against its size (``sizes[model]``, e.g. parameters in millions)."""
+    plt = _plt()
+    s = summary[(summary["model"] != "noisy") & summary["model"].isin(list(sizes))]
+    if dataset is not None:
+        s = s[s["dataset"] == dataset]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for i, r in enumerate(s.itertuples(index=False)):
+        ax.scatter([sizes[r.model]], [getattr(r, metric)], color=f"C{i}")
+        ax.annotate(r.model, (sizes[r.model], getattr(r, metric)), textcoords="offset points", xytext=(5, 4),
+                    fontsize=8)
+    _log_x(ax, np.asarray([sizes[m] for m in s["model"]], dtype=float))
+    ax.set_xlabel(unit + " (log)")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} vs model size" + (f" on {dataset}" if dataset else ""))
+    ax.grid(alpha=0.3)
+    return _save(fig, out)
+
+
+def snr_curves(bands, out: str | Path, *, metric: str = "pesq_wb", dataset: str | None = None) -> Path:
+    """``metric`` per nominal input SNR band (dB), one line per model (noisy input dashed)."""
+    plt = _plt()
+    b = bands if dataset is None else bands[bands["dataset"] == dataset]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for i, (model, g) in enumerate(b.groupby("model", sort=False)):
+        ax.plot(g["band"], g[metric], "--" if model == "noisy" else "-", marker="o",
+                color="0.5" if model == "noisy" else f"C{i}", label=model)
+    ax.set_xlabel("input SNR band (dB)")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} per input SNR" + (f" on {dataset}" if dataset else ""))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, out)
