@@ -9,6 +9,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r scripts/no-deps-requirements.txt
 # Weights and data come from a local mirror when there is one beside the repo (offline machines).
 if [ -z "${SETOOLKIT_MIRROR:-}" ] && [ -d "$ROOT/../shared/weights" ]; then
     export SETOOLKIT_MIRROR="$(cd "$ROOT/../shared" && pwd)"

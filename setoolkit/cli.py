@@ -24,14 +24,19 @@ def _audio_inputs(paths: list[str]) -> list[Path]:
 def cmd_models(args) -> int:
     from .registry import list_models
 
-    cols = ["name", "family", "rate", "framework", "frame/hop", "latency", "params", "MB", "stream", "status"]
+    from .registry import runnable_models
+
+    cols = ["name", "family", "rate", "framework", "frame/hop", "latency", "params", "MB", "stream", "weights",
+            "status"]
+    here, _ = runnable_models()
     rows = []
     for c in list_models(available_only=args.available):
         size = c.file_bytes
         rows.append([c.name, c.family, str(c.sample_rate), c.framework,
                      f"{c.frame}/{c.hop}" if c.frame else "-", f"{c.latency_ms:g} ms" if c.latency_ms else "-",
                      f"{c.params / 1e6:.2f}M" if c.params else "-", f"{size / 1e6:.1f}" if size else "-",
-                     "yes" if c.streaming else "no", c.status])
+                     "yes" if c.streaming else "no",
+                     "here" if c.name in here else ("download" if c.available else "-"), c.status])
     widths = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
     for r in [cols] + rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -174,10 +174,14 @@ class RunStats:
     skipped: int
     computed: int
     failed: list
+    models_without_weights: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return (f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, "
+        text = (f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, "
                 f"{len(self.failed)} failed")
+        if self.models_without_weights:
+            text += f"; not run (weights not on this machine): {', '.join(self.models_without_weights)}"
+        return text
 
 
 # ------------------------------------------------------------------------------------------ engine
@@ -187,16 +191,16 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
              metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True, workers: int | None = None,
              scheduler=None, limit: int | None = None, mirror=None, progress: bool = True,
              task_fn: Callable = run_task, return_stats: bool = False):
-    """Evaluate ``models`` (default: every available model) on ``datasets``; returns the table.
+    """Evaluate ``models`` (default: every available model whose weights are on this machine) on ``datasets``.
 
     Resumable: tasks with a row under ``out_dir/rows`` are skipped. ``workers``: local processes (default:
     all cores); ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a
     cluster. The table is also saved as ``out_dir/scores.csv`` and ``scores.parquet``.
     """
-    from .registry import list_models
+    from .registry import runnable_models
 
     out_dir = Path(out_dir)
-    names = list(models) if models else [c.name for c in list_models(available_only=True)]
+    names, not_here = (list(models), {}) if models else runnable_models()
     store = RowStore(out_dir / "rows")
     tasks = make_tasks(names, datasets, out_dir, limit=limit, mirror=mirror)
     done = store.done()
@@ -208,7 +212,7 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     if len(table):
         table.to_csv(out_dir / "scores.csv", index=False)
         table.to_parquet(out_dir / "scores.parquet", index=False)
-    stats = RunStats(len(tasks), len(tasks) - len(todo), len(todo) - len(failed), failed)
+    stats = RunStats(len(tasks), len(tasks) - len(todo), len(todo) - len(failed), failed, not_here)
     return (table, stats) if return_stats else table
 
 

@@ -1,0 +1,529 @@
+"""Demucs speech enhancement (facebookresearch/denoiser), state-dict compatible with the released checkpoints.
+
+The released files (``dns48``, ``dns64``, ``master64``, ``valentini_nc``) are plain ``state_dict``\\ s of
+upstream's ``denoiser.demucs.Demucs``; :class:`Demucs` here has the same parameter names and shapes, so they
+load unchanged (``weights_only=True``). The network works on the waveform: normalise by the input's std,
+pad to a valid length, upsample x4 (x2 for ``valentini_nc``) with windowed-sinc interpolation, a strided
+conv encoder (conv k8 s4 + ReLU + 1x1 conv + GLU per layer), an LSTM (BiLSTM + linear when not causal), a
+mirror decoder with skip connections (1x1 conv + GLU + transposed conv), downsample back, rescale.
+
+Streaming (causal models) gives the same output as upstream's ``DemucsStreamer`` (same frames, same
+online normalisation and resampling buffers) at a fraction of its CPU time: the conv states of every layer
+are carried and only the new positions of each hop are computed, convolutions run as single matrix
+products on time-major buffers with pre-arranged weights, the LSTM is one matrix-vector product per layer,
+the main path and the right-context ("extra") path of the decoder share one product per layer, and the
+extra path and the resampling filters are evaluated only where they reach the kept output samples.
+
+Latency of the released causal models at 16 kHz: each 256-sample hop needs 661 input samples (597 of
+receptive field + 64 of resampling lookahead), i.e. 41.3 ms algorithmic latency; fed hop by hop, the stream's
+output is 512 samples (two hops, 32 ms) behind its input.
+
+Examples
+--------
+>>> model = setoolkit.load("denoiser-dns48")            # needs the official dns48-11decc9d8e3f0998.th
+>>> model = build(get_card("denoiser-dns48"), checkpoint="my_dns48.th", verify=False)  # a local file
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..assets import fetch, get, load_torch_checkpoint, verify
+from ..errors import AssetError, ModelError
+from ..registry import ModelCard
+from ..streaming import StreamingEnhancer
+from .base import Enhancer
+
+#: Hyper-parameters of the released checkpoints (denoiser/pretrained.py); the rest are Demucs defaults.
+HPARAMS: dict[str, dict] = {
+    "denoiser-dns48": dict(hidden=48),
+    "denoiser-dns64": dict(hidden=64),
+    "denoiser-master64": dict(hidden=64),
+    "denoiser-valentini-nc": dict(hidden=64, causal=False, stride=2, resample=2),
+}
+
+_SINC_ZEROS = 56  # half-length (in zero crossings) of the interpolation filter, as upstream
+
+
+# ---------------------------------------------------------------------------------------- resampling
+
+
+@lru_cache(maxsize=8)
+def sinc_kernel(zeros: int = _SINC_ZEROS) -> torch.Tensor:
+    """Hann-windowed sinc sampled at the half-integer offsets ``-zeros+0.5 .. zeros-0.5``: ``(2*zeros,)``.
+
+    The half-sample interpolation filter of Smith & Gossett (1984), computed in float32 as upstream does
+    (cached: treat the result as read-only).
+    """
+    win = torch.hann_window(4 * zeros + 1, periodic=False)[1::2]
+    t = torch.linspace(-zeros + 0.5, zeros - 0.5, 2 * zeros) * math.pi
+    return torch.where(t == 0, torch.ones(()), torch.sin(t) / t) * win
+
+
+def upsample2(x: torch.Tensor, zeros: int = _SINC_ZEROS) -> torch.Tensor:
+    """Upsample ``(..., time)`` by 2 -> ``(..., 2*time)``: input samples kept at even positions, the odd
+    positions interpolated with :func:`sinc_kernel` (zero padding outside the signal)."""
+    *lead, n = x.shape
+    k = sinc_kernel(zeros).to(x.dtype).view(1, 1, -1)
+    mid = F.conv1d(x.reshape(-1, 1, n), k, padding=zeros)[..., 1:].reshape(*lead, n)
+    return torch.stack([x, mid], dim=-1).reshape(*lead, 2 * n)
+
+
+def downsample2(x: torch.Tensor, zeros: int = _SINC_ZEROS) -> torch.Tensor:
+    """Downsample ``(..., time)`` by 2 -> ``(..., ceil(time/2))``: half the sum of the even samples and the
+    :func:`sinc_kernel` interpolation of the odd ones at the even positions (odd lengths padded by one 0)."""
+    if x.shape[-1] % 2:
+        x = F.pad(x, (0, 1))
+    even, odd = x[..., ::2], x[..., 1::2]
+    *lead, n = odd.shape
+    k = sinc_kernel(zeros).to(x.dtype).view(1, 1, -1)
+    mid = F.conv1d(odd.reshape(-1, 1, n), k, padding=zeros)[..., :-1].reshape(*lead, n)
+    return (even + mid) * 0.5
+
+
+# ------------------------------------------------------------------------------------------- network
+
+
+class _Lstm(nn.Module):
+    """Upstream's ``BLSTM`` wrapper (parameter names ``lstm.*`` and, when bidirectional, ``linear.*``)."""
+
+    def __init__(self, dim: int, *, bidirectional: bool, layers: int = 2) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(input_size=dim, hidden_size=dim, num_layers=layers, bidirectional=bidirectional)
+        self.linear = nn.Linear(2 * dim, dim) if bidirectional else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(time, batch, dim)`` -> ``(time, batch, dim)``."""
+        y, _ = self.lstm(x)
+        return self.linear(y) if self.linear is not None else y
+
+
+class Demucs(nn.Module):
+    """The Demucs denoiser; ``state_dict`` keys and shapes equal upstream's ``denoiser.demucs.Demucs``.
+
+    Arguments as upstream (``glu=True``, ``normalize=True``, ``floor=1e-3`` in every release). ``forward``
+    takes ``(batch, chin, time)`` and returns ``(batch, chout, time)``, aligned with the input.
+    """
+
+    def __init__(self, *, chin: int = 1, chout: int = 1, hidden: int = 48, depth: int = 5, kernel_size: int = 8,
+                 stride: int = 4, causal: bool = True, resample: int = 4, growth: float = 2,
+                 max_hidden: int = 10_000, normalize: bool = True, glu: bool = True, floor: float = 1e-3) -> None:
+        super().__init__()
+        if resample not in (1, 2, 4):
+            raise ModelError(f"Demucs resample must be 1, 2 or 4, got {resample!r}")
+        self.chin, self.chout, self.hidden, self.depth = chin, chout, hidden, depth
+        self.kernel_size, self.stride, self.causal, self.resample = kernel_size, stride, causal, resample
+        self.normalize, self.floor, self.glu = normalize, floor, glu
+        act, scale = (nn.GLU(1), 2) if glu else (nn.ReLU(), 1)
+        self.encoder, self.decoder = nn.ModuleList(), nn.ModuleList()
+        c_in, c_out, h = chin, chout, hidden
+        for index in range(depth):
+            self.encoder.append(nn.Sequential(nn.Conv1d(c_in, h, kernel_size, stride), nn.ReLU(),
+                                              nn.Conv1d(h, h * scale, 1), act))
+            dec = [nn.Conv1d(h, h * scale, 1), act, nn.ConvTranspose1d(h, c_out, kernel_size, stride)]
+            if index > 0:
+                dec.append(nn.ReLU())
+            self.decoder.insert(0, nn.Sequential(*dec))
+            c_in = c_out = h
+            h = min(int(growth * h), max_hidden)
+        self.lstm = _Lstm(c_in, bidirectional=not causal)
+
+    def valid_length(self, length: int) -> int:
+        """Smallest input length >= ``length`` that the strided layers consume without remainder."""
+        n = math.ceil(length * self.resample)
+        for _ in range(self.depth):
+            n = max(math.ceil((n - self.kernel_size) / self.stride) + 1, 1)
+        for _ in range(self.depth):
+            n = (n - 1) * self.stride + self.kernel_size
+        return int(math.ceil(n / self.resample))
+
+    @property
+    def total_stride(self) -> int:
+        """Input samples (model rate) per position of the deepest layer: the streaming hop."""
+        return self.stride ** self.depth // self.resample
+
+    def forward(self, mix: torch.Tensor) -> torch.Tensor:
+        if mix.dim() == 2:
+            mix = mix.unsqueeze(1)
+        if self.normalize:
+            std = mix.mean(dim=1, keepdim=True).std(dim=-1, keepdim=True)
+            x = mix / (self.floor + std)
+        else:
+            std, x = 1, mix
+        length = x.shape[-1]
+        x = F.pad(x, (0, self.valid_length(length) - length))
+        for _ in range(int(math.log2(self.resample))):
+            x = upsample2(x)
+        skips = []
+        for layer in self.encoder:
+            x = layer(x)
+            skips.append(x)
+        x = self.lstm(x.permute(2, 0, 1)).permute(1, 2, 0)
+        for layer in self.decoder:
+            skip = skips.pop()
+            x = layer(x + skip[..., :x.shape[-1]])
+        for _ in range(int(math.log2(self.resample))):
+            x = downsample2(x)
+        return std * x[..., :length]
+
+
+def param_count(hparams: dict) -> int:
+    """Number of parameters of a :class:`Demucs` built with ``hparams``."""
+    return sum(p.numel() for p in Demucs(**hparams).parameters())
+
+
+# ---------------------------------------------------------------------------------------- checkpoints
+
+
+def save_random_checkpoint(name: str, path, *, seed: int = 0) -> Path:
+    """Write a randomly initialised :class:`Demucs` of card ``name`` the way the releases were written
+    (``torch.save(model.state_dict(), path)``); returns ``path``.
+
+    For demos and tests of the loader and the signal path when the official file is not at hand: its output
+    is NOT enhanced speech.
+    """
+    torch.manual_seed(seed)
+    path = Path(path)
+    torch.save(Demucs(**HPARAMS[name]).state_dict(), path)
+    return path
+
+
+def resolve_checkpoint(card: ModelCard, *, mirror=None, checkpoint=None, verify_hash: bool = True) -> Path:
+    """Local path of the card's (first) weight file.
+
+    ``checkpoint=None``: fetched by asset name (mirror, cache, official URL), sha256-verified unless
+    ``verify_hash=False``. ``checkpoint=PATH``: that local file, checked against the registry's sha256 (or its
+    published prefix) unless ``verify_hash=False`` -- the explicit opt-in for files without a published hash
+    or your own trained/converted checkpoints.
+    """
+    asset = get(card.weights[0])
+    if verify_hash and not asset.sha256:
+        where = f"checkpoint {checkpoint}" if checkpoint is not None else f"{asset.name} ({asset.url})"
+        raise AssetError(f"{card.name}: {asset.name} has no published sha256, so {where} cannot be verified; "
+                         "pass verify=False to use a copy you trust")
+    if checkpoint is None:
+        return fetch(asset.name, mirror=mirror, verify_hash=verify_hash)
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise AssetError(f"{card.name}: checkpoint {path} does not exist")
+    return verify(asset, path) if verify_hash else path
+
+
+def load_state_strict(module: nn.Module, state, *, source, model_name: str) -> nn.Module:
+    """Load ``state`` into ``module`` requiring the same keys and shapes; return ``module``.
+
+    Raises :class:`~setoolkit.errors.AssetError` naming ``source`` and the first mismatching key in the
+    module's parameter order (missing, wrong shape, not a tensor), or the first unexpected key.
+    """
+    if not isinstance(state, dict):
+        raise AssetError(f"{source}: expected a state_dict (name -> tensor), got {type(state).__name__}")
+    expected = module.state_dict()
+    problems = []
+    for key, ref in expected.items():
+        if key not in state:
+            problems.append(f"missing key {key!r} (model expects shape {tuple(ref.shape)})")
+        elif not isinstance(state[key], torch.Tensor):
+            problems.append(f"key {key!r} holds a {type(state[key]).__name__}, not a tensor")
+        elif state[key].shape != ref.shape:
+            problems.append(f"key {key!r}: checkpoint shape {tuple(state[key].shape)}, model expects "
+                            f"{tuple(ref.shape)}")
+    extra = [k for k in state if k not in expected]
+    problems += [f"unexpected key {k!r}" for k in extra]
+    if problems:
+        raise AssetError(f"{source}: checkpoint does not fit {model_name} ({len(problems)} mismatch(es)); "
+                         f"first: {problems[0]}. Is it the checkpoint of another architecture?")
+    module.load_state_dict({k: state[k] for k in expected})
+    return module
+
+
+# ------------------------------------------------------------------------------------------ enhancer
+
+
+class DemucsEnhancer(Enhancer):
+    """A loaded Demucs: offline ``enhance_model_rate`` (upstream's forward) and, if causal, ``stream()``.
+
+    Inputs longer than ``chunk_seconds`` (10 s) are enhanced in crossfaded chunks by the base class (each chunk
+    normalised by its own std), which bounds memory; upstream's ``enhance`` runs whole files.
+    """
+
+    def __init__(self, card: ModelCard, net: Demucs) -> None:
+        super().__init__(card)
+        self.net = net.eval()
+
+    def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            y = self.net(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).view(1, 1, -1))
+        return y.view(-1).numpy().copy()
+
+    def stream(self) -> "DemucsStream":
+        if not self.net.causal:
+            return super().stream()
+        return DemucsStream(self.net, sample_rate=self.sample_rate)
+
+
+def build(card: ModelCard, *, mirror=None, checkpoint=None, verify: bool = True) -> DemucsEnhancer:
+    """Build the card's Demucs from its official checkpoint (or a local ``checkpoint`` file, see
+    :func:`resolve_checkpoint`; ``verify=False`` accepts a file that is not the official release)."""
+    if card.name not in HPARAMS:
+        raise ModelError(f"{card.name}: no Demucs hyper-parameters registered (known: {', '.join(HPARAMS)})")
+    path = resolve_checkpoint(card, mirror=mirror, checkpoint=checkpoint, verify_hash=verify)
+    net = load_state_strict(Demucs(**HPARAMS[card.name]), load_torch_checkpoint(path), source=path,
+                            model_name=card.name)
+    return DemucsEnhancer(card, net)
+
+
+# ----------------------------------------------------------------------------------------- streaming
+
+
+class _History:
+    """The last ``size`` rows of a time-major ``(time, channels)`` sequence, advanced in place.
+
+    A buffer with spare rows: advancing moves a start index; only when the spare is used up are the live
+    rows copied back to the front (amortised, no per-hop allocation).
+    """
+
+    def __init__(self, size: int, channels: int, step: int) -> None:
+        self.size = size
+        self._buf = torch.zeros(size + max(size, 16 * step), channels)
+        self._start = 0
+
+    def view(self) -> torch.Tensor:
+        return self._buf[self._start:self._start + self.size]
+
+    def advance(self, n: int) -> torch.Tensor:
+        """Drop the ``n`` oldest rows; return the (writable) view of the ``n`` newest rows to fill."""
+        end = self._start + self.size
+        if end + n > self._buf.shape[0]:
+            self._buf[:self.size - n] = self._buf[self._start + n:end]  # no overlap: spare >= size
+            self._start = 0
+        else:
+            self._start += n
+        end = self._start + self.size
+        return self._buf[end - n:end]
+
+
+def _conv_rows(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """Strided conv on time-major ``x`` ``(time, cin)`` as one product: ``(n, cout)``, ``n = (time-K)//S + 1``.
+
+    ``w`` is ``(K*cin, cout)`` (rows ordered kernel tap, then input channel).
+    """
+    t, c = x.shape
+    n = (t - kernel) // stride + 1
+    cols = x.as_strided((n, kernel * c), (stride * c, 1), x.storage_offset())
+    return torch.addmm(b, cols, w)
+
+
+def _overlap_add(y: torch.Tensor, stride: int, cout: int, bias: torch.Tensor) -> torch.Tensor:
+    """Transposed conv with ``kernel = 2*stride`` from the per-position products ``y`` ``(n, 2*S*cout)``:
+    returns ``(n+1, S, cout)`` = bias + first halves at their position + second halves one position later."""
+    n = y.shape[0]
+    y = y.view(n, 2, stride, cout)
+    out = bias.expand(n + 1, stride, cout).clone()
+    out[:n] += y[:, 0]
+    out[1:] += y[:, 1]
+    return out
+
+
+class DemucsStream(StreamingEnhancer):
+    """Hop-by-hop Demucs with the output of upstream's ``DemucsStreamer`` (``num_frames=1``, ``dry=0``,
+    ``resample_lookahead=64``, ``resample_buffer=256``), computed incrementally.
+
+    ``hop`` = ``total_stride`` (256 at 16 kHz). Frame ``j`` covers input ``[hop*j, hop*j + frame)`` with
+    ``frame = valid_length(1) + 64`` (661); it is computed once its last sample is in, so with hop-sized
+    input blocks the output is ``latency = 2 * hop`` samples late (``frame - hop`` rounded up to hops).
+    """
+
+    resample_lookahead = 64
+    resample_buffer = 256
+
+    def __init__(self, net: Demucs, *, sample_rate: int = 16000) -> None:
+        super().__init__()
+        if not net.causal or net.kernel_size != 2 * net.stride or net.chin != 1 or net.chout != 1:
+            raise ModelError("DemucsStream needs a causal mono Demucs with kernel_size == 2 * stride")
+        self.net = net
+        self.sample_rate = sample_rate
+        self.hop = net.total_stride
+        self.frame = net.valid_length(1) + self.resample_lookahead
+        self.latency = -(-(self.frame - self.hop) // self.hop) * self.hop
+        self._in = torch.zeros(self.latency + self.hop)
+        self._n_blocks = 0
+        self._frames = 0
+        self._variance = 0.0
+        self._prepare_weights()
+        self._plan()
+        self._hist = [_History(n, c, m) for n, c, m in zip(self._state_len, self._enc_ch, self._new)]
+        self._carry = [torch.zeros(net.stride, c) for c in self._dec_out_ch]
+        self._h = [torch.zeros(self._lstm_dim) for _ in self._lstm]
+        self._c = [torch.zeros(self._lstm_dim) for _ in self._lstm]
+        self._resample_out = torch.zeros(self._buffer)
+        self._first = True
+
+    # -- set-up -------------------------------------------------------------------------------------
+    def _prepare_weights(self) -> None:
+        """Weights arranged for time-major products, as plain tensors (no autograd bookkeeping per hop)."""
+        net = self.net
+        sd = {k: v.detach() for k, v in net.state_dict().items()}  # biases shared, read-only here
+        self._enc = []
+        for i in range(net.depth):
+            w, pw = sd[f"encoder.{i}.0.weight"], sd[f"encoder.{i}.2.weight"]
+            self._enc.append((w.permute(2, 1, 0).reshape(-1, w.shape[0]).contiguous(), sd[f"encoder.{i}.0.bias"],
+                              pw[:, :, 0].t().contiguous(), sd[f"encoder.{i}.2.bias"]))
+        self._dec = []
+        for i in range(net.depth):
+            pw, tw = sd[f"decoder.{i}.0.weight"], sd[f"decoder.{i}.2.weight"]
+            cin, cout, k = tw.shape
+            self._dec.append((pw[:, :, 0].t().contiguous(), sd[f"decoder.{i}.0.bias"],
+                              tw.permute(0, 2, 1).reshape(cin, k * cout).contiguous(), sd[f"decoder.{i}.2.bias"]))
+        lstm = net.lstm.lstm
+        h = lstm.hidden_size
+        order = torch.cat([torch.arange(0, 2 * h), torch.arange(3 * h, 4 * h), torch.arange(2 * h, 3 * h)])
+        self._lstm_dim = h
+        self._lstm = []  # per layer: [W_ih | W_hh] and b_ih + b_hh with gates reordered (i, f, o, g); input buffer
+        for i in range(lstm.num_layers):
+            w = torch.cat([sd[f"lstm.lstm.weight_ih_l{i}"], sd[f"lstm.lstm.weight_hh_l{i}"]], 1)[order]
+            b = (sd[f"lstm.lstm.bias_ih_l{i}"] + sd[f"lstm.lstm.bias_hh_l{i}"])[order]
+            self._lstm.append((w.contiguous(), b.contiguous(), torch.zeros(w.shape[1])))
+
+    def _plan(self) -> None:
+        """Sizes of every per-hop buffer (upsampled rate unless stated)."""
+        net = self.net
+        K, S, R, D = net.kernel_size, net.stride, net.resample, net.depth
+        self._buffer = min(self.hop, self.resample_buffer)          # resampling history, model rate
+        self._window = R * net.valid_length(1)                       # upsampled samples seen per frame
+        lens, n = [], self._window
+        for _ in range(D):
+            n = (n - K) // S + 1
+            lens.append(n)
+        self._state_len = lens[:-1]                                  # encoder outputs kept (all but last)
+        new, m = [], self.hop * R
+        for _ in range(D - 1):
+            m //= S
+            new.append(m)
+        self._new = new                                              # new positions per hop and layer
+        ch = [net.encoder[i][0].out_channels for i in range(D)]
+        self._enc_ch = ch[:-1]
+        self._dec_out_ch = [layer[2].out_channels for layer in net.decoder]
+        # the right-context path ("extra") only matters where the output resampler reaches the kept samples
+        last = self._buffer // R + self.hop - 1                      # last kept sample of the downsampled block
+        for _ in range(int(math.log2(R))):
+            last = 2 * last + 2 * _SINC_ZEROS - 1                    # input samples a downsample2 output reads
+        need = max(last + 1 - self._buffer - R * self.hop, 0)       # extra samples read after the main block
+        self._down_len = self._buffer + R * self.hop + need
+        needs = [need]
+        for _ in range(D - 1):
+            needs.append((needs[-1] - 1) // S + 1 if needs[-1] else 0)
+        self._extra_need = needs[::-1]                               # extra positions after each decoder level
+        # upsampling of a non-first frame: only the tail feeding the new encoder positions (+ filter margin)
+        self._up_need = S * (new[0] - 1) + K
+        self._up_in = -(-self._up_need // R) + self.resample_lookahead + 2 * _SINC_ZEROS
+
+    # -- one hop ------------------------------------------------------------------------------------
+    def _step(self, block: np.ndarray) -> np.ndarray:
+        self._in = torch.cat([self._in[self.hop:], torch.from_numpy(block)])
+        self._n_blocks += 1
+        if self._n_blocks * self.hop < self.frame:
+            return np.zeros(self.hop, dtype=np.float32)
+        frame = self._in[:self.frame]
+        return self._frame(frame).numpy()
+
+    def _frame(self, frame: torch.Tensor) -> torch.Tensor:
+        """One upstream frame ``(frame,)`` -> ``(hop,)`` output samples."""
+        net, R = self.net, self.net.resample
+        self._frames += 1
+        var = (frame * frame).mean()
+        self._variance = var / self._frames + (1 - 1 / self._frames) * self._variance
+        std = math.sqrt(self._variance)
+        x = frame / (net.floor + std)
+        if self._first:  # the whole window, after the (still empty) resampling history, as upstream
+            padded = torch.cat([torch.zeros(self._buffer), x])
+            up = self._upsample(padded)[R * self._buffer:R * self._buffer + self._window]
+        else:  # only the samples feeding the new layer-0 positions; the filter margin keeps them exact
+            seg = self._upsample(x[-self._up_in:])
+            end = seg.shape[0] - R * self.resample_lookahead
+            up = seg[end - self._up_need:end]
+        main, extra = self._decode(self._lstm_step(self._encode(up.view(-1, 1))))
+        out = torch.cat([self._resample_out, main, extra])[:self._down_len]
+        self._resample_out = main[-self._buffer:].clone()
+        for _ in range(int(math.log2(R))):
+            out = downsample2(out)
+        out = out[self._buffer // R:self._buffer // R + self.hop]
+        self._first = False
+        return out * std
+
+    def _upsample(self, x: torch.Tensor) -> torch.Tensor:
+        for _ in range(int(math.log2(self.net.resample))):
+            x = upsample2(x)
+        return x
+
+    def _encode(self, up: torch.Tensor) -> torch.Tensor:
+        """Encoder over the new upsampled samples ``(n, 1)`` (the whole window on the first frame): computes
+        only the new positions of every layer, updates the layer histories, returns the deepest layer's
+        output ``(1, channels)`` (also kept as its skip)."""
+        K, S, last = self.net.kernel_size, self.net.stride, len(self._enc) - 1
+        x = up
+        for i, (w, b, pw, pb) in enumerate(self._enc):
+            out = F.glu(torch.addmm(pb, _conv_rows(x, w, b, K, S).relu_(), pw), 1)
+            if i == last:
+                self._skip_deepest = out
+                return out
+            hist = self._hist[i]
+            if self._first:
+                hist.view().copy_(out)
+            else:
+                hist.advance(out.shape[0]).copy_(out)
+            state = hist.view()
+            x = state if self._first or i + 1 == last else state[-(S * (self._new[i + 1] - 1) + K):]
+        raise AssertionError("unreachable")
+
+    def _lstm_step(self, x: torch.Tensor) -> torch.Tensor:
+        """One time step of the (unidirectional) LSTM stack: ``(1, dim)`` -> ``(1, dim)``."""
+        h_dim = self._lstm_dim
+        v = x.view(-1)
+        for layer, (w, b, z) in enumerate(self._lstm):
+            z[:h_dim] = v
+            z[h_dim:] = self._h[layer]
+            g = torch.addmv(b, w, z)
+            torch.sigmoid_(g[:3 * h_dim])
+            torch.tanh_(g[3 * h_dim:])
+            c = self._c[layer]
+            c.mul_(g[h_dim:2 * h_dim]).addcmul_(g[:h_dim], g[3 * h_dim:])
+            self._h[layer] = g[2 * h_dim:3 * h_dim] * torch.tanh(c)
+            v = self._h[layer]
+        return v.view(1, -1)
+
+    def _decode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoder: main positions (complete after adding the carried transposed-conv tails) and the extra
+        right-context positions, both as 1-D signals at the upsampled rate."""
+        S, D = self.net.stride, self.net.depth
+        extra = None
+        for idx, (pw, pb, tw, tb) in enumerate(self._dec):
+            level = D - 1 - idx
+            skip = self._skip_deepest if level == D - 1 else self._hist[level].view()
+            n = x.shape[0]
+            z = x if extra is None else torch.cat([x, extra])
+            z = z + skip[:z.shape[0]]
+            y = F.glu(torch.addmm(pb, z, pw), 1) @ tw
+            cout = tb.shape[0]
+            main = _overlap_add(y[:n], S, cout, tb)
+            tail = y[n - 1].view(2, S, cout)[1]                      # what this hop leaves for the next one
+            if extra is None:
+                extra = main[n].clone()
+            else:
+                extra = _overlap_add(y[n:], S, cout, tb)
+                extra[0] += tail
+                extra = extra.view(-1, cout)
+            x = main[:n].reshape(n * S, cout)
+            x[:S] += self._carry[idx]
+            self._carry[idx] = tail.clone()
+            if idx != D - 1:
+                x = x.relu_()
+                extra = extra.relu_()
+            extra = extra[:self._extra_need[idx]]
+        return x.view(-1), extra.reshape(-1)
