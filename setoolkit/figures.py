@@ -150,3 +150,38 @@ def snr_curves(bands, out: str | Path, *, metric: str = "pesq_wb", dataset: str 
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, out)
+
+
+def waveforms(signals: Mapping[str, np.ndarray], sr: int, out: str | Path, *, start: int = 0,
+              stop: int | None = None, title: str = "") -> Path:
+    """Stacked waveforms of named signals ``(samples,)`` over samples ``[start, stop)``, time in ms, shared
+    y axis: the figure for showing a delay before and after compensation."""
+    plt = _plt()
+    fig, axes = plt.subplots(len(signals), 1, sharex=True, sharey=True, figsize=(8, 1.7 * len(signals)),
+                             squeeze=False)
+    for ax, (name, sig) in zip(axes[:, 0], signals.items()):
+        seg = np.asarray(sig).reshape(-1)[start:stop]
+        ax.plot((start + np.arange(len(seg))) / sr * 1000, seg, lw=0.7)
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("time (ms)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def loss_curves(logs: Mapping[str, str | Path], out: str | Path, *, ylabel: str = "training loss") -> Path:
+    """Training loss per step from the trainer's ``log.csv`` files, one line per named run."""
+    import pandas as pd
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    for name, path in logs.items():
+        log = pd.read_csv(path)
+        ax.plot(log["step"], log["loss"], label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, out)
