@@ -15,6 +15,7 @@ import numpy as np
 from ..audio import MAX_CHUNK_SECONDS, as_channels_first, process_in_chunks, read, resample, to_mono, write
 from ..errors import AudioError, ModelError
 from ..registry import ModelCard
+from ..streaming import FrameModel, StftFrameStream, offline_frames
 
 
 class Enhancer:
@@ -94,3 +95,25 @@ class Enhancer:
         if subtype is None and Path(dst).suffix.lower() == Path(src).suffix.lower():
             subtype = sf.info(str(src)).subtype
         return write(dst, y, sr, subtype=subtype)
+
+
+class FrameEnhancer(Enhancer, FrameModel):
+    """An :class:`Enhancer` for STFT-frame models with carried state (:class:`~setoolkit.streaming.FrameModel`):
+    a family implements ``initial_state`` and ``process_frames`` (any number of frames per call); offline,
+    single-frame and streaming paths come from here, so they cannot drift apart."""
+
+    chunk_seconds = None  # frame by frame with carried state: any length, constant memory, no seams
+
+    def process_frames(self, specs: np.ndarray, state):  # pragma: no cover - abstract
+        """``(frames, bins)`` complex -> ``(frames, bins)``, state carried."""
+        raise NotImplementedError
+
+    def process_frame(self, spec: np.ndarray, state):
+        out, state = self.process_frames(spec[None], state)
+        return out[0], state
+
+    def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
+        return offline_frames(self, x)
+
+    def stream(self) -> StftFrameStream:
+        return StftFrameStream(self)

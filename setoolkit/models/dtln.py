@@ -35,8 +35,9 @@ from torch import nn
 from ..assets import fetch
 from ..errors import AssetError, ModelError
 from ..registry import ModelCard
-from ..streaming import FrameModel, StftFrameStream, offline_frames, torch_threads
-from .base import Enhancer
+from ..streaming import torch_threads
+from .base import FrameEnhancer
+from .runtimes import onnx_session
 
 BLOCK, SHIFT, SAMPLE_RATE = 512, 128, 16000
 N_BINS, UNITS, CODE = BLOCK // 2 + 1, 128, 256
@@ -223,10 +224,10 @@ class _BlockRunner:
 
 class _TfliteStage(_BlockRunner):
     def __init__(self, path: str, n_in: int, n_out: int) -> None:
-        from .dpcrn_tflite import _interpreter
+        from .runtimes import tflite_interpreter
 
         super().__init__(path, n_in, n_out)
-        self._it = _interpreter(path)
+        self._it = tflite_interpreter(path)
         ins = {d["index"]: d["shape"] for d in self._it.get_input_details()}
         outs = {d["index"]: d["shape"] for d in self._it.get_output_details()}
         self._x, self._s, self._y, self._so = self._check(ins, outs)
@@ -240,15 +241,8 @@ class _TfliteStage(_BlockRunner):
 
 class _OnnxStage(_BlockRunner):
     def __init__(self, path: str, n_in: int, n_out: int) -> None:
-        import onnxruntime as ort
-
         super().__init__(path, n_in, n_out)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        try:
-            self._sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise AssetError(f"{path}: not a loadable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
+        self._sess = onnx_session(path)
         ins = {i.name: i.shape for i in self._sess.get_inputs()}
         outs = {o.name: o.shape for o in self._sess.get_outputs()}
         self._x, self._s, self._y, self._so = self._check(ins, outs)
@@ -271,7 +265,7 @@ class _ExportBackend:
 # ------------------------------------------------------------------------------------------ enhancer
 
 
-class Dtln(Enhancer, FrameModel):
+class Dtln(FrameEnhancer):
     """DTLN on any backend: offline (blocks over the whole signal) and streaming (block by block, shift 128).
 
     As a :class:`FrameModel` with a rectangular window: the analysis is DTLN's plain FFT of each 512-sample
@@ -279,10 +273,9 @@ class Dtln(Enhancer, FrameModel):
     into that block (DTLN's learned decoder needs no synthesis window).
     """
 
-    chunk_seconds = None  # block by block with LSTM states: any length, no seams
 
     def __init__(self, card: ModelCard, paths: list[str]) -> None:
-        Enhancer.__init__(self, card)
+        FrameEnhancer.__init__(self, card)
         self.n_fft, self.hop = BLOCK, SHIFT
         self.window = np.ones(BLOCK, dtype=np.float32)
         self.paths = paths
@@ -309,15 +302,8 @@ class Dtln(Enhancer, FrameModel):
         out, s2 = self.backend.stage2(blocks, s2)
         return np.fft.rfft(out.astype(np.float64), axis=-1), (s1, s2)
 
-    def process_frame(self, spec: np.ndarray, state):
-        out, state = self.process_frames(spec[None], state)
-        return out[0], state
 
-    def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
-        return offline_frames(self, x)
 
-    def stream(self) -> StftFrameStream:
-        return StftFrameStream(self)
 
 
 def build(card: ModelCard, *, mirror=None) -> Dtln:

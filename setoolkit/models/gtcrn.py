@@ -37,8 +37,9 @@ from ..assets import fetch, load_torch_checkpoint
 from ..errors import AssetError, ModelError
 from ..registry import ModelCard
 from ..stft import window
-from ..streaming import FrameModel, StftFrameStream, offline_frames, torch_threads
-from .base import Enhancer
+from ..streaming import FrameModel, torch_threads
+from .base import FrameEnhancer
+from .runtimes import onnx_session
 
 N_FFT, HOP, SAMPLE_RATE = 512, 256, 16000
 N_BINS = N_FFT // 2 + 1
@@ -339,13 +340,12 @@ def _to_np_specs(x: torch.Tensor) -> np.ndarray:
     return x[0].numpy().astype(np.complex128)
 
 
-class Gtcrn(Enhancer, FrameModel):
+class Gtcrn(FrameEnhancer):
     """GTCRN in PyTorch: offline (the whole spectrogram in one call) and streaming (one frame per call)."""
 
-    chunk_seconds = None  # causal with carried state: any length, no seams
 
     def __init__(self, card: ModelCard, checkpoint: str) -> None:
-        Enhancer.__init__(self, card)
+        FrameEnhancer.__init__(self, card)
         self.n_fft, self.hop = N_FFT, HOP
         self.window = window("sqrt_hann", N_FFT)
         self.checkpoint = checkpoint
@@ -363,9 +363,6 @@ class Gtcrn(Enhancer, FrameModel):
             out, state = self.net(z, state)
         return _to_np_specs(out), state
 
-    def process_frame(self, spec: np.ndarray, state: GtcrnState):
-        out, state = self.process_frames(spec[None], state)
-        return out[0], state
 
     def self_check(self) -> list[tuple[str, bool, str]]:
         """For ``setoolkit doctor``: the checkpoint's ERB matrices are the 65/64-band ERB filterbank."""
@@ -376,12 +373,7 @@ class Gtcrn(Enhancer, FrameModel):
         return [("ERB filterbank", ok, f"ERB matrices match the 65+64-band filterbank (max error {max(err, tied):.1e})"
                  if ok else f"ERB matrices differ from the 65+64-band filterbank by {max(err, tied):.3g}")]
 
-    # -- Enhancer -----------------------------------------------------------------------------------
-    def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
-        return offline_frames(self, x)
 
-    def stream(self) -> StftFrameStream:
-        return StftFrameStream(self)
 
 
 _ONNX_STATES = {"conv_cache": (2, 1, CHANNELS, 16, WIDTH), "tra_cache": (2, 3, 1, 1, CHANNELS),
@@ -396,15 +388,8 @@ class GtcrnOnnx(FrameModel):
     sample_rate = SAMPLE_RATE
 
     def __init__(self, path: str) -> None:
-        import onnxruntime as ort
-
         self.n_fft, self.hop, self.window = N_FFT, HOP, window("sqrt_hann", N_FFT)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        try:
-            self._sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise AssetError(f"{path}: not a loadable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
+        self._sess = onnx_session(path)
         names = {i.name: tuple(i.shape) for i in self._sess.get_inputs()}
         want = {"mix": (1, N_BINS, 1, 2), **_ONNX_STATES}
         if names != want:

@@ -30,8 +30,8 @@ import numpy as np
 from ..assets import fetch
 from ..errors import AssetError, ModelError
 from ..registry import ModelCard
-from ..streaming import FrameModel, StftFrameStream, offline_frames
-from .base import Enhancer
+from .base import FrameEnhancer
+from .runtimes import onnx_session
 
 
 @dataclass(frozen=True)
@@ -123,24 +123,15 @@ def _prune(graph) -> None:
         graph.initializer.remove(init)
 
 
-def _session(model: bytes | str):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-
-
 # ------------------------------------------------------------------------------------------ enhancer
 
 
-class Nsnet2(Enhancer, FrameModel):
+class Nsnet2(FrameEnhancer):
     """NSNet2 ONNX, offline (all frames in one call) and streaming (one frame per call, GRU states carried)."""
 
-    chunk_seconds = None  # recurrent state carried across the whole signal, constant memory per frame
 
     def __init__(self, card: ModelCard, model_path: str) -> None:
-        Enhancer.__init__(self, card)
+        FrameEnhancer.__init__(self, card)
         if card.sample_rate not in FRAMINGS:
             raise ModelError(f"NSNet2 exists at {sorted(FRAMINGS)} Hz, card {card.name!r} says {card.sample_rate}")
         self.framing = f = FRAMINGS[card.sample_rate]
@@ -148,7 +139,7 @@ class Nsnet2(Enhancer, FrameModel):
         self.window, self.synthesis_window = windows(f)
         self.model_path = model_path
         graph, self._hidden = stateful_graph(model_path)
-        self._sess = _session(graph)
+        self._sess = onnx_session(graph)
         n_in = self._sess.get_inputs()[0].shape[-1]
         if n_in != f.bins:
             raise ModelError(f"{model_path}: takes {n_in} bins per frame, but the {f.sample_rate} Hz NSNet2 framing "
@@ -170,15 +161,8 @@ class Nsnet2(Enhancer, FrameModel):
         gain, state = self.gains(log_power(specs), state)
         return specs * gain, state
 
-    def process_frame(self, spec: np.ndarray, state):
-        out, state = self.process_frames(spec[None], state)
-        return out[0], state
 
-    def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
-        return offline_frames(self, x)
 
-    def stream(self) -> StftFrameStream:
-        return StftFrameStream(self)
 
 
 def build(card: ModelCard, *, mirror=None) -> Nsnet2:

@@ -1,0 +1,34 @@
+"""Inference runtimes shared by the families: one place that opens an ONNX or TFLite file and turns a
+broken file into an :class:`~setoolkit.errors.AssetError` naming it."""
+
+from __future__ import annotations
+
+from ..errors import AssetError
+
+
+def onnx_session(model, *, threads: int = 1, name: str | None = None):
+    """An onnxruntime CPU session for a path (or serialized bytes) with ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        label = name or (model if isinstance(model, str) else "ONNX model")
+        raise AssetError(f"{label}: not a loadable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def tflite_interpreter(path: str, *, threads: int = 1):
+    """A TFLite (LiteRT) interpreter with tensors allocated."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # pragma: no cover - TensorFlow's bundled copy as a fallback
+        from tensorflow.lite import Interpreter
+    try:
+        it = Interpreter(model_path=path, num_threads=threads)
+        it.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise AssetError(f"{path}: not a loadable TFLite model ({exc})") from None
+    return it
