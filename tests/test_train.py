@@ -84,6 +84,25 @@ def test_seed_study_table_states_significance():
     assert "chance" in SeedStudy(("si_sdr",), (0, 1, 2), before, flat, 0.0).table().iloc[0]["verdict"]
 
 
+def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, data):
+    """Demucs releases are plain state dicts; the official files are not on this machine, so a checkpoint
+    written in exactly that format (random weights) stands in for the loader and the training loop."""
+    from setoolkit.models.demucs import build, save_random_checkpoint
+
+    card = setoolkit.get_card("denoiser-dns48")
+    start = save_random_checkpoint("denoiser-dns48", tmp_path / "dns48.th")
+    model = build(card, checkpoint=start, verify=False)
+    result = finetune(adapter_for(model), OneBatch(data), tmp_path / "run", steps=4, batch_size=2, lr=1e-3,
+                      save_every=2, progress=False)
+    assert result.losses[-1] < result.losses[0]
+    reloaded = build(card, checkpoint=result.checkpoint, verify=False)  # the family loader reads it back
+    x = data[7][0]
+    assert np.array_equal(reloaded.enhance_model_rate(x), model.enhance_model_rate(x))
+    resumed = build(card, checkpoint=start, verify=False)
+    assert finetune(adapter_for(resumed), OneBatch(data), tmp_path / "run", steps=4, batch_size=2, lr=1e-3,
+                    progress=False).step == 4  # nothing left to do: resumed at step 4
+
+
 def test_non_torch_family_is_refused():
     from setoolkit.errors import ModelError
 

@@ -24,9 +24,11 @@ class TrainAdapter:
         raise NotImplementedError
 
     def save(self, path: str | Path, *, extra: dict | None = None) -> None:  # pragma: no cover - abstract
+        """Write the weights at ``path`` in the family's own checkpoint format, plus the trainer's ``extra``."""
         raise NotImplementedError
 
-    def load_state(self, ckpt: dict) -> None:  # pragma: no cover - abstract
+    def load(self, path: str | Path) -> dict:  # pragma: no cover - abstract
+        """Restore the weights saved by :meth:`save`; return the trainer's ``extra``."""
         raise NotImplementedError
 
 
@@ -62,8 +64,32 @@ class StftFrameNetAdapter(TrainAdapter):
     def save(self, path, *, extra=None) -> None:
         torch.save({"model": self.module.state_dict(), **(extra or {})}, path)
 
-    def load_state(self, ckpt: dict) -> None:
-        self.module.load_state_dict(ckpt["model"])
+    def load(self, path) -> dict:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        self.module.load_state_dict(ckpt.pop("model"))
+        return ckpt
+
+
+class WaveformNetAdapter(TrainAdapter):
+    """For waveform-to-waveform nets ``net(x (batch, 1, samples)) -> (batch, 1, samples)`` released as plain
+    state dicts (Demucs): the weights file stays a plain state dict the family loader reads; the trainer's
+    optimizer/step state goes to a side file ``<path>.trainer``."""
+
+    def __init__(self, enhancer, net: torch.nn.Module) -> None:
+        self.enhancer, self.module, self.name = enhancer, net, enhancer.name
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        return self.module(noisy[:, None])[:, 0, : noisy.shape[-1]]
+
+    def save(self, path, *, extra=None) -> None:
+        path = Path(path)
+        torch.save(extra or {}, path.with_name(path.name + ".trainer"))
+        torch.save(self.module.state_dict(), path)
+
+    def load(self, path) -> dict:
+        path = Path(path)
+        self.module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return torch.load(path.with_name(path.name + ".trainer"), map_location="cpu", weights_only=True)
 
 
 def _gtcrn(model) -> TrainAdapter:
@@ -72,7 +98,11 @@ def _gtcrn(model) -> TrainAdapter:
     return StftFrameNetAdapter(model, model.net, GtcrnState.zeros)
 
 
-ADAPTERS = {"gtcrn": _gtcrn}
+def _demucs(model) -> TrainAdapter:
+    return WaveformNetAdapter(model, model.net)
+
+
+ADAPTERS = {"gtcrn": _gtcrn, "demucs": _demucs}
 
 
 def adapter_for(model) -> TrainAdapter:

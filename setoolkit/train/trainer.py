@@ -40,7 +40,7 @@ def finetune(adapter, data, out_dir: str | Path, *, steps: int, batch_size: int 
 
     ``adapter``: a :class:`~setoolkit.train.adapters.TrainAdapter` (the model's torch module, a
     differentiable waveform forward, and a saver in the family's checkpoint format). Resumes from
-    ``out_dir/last.tar`` when present. Logs ``out_dir/log.csv`` (step, loss, seconds).
+    ``out_dir/last.tar`` when present (written in the family's checkpoint format by ``adapter.save``). Logs ``out_dir/log.csv`` (step, loss, seconds).
     """
     from tqdm.auto import tqdm
 
@@ -55,8 +55,7 @@ def finetune(adapter, data, out_dir: str | Path, *, steps: int, batch_size: int 
     start, losses = 0, []
     last = out_dir / "last.tar"
     if resume and last.exists():
-        ckpt = torch.load(last, map_location="cpu", weights_only=True)
-        adapter.load_state(ckpt)
+        ckpt = adapter.load(last)
         opt.load_state_dict(ckpt["optimizer"])
         start = int(ckpt["step"])
         losses = list(ckpt.get("losses", []))
@@ -86,7 +85,5 @@ def finetune(adapter, data, out_dir: str | Path, *, steps: int, batch_size: int 
 
 
 def _save(adapter, opt, step: int, losses: list[float], path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    adapter.save(tmp, extra={"optimizer": opt.state_dict(), "step": step, "losses": losses,
-                             "torch_rng": torch.get_rng_state()})
-    tmp.replace(path)
+    adapter.save(path, extra={"optimizer": opt.state_dict(), "step": step, "losses": losses,
+                              "torch_rng": torch.get_rng_state()})
