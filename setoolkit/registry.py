@@ -109,6 +109,12 @@ CARDS: dict[str, ModelCard] = {c.name: c for c in [
           license="no license stated upstream", streaming=True, builder="setoolkit.models.dpcrn_tflite:build",
           description=_DPCRN_BASE_DESC + "; ONNX export (tf2onnx), float32",
           expected={"si_sdr": 9.0, "pesq_wb": 0.5}),
+    _card(name="dpcrn-bearboy", family="dpcrn", sample_rate=16000, framework="torch", frame=400, hop=200,
+          latency_ms=None, params=670_664, weights=["weights/dpcrn_pytorch_bearboy/final_ckp.pth"],
+          license="no license stated upstream", streaming=False, builder="setoolkit.models.dpcrn_bearboy:build",
+          description="third-party PyTorch DPCRN (bear-boy/DPCRN-Pytorch) trained on VCTK-DEMAND; one DPRNN "
+                      "block, utterance-level GroupNorm (not causal: offline only), 400/200 cosine window",
+          expected={"si_sdr": 10.0, "pesq_wb": 0.5}),
     _card(name="deepfilternet2", family="deepfilternet", sample_rate=48000, framework="onnx", frame=960, hop=480,
           latency_ms=60.0, params=2_305_393, weights=["weights/deepfilternet2/enc.onnx",
                                                      "weights/deepfilternet2/erb_dec.onnx",

@@ -158,7 +158,10 @@ def test_streaming_equals_offline_on_every_vbd16k_file(dns3_torch, vbd, torch_of
 def test_cacheless_streaming_collapses(dns3_torch, vbd, torch_offline):
     ks = [0, 10, 20, 30]
     xs, cleans, offline = [vbd[k][1] for k in ks], [vbd[k][0] for k in ks], [torch_offline[k] for k in ks]
-    gain = lambda ys: np.mean([metrics.si_sdr(c, y) - metrics.si_sdr(c, x) for c, x, y in zip(cleans, xs, ys)])  # noqa: E731
+
+    def gain(ys):
+        return np.mean([metrics.si_sdr(c, y) - metrics.si_sdr(c, x) for c, x, y in zip(cleans, xs, ys)])
+
     for mode in ("none (naive frame-by-frame port)", "no inter-frame LSTM state", "no STFT overlap buffer"):
         carry, overlap = dpcrn.STREAMING_MODES[mode]
         ys = dns3_torch.stream_many(xs, carry=carry, overlap=overlap)
@@ -215,3 +218,15 @@ def test_realtime_tflite_outputs_identified_by_value(mirror, vbd):
     assert metrics.si_sdr(clean, rt.enhance_model_rate(x)) > metrics.si_sdr(clean, x) + 5.0
     y = stream_signal(rt.stream(), x, chunk=300)
     assert metrics.si_sdr(rt.enhance_model_rate(x), y) > 60.0
+
+
+def test_third_party_bearboy_loads_strictly_and_enhances(vbd, noisy_scores, mirror):
+    from setoolkit.models.dpcrn_bearboy import Bearboy
+
+    m = setoolkit.load("dpcrn-bearboy")
+    assert sum(p.numel() for p in m.net.parameters()) == 670_664 and not m.card.streaming
+    out = [m.enhance_model_rate(n) for _, n in vbd[:10]]
+    ds, dp = _gains(out, vbd[:10], noisy_scores[:10])
+    assert ds > 8.0 and dp > 0.4                          # 44 pairs: +10.52 dB, +0.56
+    with pytest.raises(AssetError, match="not a bear-boy DPCRN checkpoint: missing"):
+        Bearboy(m.card, str(assets.fetch("weights/gtcrn/model_trained_on_dns3.tar", mirror=mirror)))

@@ -1,5 +1,11 @@
-"""DPCRN architecture as data: the two released Keras configurations, the h5 weight reader, and the
-layer-by-layer architecture check shared by the Keras graph and the PyTorch port.
+"""DPCRN family: the released configurations as data, the h5 reader and architecture check, the models
+(TF-native Keras offline, PyTorch port offline and streaming, int8 port), and the studies the notebooks and
+``benchmarks/bench_dpcrn.py`` run (parity with the official outputs, streaming-cache ablation, agreement
+between variants, speed).
+
+The network itself lives in :mod:`~setoolkit.models.dpcrn_keras` (Keras 3 graph) and
+:mod:`~setoolkit.models.dpcrn_torch` (PyTorch port, converter, streaming step); the per-frame TFLite/ONNX
+exports in :mod:`~setoolkit.models.dpcrn_tflite`.
 
 DPCRN (Le et al., Interspeech 2021): a causal conv encoder over (frames, freq, features), two dual-path RNN
 blocks (intra-frame bidirectional RNN across frequency, inter-frame RNN across time, each followed by a dense
@@ -107,17 +113,6 @@ BASE = DpcrnConfig(
 
 BN_EPS = 1e-3            # Keras BatchNormalization default, used by every conv BN
 LOG_EPS = 1e-9           # log-power feature and phase normalisation (DPCRN-base)
-
-
-def keras2_hard_sigmoid(x):
-    """Keras 2 / tf_keras ``hard_sigmoid``: ``clip(0.2 x + 0.5, 0, 1)`` (works on numpy, torch, TF)."""
-    y = 0.2 * x + 0.5
-    try:
-        return y.clip(0.0, 1.0)
-    except (AttributeError, TypeError):  # TF tensors
-        import tensorflow as tf
-
-        return tf.clip_by_value(y, 0.0, 1.0)
 
 
 # ------------------------------------------------------------------------------------ expected layers
@@ -573,3 +568,108 @@ def streaming_ablation(model: DpcrnNet, xs: list[np.ndarray], cleans: list[np.nd
             row["gain_kept"] = float(np.mean(np.subtract(got, noisy)) / np.mean(np.subtract(off, noisy)))
         rows.append(row)
     return rows
+
+
+def agreement(outputs: dict[str, list[np.ndarray]]) -> list[dict]:
+    """Pairwise agreement of variants run on the same inputs: ``outputs`` maps a variant name to its outputs
+    (one ``(samples,)`` per input, same order). Returns ``[{"a", "b", "mean", "min"}]``: SI-SDR (dB) of b
+    against a over the inputs. Float exports of one model agree to > 100 dB; int8 weights to 30-50 dB."""
+    from itertools import combinations
+
+    from .. import metrics
+
+    rows = []
+    for a, b in combinations(outputs, 2):
+        d = [metrics.si_sdr(x, y) for x, y in zip(outputs[a], outputs[b])]
+        rows.append({"a": a, "b": b, "mean": float(np.mean(d)), "min": float(np.min(d))})
+    return rows
+
+
+def weights_bytes(model) -> int | None:
+    """Size of what the model loads: the card's weight files; for a quantised PyTorch port, its serialised
+    ``state_dict`` (int8 packed linear layers)."""
+    if getattr(model, "framework", "") == "torch int8":
+        import io
+
+        import torch
+
+        buf = io.BytesIO()
+        torch.save(model.torch_model.state_dict(), buf)
+        return buf.getbuffer().nbytes
+    return model.card.file_bytes
+
+
+def speed(model, x: np.ndarray, *, repeats: int = 2) -> dict:
+    """CPU speed of ``model`` on ``x`` ``(samples,)`` at the model rate, in this process's thread settings.
+
+    ``rtf_offline``: best-of-``repeats`` offline time / audio time; ``rtf_stream``: hop-by-hop streaming time /
+    audio time; ``hop_ms`` / ``hop_ms_p95``: mean / 95th-percentile compute time of one hop; ``hop_budget``:
+    ``hop_ms`` / hop duration (below 1: real time on this core). Streaming entries are NaN for a model that
+    cannot stream.
+    """
+    import time
+
+    dur = len(x) / model.sample_rate
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model.enhance_model_rate(x)
+        best = min(best, time.perf_counter() - t0)
+    if not model.card.streaming:
+        nan = float("nan")
+        return {"rtf_offline": best / dur, "rtf_stream": nan, "hop_ms": nan, "hop_ms_p95": nan, "hop_budget": nan,
+                "hop_duration_ms": nan}
+    s = model.stream()
+    hops = []
+    for i in range(0, len(x) - s.hop + 1, s.hop):
+        t0 = time.perf_counter()
+        s.process(x[i:i + s.hop])
+        hops.append(time.perf_counter() - t0)
+    hop_s = s.hop / model.sample_rate
+    return {"rtf_offline": best / dur, "rtf_stream": float(np.sum(hops)) / (len(hops) * hop_s),
+            "hop_ms": 1000 * float(np.mean(hops)), "hop_ms_p95": 1000 * float(np.percentile(hops, 95)),
+            "hop_budget": float(np.mean(hops)) / hop_s, "hop_duration_ms": 1000 * hop_s}
+
+
+def variant_table(names: list[str], pairs: list[tuple], *, speed_clip: np.ndarray | None = None,
+                  mirror=None):
+    """One row per registry model in ``names``: mean SI-SDR / PESQ-WB / STOI on ``pairs``
+    (``[(clean_path, noisy_path)]`` at any rate: enhanced at the file's rate, resampled through the model),
+    weights size, parameters, algorithmic latency, and (with ``speed_clip``, 16 kHz) :func:`speed`.
+    A ``noisy`` row gives the baseline. Returns a pandas DataFrame."""
+    import pandas as pd
+
+    from .. import metrics
+    from ..audio import read
+    from ..registry import load
+
+    audio = [(read(c)[0][0], *read(n)) for c, n in pairs]
+    score = lambda c, y, sr: metrics.score_pair(c, y, sr, metrics=["si_sdr", "pesq_wb", "stoi"])  # noqa: E731
+    rows = [{"model": "noisy", **{k: float(np.nanmean([score(c, n[0], sr)[k] for c, n, sr in audio]))
+                                  for k in ("si_sdr", "pesq_wb", "stoi")}}]
+    for name in names:
+        m = load(name, mirror=mirror)
+        scores = [score(c, m.enhance(n, sr)[0], sr) for c, n, sr in audio]
+        row = {"model": name, "framework": getattr(m, "framework", m.card.framework),
+               **{k: float(np.nanmean([s[k] for s in scores])) for k in ("si_sdr", "pesq_wb", "stoi")},
+               "MB": (weights_bytes(m) or float("nan")) / 1e6, "params": m.card.params,
+               "latency_ms": m.card.latency_ms}
+        if speed_clip is not None:
+            row.update(speed(m, speed_clip, repeats=1))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fault_parity(model: DpcrnNet, xs: list[np.ndarray]) -> dict[str, float]:
+    """For each known conversion mistake (:data:`~setoolkit.models.dpcrn_torch.PORT_FAULTS`), the mean SI-SDR
+    (dB) of the PyTorch port with that mistake against the correct port, offline on ``xs``."""
+    from .. import metrics
+    from .dpcrn_torch import PORT_FAULTS, faulty_port
+
+    ref = [model.enhance_model_rate(x) for x in xs]
+    out = {}
+    for fault in PORT_FAULTS:
+        bad = DpcrnTorchModel(model.card, model.cfg, model._weights)
+        bad._torch = faulty_port(model._weights, model.cfg, fault)
+        out[fault] = float(np.mean([metrics.si_sdr(a, bad.enhance_model_rate(x)) for a, x in zip(ref, xs)]))
+    return out

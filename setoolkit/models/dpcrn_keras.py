@@ -7,7 +7,7 @@ weight by layer name (each checked by shape), so no layer of the file is skipped
 
 Differences from upstream's ``tf.keras`` 2 code, each equivalent: explicit Conv2D padding lists become
 ``ZeroPadding2D`` + ``'valid'``; the LSTM gate activation is Keras 2's ``hard_sigmoid``
-(:func:`~setoolkit.models.dpcrn.keras2_hard_sigmoid`), which Keras 3's ``"hard_sigmoid"`` is not; two-axis
+(``clip(0.2 x + 0.5, 0, 1)``), which Keras 3's ``"hard_sigmoid"`` is not; two-axis
 layer-norm parameters are reshaped as Keras 2 applies them (:func:`~setoolkit.models.dpcrn.ln_param`).
 """
 

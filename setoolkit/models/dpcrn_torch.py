@@ -109,9 +109,8 @@ class KerasGRU(KerasLSTM):
     def cell(self, xp, state):
         (h,) = state
         u = self.units
-        w, b = self.hh.weight, self.hh.bias  # (3H, H), zeros: Keras has one bias (in ih)
-        z, r = self._act(xp[:, :2 * u] + F.linear(h, w[:2 * u], b[:2 * u])).chunk(2, dim=-1)
-        hh = torch.tanh(xp[:, 2 * u:] + F.linear(r * h, w[2 * u:], b[2 * u:]))
+        z, r = self._act(xp[:, :2 * u] + self.hh(h)[:, :2 * u]).chunk(2, dim=-1)
+        hh = torch.tanh(xp[:, 2 * u:] + self.hh(r * h)[:, 2 * u:])   # (hh.bias is 0: Keras has one bias)
         h = z * h + (1 - z) * hh
         return h, (h,)
 
@@ -157,11 +156,15 @@ def _lstm_scan(xp: torch.Tensor, w_hh: torch.Tensor, h: torch.Tensor, c: torch.T
     """``xp (T, D, N, 4H)`` (gates ``i, f, o, g``), ``w_hh (D, H, 4H)``, ``h, c (D, N, H)``."""
     n = h.shape[-1]
     ys = []
-    for t in range(xp.shape[0]):
-        z = torch.baddbmm(xp[t], h, w_hh)
-        s = z[..., :3 * n].clamp(0.0, 1.0) if hard else torch.sigmoid(z[..., :3 * n])
-        c = s[..., n:2 * n] * c + s[..., :n] * torch.tanh(z[..., 3 * n:])
-        h = s[..., 2 * n:] * torch.tanh(c)
+    for x_t in xp.unbind(0):
+        z = torch.baddbmm(x_t, h, w_hh)
+        if hard:
+            z[..., :3 * n].clamp_(0.0, 1.0)
+        else:
+            z[..., :3 * n].sigmoid_()
+        i, f, o, g = z.split(n, -1)
+        c = torch.addcmul(f * c, i, g.tanh())
+        h = o * c.tanh()
         ys.append(h)
     return torch.stack(ys), h, c
 
@@ -530,14 +533,14 @@ def faulty_port(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig, fault: s
         if fault == "layer-norm params transposed":
             for k, v in sd.items():
                 if v.ndim == 2 and ("_ln." in k or k.startswith("input_norm.")):
-                    v.copy_(torch.from_numpy(_stored_ln(k, weights, cfg).T.copy()))
+                    v.copy_(torch.from_numpy(_stored_ln(k, weights).T.copy()))
         elif fault == "transposed-conv kernel flipped":
             for blk in model.decoder:
                 blk.conv.weight.copy_(blk.conv.weight.flip(2, 3))
     return model
 
 
-def _stored_ln(key: str, weights, cfg: DpcrnConfig) -> np.ndarray:
+def _stored_ln(key: str, weights) -> np.ndarray:
     """The h5 array behind a two-axis layer-norm parameter of the torch model (as stored, unreshaped)."""
     idx = 0 if key.endswith("weight") else 1
     if key.startswith("input_norm."):
