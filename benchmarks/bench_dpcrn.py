@@ -243,11 +243,13 @@ def write_doc(path: Path, res: dict) -> None:
           "| comparison | upstream RTF | ratio (setoolkit / upstream) |", "|---|---|---|"]
     for what, up, ratio, _ in res["upstream"]:
         L.append(f"| {what} | {up:.3f} | {ratio:.2f} |")
+    fl = [r["si_sdr_float"] for r in res["parity"]["dpcrn-dns3"]]
+    q = [r[k] for rows in res["agreement"].values() for r in rows if "int8" in r["a"] + r["b"] for k in ("min", "mean")]
     L += ["", "## DPCRN-DNS3: TF-native, PyTorch port, official outputs", "",
           "`dpcrn_official_samples`: the official repository's own outputs (16-bit WAV) for 10 real DNS3 blind "
           "recordings. setoolkit frames exactly as upstream `main.py` (`DpcrnNet.enhance_upstream`) and rounds "
           "to 16 bits as upstream's `sf.write` did before comparing (without that rounding, the 16-bit "
-          "quantisation noise alone limits SI-SDR to 38-79 dB).", "",
+          f"quantisation noise alone limits SI-SDR to {min(fl):.0f}-{max(fl):.0f} dB).", "",
           "| file | seconds | Keras (TF-native) SI-SDR (dB) | PyTorch port SI-SDR (dB) |", "|---|---|---|---|"]
     for a, b in zip(res["parity"]["dpcrn-dns3"], res["parity"]["dpcrn-dns3-torch"]):
         L.append(f"| {a['file'][:48]} | {a['seconds']:.1f} | {a['si_sdr']:.1f} | {b['si_sdr']:.1f} |")
@@ -265,7 +267,8 @@ def write_doc(path: Path, res: dict) -> None:
         for r in rows:
             L.append(f"| {fam} | {r['a']} | {r['b']} | {r['mean']:.1f} | {r['min']:.1f} |")
     L += ["", "Float versions of one model agree to float precision (> 100 dB); int8 weights move the output "
-          "by 30-50 dB SI-SDR, which is what quantisation explains; their quality is unchanged (tables above). "
+          f"to {min(q):.0f}-{max(q):.0f} dB SI-SDR, which is what quantisation explains; their quality is unchanged "
+          "(tables above). "
           "`base h5 torch int8 (ours)`: the PyTorch port of the DPCRN-base h5 with torch dynamic int8 linear "
           "layers, the counterpart of the official int8 TFLite `dpcrn-quant`.", "",
           "## Streaming caches: what a cache-less port loses", "",

@@ -107,7 +107,7 @@ CARDS: dict[str, ModelCard] = {c.name: c for c in [
     _card(name="dpcrn-base-onnx", family="dpcrn", sample_rate=16000, framework="onnx", frame=512, hop=256,
           latency_ms=32.0, params=530_000, weights=["weights/dpcrn_base/dpcrn.onnx"],
           license="no license stated upstream", streaming=True, builder="setoolkit.models.dpcrn_tflite:build",
-          description=_DPCRN_BASE_DESC + "; ONNX export (tf2onnx), float32",
+          description=_DPCRN_BASE_DESC.replace("TFLite", "ONNX") + "; tf2onnx export, float32",
           expected={"si_sdr": 9.0, "pesq_wb": 0.5}),
     _card(name="dpcrn-bearboy", family="dpcrn", sample_rate=16000, framework="torch", frame=400, hop=200,
           latency_ms=None, params=670_664, weights=["weights/dpcrn_pytorch_bearboy/final_ckp.pth"],

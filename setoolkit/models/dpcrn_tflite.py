@@ -28,6 +28,7 @@ from ..stft import window
 from ..streaming import FrameModel, StftFrameStream, offline_frames
 from .base import Enhancer
 from .outputs import find_phase_pair, probe_signal
+from .runtimes import onnx_session, tflite_interpreter
 
 _LOG_EPS = 1e-9  # as in training: 2 * log(sqrt(re^2 + im^2 + 1e-9))
 
@@ -35,15 +36,16 @@ _LOG_EPS = 1e-9  # as in training: 2 * log(sqrt(re^2 + im^2 + 1e-9))
 # ------------------------------------------------------------------------------------------ runtimes
 
 
-def _interpreter(path: str, *, delegates: bool = True):
+def _undelegated_interpreter(path: str):
+    """A TFLite interpreter without the XNNPACK delegate, so that every op of the graph stays inspectable."""
     try:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:  # pragma: no cover - TensorFlow's bundled copy as a fallback
         from tensorflow.lite import Interpreter
         from tensorflow.lite.experimental import OpResolverType
-    kw = {} if delegates else {"experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
     try:
-        it = Interpreter(model_path=path, num_threads=1, **kw)
+        it = Interpreter(model_path=path,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         it.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise AssetError(f"{path}: not a loadable TFLite model ({exc})") from None
@@ -55,7 +57,7 @@ class TfliteRuntime:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._it = _interpreter(path)
+        self._it = tflite_interpreter(path, threads=1)
         self._ins = self._it.get_input_details()
         self._outs = self._it.get_output_details()
         self.inputs = [(d["name"], tuple(int(v) for v in d["shape"])) for d in self._ins]
@@ -72,14 +74,7 @@ class OnnxRuntime(TfliteRuntime):
     """One ONNX Runtime session (1 thread) with the same interface; dynamic batch dims are taken as 1."""
 
     def __init__(self, path: str) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-        try:
-            self._sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise AssetError(f"{path}: not a loadable ONNX model ({type(exc).__name__}: {exc})") from None
+        self._sess = onnx_session(path, threads=1)
         self.path = path
         shape = lambda d: tuple(v if isinstance(v, int) else 1 for v in d.shape)  # noqa: E731
         self._names = [d.name for d in self._sess.get_inputs()]
@@ -93,7 +88,7 @@ class OnnxRuntime(TfliteRuntime):
 def producer_ops(path: str, output_name: str, depth: int = 4) -> list[str]:
     """The chain of TFLite ops that computes ``output_name``, following each op's first non-constant input:
     e.g. ``['LOG', 'ADD', 'EXP', 'ADD', 'MUL']`` (``log(1 + exp(a x + b))``: a softplus of a batch norm)."""
-    it = _interpreter(path, delegates=False)
+    it = _undelegated_interpreter(path)
     names = {t["name"]: t["index"] for t in it.get_tensor_details()}
     producer = {o: op for op in it._get_ops_details() for o in op["outputs"]}
     if output_name not in names:
