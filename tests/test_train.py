@@ -87,11 +87,13 @@ def test_seed_study_table_states_significance():
 def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, data):
     """Demucs releases are plain state dicts; the official files are not on this machine, so a checkpoint
     written in exactly that format (random weights) stands in for the loader and the training loop."""
-    from setoolkit.models.demucs import build, save_random_checkpoint
+    from setoolkit.models.demucs import build, save_random_checkpoint, sinc_kernel
 
     card = setoolkit.get_card("denoiser-dns48")
     start = save_random_checkpoint("denoiser-dns48", tmp_path / "dns48.th")
     model = build(card, checkpoint=start, verify=False)
+    sinc_kernel.cache_clear()
+    model.enhance_model_rate(data[7][0])  # inference first (as in a notebook): its cached kernels must still train
     result = finetune(adapter_for(model), OneBatch(data), tmp_path / "run", steps=4, batch_size=2, lr=1e-3,
                       save_every=2, progress=False)
     assert result.losses[-1] < result.losses[0]

@@ -60,11 +60,14 @@ def sinc_kernel(zeros: int = _SINC_ZEROS) -> torch.Tensor:
     """Hann-windowed sinc sampled at the half-integer offsets ``-zeros+0.5 .. zeros-0.5``: ``(2*zeros,)``.
 
     The half-sample interpolation filter of Smith & Gossett (1984), computed in float32 as upstream does
-    (cached: treat the result as read-only).
+    (cached: treat the result as read-only). Built outside inference mode even when first asked for under
+    ``torch.inference_mode()``, so the same cached tensor also serves training (autograd refuses inference
+    tensors).
     """
-    win = torch.hann_window(4 * zeros + 1, periodic=False)[1::2]
-    t = torch.linspace(-zeros + 0.5, zeros - 0.5, 2 * zeros) * math.pi
-    return torch.where(t == 0, torch.ones(()), torch.sin(t) / t) * win
+    with torch.inference_mode(False), torch.no_grad():
+        win = torch.hann_window(4 * zeros + 1, periodic=False)[1::2]
+        t = torch.linspace(-zeros + 0.5, zeros - 0.5, 2 * zeros) * math.pi
+        return torch.where(t == 0, torch.ones(()), torch.sin(t) / t) * win
 
 
 def upsample2(x: torch.Tensor, zeros: int = _SINC_ZEROS) -> torch.Tensor:
