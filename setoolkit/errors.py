@@ -26,3 +26,7 @@ class ModelError(SetoolkitError, KeyError):
 
 class LayoutError(SetoolkitError, ValueError):
     """A tensor does not have the layout (dims, sizes) a function expects."""
+
+
+class FeatureError(SetoolkitError, RuntimeError):
+    """A feature extractor (openSMILE worker) failed; the message carries the worker's last error output."""
