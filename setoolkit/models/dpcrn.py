@@ -225,6 +225,32 @@ def load_h5(path: str | os.PathLike, cfg: DpcrnConfig) -> dict[str, list[np.ndar
     return {k: [a for _, a in v] for k, v in weights.items()}
 
 
+def write_h5(weights: dict[str, list[np.ndarray]], template: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Write ``weights`` (``{layer: [arrays]}``, as :func:`load_h5` returns) into a copy of the Keras weights
+    file ``template`` (the released h5 of the same configuration): same layers, weight names and attributes,
+    so setoolkit's loaders and upstream Keras ``load_weights`` both read it. Written atomically."""
+    import shutil
+
+    import h5py
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    shutil.copyfile(template, tmp)
+    try:
+        with h5py.File(tmp, "r+") as f:
+            g = f["model_weights"] if "model_weights" in f else f
+            for lname, arrays in weights.items():
+                names = [n.decode() if isinstance(n, bytes) else n for n in g[lname].attrs["weight_names"]]
+                if len(names) != len(arrays):
+                    raise AssetError(f"{template}: layer {lname!r} has {len(names)} weights, got {len(arrays)}")
+                for n, a in zip(names, arrays):
+                    g[lname][n][...] = a
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def ln_param(a: np.ndarray, shape: tuple) -> np.ndarray:
     """A stored layer-norm ``gamma``/``beta`` as Keras 2 applies it: reshaped (row-major, no transpose) to
     the normalised ``shape`` in axis order, e.g. stored ``(2, 201)`` -> applied ``(201, 2)``."""
@@ -467,10 +493,15 @@ class DpcrnTorchModel(DpcrnNet):
             return self.torch_model(torch.from_numpy(feats)[None])[0].numpy()
 
 
+def card_h5(card) -> str:
+    """The asset name of the released h5 behind a DPCRN card."""
+    return next(w for w in card.weights if w.endswith(".h5"))
+
+
 def _weights_for(card, mirror, checkpoint) -> tuple[DpcrnConfig, dict]:
     """The card's configuration and the checked h5 weights (``checkpoint``: another h5 path to load instead,
-    which must hold the same architecture)."""
-    name = next(w for w in card.weights if w.endswith(".h5"))
+    which must hold the same architecture, e.g. a fine-tuned one written by :func:`write_h5`)."""
+    name = card_h5(card)
     cfg = CHECKPOINTS[name]
     path = checkpoint if checkpoint is not None else fetch(name, mirror=mirror)
     return cfg, load_h5(path, cfg)

@@ -118,6 +118,12 @@ class KerasGRU(KerasLSTM):
 # ------------------------------------------------------------------------------ fused recurrence (speed)
 
 
+def _training(*params: torch.Tensor) -> bool:
+    """True when autograd records and a parameter wants a gradient: weights derived from parameters (fused
+    RNN weights, the flipped deconv kernel) are then rebuilt differentiably instead of taken from a cache."""
+    return torch.is_grad_enabled() and any(p.requires_grad for p in params)
+
+
 def _fusable(*rnns) -> bool:
     return all(type(r.ih) is nn.Linear and type(r.hh) is nn.Linear for r in rnns)
 
@@ -136,9 +142,9 @@ def _fused_weights(rnns: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor
     n_scaled = 3 if g == 4 else 2       # GRU: the candidate's recurrent term is not a gate
     w_ih, b, w_hh = [], [], []
     for r in rnns:
-        wi = r.ih.weight.detach().T.reshape(-1, g, h)[:, order].clone()
-        wh = r.hh.weight.detach().T.reshape(h, g, h)[:, order].clone()
-        bi = (r.ih.bias.detach() + r.hh.bias.detach()).reshape(g, h)[order].clone()
+        wi = r.ih.weight.T.reshape(-1, g, h)[:, order].clone()
+        wh = r.hh.weight.T.reshape(h, g, h)[:, order].clone()
+        bi = (r.ih.bias + r.hh.bias).reshape(g, h)[order].clone()
         if r.gate in HARD_SLOPES:
             a = HARD_SLOPES[r.gate]
             wi[:, :g - 1] *= a
@@ -194,12 +200,15 @@ def run_fused(rnns: list, x: torch.Tensor, state: tuple | None = None) -> tuple[
     """
     r0 = rnns[0]
     d, h = len(rnns), r0.units
-    key = tuple((id(p), p._version) for r in rnns for p in (r.ih.weight, r.ih.bias, r.hh.weight, r.hh.bias))
-    cache = r0.__dict__.get("_fused")
-    if cache is None or cache[0] != key:
-        with torch.no_grad():
-            r0.__dict__["_fused"] = cache = (key, _fused_weights(rnns))
-    w_ih, b, w_hh = cache[1]
+    if _training(*(p for r in rnns for p in r.parameters())):
+        w_ih, b, w_hh = _fused_weights(rnns)        # differentiable, rebuilt every call (fine-tuning)
+    else:
+        key = tuple((id(p), p._version) for r in rnns for p in (r.ih.weight, r.ih.bias, r.hh.weight, r.hh.bias))
+        cache = r0.__dict__.get("_fused")
+        if cache is None or cache[0] != key:
+            with torch.no_grad():
+                r0.__dict__["_fused"] = cache = (key, _fused_weights(rnns))
+        w_ih, b, w_hh = cache[1]
     t, n = x.shape[0], x.shape[1]
     flips = [r.reverse for r in rnns]
     xs = torch.stack([x.flip(0) if f else x for f in flips]).reshape(d, t * n, -1)
@@ -306,6 +315,8 @@ class DeconvBlock(nn.Module):
 
     def _conv_weight(self) -> torch.Tensor:
         w = self.conv.weight
+        if _training(w):
+            return w.flip(2, 3).transpose(0, 1)
         cache = self.__dict__.get("_cw")
         if cache is None or cache[0] != (id(w), w._version):
             self.__dict__["_cw"] = cache = ((id(w), w._version), w.detach().flip(2, 3).transpose(0, 1).contiguous())
@@ -497,6 +508,60 @@ def convert_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig) -> dict[s
         sd["mag.conv.weight"], sd["mag.conv.bias"] = kernel.transpose(3, 2, 0, 1), bias
         sd.update(_bn("mag_bn", weights["batch_normalization_1"]))
     return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in sd.items()}
+
+
+def to_h5_weights(model: DpcrnTorch) -> dict[str, list[np.ndarray]]:
+    """The inverse of :func:`convert_h5`: the module's weights as the released Keras h5 stores them,
+    ``{layer name: [arrays]}`` in file order with the shapes of :func:`~setoolkit.models.dpcrn.expected_layers`
+    (what :func:`~setoolkit.models.dpcrn.write_h5` writes and the loaders read back).
+
+    Keras RNNs have one bias: the torch ``hh`` biases must still be 0 (fine-tuning freezes them)."""
+    from .dpcrn import _prelu_name, expected_layers
+
+    cfg = model.cfg
+    sd = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    nonzero = [k for k, v in sd.items() if k.endswith(".hh.bias") and np.any(v)]
+    if nonzero:
+        raise ValueError(f"{nonzero[0]} is not 0: a Keras RNN has no second bias to store it in")
+
+    def kernel(p):   # Conv2d (out, in, kt, kf) / ConvTranspose2d (in, out, kt, kf) -> Keras (kt, kf, ., .)
+        return [sd[f"{p}.weight"].transpose(2, 3, 1, 0), sd[f"{p}.bias"]]
+
+    def bn(p):
+        return [sd[f"{p}.weight"], sd[f"{p}.bias"], sd[f"{p}.running_mean"], sd[f"{p}.running_var"]]
+
+    def rnn(p):
+        return [sd[f"{p}.ih.weight"].T, sd[f"{p}.hh.weight"].T, sd[f"{p}.ih.bias"]]
+
+    def dense_ln(p, fc, ln):
+        return [sd[f"{p}.{fc}.weight"].T, sd[f"{p}.{fc}.bias"], sd[f"{p}.{ln}.weight"], sd[f"{p}.{ln}.bias"]]
+
+    layers = {}
+    if cfg.input_norm == "layernorm":
+        layers["layer_normalization"] = [sd["input_norm.weight"], sd["input_norm.bias"]]
+    else:
+        layers["batch_normalization"] = bn("input_norm")
+    prelus = (_prelu_name(i) for i in range(9))
+    for i in range(5):
+        layers[f"model0_conv_{i + 1}"] = kernel(f"encoder.{i}.conv")
+        layers[f"model0_bn_{i + 1}"] = bn(f"encoder.{i}.bn")
+        layers[next(prelus)] = [sd[f"encoder.{i}.act.weight"]]
+    for b in range(2):
+        p = f"dprnn.{b}"
+        layers["dprnn_block" + (f"_{b}" if b else "")] = (
+            rnn(f"{p}.intra_fwd") + rnn(f"{p}.intra_bwd") + dense_ln(p, "intra_fc", "intra_ln")
+            + rnn(f"{p}.inter_rnn") + dense_ln(p, "inter_fc", "inter_ln"))
+    for i in range(5):
+        layers[f"model0_dconv_{i + 1}"] = kernel(f"decoder.{i}.conv")
+        if i < 4:
+            layers[f"model0_dbn_{i + 1}"] = bn(f"decoder.{i}.bn")
+            layers[next(prelus)] = [sd[f"decoder.{i}.act.weight"]]
+    if cfg.head == "mag_phase":
+        layers["model0_dbn_5"] = bn("phase_bn")
+        layers["model0mag_mask"] = kernel("mag.conv")
+        layers["batch_normalization_1"] = bn("mag_bn")
+    return {name: [np.ascontiguousarray(a, dtype=np.float32).reshape(shape) for a, shape in zip(layers[name], shapes)]
+            for name, shapes in expected_layers(cfg)}
 
 
 def from_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig, gate: str | None = None) -> DpcrnTorch:

@@ -31,35 +31,50 @@ class TrainAdapter:
         """Restore the weights saved by :meth:`save`; return the trainer's ``extra``."""
         raise NotImplementedError
 
+    def train_mode(self, training: bool) -> None:
+        """Switch the module between training and inference behaviour (``nn.Module.train``)."""
+        self.module.train(training)
 
-class StftFrameNetAdapter(TrainAdapter):
-    """For STFT-frame nets called as ``net(spec (1, frames, bins) complex, state) -> (spec, state)`` (GTCRN):
-    the same framing as :func:`setoolkit.streaming.offline_frames` (front pad ``n_fft - hop``, analysis and
-    synthesis window, overlap-add), written in torch so gradients flow; examples run one by one (batch 1 state).
-    Checkpoints are ``{"model": state_dict, ...}`` as the family's loader expects."""
 
-    def __init__(self, enhancer, net: torch.nn.Module, initial_state) -> None:
-        self.enhancer, self.module, self.initial_state = enhancer, net, initial_state
-        self.name = enhancer.name
+def _side_file(path: Path) -> Path:
+    return path.with_name(path.name + ".trainer")
+
+
+class StftAdapter(TrainAdapter):
+    """For nets working on STFT frames: the same framing as :func:`setoolkit.streaming.offline_frames` (front
+    pad ``n_fft - hop``, analysis and synthesis window, overlap-add), written in torch so gradients flow.
+    Subclasses implement :meth:`enhance_spec`."""
+
+    def __init__(self, enhancer, net: torch.nn.Module) -> None:
+        self.enhancer, self.module, self.name = enhancer, net, enhancer.name
         self.n_fft, self.hop = enhancer.n_fft, enhancer.hop
         self.window = torch.as_tensor(np.asarray(enhancer.window, dtype=np.float32))
+
+    def enhance_spec(self, spec: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Noisy ``(batch, frames, bins)`` complex -> enhanced, same shape."""
+        raise NotImplementedError
 
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
         n_fft, hop, w = self.n_fft, self.hop, self.window
         n = noisy.shape[-1]
         front = n_fft - hop
         total = ((front + n - 1) // hop) * hop + n_fft
-        outs = []
-        for x in noisy:
-            xp = torch.nn.functional.pad(x, (front, total - front - n))
-            frames = xp.unfold(0, n_fft, hop) * w                        # (frames, n_fft)
-            spec = torch.fft.rfft(frames, dim=-1)[None]                   # (1, frames, bins)
-            enh, _ = self.module(spec, self.initial_state())
-            y = torch.fft.irfft(enh[0], n=n_fft, dim=-1) * w              # (frames, n_fft)
-            ola = torch.nn.functional.fold(y.T[None], output_size=(1, total), kernel_size=(1, n_fft),
-                                           stride=(1, hop)).reshape(-1)
-            outs.append(ola[front:front + n])
-        return torch.stack(outs)
+        xp = torch.nn.functional.pad(noisy, (front, total - front - n))
+        spec = torch.fft.rfft(xp.unfold(-1, n_fft, hop) * w, dim=-1)        # (batch, frames, bins)
+        y = torch.fft.irfft(self.enhance_spec(spec), n=n_fft, dim=-1) * w     # (batch, frames, n_fft)
+        ola = torch.nn.functional.fold(y.transpose(1, 2), output_size=(1, total), kernel_size=(1, n_fft),
+                                       stride=(1, hop))                       # (batch, 1, 1, total)
+        return ola.reshape(len(noisy), total)[:, front:front + n]
+
+
+class GtcrnAdapter(StftAdapter):
+    """GTCRN: ``net(spec (1, frames, bins), state) -> (spec, state)``, one example at a time (batch-1 state).
+    Checkpoints are ``{"model": state_dict, ...}`` as the family's loader expects."""
+
+    def enhance_spec(self, spec):
+        from ..models.gtcrn import GtcrnState
+
+        return torch.cat([self.module(s[None], GtcrnState.zeros())[0] for s in spec])
 
     def save(self, path, *, extra=None) -> None:
         torch.save({"model": self.module.state_dict(), **(extra or {})}, path)
@@ -68,6 +83,55 @@ class StftFrameNetAdapter(TrainAdapter):
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         self.module.load_state_dict(ckpt.pop("model"))
         return ckpt
+
+
+class DpcrnAdapter(StftAdapter):
+    """The DPCRN PyTorch port (converted from the released Keras h5). Batch norm keeps its released
+    statistics (fine-tuning with batches of a few clips), and the torch-only second RNN biases stay 0, so
+    the weights always map back to the Keras layout: checkpoints are Keras h5 files (a copy of the released
+    file with new values, :func:`~setoolkit.models.dpcrn.write_h5`) that the TF-native model, the port and
+    upstream ``load_weights`` read; the trainer's state goes to ``<path>.trainer``."""
+
+    def __init__(self, enhancer) -> None:
+        super().__init__(enhancer, enhancer.torch_model)
+        for name, p in self.module.named_parameters():
+            if name.endswith(".hh.bias"):
+                p.requires_grad_(False)
+
+    def train_mode(self, training: bool) -> None:
+        self.module.train(training)
+        for m in self.module.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+
+    def enhance_spec(self, spec):
+        from ..models.dpcrn import LOG_EPS
+
+        re, im = spec.real, spec.imag
+        parts = [re, im]
+        if self.enhancer.cfg.features == "ri_logpow":
+            parts.append(torch.log(re * re + im * im + LOG_EPS))
+        mask = self.module(torch.stack(parts, dim=-1))                        # (batch, frames, bins, 2 or 3)
+        if self.enhancer.cfg.head == "complex":
+            return spec * torch.complex(mask[..., 0], mask[..., 1])
+        return spec * mask[..., 0] * torch.complex(mask[..., 1], mask[..., 2])
+
+    def save(self, path, *, extra=None) -> None:
+        from ..assets import fetch
+        from ..models.dpcrn import card_h5, write_h5
+        from ..models.dpcrn_torch import to_h5_weights
+
+        path = Path(path)
+        torch.save(extra or {}, _side_file(path))
+        write_h5(to_h5_weights(self.module), fetch(card_h5(self.enhancer.card)), path)
+
+    def load(self, path) -> dict:
+        from ..models.dpcrn import load_h5
+        from ..models.dpcrn_torch import convert_h5
+
+        path = Path(path)
+        self.module.load_state_dict(convert_h5(load_h5(path, self.enhancer.cfg), self.enhancer.cfg), strict=False)
+        return torch.load(_side_file(path), map_location="cpu", weights_only=True)
 
 
 class WaveformNetAdapter(TrainAdapter):
@@ -83,26 +147,33 @@ class WaveformNetAdapter(TrainAdapter):
 
     def save(self, path, *, extra=None) -> None:
         path = Path(path)
-        torch.save(extra or {}, path.with_name(path.name + ".trainer"))
+        torch.save(extra or {}, _side_file(path))
         torch.save(self.module.state_dict(), path)
 
     def load(self, path) -> dict:
         path = Path(path)
         self.module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return torch.load(path.with_name(path.name + ".trainer"), map_location="cpu", weights_only=True)
+        return torch.load(_side_file(path), map_location="cpu", weights_only=True)
 
 
 def _gtcrn(model) -> TrainAdapter:
-    from ..models.gtcrn import GtcrnState
-
-    return StftFrameNetAdapter(model, model.net, GtcrnState.zeros)
+    return GtcrnAdapter(model, model.net)
 
 
 def _demucs(model) -> TrainAdapter:
     return WaveformNetAdapter(model, model.net)
 
 
-ADAPTERS = {"gtcrn": _gtcrn, "demucs": _demucs}
+def _dpcrn(model) -> TrainAdapter:
+    from ..models.dpcrn import DpcrnTorchModel
+
+    if not isinstance(model, DpcrnTorchModel) or model.framework != "torch":
+        raise ModelError(f"fine-tuning a DPCRN needs its float PyTorch port (dpcrn-dns3-torch, dpcrn-base-h5); "
+                         f"{model.name!r} runs on {model.card.framework}")
+    return DpcrnAdapter(model)
+
+
+ADAPTERS = {"gtcrn": _gtcrn, "demucs": _demucs, "dpcrn": _dpcrn}
 
 
 def adapter_for(model) -> TrainAdapter:

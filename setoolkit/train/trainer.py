@@ -50,8 +50,8 @@ def finetune(adapter, data, out_dir: str | Path, *, steps: int, batch_size: int 
         torch.set_num_threads(threads)
     _set_seed(seed)
     module = adapter.module
-    module.train()
-    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    adapter.train_mode(True)
+    opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=lr)
     start, losses = 0, []
     last = out_dir / "last.tar"
     if resume and last.exists():
@@ -80,7 +80,7 @@ def finetune(adapter, data, out_dir: str | Path, *, steps: int, batch_size: int 
         if (step + 1) % save_every == 0 or step + 1 == steps:
             _save(adapter, opt, step + 1, losses, last)
     log.close()
-    module.eval()
+    adapter.train_mode(False)
     return FinetuneResult(max(start, steps), losses, last if last.exists() else None, time.perf_counter() - t0)
 
 
