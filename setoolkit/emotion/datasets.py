@@ -69,18 +69,22 @@ class DatasetError(AssetError):
     """A corpus folder is missing, empty, or holds files that do not follow the corpus' naming scheme."""
 
 
+def _name_fields(pattern: re.Pattern, name: str, what: str) -> tuple[str, ...]:
+    """The groups of ``pattern`` matched on the stem of ``name``; a :class:`DatasetError` "<name>: not <what>"."""
+    m = pattern.match(Path(name).stem)
+    if not m:
+        raise DatasetError(f"{name}: not {what}")
+    return m.groups()
+
+
 def parse_cremad_name(name: str) -> dict:
     """Fields of a CREMA-D file name (``1001_DFA_ANG_XX.wav`` or its stem).
 
     Returns ``{"speaker": "1001", "sentence": "DFA", "emotion": "anger", "level": "XX"}``; raises
     :class:`DatasetError` naming the file and the field that does not fit.
     """
-    stem = Path(name).stem
-    m = _CREMAD_RE.match(stem)
-    if not m:
-        raise DatasetError(f"{name}: not a CREMA-D file name (expected ActorID_Sentence_Emotion_Level, "
-                           "e.g. 1001_DFA_ANG_XX.wav)")
-    actor, sentence, emo, level = m.groups()
+    actor, sentence, emo, level = _name_fields(_CREMAD_RE, name, "a CREMA-D file name (expected "
+                                               "ActorID_Sentence_Emotion_Level, e.g. 1001_DFA_ANG_XX.wav)")
     if not 1001 <= int(actor) <= 1091:
         raise DatasetError(f"{name}: actor {actor} outside CREMA-D's 1001..1091")
     if sentence not in CREMAD_SENTENCES:
@@ -95,12 +99,8 @@ def parse_cremad_name(name: str) -> dict:
 def parse_emodb_name(name: str) -> dict:
     """Fields of an EmoDB file name (``03a01Fa.wav``): ``{"speaker": "03", "sentence": "a01",
     "emotion": "happiness", "level": "a"}`` (``level`` holds the version letter)."""
-    stem = Path(name).stem
-    m = _EMODB_RE.match(stem)
-    if not m:
-        raise DatasetError(f"{name}: not an EmoDB file name (expected e.g. 03a01Fa.wav: speaker, sentence, "
-                           "emotion letter, version)")
-    speaker, sentence, emo, version = m.groups()
+    speaker, sentence, emo, version = _name_fields(_EMODB_RE, name, "an EmoDB file name (expected e.g. "
+                                                   "03a01Fa.wav: speaker, sentence, emotion letter, version)")
     if emo not in EMODB_EMOTIONS:
         raise DatasetError(f"{name}: unknown emotion letter {emo!r}; EmoDB has {', '.join(EMODB_EMOTIONS)}")
     return {"speaker": speaker, "sentence": sentence, "emotion": EMODB_EMOTIONS[emo], "level": version}
