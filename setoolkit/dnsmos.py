@@ -36,16 +36,11 @@ _POLY = {
 
 @lru_cache(maxsize=2)
 def _sessions(personalized: bool, mirror=None):
-    import onnxruntime as ort
+    from .models.runtimes import onnx_session
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
     primary = "weights/dnsmos/personalized/sig_bak_ovr.onnx" if personalized else "weights/dnsmos/p835/sig_bak_ovr.onnx"
-    p835 = ort.InferenceSession(str(fetch(primary, mirror=mirror)), opts, providers=["CPUExecutionProvider"])
-    p808 = ort.InferenceSession(str(fetch("weights/dnsmos/p835/model_v8.onnx", mirror=mirror)), opts,
-                                providers=["CPUExecutionProvider"])
-    return p835, p808
+    return (onnx_session(str(fetch(primary, mirror=mirror))),
+            onnx_session(str(fetch("weights/dnsmos/p835/model_v8.onnx", mirror=mirror))))
 
 
 def p808_features(segment: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AssetError, ModelError
+from .runtimes import onnx_session
 
 #: the interface of each part: graph inputs, graph outputs used (by name, as exported)
 PART_INPUTS = {"enc": ("feat_erb", "feat_spec"), "erb_dec": ("emb", "e3", "e2", "e1", "e0"),
@@ -231,7 +232,6 @@ def session(model, *, threads: int = 1, frames: int | None = None):
     streaming), which lets the optimiser fold the graph's shape arithmetic away.
     """
     import onnx
-    import onnxruntime as ort
 
     if frames is not None:
         fixed = onnx.ModelProto()
@@ -242,11 +242,5 @@ def session(model, *, threads: int = 1, frames: int | None = None):
                     d.Clear()
                     d.dim_value = frames
         model = fixed
-    opts = ort.SessionOptions()
-    opts.add_session_config_entry("session.set_denormal_as_zero", "1")
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.log_severity_level = 3
-    return ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return onnx_session(model.SerializeToString(), threads=threads, name=model.graph.name or "DeepFilterNet ONNX",
+                        denormal_as_zero=True)
