@@ -3,8 +3,6 @@
 import subprocess
 import sys
 
-import numpy as np
-import pytest
 
 from setoolkit import assets
 from setoolkit.audio import info, read

@@ -1,6 +1,5 @@
 """Metrics cross-checked against the reference packages on a real noisy/clean pair."""
 
-import warnings
 
 import numpy as np
 import pytest
