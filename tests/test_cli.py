@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-
 from setoolkit import assets
 from setoolkit.audio import info, read
 from setoolkit.cli import main
