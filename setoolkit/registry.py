@@ -54,85 +54,71 @@ class ModelCard:
 
 def _card(**kw) -> ModelCard:
     kw["weights"] = tuple(kw.get("weights", ()))
+    kw["expected"] = dict(kw.get("expected", {}))  # each card its own copy of shared floors
     return ModelCard(**kw)
 
 
 _DPCRN_BASE_DESC = ("DPCRN-base (SKIP-DPCRN repo): GRU dual-path RNN between conv encoder/decoder, softplus "
                     "magnitude mask + unit phase, per-frame TFLite with explicit state [1,2,32,128]")
+_DPCRN_DNS3_H5 = "weights/dpcrn_dns3/model_DPCRN_SNR+logMSE_causal_sinw.h5"
+_DPCRN_BASE_H5 = "weights/dpcrn_base/models_experiment_new_base_nomap_phasenloss_retrain_WSJmodel_84_0.022068.h5"
+#: What every DPCRN card shares, and the framing / size of the two released configurations.
+_DPCRN = dict(family="dpcrn", sample_rate=16000, license="no license stated upstream", streaming=True)
+_DNS3 = dict(frame=400, hop=200, latency_ms=25.0, params=804_646)
+_BASE = dict(frame=512, hop=256, latency_ms=32.0, params=530_000)
+_BASE_FLOOR = {"si_sdr": 9.0, "pesq_wb": 0.5}
+_DNS3_FLOOR = {"si_sdr": 10.0, "pesq_wb": 0.6}
+_DFN_FILES = ("enc.onnx", "erb_dec.onnx", "df_dec.onnx", "config.ini")
 
 CARDS: dict[str, ModelCard] = {c.name: c for c in [
-    _card(name="dpcrn-quant", family="dpcrn", sample_rate=16000, framework="tflite", frame=512, hop=256,
-          latency_ms=32.0, params=530_000, weights=["weights/dpcrn_base/dpcrn_quant.tflite"],
-          license="no license stated upstream", streaming=True,
+    _card(name="dpcrn-quant", **_DPCRN, **_BASE, framework="tflite", weights=["weights/dpcrn_base/dpcrn_quant.tflite"],
           builder="setoolkit.models.dpcrn_tflite:build",
-          description="DPCRN-Quant: " + _DPCRN_BASE_DESC + "; dynamic-range int8 weights",
-          expected={"si_sdr": 9.0, "pesq_wb": 0.5}),
-    _card(name="dpcrn-base", family="dpcrn", sample_rate=16000, framework="tflite", frame=512, hop=256,
-          latency_ms=32.0, params=530_000, weights=["weights/dpcrn_base/dpcrn.tflite"],
-          license="no license stated upstream", streaming=True,
-          builder="setoolkit.models.dpcrn_tflite:build",
-          description=_DPCRN_BASE_DESC + "; float32 weights",
-          expected={"si_sdr": 9.0, "pesq_wb": 0.5}),
-    _card(name="dpcrn-dns3", family="dpcrn", sample_rate=16000, framework="keras+torch", frame=400, hop=200,
-          latency_ms=25.0, params=804_646, weights=["weights/dpcrn_dns3/model_DPCRN_SNR+logMSE_causal_sinw.h5"],
-          license="no license stated upstream", streaming=True, builder="setoolkit.models.dpcrn:build_keras",
+          description="DPCRN-Quant: " + _DPCRN_BASE_DESC + "; dynamic-range int8 weights", expected=_BASE_FLOOR),
+    _card(name="dpcrn-base", **_DPCRN, **_BASE, framework="tflite", weights=["weights/dpcrn_base/dpcrn.tflite"],
+          builder="setoolkit.models.dpcrn_tflite:build", description=_DPCRN_BASE_DESC + "; float32 weights",
+          expected=_BASE_FLOOR),
+    _card(name="dpcrn-dns3", **_DPCRN, **_DNS3, framework="keras+torch", weights=[_DPCRN_DNS3_H5],
+          builder="setoolkit.models.dpcrn:build_keras",
           description="DPCRN (Le et al. 2021) official DNS3 model, LSTM DPRNN, 400/200 sine window, complex "
                       "mask; offline: TF-native Keras 3 graph loaded from the h5; streaming: its PyTorch port",
-          expected={"si_sdr": 10.0, "pesq_wb": 0.6}),
-    _card(name="dpcrn-dns3-torch", family="dpcrn", sample_rate=16000, framework="torch", frame=400, hop=200,
-          latency_ms=25.0, params=804_646, weights=["weights/dpcrn_dns3/model_DPCRN_SNR+logMSE_causal_sinw.h5"],
-          license="no license stated upstream", streaming=True, builder="setoolkit.models.dpcrn:build_torch",
+          expected=_DNS3_FLOOR),
+    _card(name="dpcrn-dns3-torch", **_DPCRN, **_DNS3, framework="torch", weights=[_DPCRN_DNS3_H5],
+          builder="setoolkit.models.dpcrn:build_torch",
           description="DPCRN-DNS3 ported to PyTorch from the h5 (hard-sigmoid LSTM gates); streaming carries "
                       "conv/transposed-conv caches and inter-frame LSTM (h, c)",
-          expected={"si_sdr": 10.0, "pesq_wb": 0.6}),
-    _card(name="dpcrn-dns3-torch-int8", family="dpcrn", sample_rate=16000, framework="torch int8", frame=400,
-          hop=200, latency_ms=25.0, params=804_646,
-          weights=["weights/dpcrn_dns3/model_DPCRN_SNR+logMSE_causal_sinw.h5"],
-          license="no license stated upstream", streaming=True, builder="setoolkit.models.dpcrn:build_torch_int8",
-          description="DPCRN-DNS3 PyTorch port with torch dynamic int8 quantisation of every linear layer "
-                      "(LSTM projections, dense); convs float",
+          expected=_DNS3_FLOOR),
+    _card(name="dpcrn-dns3-torch-int8", **_DPCRN, **_DNS3, framework="torch int8", weights=[_DPCRN_DNS3_H5],
+          builder="setoolkit.models.dpcrn:build_torch_int8",
+          description="DPCRN-DNS3 PyTorch port with int8 weights in every linear layer (dense: torch dynamic "
+                      "int8 kernels; LSTM matrices: int8 weights in the fused float recurrence); convs float",
           expected={"si_sdr": 9.5, "pesq_wb": 0.55}),
-    _card(name="dpcrn-dns3-rt", family="dpcrn", sample_rate=16000, framework="tflite", frame=512, hop=256,
-          latency_ms=32.0, params=None, weights=["weights/dpcrn_dns3/dpcrn_stateful_model.tflite"],
-          license="no license stated upstream", streaming=True, builder="setoolkit.models.dpcrn_tflite:build",
+    _card(name="dpcrn-dns3-rt", **_DPCRN, **{**_BASE, "params": None}, framework="tflite",
+          weights=["weights/dpcrn_dns3/dpcrn_stateful_model.tflite"], builder="setoolkit.models.dpcrn_tflite:build",
           description="official DPCRN_DNS3 real-time stateful TFLite (GRU, 512/256), two [1,32,128] states; "
                       "its 'lambda/Log' output is the softplus magnitude mask",
           expected={"si_sdr": 8.0, "pesq_wb": 0.5}),
-    _card(name="dpcrn-base-h5", family="dpcrn", sample_rate=16000, framework="torch", frame=512, hop=256,
-          latency_ms=32.0, params=531_515,
-          weights=["weights/dpcrn_base/models_experiment_new_base_nomap_phasenloss_retrain_WSJmodel_84_0.022068.h5"],
-          license="no license stated upstream", streaming=True, builder="setoolkit.models.dpcrn:build_torch",
+    _card(name="dpcrn-base-h5", **_DPCRN, **{**_BASE, "params": 531_515}, framework="torch", weights=[_DPCRN_BASE_H5],
+          builder="setoolkit.models.dpcrn:build_torch",
           description=_DPCRN_BASE_DESC.split(", per-frame")[0] + "; PyTorch port of the original Keras h5",
-          expected={"si_sdr": 9.0, "pesq_wb": 0.5}),
-    _card(name="dpcrn-base-onnx", family="dpcrn", sample_rate=16000, framework="onnx", frame=512, hop=256,
-          latency_ms=32.0, params=530_000, weights=["weights/dpcrn_base/dpcrn.onnx"],
-          license="no license stated upstream", streaming=True, builder="setoolkit.models.dpcrn_tflite:build",
-          description=_DPCRN_BASE_DESC.replace("TFLite", "ONNX") + "; tf2onnx export, float32",
-          expected={"si_sdr": 9.0, "pesq_wb": 0.5}),
-    _card(name="dpcrn-bearboy", family="dpcrn", sample_rate=16000, framework="torch", frame=400, hop=200,
-          latency_ms=None, params=670_664, weights=["weights/dpcrn_pytorch_bearboy/final_ckp.pth"],
-          license="no license stated upstream", streaming=False, builder="setoolkit.models.dpcrn_bearboy:build",
+          expected=_BASE_FLOOR),
+    _card(name="dpcrn-base-onnx", **_DPCRN, **_BASE, framework="onnx", weights=["weights/dpcrn_base/dpcrn.onnx"],
+          builder="setoolkit.models.dpcrn_tflite:build",
+          description=_DPCRN_BASE_DESC.replace("TFLite", "ONNX") + "; tf2onnx export, float32", expected=_BASE_FLOOR),
+    _card(name="dpcrn-bearboy", **{**_DPCRN, "streaming": False}, **{**_DNS3, "latency_ms": None, "params": 670_664},
+          framework="torch", weights=["weights/dpcrn_pytorch_bearboy/final_ckp.pth"],
+          builder="setoolkit.models.dpcrn_bearboy:build",
           description="third-party PyTorch DPCRN (bear-boy/DPCRN-Pytorch) trained on VCTK-DEMAND; one DPRNN "
                       "block, utterance-level GroupNorm (not causal: offline only), 400/200 cosine window",
           expected={"si_sdr": 10.0, "pesq_wb": 0.5}),
-    _card(name="deepfilternet2", family="deepfilternet", sample_rate=48000, framework="onnx", frame=960, hop=480,
-          latency_ms=60.0, params=2_305_393, weights=["weights/deepfilternet2/enc.onnx",
-                                                     "weights/deepfilternet2/erb_dec.onnx",
-                                                     "weights/deepfilternet2/df_dec.onnx",
-                                                     "weights/deepfilternet2/config.ini"],
-          license="MIT OR Apache-2.0", streaming=True, builder="setoolkit.models.deepfilternet:build",
-          description="DeepFilterNet2: ERB gains + deep filtering of the gained spectrum (order 5), 48 kHz "
-                      "full-band, official ONNX; 20 ms frame + 4 frames lookahead (2 mask + 2 filter)",
-          expected={"si_sdr": 9.0, "pesq_wb": 0.65}),
-    _card(name="deepfilternet3", family="deepfilternet", sample_rate=48000, framework="onnx", frame=960, hop=480,
-          latency_ms=40.0, params=2_134_641, weights=["weights/deepfilternet3/enc.onnx",
-                                                     "weights/deepfilternet3/erb_dec.onnx",
-                                                     "weights/deepfilternet3/df_dec.onnx",
-                                                     "weights/deepfilternet3/config.ini"],
-          license="MIT OR Apache-2.0", streaming=True, builder="setoolkit.models.deepfilternet:build",
-          description="DeepFilterNet3: ERB gains + deep filtering of the noisy spectrum (order 5), 48 kHz "
-                      "full-band, real-time, official ONNX; 20 ms frame + 2 frames lookahead",
-          expected={"si_sdr": 9.0, "pesq_wb": 0.65}),
+    *[_card(name=f"deepfilternet{v}", family="deepfilternet", sample_rate=48000, framework="onnx", frame=960,
+            hop=480, latency_ms=lat, params=params, weights=[f"weights/deepfilternet{v}/{f}" for f in _DFN_FILES],
+            license="MIT OR Apache-2.0", streaming=True, builder="setoolkit.models.deepfilternet:build",
+            description=desc, expected={"si_sdr": 9.0, "pesq_wb": 0.65})
+      for v, lat, params, desc in [
+          (2, 60.0, 2_305_393, "DeepFilterNet2: ERB gains + deep filtering of the gained spectrum (order 5), 48 kHz "
+                               "full-band, official ONNX; 20 ms frame + 4 frames lookahead (2 mask + 2 filter)"),
+          (3, 40.0, 2_134_641, "DeepFilterNet3: ERB gains + deep filtering of the noisy spectrum (order 5), 48 kHz "
+                               "full-band, real-time, official ONNX; 20 ms frame + 2 frames lookahead")]],
     # Demucs: frame = input samples per 256-sample output hop (597 receptive field + 64 resampling lookahead)
     *[_card(name=f"denoiser-{n}", family="demucs", sample_rate=16000, framework="torch",
             frame=661 if causal else None, hop=256 if causal else None, latency_ms=41.3 if causal else None,
