@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-if not os.environ.get("SETOOLKIT_MIRROR") and (ROOT.parent / "shared" / "weights").is_dir():
-    os.environ["SETOOLKIT_MIRROR"] = str(ROOT.parent / "shared")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-import setoolkit  # noqa: E402
-from setoolkit.emotion import datasets, evaluation, features, models, noise, protocol  # noqa: E402
+import setoolkit
+from setoolkit.emotion import datasets, evaluation, features, models, noise, protocol
 
 
 def _csv_list(text, cast=str):

@@ -8,21 +8,16 @@ tables to docs/finetune.md and the loss curves to figures/bench_finetune_<model>
 """
 
 import argparse
-import os
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-if not os.environ.get("SETOOLKIT_MIRROR") and (ROOT.parent / "shared" / "weights").is_dir():
-    os.environ["SETOOLKIT_MIRROR"] = str(ROOT.parent / "shared")
 
-import setoolkit  # noqa: E402
-from setoolkit import assets  # noqa: E402
-from setoolkit.figures import loss_curves  # noqa: E402
-from setoolkit.report import markdown_table  # noqa: E402
-from setoolkit.train import MixingDataset  # noqa: E402
-from setoolkit.train.protocol import seed_study  # noqa: E402
+import setoolkit
+from setoolkit import assets
+from setoolkit.figures import loss_curves
+from setoolkit.report import markdown_table
+from setoolkit.train import MixingDataset
+from setoolkit.train.protocol import seed_study
 
 
 def main():
