@@ -41,7 +41,12 @@ def test_loss_decreases_and_checkpoint_reloads_identically(tmp_path, data):
     from setoolkit.models.gtcrn import Gtcrn
 
     model = setoolkit.load("gtcrn")
-    result = finetune(adapter_for(model), OneBatch(data), tmp_path, steps=12, batch_size=2, lr=1e-3,
+    adapter = adapter_for(model)
+    x = data[100][0]
+    with torch.no_grad():  # the differentiable torch framing computes what inference computes
+        assert np.abs(adapter.forward(torch.from_numpy(np.stack([x, x])))[1].numpy()
+                      - model.enhance_model_rate(x)).max() < 1e-5
+    result = finetune(adapter, OneBatch(data), tmp_path, steps=12, batch_size=2, lr=1e-3,
                       save_every=6, progress=False)
     assert np.mean(result.losses[-3:]) < np.mean(result.losses[:3]) - 0.2, result.losses
     reloaded = Gtcrn(model.card, str(result.checkpoint))  # the family's own loader reads it back
