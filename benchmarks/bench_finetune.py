@@ -4,7 +4,7 @@ Clean speech: EmoDB (German studio speech) + CMU ARCTIC; noise: the real Speech 
 freesound noise; evaluation: the VoiceBank-DEMAND pairs (never trained on). 3 seeds by default. Writes the
 tables to docs/finetune.md and the loss curves to figures/bench_finetune_<model>.png.
 
-    .venv/bin/python benchmarks/bench_finetune.py [--models gtcrn,dpcrn-dns3-torch] [--steps 100] [--seeds 0,1,2]
+    .venv/bin/python benchmarks/bench_finetune.py [--models gtcrn,dpcrn-dns3-torch,dtln] [--steps 100] [--seeds 0,1,2]
 """
 
 import argparse
@@ -22,7 +22,7 @@ from setoolkit.train.protocol import seed_study
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--models", default="gtcrn,dpcrn-dns3-torch")
+    p.add_argument("--models", default="gtcrn,dpcrn-dns3-torch,dtln")
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--seconds", type=float, default=2.0)
@@ -35,7 +35,7 @@ def main():
     clean = assets.dataset_files("emodb") + assets.dataset_files("arctic")
     noise = assets.dataset_files("noise") + [assets.fetch("data/misc/noise_freesound_573577.wav")]
     seeds = [int(s) for s in a.seeds.split(",")]
-    sections = []
+    sections = previous_sections(Path(a.doc))
     for name in a.models.split(","):
         out = Path(a.out) / name
         study = seed_study(lambda: setoolkit.load(name),
@@ -50,17 +50,26 @@ def main():
         fig = ROOT / "figures" / f"bench_finetune_{name}.png"
         loss_curves({f"seed {s}": out / f"seed{s}" / "log.csv" for s in seeds}, fig,
                     ylabel="loss (-SI-SDR + 10 x MR-STFT)")
-        sections.append(f"### {name}\n\n{setup}.\n\n{markdown_table(table)}\n")
-    Path(a.doc).write_text(HEADER + "\n".join(sections) + FOOTER)
+        sections[name] = f"### {name}\n\n{setup}.\n\n{markdown_table(table)}\n"
+    Path(a.doc).write_text(HEADER + "\n".join(sections.values()) + FOOTER)
     print(f"wrote {a.doc}")
+
+
+def previous_sections(doc: Path) -> dict[str, str]:
+    """``{model: its "### model" section}`` already in ``doc``: a run of some models keeps the others'."""
+    if not doc.is_file():
+        return {}
+    body = doc.read_text().split(FOOTER.strip())[0]
+    parts = body.split("\n### ")[1:]
+    return {p.split("\n", 1)[0].strip(): "### " + p.rstrip() + "\n" for p in parts}
 
 
 HEADER = """# Fine-tuning from the official checkpoints, and was it chance?
 
-`setoolkit.train` resumes from a family's released checkpoint (GTCRN `.tar`, the DPCRN port converted from the
-official Keras h5, Demucs state dicts), fine-tunes on CPU on speech mixed on the fly with real noise, writes
-checkpoints the family's loader reads back (DPCRN: a Keras h5 again), and resumes an interrupted run to the
-same weights. The "was it chance?" protocol fine-tunes once per seed and scores before / after on real
+`setoolkit.train` resumes from a family's released checkpoint (GTCRN `.tar`, the DPCRN and DTLN ports
+converted from the official Keras h5, Demucs state dicts), fine-tunes on CPU on speech mixed on the fly with
+real noise, writes checkpoints the family's loader reads back (DPCRN, DTLN: a Keras h5 again), and resumes an
+interrupted run to the same weights. The "was it chance?" protocol fine-tunes once per seed and scores before / after on real
 VoiceBank-DEMAND pairs that are never trained on: per metric, the mean change per seed, its mean and 95% CI
 across seeds (Student t), a Wilcoxon signed-rank test per seed over files, and a verdict (a change is called
 real only when every seed moves the metric the same way with p < 0.05).

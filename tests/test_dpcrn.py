@@ -77,7 +77,7 @@ def test_truncated_and_corrupt_checkpoints_are_refused(tmp_path, mirror):
     src = assets.fetch(DNS3_H5)
     cut = tmp_path / "cut.h5"
     cut.write_bytes(src.read_bytes()[:100_000])
-    with pytest.raises(AssetError, match="cut.h5: not a readable HDF5 weights file"):
+    with pytest.raises(AssetError, match="cut.h5: not a readable Keras h5 file"):
         dpcrn.build_torch(get_card("dpcrn-dns3"), checkpoint=cut)
     from setoolkit.faults import corrupted_mirror
 

@@ -44,6 +44,7 @@ from ..errors import AssetError, ModelError
 from ..stft import overlap_add_np
 from ..streaming import FrameModel, StftFrameStream, offline_frames
 from .base import Enhancer
+from .keras_h5 import read_layers, write_layers
 
 
 @dataclass(frozen=True)
@@ -172,22 +173,8 @@ def n_params(cfg: DpcrnConfig) -> int:
 
 def read_h5(path: str | os.PathLike) -> dict[str, list[tuple[str, np.ndarray]]]:
     """Read a Keras (2.x) weights h5: ``{layer name: [(weight name, array), ...]}`` for layers with weights,
-    in the file's layer order. Raises :class:`AssetError` naming the file when it is not such a file."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            g = f["model_weights"] if "model_weights" in f else f
-            if "layer_names" not in g.attrs:
-                raise AssetError(f"{path}: not a Keras weights file (no 'layer_names' attribute)")
-            out = {}
-            for lname in (n.decode() if isinstance(n, bytes) else n for n in g.attrs["layer_names"]):
-                names = [n.decode() if isinstance(n, bytes) else n for n in g[lname].attrs["weight_names"]]
-                if names:
-                    out[lname] = [(n, np.asarray(g[lname][n], dtype=np.float32)) for n in names]
-            return out
-    except OSError as exc:
-        raise AssetError(f"{path}: not a readable HDF5 weights file ({exc})") from None
+    in the file's layer order (:func:`setoolkit.models.keras_h5.read_layers`)."""
+    return read_layers(path)
 
 
 def check_architecture(weights: dict[str, list[tuple[str, np.ndarray]]], cfg: DpcrnConfig,
@@ -226,29 +213,9 @@ def load_h5(path: str | os.PathLike, cfg: DpcrnConfig) -> dict[str, list[np.ndar
 
 
 def write_h5(weights: dict[str, list[np.ndarray]], template: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """Write ``weights`` (``{layer: [arrays]}``, as :func:`load_h5` returns) into a copy of the Keras weights
-    file ``template`` (the released h5 of the same configuration): same layers, weight names and attributes,
-    so setoolkit's loaders and upstream Keras ``load_weights`` both read it. Written atomically."""
-    import shutil
-
-    import h5py
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    shutil.copyfile(template, tmp)
-    try:
-        with h5py.File(tmp, "r+") as f:
-            g = f["model_weights"] if "model_weights" in f else f
-            for lname, arrays in weights.items():
-                names = [n.decode() if isinstance(n, bytes) else n for n in g[lname].attrs["weight_names"]]
-                if len(names) != len(arrays):
-                    raise AssetError(f"{template}: layer {lname!r} has {len(names)} weights, got {len(arrays)}")
-                for n, a in zip(names, arrays):
-                    g[lname][n][...] = a
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write ``weights`` (``{layer: [arrays]}``, as :func:`load_h5` returns) into a copy of the released h5
+    ``template`` (:func:`setoolkit.models.keras_h5.write_layers`): the loaders and upstream Keras read it."""
+    return write_layers(weights, template, path)
 
 
 def ln_param(a: np.ndarray, shape: tuple) -> np.ndarray:

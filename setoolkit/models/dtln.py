@@ -37,6 +37,7 @@ from ..errors import AssetError, ModelError
 from ..registry import ModelCard
 from ..streaming import torch_threads
 from .base import FrameEnhancer
+from .keras_h5 import read_layers, write_layers
 from .runtimes import onnx_session
 
 BLOCK, SHIFT, SAMPLE_RATE = 512, 128, 16000
@@ -56,23 +57,17 @@ def zero_state() -> np.ndarray:
 
 def _h5_layers(path: str) -> dict[str, list[np.ndarray]]:
     """``{layer name: [weights in Keras order]}`` of a Keras weights file (layers without weights left out)."""
-    import h5py
+    return {k: [a for _, a in v] for k, v in read_layers(path).items()}
 
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise AssetError(f"{path}: not a readable Keras h5 file ({exc})") from None
-    with f:
-        root = f["model_weights"] if "model_weights" in f else f
-        if "layer_names" not in root.attrs:
-            raise AssetError(f"{path}: not a Keras weights file (no 'layer_names' attribute)")
-        out = {}
-        for raw in root.attrs["layer_names"]:
-            name = raw.decode() if isinstance(raw, bytes) else str(raw)
-            names = [w.decode() if isinstance(w, bytes) else str(w) for w in root[name].attrs.get("weight_names", [])]
-            if names:
-                out[name] = [np.asarray(root[name][w], dtype=np.float32) for w in names]
-        return out
+
+#: Layer-name prefixes of each weight role in the released h5 files.
+_ROLES = {"lstm": ("lstm",), "dense": ("dense",), "conv": ("conv1d",),
+          "norm": ("layer_normalization", "instant_layer_normalization")}
+
+
+def _role_layers(layers, role: str) -> list[str]:
+    """Names of the layers of ``role`` in file (= network) order."""
+    return [n for n in layers if n.startswith(_ROLES[role])]
 
 
 def read_h5(path: str) -> dict:
@@ -84,10 +79,10 @@ def read_h5(path: str) -> dict:
     architecture gets an :class:`AssetError` naming what differs.
     """
     layers = _h5_layers(path)
-    lstm = [layers[n] for n in layers if n.startswith("lstm")]
-    dense = [layers[n] for n in layers if n.startswith("dense")]
-    conv = [layers[n][0] for n in layers if n.startswith("conv1d")]
-    norm = [tuple(layers[n]) for n in layers if n.startswith(("layer_normalization", "instant_layer_normalization"))]
+    lstm = [layers[n] for n in _role_layers(layers, "lstm")]
+    dense = [layers[n] for n in _role_layers(layers, "dense")]
+    conv = [layers[n][0] for n in _role_layers(layers, "conv")]
+    norm = [tuple(layers[n]) for n in _role_layers(layers, "norm")]
     want_lstm = [(N_BINS, 4 * UNITS), (UNITS, 4 * UNITS), (CODE, 4 * UNITS), (UNITS, 4 * UNITS)]
     problems = []
     if [w[0].shape for w in lstm] != want_lstm or any(len(w) != 3 for w in lstm):
@@ -171,6 +166,27 @@ class DtlnTorch(nn.Module):
         code = blocks @ self.encoder
         mask, state = self.core2(self.norm(code), state)
         return (code * mask) @ self.decoder, state
+
+
+def to_h5_weights(net: DtlnTorch, template: str) -> dict[str, list[np.ndarray]]:
+    """The inverse of :func:`read_h5` + :class:`DtlnTorch`: ``{layer: [arrays]}`` with the layer names of the
+    released h5 ``template``. The torch LSTMs' second bias must still be 0 (Keras has one)."""
+    lstms = [*net.core1.lstm, *net.core2.lstm]
+    if any(bool(torch.any(m.bias_hh_l0 != 0)) for m in lstms):
+        raise ValueError("an LSTM bias_hh is not 0: a Keras LSTM has no second bias to store it in")
+
+    def arr(t):
+        return t.detach().cpu().numpy().astype(np.float32)
+
+    roles = {
+        "lstm": [[arr(m.weight_ih_l0).T, arr(m.weight_hh_l0).T, arr(m.bias_ih_l0)] for m in lstms],
+        "dense": [[arr(c.dense.weight).T, arr(c.dense.bias)] for c in (net.core1, net.core2)],
+        "conv": [[arr(net.encoder)[None]], [arr(net.decoder)[None]]],
+        "norm": [[arr(n.gamma), arr(n.beta)] for n in (net.log_norm, net.norm) if n is not None],
+    }
+    layers = _h5_layers(template)
+    named = {name: arrays for role, values in roles.items() for name, arrays in zip(_role_layers(layers, role), values)}
+    return {name: [np.ascontiguousarray(a) for a in named[name]] for name in layers}
 
 
 class _H5Backend:
@@ -274,12 +290,13 @@ class Dtln(FrameEnhancer):
     """
 
 
-    def __init__(self, card: ModelCard, paths: list[str]) -> None:
+    def __init__(self, card: ModelCard, paths: list[str], *, kind: str | None = None) -> None:
+        """``kind``: ``"h5"``, ``"tflite"`` or ``"onnx"`` (default: from the file extension)."""
         FrameEnhancer.__init__(self, card)
         self.n_fft, self.hop = BLOCK, SHIFT
         self.window = np.ones(BLOCK, dtype=np.float32)
         self.paths = paths
-        ext = Path(paths[0]).suffix.lower()
+        ext = f".{kind}" if kind else Path(paths[0]).suffix.lower()
         if ext == ".h5":
             if len(paths) != 1:
                 raise ModelError(f"a DTLN h5 model is one file, got {paths}")
@@ -306,6 +323,16 @@ class Dtln(FrameEnhancer):
 
 
 
-def build(card: ModelCard, *, mirror=None) -> Dtln:
-    """Fetch (and verify) the card's files (one h5, or a stage-1/stage-2 pair) and build the model."""
+def build(card: ModelCard, *, mirror=None, checkpoint=None) -> Dtln:
+    """Fetch (and verify) the card's files (one h5, or a stage-1/stage-2 pair) and build the model.
+    ``checkpoint``: another h5 of the same architecture for an h5 card (e.g. a fine-tuned one, :func:`write_h5`)."""
+    if checkpoint is not None:
+        if not card.weights[0].endswith(".h5"):
+            raise ModelError(f"{card.name}: checkpoint= takes a DTLN h5; this card runs {card.framework} exports")
+        return Dtln(card, [str(checkpoint)], kind="h5")
     return Dtln(card, [str(fetch(w, mirror=mirror)) for w in card.weights])
+
+
+def write_h5(net: DtlnTorch, template: str, path: str | Path) -> Path:
+    """Save ``net`` as a Keras h5 (a copy of the released ``template`` with ``net``'s values)."""
+    return write_layers(to_h5_weights(net, template), template, path)

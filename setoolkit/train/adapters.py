@@ -134,6 +134,45 @@ class DpcrnAdapter(StftAdapter):
         return torch.load(_side_file(path), map_location="cpu", weights_only=True)
 
 
+class DtlnAdapter(StftAdapter):
+    """The DTLN PyTorch port (from the released Keras h5): 512-sample blocks at shift 128, no analysis window;
+    stage 1 masks the magnitude, stage 2 re-synthesises each block through its learned basis. Every weight
+    trains except the torch-only second LSTM biases (kept 0, so the weights map back to Keras); checkpoints
+    are Keras h5 files (:func:`~setoolkit.models.dtln.write_h5`) that ``setoolkit.models.dtln.build(card,
+    checkpoint=...)`` and upstream ``load_weights`` read; the trainer's state goes to ``<path>.trainer``."""
+
+    def __init__(self, enhancer) -> None:
+        super().__init__(enhancer, enhancer.backend.net)
+        for name, p in self.module.named_parameters():
+            p.requires_grad_(not name.endswith("bias_hh_l0"))
+
+    def enhance_spec(self, spec):
+        from ..models.dtln import BLOCK, zero_state
+
+        out = []
+        for s in spec:                                                   # (frames, bins), batch-1 LSTM states
+            mask, _ = self.module.stage1(s.abs()[None], torch.from_numpy(zero_state()))
+            blocks = torch.fft.irfft(s[None] * mask, n=BLOCK, dim=-1)
+            y, _ = self.module.stage2(blocks, torch.from_numpy(zero_state()))
+            out.append(torch.fft.rfft(y[0], dim=-1))
+        return torch.stack(out)
+
+    def save(self, path, *, extra=None) -> None:
+        from ..assets import fetch
+        from ..models.dtln import write_h5
+
+        path = Path(path)
+        torch.save(extra or {}, _side_file(path))
+        write_h5(self.module, str(fetch(self.enhancer.card.weights[0])), path)
+
+    def load(self, path) -> dict:
+        from ..models.dtln import DtlnTorch, read_h5
+
+        path = Path(path)
+        self.module.load_state_dict(DtlnTorch(read_h5(str(path))).state_dict())
+        return torch.load(_side_file(path), map_location="cpu", weights_only=True)
+
+
 class WaveformNetAdapter(TrainAdapter):
     """For waveform-to-waveform nets ``net(x (batch, 1, samples)) -> (batch, 1, samples)`` released as plain
     state dicts (Demucs): the weights file stays a plain state dict the family loader reads; the trainer's
@@ -173,7 +212,16 @@ def _dpcrn(model) -> TrainAdapter:
     return DpcrnAdapter(model)
 
 
-ADAPTERS = {"gtcrn": _gtcrn, "demucs": _demucs, "dpcrn": _dpcrn}
+def _dtln(model) -> TrainAdapter:
+    from ..models.dtln import _H5Backend
+
+    if not isinstance(model.backend, _H5Backend):
+        raise ModelError(f"fine-tuning DTLN needs its PyTorch port of the h5 ('dtln'); {model.name!r} runs "
+                         f"{model.card.framework}")
+    return DtlnAdapter(model)
+
+
+ADAPTERS = {"gtcrn": _gtcrn, "demucs": _demucs, "dpcrn": _dpcrn, "dtln": _dtln}
 
 
 def adapter_for(model) -> TrainAdapter:
