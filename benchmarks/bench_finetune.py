@@ -69,8 +69,8 @@ HEADER = """# Fine-tuning from the official checkpoints, and was it chance?
 `setoolkit.train` resumes from a family's released checkpoint (GTCRN `.tar`, the DPCRN and DTLN ports
 converted from the official Keras h5, Demucs state dicts), fine-tunes on CPU on speech mixed on the fly with
 real noise, writes checkpoints the family's loader reads back (DPCRN, DTLN: a Keras h5 again), and resumes an
-interrupted run to the same weights. The "was it chance?" protocol fine-tunes once per seed and scores before / after on real
-VoiceBank-DEMAND pairs that are never trained on: per metric, the mean change per seed, its mean and 95% CI
+interrupted run to the same weights. The "was it chance?" protocol fine-tunes once per seed and scores
+before / after on real VoiceBank-DEMAND pairs that are never trained on: per metric, the mean change per seed, its mean and 95% CI
 across seeds (Student t), a Wilcoxon signed-rank test per seed over files, and a verdict (a change is called
 real only when every seed moves the metric the same way with p < 0.05).
 
