@@ -44,7 +44,7 @@ from ..errors import AssetError, ModelError
 from ..stft import overlap_add_np
 from ..streaming import FrameModel, StftFrameStream, offline_frames
 from .base import Enhancer
-from .keras_h5 import read_layers, write_layers
+from .keras_h5 import read_layers as read_h5  # {layer: [(weight name, array)]} in file order
 
 
 @dataclass(frozen=True)
@@ -171,12 +171,6 @@ def n_params(cfg: DpcrnConfig) -> int:
 # ------------------------------------------------------------------------------------ h5 reading
 
 
-def read_h5(path: str | os.PathLike) -> dict[str, list[tuple[str, np.ndarray]]]:
-    """Read a Keras (2.x) weights h5: ``{layer name: [(weight name, array), ...]}`` for layers with weights,
-    in the file's layer order (:func:`setoolkit.models.keras_h5.read_layers`)."""
-    return read_layers(path)
-
-
 def check_architecture(weights: dict[str, list[tuple[str, np.ndarray]]], cfg: DpcrnConfig,
                        path: str | os.PathLike) -> None:
     """Raise :class:`AssetError` naming the first layer of ``weights`` that does not fit ``cfg``.
@@ -212,12 +206,6 @@ def load_h5(path: str | os.PathLike, cfg: DpcrnConfig) -> dict[str, list[np.ndar
     return {k: [a for _, a in v] for k, v in weights.items()}
 
 
-def write_h5(weights: dict[str, list[np.ndarray]], template: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """Write ``weights`` (``{layer: [arrays]}``, as :func:`load_h5` returns) into a copy of the released h5
-    ``template`` (:func:`setoolkit.models.keras_h5.write_layers`): the loaders and upstream Keras read it."""
-    return write_layers(weights, template, path)
-
-
 def ln_param(a: np.ndarray, shape: tuple) -> np.ndarray:
     """A stored layer-norm ``gamma``/``beta`` as Keras 2 applies it: reshaped (row-major, no transpose) to
     the normalised ``shape`` in axis order, e.g. stored ``(2, 201)`` -> applied ``(201, 2)``."""
@@ -234,13 +222,20 @@ def sine_window(n: int) -> np.ndarray:
     return window("sine", n)
 
 
-def features(cfg: DpcrnConfig, spec: np.ndarray) -> np.ndarray:
-    """Complex STFT ``(frames, bins)`` -> network input ``(frames, bins, n_features)`` float32."""
-    re, im = spec.real.astype(np.float32), spec.imag.astype(np.float32)
+def features(cfg: DpcrnConfig, spec):
+    """Complex STFT ``(..., frames, bins)`` -> network input ``(..., frames, bins, n_features)`` float32.
+    numpy in, numpy out; a torch tensor in, a (differentiable) torch tensor out (fine-tuning)."""
+    if isinstance(spec, np.ndarray):
+        re, im = spec.real.astype(np.float32), spec.imag.astype(np.float32)
+        log, stack = np.log, np.stack
+    else:
+        import torch
+
+        re, im, log, stack = spec.real, spec.imag, torch.log, torch.stack
     parts = [re, im]
     if cfg.features == "ri_logpow":
-        parts.append(np.log(re * re + im * im + np.float32(LOG_EPS)))
-    return np.stack(parts, axis=-1)
+        parts.append(log(re * re + im * im + np.float32(LOG_EPS)))
+    return stack(parts, -1)
 
 
 def upstream_frames(x: np.ndarray, cfg: DpcrnConfig) -> np.ndarray:
@@ -261,8 +256,9 @@ CHECKPOINTS = {
 }
 
 
-def apply_mask(cfg: DpcrnConfig, spec: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Noisy STFT ``(..., bins)`` complex and network output ``(..., bins, 2 or 3)`` -> enhanced STFT."""
+def apply_mask(cfg: DpcrnConfig, spec, mask):
+    """Noisy STFT ``(..., bins)`` complex and network output ``(..., bins, 2 or 3)`` -> enhanced STFT
+    (numpy arrays or torch tensors)."""
     if cfg.head == "complex":
         return spec * (mask[..., 0] + 1j * mask[..., 1])
     return spec * mask[..., 0] * (mask[..., 1] + 1j * mask[..., 2])
@@ -467,7 +463,7 @@ def card_h5(card) -> str:
 
 def _weights_for(card, mirror, checkpoint) -> tuple[DpcrnConfig, dict]:
     """The card's configuration and the checked h5 weights (``checkpoint``: another h5 path to load instead,
-    which must hold the same architecture, e.g. a fine-tuned one written by :func:`write_h5`)."""
+    which must hold the same architecture, e.g. a fine-tuned one written by the DPCRN training adapter)."""
     name = card_h5(card)
     cfg = CHECKPOINTS[name]
     path = checkpoint if checkpoint is not None else fetch(name, mirror=mirror)

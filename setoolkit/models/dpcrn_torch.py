@@ -118,9 +118,10 @@ class KerasGRU(KerasLSTM):
 # ------------------------------------------------------------------------------ fused recurrence (speed)
 
 
-def _training(*params: torch.Tensor) -> bool:
-    """True when autograd records and a parameter wants a gradient: weights derived from parameters (fused
-    RNN weights, the flipped deconv kernel) are then rebuilt differentiably instead of taken from a cache."""
+def _training(params) -> bool:
+    """True when autograd records and a parameter of the iterable ``params`` wants a gradient: weights derived
+    from parameters (fused RNN weights, the flipped deconv kernel) are then rebuilt differentiably instead of
+    taken from a cache. Under ``no_grad`` (inference, every streaming hop) ``params`` is never iterated."""
     return torch.is_grad_enabled() and any(p.requires_grad for p in params)
 
 
@@ -222,7 +223,7 @@ def run_fused(rnns: list, x: torch.Tensor, state: tuple | None = None) -> tuple[
     """
     r0 = rnns[0]
     d, h = len(rnns), r0.units
-    if _training(*(p for r in rnns for p in r.parameters())):
+    if _training(p for r in rnns for p in r.parameters()):
         w_ih, b, w_hh = _fused_weights(rnns)        # differentiable, rebuilt every call (fine-tuning)
     else:
         key = _params_key(rnns)
@@ -337,7 +338,7 @@ class DeconvBlock(nn.Module):
 
     def _conv_weight(self) -> torch.Tensor:
         w = self.conv.weight
-        if _training(w):
+        if _training((w,)):
             return w.flip(2, 3).transpose(0, 1)
         cache = self.__dict__.get("_cw")
         if cache is None or cache[0] != (id(w), w._version):
@@ -535,7 +536,7 @@ def convert_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig) -> dict[s
 def to_h5_weights(model: DpcrnTorch) -> dict[str, list[np.ndarray]]:
     """The inverse of :func:`convert_h5`: the module's weights as the released Keras h5 stores them,
     ``{layer name: [arrays]}`` in file order with the shapes of :func:`~setoolkit.models.dpcrn.expected_layers`
-    (what :func:`~setoolkit.models.dpcrn.write_h5` writes and the loaders read back).
+    (what :func:`~setoolkit.models.keras_h5.write_layers` writes and the loaders read back).
 
     Keras RNNs have one bias: the torch ``hh`` biases must still be 0 (fine-tuning freezes them)."""
     from .dpcrn import _prelu_name, expected_layers

@@ -36,8 +36,34 @@ class TrainAdapter:
         self.module.train(training)
 
 
-def _side_file(path: Path) -> Path:
-    return path.with_name(path.name + ".trainer")
+class SideFileCheckpoint(TrainAdapter):
+    """For families whose weights file cannot hold the trainer's state (plain state dicts, Keras h5): the
+    weights go to ``path`` in the family's format (:meth:`write_weights` / :meth:`read_weights`), the
+    optimizer/step/RNG state to ``<path>.trainer``."""
+
+    def write_weights(self, path: Path) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read_weights(self, path: Path) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def save(self, path, *, extra=None) -> None:
+        path = Path(path)
+        torch.save(extra or {}, path.with_name(path.name + ".trainer"))
+        self.write_weights(path)
+
+    def load(self, path) -> dict:
+        path = Path(path)
+        self.read_weights(path)
+        return torch.load(path.with_name(path.name + ".trainer"), map_location="cpu", weights_only=True)
+
+
+def _freeze_second_rnn_biases(module: torch.nn.Module, suffix: str) -> None:
+    """Keras RNNs have one bias; the torch ports' second one (parameters named ``*suffix``) stays 0 so the
+    weights always map back to the Keras layout."""
+    for name, p in module.named_parameters():
+        if name.endswith(suffix):
+            p.requires_grad_(False)
 
 
 class StftAdapter(TrainAdapter):
@@ -85,18 +111,15 @@ class GtcrnAdapter(StftAdapter):
         return ckpt
 
 
-class DpcrnAdapter(StftAdapter):
+class DpcrnAdapter(StftAdapter, SideFileCheckpoint):
     """The DPCRN PyTorch port (converted from the released Keras h5). Batch norm keeps its released
     statistics (fine-tuning with batches of a few clips), and the torch-only second RNN biases stay 0, so
     the weights always map back to the Keras layout: checkpoints are Keras h5 files (a copy of the released
-    file with new values, :func:`~setoolkit.models.dpcrn.write_h5`) that the TF-native model, the port and
-    upstream ``load_weights`` read; the trainer's state goes to ``<path>.trainer``."""
+    file with new values) that the TF-native model, the port and upstream ``load_weights`` read."""
 
     def __init__(self, enhancer) -> None:
         super().__init__(enhancer, enhancer.torch_model)
-        for name, p in self.module.named_parameters():
-            if name.endswith(".hh.bias"):
-                p.requires_grad_(False)
+        _freeze_second_rnn_biases(self.module, ".hh.bias")
 
     def train_mode(self, training: bool) -> None:
         self.module.train(training)
@@ -105,46 +128,38 @@ class DpcrnAdapter(StftAdapter):
                 m.eval()
 
     def enhance_spec(self, spec):
-        from ..models.dpcrn import LOG_EPS
+        from ..models.dpcrn import apply_mask, features
 
-        re, im = spec.real, spec.imag
-        parts = [re, im]
-        if self.enhancer.cfg.features == "ri_logpow":
-            parts.append(torch.log(re * re + im * im + LOG_EPS))
-        mask = self.module(torch.stack(parts, dim=-1))                        # (batch, frames, bins, 2 or 3)
-        if self.enhancer.cfg.head == "complex":
-            return spec * torch.complex(mask[..., 0], mask[..., 1])
-        return spec * mask[..., 0] * torch.complex(mask[..., 1], mask[..., 2])
+        cfg = self.enhancer.cfg
+        return apply_mask(cfg, spec, self.module(features(cfg, spec)))   # mask (batch, frames, bins, 2 or 3)
 
-    def save(self, path, *, extra=None) -> None:
+    def write_weights(self, path) -> None:
         from ..assets import fetch
-        from ..models.dpcrn import card_h5, write_h5
+        from ..models.dpcrn import card_h5
         from ..models.dpcrn_torch import to_h5_weights
+        from ..models.keras_h5 import write_layers
 
-        path = Path(path)
-        torch.save(extra or {}, _side_file(path))
-        write_h5(to_h5_weights(self.module), fetch(card_h5(self.enhancer.card)), path)
+        write_layers(to_h5_weights(self.module), fetch(card_h5(self.enhancer.card)), path)
 
-    def load(self, path) -> dict:
+    def read_weights(self, path) -> None:
         from ..models.dpcrn import load_h5
         from ..models.dpcrn_torch import convert_h5
 
-        path = Path(path)
         self.module.load_state_dict(convert_h5(load_h5(path, self.enhancer.cfg), self.enhancer.cfg), strict=False)
-        return torch.load(_side_file(path), map_location="cpu", weights_only=True)
 
 
-class DtlnAdapter(StftAdapter):
+class DtlnAdapter(StftAdapter, SideFileCheckpoint):
     """The DTLN PyTorch port (from the released Keras h5): 512-sample blocks at shift 128, no analysis window;
     stage 1 masks the magnitude, stage 2 re-synthesises each block through its learned basis. Every weight
     trains except the torch-only second LSTM biases (kept 0, so the weights map back to Keras); checkpoints
     are Keras h5 files (:func:`~setoolkit.models.dtln.write_h5`) that ``setoolkit.models.dtln.build(card,
-    checkpoint=...)`` and upstream ``load_weights`` read; the trainer's state goes to ``<path>.trainer``."""
+    checkpoint=...)`` and upstream ``load_weights`` read."""
 
     def __init__(self, enhancer) -> None:
         super().__init__(enhancer, enhancer.backend.net)
-        for name, p in self.module.named_parameters():
-            p.requires_grad_(not name.endswith("bias_hh_l0"))
+        for p in self.module.parameters():
+            p.requires_grad_(True)   # the port loads its encoder/decoder/norms frozen
+        _freeze_second_rnn_biases(self.module, "bias_hh_l0")
 
     def enhance_spec(self, spec):
         from ..models.dtln import BLOCK, zero_state
@@ -157,26 +172,21 @@ class DtlnAdapter(StftAdapter):
             out.append(torch.fft.rfft(y[0], dim=-1))
         return torch.stack(out)
 
-    def save(self, path, *, extra=None) -> None:
+    def write_weights(self, path) -> None:
         from ..assets import fetch
         from ..models.dtln import write_h5
 
-        path = Path(path)
-        torch.save(extra or {}, _side_file(path))
         write_h5(self.module, str(fetch(self.enhancer.card.weights[0])), path)
 
-    def load(self, path) -> dict:
+    def read_weights(self, path) -> None:
         from ..models.dtln import DtlnTorch, read_h5
 
-        path = Path(path)
         self.module.load_state_dict(DtlnTorch(read_h5(str(path))).state_dict())
-        return torch.load(_side_file(path), map_location="cpu", weights_only=True)
 
 
-class WaveformNetAdapter(TrainAdapter):
+class WaveformNetAdapter(SideFileCheckpoint):
     """For waveform-to-waveform nets ``net(x (batch, 1, samples)) -> (batch, 1, samples)`` released as plain
-    state dicts (Demucs): the weights file stays a plain state dict the family loader reads; the trainer's
-    optimizer/step state goes to a side file ``<path>.trainer``."""
+    state dicts (Demucs): the weights file stays a plain state dict the family loader reads."""
 
     def __init__(self, enhancer, net: torch.nn.Module) -> None:
         self.enhancer, self.module, self.name = enhancer, net, enhancer.name
@@ -184,15 +194,11 @@ class WaveformNetAdapter(TrainAdapter):
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
         return self.module(noisy[:, None])[:, 0, : noisy.shape[-1]]
 
-    def save(self, path, *, extra=None) -> None:
-        path = Path(path)
-        torch.save(extra or {}, _side_file(path))
+    def write_weights(self, path) -> None:
         torch.save(self.module.state_dict(), path)
 
-    def load(self, path) -> dict:
-        path = Path(path)
+    def read_weights(self, path) -> None:
         self.module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        return torch.load(_side_file(path), map_location="cpu", weights_only=True)
 
 
 def _gtcrn(model) -> TrainAdapter:
