@@ -71,9 +71,10 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, *,
 
 
 def measured_snr(speech: np.ndarray, mixture: np.ndarray) -> float:
-    """10 log10(speech energy / (mixture - speech) energy), dB."""
-    s = np.asarray(speech, dtype=np.float64)
-    return float(10 * np.log10(np.sum(s ** 2) / np.sum((np.asarray(mixture, dtype=np.float64) - s) ** 2)))
+    """10 log10(speech energy / (mixture - speech) energy), dB: :func:`setoolkit.metrics.snr`."""
+    from ..metrics import snr
+
+    return snr(speech, mixture)
 
 
 def mix_batch(audio: np.ndarray, noises: dict[str, np.ndarray], snr_db: float, *, seed: int = 0,
