@@ -67,6 +67,14 @@ def scores(y_true, y_pred, n_classes: int) -> dict:
             "confusion": cm}
 
 
+def _fold_row(name: str, speaker: str, y_test: np.ndarray, proba: np.ndarray, n_classes: int,
+              seconds: float) -> dict:
+    """One fold's row: ``model, speaker, n_test, ua, wa, f1, seconds, confusion, proba``."""
+    s = scores(y_test, np.argmax(proba, 1), n_classes)
+    return {"model": name, "speaker": speaker, "n_test": len(y_test), **{k: s[k] for k in ("ua", "wa", "f1")},
+            "seconds": seconds, "confusion": s["confusion"], "proba": proba}
+
+
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], "tuple[np.ndarray, dict]"]
 
 
@@ -90,11 +98,9 @@ def run_loso(X, labels, speakers, fit_predict: FitPredict, *, classes: Sequence[
     for spk, train, test in folds:
         t0 = time.perf_counter()
         p, info = fit_predict(X[train], y[train], X[test])
-        s = scores(y[test], np.argmax(p, 1), len(classes))
-        rows.append({"model": name, "speaker": spk, "n_test": len(test), **{k: s[k] for k in ("ua", "wa", "f1")},
-                     "seconds": time.perf_counter() - t0, "confusion": s["confusion"], "proba": p, **(info or {})})
+        rows.append({**_fold_row(name, spk, y[test], p, len(classes), time.perf_counter() - t0), **(info or {})})
         if progress:
-            print(f"  {name} speaker {spk}: UA {s['ua']:.3f} ({rows[-1]['seconds']:.1f} s)", flush=True)
+            print(f"  {name} speaker {spk}: UA {rows[-1]['ua']:.3f} ({rows[-1]['seconds']:.1f} s)", flush=True)
     return pd.DataFrame(rows)
 
 
@@ -108,10 +114,7 @@ def fuse(results: Sequence[pd.DataFrame], labels, speakers, *, classes: Sequence
     probas = [dict(zip(r["speaker"], r["proba"])) for r in results]
     for spk in results[0]["speaker"]:
         p = sum(w * pr[spk] for w, pr in zip(weights, probas)) / weights.sum()
-        s = scores(y[speakers == spk], np.argmax(p, 1), len(classes))
-        rows.append({"model": name, "speaker": spk, "n_test": int((speakers == spk).sum()),
-                     **{k: s[k] for k in ("ua", "wa", "f1")}, "seconds": 0.0, "confusion": s["confusion"],
-                     "proba": p})
+        rows.append(_fold_row(name, spk, y[speakers == spk], p, len(classes), 0.0))
     return pd.DataFrame(rows)
 
 

@@ -27,42 +27,41 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
+def _standardised(make_estimator, scores_of):
+    """``fit_predict`` of a scikit-learn estimator behind per-training-fold standardisation: ``scores_of(clf, X)``
+    gives ``(n, classes seen in training)``, placed into ``(n_test, max label + 1)`` columns."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def fit_predict(X_train, y_train, X_test):
+        clf = make_pipeline(StandardScaler(), make_estimator())
+        clf.fit(np.asarray(X_train, dtype=np.float64), y_train)
+        proba = np.zeros((len(X_test), int(y_train.max()) + 1))
+        proba[:, clf.classes_] = scores_of(clf, np.asarray(X_test, dtype=np.float64))
+        return proba, {}
+
+    return fit_predict
+
+
 def svm_classifier(*, kernel: str = "rbf", C: float = 10.0, gamma: str | float = "scale"):
     """``fit_predict`` for functionals: per-training-fold standardisation (mean 0, std 1 fitted on the training
     speakers only) + an SVM with balanced class weights (``kernel``: ``"rbf"`` or ``"linear"``).
 
     The "probabilities" are a softmax of the one-vs-rest decision values (their argmax is the SVM's
     prediction); they serve late fusion, they are not calibrated."""
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    def fit_predict(X_train, y_train, X_test):
-        clf = make_pipeline(StandardScaler(), SVC(kernel=kernel, C=C, gamma=gamma, class_weight="balanced",
-                                                  decision_function_shape="ovr"))
-        clf.fit(np.asarray(X_train, dtype=np.float64), y_train)
-        proba = np.zeros((len(X_test), int(y_train.max()) + 1))
-        proba[:, clf.classes_] = _softmax(clf.decision_function(np.asarray(X_test, dtype=np.float64)))
-        return proba, {}
-
-    return fit_predict
+    return _standardised(lambda: SVC(kernel=kernel, C=C, gamma=gamma, class_weight="balanced",
+                                      decision_function_shape="ovr"),
+                         lambda clf, X: _softmax(clf.decision_function(X)))
 
 
 def logreg_classifier(*, C: float = 0.1, seed: int = 0):
     """``fit_predict``: per-fold standardisation + multinomial logistic regression (balanced weights)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    def fit_predict(X_train, y_train, X_test):
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, class_weight="balanced", max_iter=2000,
-                                                                 random_state=seed))
-        clf.fit(np.asarray(X_train, dtype=np.float64), y_train)
-        proba = np.zeros((len(X_test), int(y_train.max()) + 1))
-        proba[:, clf.classes_] = clf.predict_proba(np.asarray(X_test, dtype=np.float64))
-        return proba, {}
-
-    return fit_predict
+    return _standardised(lambda: LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed),
+                         lambda clf, X: clf.predict_proba(X))
 
 
 # ---------------------------------------------------------------------------------------- networks
