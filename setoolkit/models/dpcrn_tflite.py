@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..assets import fetch
-from ..errors import AssetError, ModelError
+from ..errors import ModelError
 from ..registry import ModelCard
 from ..stft import window
 from ..streaming import FrameModel, StftFrameStream, offline_frames
@@ -34,22 +34,6 @@ _LOG_EPS = 1e-9  # as in training: 2 * log(sqrt(re^2 + im^2 + 1e-9))
 
 
 # ------------------------------------------------------------------------------------------ runtimes
-
-
-def _undelegated_interpreter(path: str):
-    """A TFLite interpreter without the XNNPACK delegate, so that every op of the graph stays inspectable."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    except ImportError:  # pragma: no cover - TensorFlow's bundled copy as a fallback
-        from tensorflow.lite import Interpreter
-        from tensorflow.lite.experimental import OpResolverType
-    try:
-        it = Interpreter(model_path=path,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        it.allocate_tensors()
-    except (ValueError, RuntimeError) as exc:
-        raise AssetError(f"{path}: not a loadable TFLite model ({exc})") from None
-    return it
 
 
 class TfliteRuntime:
@@ -88,7 +72,7 @@ class OnnxRuntime(TfliteRuntime):
 def producer_ops(path: str, output_name: str, depth: int = 4) -> list[str]:
     """The chain of TFLite ops that computes ``output_name``, following each op's first non-constant input:
     e.g. ``['LOG', 'ADD', 'EXP', 'ADD', 'MUL']`` (``log(1 + exp(a x + b))``: a softplus of a batch norm)."""
-    it = _undelegated_interpreter(path)
+    it = tflite_interpreter(path, delegates=False)
     names = {t["name"]: t["index"] for t in it.get_tensor_details()}
     producer = {o: op for op in it._get_ops_details() for o in op["outputs"]}
     if output_name not in names:

@@ -24,14 +24,17 @@ def onnx_session(model, *, threads: int = 1, name: str | None = None, denormal_a
         raise AssetError(f"{label}: not a loadable ONNX model ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
-def tflite_interpreter(path: str, *, threads: int = 1):
-    """A TFLite (LiteRT) interpreter with tensors allocated."""
+def tflite_interpreter(path: str, *, threads: int = 1, delegates: bool = True):
+    """A TFLite (LiteRT) interpreter with tensors allocated; ``delegates=False`` leaves out the XNNPACK
+    delegate so that every op of the graph stays inspectable (its tensors readable after ``invoke``)."""
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:  # pragma: no cover - TensorFlow's bundled copy as a fallback
         from tensorflow.lite import Interpreter
+        from tensorflow.lite.experimental import OpResolverType
+    kw = {} if delegates else {"experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
     try:
-        it = Interpreter(model_path=path, num_threads=threads)
+        it = Interpreter(model_path=path, num_threads=threads, **kw)
         it.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise AssetError(f"{path}: not a loadable TFLite model ({exc})") from None
