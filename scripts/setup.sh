@@ -11,7 +11,11 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r scripts/no-deps-requirements.txt
 # Weights and data come from a local mirror when there is one beside the repo (offline machines).
+# It is recorded in the venv's config file, so a later `.venv/bin/python -m setoolkit ...` in a new shell finds it.
 if [ -z "${SETOOLKIT_MIRROR:-}" ] && [ -d "$ROOT/../shared/weights" ]; then
     export SETOOLKIT_MIRROR="$(cd "$ROOT/../shared" && pwd)"
+fi
+if [ -n "${SETOOLKIT_MIRROR:-}" ]; then
+    .venv/bin/python -c 'import sys; from pathlib import Path; from setoolkit.assets import write_config; write_config(Path(sys.prefix) / "etc/setoolkit/config.toml", mirror=sys.argv[1].split(":"))' "$SETOOLKIT_MIRROR"
 fi
 export MPLBACKEND=Agg

@@ -11,6 +11,15 @@ Intrusive metrics compare an estimate to a clean reference, both 1-D ``(samples,
 :func:`align` removes a constant delay between estimate and reference (cross-correlation within a
 bounded lag) before scoring; :func:`score_pair` reports the lag it removed.
 
+Metrics never lie about their inputs:
+
+* the two signals must have the same length: a mismatch raises :class:`MetricError` naming both lengths
+  (no silent truncation); :func:`score_pair` is the one place that aligns, and only within its bounded lag;
+* degenerate inputs (an all-zero reference or estimate, a clip too short for PESQ/STOI) give NaN with a
+  warning, never a number that looks like a score;
+* a perfect estimate (``est == ref`` bit for bit) scores ``+inf`` dB in SI-SDR, SDR and SNR, and the
+  highest value of the bounded metrics (PESQ 4.64 / 4.55, STOI 1.0); summaries treat ``inf`` like any value.
+
 Examples
 --------
 >>> scores = score_pair(clean, enhanced, 16000)      # dict: pesq_wb, stoi, si_sdr, ..., lag
@@ -26,6 +35,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .audio import resample
+from .errors import MetricError
 
 #: Metrics computed by :func:`score_pair` unless told otherwise.
 DEFAULT_METRICS = ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr", "lsd")
@@ -45,21 +55,51 @@ def _mono(x, name: str) -> np.ndarray:
 
 
 def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
+    """Both signals as 1-D float64 of one length; a length mismatch is an error, never a silent cut."""
     ref, est = _mono(ref, "reference"), _mono(est, "estimate")
-    n = min(len(ref), len(est))
-    if n == 0:
-        raise ValueError("metrics need non-empty signals")
-    return ref[:n], est[:n]
+    if len(ref) != len(est):
+        raise MetricError(f"reference has {len(ref)} samples but estimate has {len(est)}: metrics compare "
+                          "signals of equal length; align them first (metrics.align / score_pair) or trim "
+                          "both to the same span")
+    if len(ref) == 0:
+        raise MetricError("metrics need non-empty signals (both have 0 samples)")
+    return ref, est
+
+
+def _silent(x: np.ndarray) -> bool:
+    return not np.any(x)
+
+
+def _degenerate(metric: str, ref: np.ndarray, est: np.ndarray) -> bool:
+    """Warn and return True when a ratio metric is undefined (all-zero reference or estimate)."""
+    which = [n for n, x in (("reference", ref), ("estimate", est)) if _silent(x)]
+    if which:
+        warnings.warn(f"{metric} of an all-zero {' and '.join(which)} is undefined; returning NaN")
+        return True
+    return False
+
+
+def _ratio_db(signal_energy: float, error_energy: float) -> float:
+    """``10 log10(signal / error)``; ``+inf`` when the error is exactly zero (a perfect estimate)."""
+    if error_energy == 0.0:
+        return math.inf
+    return float(10 * np.log10(signal_energy / error_energy))
 
 
 def si_sdr(ref, est) -> float:
-    """Scale-invariant SDR in dB (Le Roux et al. 2019), both signals made zero-mean."""
+    """Scale-invariant SDR in dB (Le Roux et al. 2019), both signals made zero-mean.
+
+    ``ref``, ``est``: ``(samples,)`` of equal length. Returns dB; ``+inf`` for a perfect estimate, NaN (with a
+    warning) when either signal is all zeros or constant.
+    """
     ref, est = _pair(ref, est)
     ref = ref - ref.mean()
     est = est - est.mean()
-    alpha = np.dot(est, ref) / (np.dot(ref, ref) + _EPS)
+    if _degenerate("SI-SDR", ref, est):
+        return float("nan")
+    alpha = np.dot(est, ref) / np.dot(ref, ref)
     target = alpha * ref
-    return float(10 * np.log10((np.sum(target ** 2) + _EPS) / (np.sum((est - target) ** 2) + _EPS)))
+    return _ratio_db(float(np.sum(target ** 2)), float(np.sum((est - target) ** 2)))
 
 
 def sdr(ref, est, *, filter_length: int = 512) -> float:
@@ -67,16 +107,27 @@ def sdr(ref, est, *, filter_length: int = 512) -> float:
     import fast_bss_eval
 
     ref, est = _pair(ref, est)
-    if not np.any(ref) or not np.any(est):
-        warnings.warn("SDR of an all-zero signal is undefined; returning NaN")
+    if _degenerate("SDR", ref, est):
         return float("nan")
-    return float(fast_bss_eval.sdr(ref[None], est[None], filter_length=filter_length, use_cg_iter=None)[0])
+    if np.array_equal(ref, est):
+        return math.inf
+    if len(ref) <= filter_length:
+        warnings.warn(f"SDR needs more than its {filter_length}-tap filter, got {len(ref)} samples; returning NaN")
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = float(fast_bss_eval.sdr(ref[None], est[None], filter_length=filter_length, use_cg_iter=None)[0])
+    return value if not math.isnan(value) else math.inf  # NaN from fast_bss_eval: the residual vanished
 
 
 def snr(ref, est) -> float:
-    """SNR in dB of ``est`` against ``ref`` (noise = est - ref, no scaling)."""
+    """SNR in dB of ``est`` against ``ref`` (noise = est - ref, no scaling); ``+inf`` for a perfect estimate,
+    NaN (with a warning) for an all-zero reference."""
     ref, est = _pair(ref, est)
-    return float(10 * np.log10((np.sum(ref ** 2) + _EPS) / (np.sum((est - ref) ** 2) + _EPS)))
+    if _silent(ref):
+        warnings.warn("SNR against an all-zero reference is undefined; returning NaN")
+        return float("nan")
+    return _ratio_db(float(np.sum(ref ** 2)), float(np.sum((est - ref) ** 2)))
 
 
 def segmental_snr(ref, est, sr: int, *, frame_seconds: float = 0.03, lo: float = -10.0, hi: float = 35.0) -> float:
@@ -140,9 +191,14 @@ def stoi(ref, est, sr: int, *, extended: bool = False) -> float:
     from pystoi import stoi as _stoi
 
     ref, est = _pair(ref, est)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = float(_stoi(ref, est, sr, extended=extended))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(_stoi(ref, est, sr, extended=extended))
+    except (ValueError, IndexError, np.exceptions.AxisError) as exc:  # pystoi on clips shorter than a few frames
+        warnings.warn(f"STOI could not score this clip of {len(ref) / sr:.3f} s ({type(exc).__name__}); "
+                      "returning NaN")
+        return float("nan")
     if not np.isfinite(value) or value == 1e-5:  # pystoi's value for "not enough frames"
         warnings.warn("STOI could not score this clip (too short or silent); returning NaN")
         return float("nan")
@@ -175,15 +231,21 @@ def align(ref, est, sr: int, *, max_lag_seconds: float = 0.1) -> tuple[np.ndarra
 
 
 def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, align_signals: bool = True,
-               max_lag_seconds: float = 0.1) -> dict[str, float]:
-    """Every metric in ``metrics`` for one (reference, estimate) pair at ``sr`` Hz, plus ``lag`` (samples)."""
+               max_lag_seconds: float = 0.1, name: str = "estimate") -> dict[str, float]:
+    """Every metric in ``metrics`` for one (reference, estimate) pair at ``sr`` Hz, plus ``lag`` (samples).
+
+    ``ref``, ``est``: ``(samples,)``. Their lengths may differ by at most the alignment window
+    (``max_lag_seconds``, a model's delay or a resampler's rounding); a larger difference is a wrong pair or a
+    truncated file and raises :class:`MetricError` naming ``name`` and both lengths.
+    """
     ref = np.asarray(ref, dtype=np.float32).reshape(-1)
     est = np.asarray(est, dtype=np.float32).reshape(-1)
+    check_lengths(len(ref), len(est), sr, name=name, max_lag_seconds=max_lag_seconds)
     lag = 0
     if align_signals:
         est, lag = align(ref, est, sr, max_lag_seconds=max_lag_seconds)
-    n = min(len(ref), len(est))
-    ref, est = ref[:n], est[:n]
+    else:
+        est = np.pad(est, (0, max(len(ref) - len(est), 0)))[: len(ref)]
     fns = {
         "pesq_wb": lambda: pesq(ref, est, sr, "wb"),
         "pesq_nb": lambda: pesq(ref, est, sr, "nb"),
@@ -203,6 +265,16 @@ def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, a
     return out
 
 
+def check_lengths(n_ref: int, n_est: int, sr: int, *, name: str = "estimate", max_lag_seconds: float = 0.1) -> None:
+    """Raise :class:`MetricError` when an estimate's length (samples) differs from its reference's by more
+    than ``max_lag_seconds`` (the tolerance :func:`score_pair` aligns away)."""
+    tol = int(max_lag_seconds * sr)
+    if abs(n_ref - n_est) > tol:
+        raise MetricError(f"{name}: {n_est} samples ({n_est / sr:.2f} s) against a reference of {n_ref} "
+                          f"({n_ref / sr:.2f} s); lengths may differ by at most {tol} samples "
+                          f"({max_lag_seconds:g} s). Wrong pair, truncated file or a model that changed the length")
+
+
 def _score_files(job: tuple) -> dict:
     from .audio import read, to_mono
 
@@ -212,7 +284,8 @@ def _score_files(job: tuple) -> dict:
     if sr_est != sr_ref:
         est = resample(est, sr_est, sr_ref)
     row = {"file": str(est_path), "reference": str(ref_path), "sr": sr_ref}
-    row.update(score_pair(to_mono(ref)[0], to_mono(est)[0], sr_ref, metrics=metrics, align_signals=align_signals))
+    row.update(score_pair(to_mono(ref)[0], to_mono(est)[0], sr_ref, metrics=metrics, align_signals=align_signals,
+                          name=str(est_path)))
     return row
 
 

@@ -149,33 +149,47 @@ class StftFrameStream(StreamingEnhancer):
         return y
 
 
-def offline_frames(model: FrameModel, x: np.ndarray) -> np.ndarray:
+#: Frames one offline ``process_frames`` call sees; longer signals go block by block with the state carried,
+#: so a frame model's working memory does not grow with the file (only the output signal does).
+OFFLINE_BLOCK_FRAMES = 1024
+
+
+def offline_frames(model: FrameModel, x: np.ndarray, *, block_frames: int | None = OFFLINE_BLOCK_FRAMES) -> np.ndarray:
     """Offline run of a :class:`FrameModel` over ``x`` ``(samples,)`` -> ``(samples,)``, aligned with the input.
 
-    Frames the whole signal at once (front padding ``n_fft - hop`` zeros, so the first frame is what the
-    streamer sees first), runs ``process_frames`` (or ``process_frame`` frame by frame) carrying the state,
-    and overlap-adds with the synthesis window.
-    Equal to :func:`stream_signal` on the same model to float precision.
+    Frames the signal (front padding ``n_fft - hop`` zeros, so the first frame is what the streamer sees
+    first) in blocks of ``block_frames``, runs ``process_frames`` (or ``process_frame`` frame by frame) on each
+    block carrying the state, and overlap-adds with the synthesis window. Working memory is bounded by the
+    block, whatever the length of ``x``; ``block_frames=None`` runs every frame in one call (for models whose
+    offline network sees the whole sequence and takes no state). Equal to :func:`stream_signal` on the same model to float precision.
     """
-    from .stft import frame_np, overlap_add_np
+    from .stft import frame_np
 
     n, n_fft, hop = x.shape[0], model.n_fft, model.hop
     front = n_fft - hop
-    last_frame = (front + n - 1) // hop
-    total = last_frame * hop + n_fft
+    n_frames = (front + n - 1) // hop + 1
+    total = (n_frames - 1) * hop + n_fft
     xp = np.zeros(total, dtype=np.float32)
     xp[front:front + n] = x
-    specs = np.fft.rfft(frame_np(xp, n_fft, hop) * model.window, axis=-1)
+    out = np.zeros(total, dtype=np.float32)
+    synthesis = _synthesis_window(model)
     batched = getattr(model, "process_frames", None)
-    if batched is not None:
-        out, _ = batched(specs, model.initial_state())
-    else:
-        out = np.empty_like(specs)
-        state = model.initial_state()
-        for t in range(specs.shape[0]):
-            out[t], state = model.process_frame(specs[t], state)
-    frames = (np.fft.irfft(out, n=n_fft, axis=-1) * _synthesis_window(model)).astype(np.float32)
-    return overlap_add_np(frames, hop)[front:front + n]
+    state = model.initial_state()
+    block = block_frames or n_frames
+    for t0 in range(0, n_frames, block):
+        t1 = min(t0 + block, n_frames)
+        specs = np.fft.rfft(frame_np(xp[t0 * hop:(t1 - 1) * hop + n_fft], n_fft, hop) * model.window, axis=-1)
+        if batched is not None:
+            enh, state = batched(specs, state)
+        else:
+            enh = np.empty_like(specs)
+            for t in range(specs.shape[0]):
+                enh[t], state = model.process_frame(specs[t], state)
+        frames = (np.fft.irfft(enh, n=n_fft, axis=-1) * synthesis).astype(np.float32)
+        for k, frame in enumerate(frames):
+            start = (t0 + k) * hop
+            out[start:start + n_fft] += frame
+    return out[front:front + n]
 
 
 @contextmanager

@@ -11,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if not os.environ.get("SETOOLKIT_MIRROR") and (ROOT.parent / "shared" / "weights").is_dir():
     os.environ["SETOOLKIT_MIRROR"] = str(ROOT.parent / "shared")
+# Tests choose their mirror through $SETOOLKIT_MIRROR alone: no config file of the venv or the user applies.
+os.environ["SETOOLKIT_CONFIG"] = ""
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 

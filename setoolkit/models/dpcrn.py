@@ -341,7 +341,7 @@ class DpcrnNet(Enhancer, FrameModel):
 
     # -- Enhancer -----------------------------------------------------------------------------------
     def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
-        return offline_frames(self, x)
+        return offline_frames(self, x, block_frames=None)  # the offline network takes the whole sequence, no state
 
     def stream(self, carry=None, *, overlap: bool = True) -> StftFrameStream:
         """Hop-by-hop streaming (latency ``n_fft - hop`` samples). ``carry``: the state parts passed from
