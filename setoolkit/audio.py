@@ -73,10 +73,7 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
     try:
         with sf.SoundFile(str(path)) as f:
             declared, sr, fmt = f.frames, f.samplerate, f.format
-            check_sample_rate(sr, str(path))
-            if declared > MAX_FILE_SECONDS * sr:
-                raise AudioError(f"{path}: {declared / sr / 3600:.1f} h long; setoolkit reads files up to "
-                                 f"{MAX_FILE_SECONDS / 3600:g} h: split the recording first")
+            _check_header(path, sr, declared)
             data = f.read(dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(
@@ -93,6 +90,16 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
                          "copy or recording?)")
     _check_finite(audio, str(path))
     return audio, int(sr)
+
+
+def _check_header(path: Path, sr: int, frames: int) -> None:
+    """What a header alone can prove wrong: an implausible rate, no samples, a file too long to hold in memory."""
+    check_sample_rate(sr, str(path))
+    if frames == 0:
+        raise AudioError(f"{path}: contains no samples (zero-length audio)")
+    if frames > MAX_FILE_SECONDS * sr:
+        raise AudioError(f"{path}: {frames / sr / 3600:.1f} h long; setoolkit reads files up to "
+                         f"{MAX_FILE_SECONDS / 3600:g} h: split the recording first")
 
 
 def _wav_declared_frames(path: Path) -> int | None:
@@ -173,7 +180,10 @@ def remove_dc(audio: np.ndarray, *, limit: float = DC_LIMIT) -> np.ndarray:
 
 
 def info(path: str | os.PathLike) -> dict:
-    """Sample rate, channels, frames, duration (s), format and subtype of an audio file, without reading it."""
+    """Sample rate, channels, frames, duration (s), format and subtype of an audio file, without reading it.
+
+    Raises :class:`AudioError` naming the file for what the header alone shows: missing, empty, not audio,
+    an implausible rate, no samples, longer than :data:`MAX_FILE_SECONDS`."""
     path = Path(path)
     if not path.exists():
         raise AudioError(f"{path}: file not found")
@@ -185,7 +195,7 @@ def info(path: str | os.PathLike) -> dict:
         i = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"{path}: not a readable audio file ({exc})") from None
-    check_sample_rate(i.samplerate, str(path))
+    _check_header(path, i.samplerate, i.frames)
     return {"samplerate": i.samplerate, "channels": i.channels, "frames": i.frames,
             "duration": i.duration, "format": i.format, "subtype": i.subtype}
 

@@ -356,3 +356,18 @@ def test_set_up_venv_finds_the_mirror_in_a_new_shell(tmp_path):
                        timeout=120)
     assert r.returncode == 0, r.stderr
     assert "model_trained_on_dns3.tar" in r.stdout
+
+
+def test_header_only_problems_stop_a_batch_before_any_output(tmp_path, speech, capsys):
+    """A zero-sample or over-long file among good ones: the whole batch stops at the header check, nothing written."""
+    x, _, sr = speech
+    root = _tree(tmp_path, speech, ["a.wav"])
+    _wav(root / "z_empty_data.wav", np.zeros((0,), dtype=np.float32), sr)
+    rc, err = _cli(["enhance", str(root), "-m", MODEL, "-o", str(tmp_path / "out"), "-q"], capsys)
+    assert rc == 2 and "z_empty_data.wav: contains no samples" in err
+    assert not list((tmp_path / "out").rglob("*.wav"))
+    long = root / "long.wav"
+    with sf.SoundFile(str(long), "w", samplerate=8000, channels=1, subtype="PCM_U8") as f:
+        f.write(np.zeros(8000 * 3600 * 2 + 8000, dtype=np.float32))  # 2 h + 1 s, 58 MB
+    with pytest.raises(AudioError, match=r"long\.wav: 2\.0 h long; setoolkit reads files up to 2 h"):
+        read(long)
