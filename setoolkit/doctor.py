@@ -262,16 +262,8 @@ def _check_quality(model, pairs: Sequence[tuple[Path, Path]] | None) -> Check:
     expected = getattr(model.card, "expected", {}) or {}
     if not pairs:
         return Check(6, "quality", "skip", "no reference pairs")
-    d_sisdr, d_pesq = [], []
-    for clean_path, noisy_path in pairs:
-        clean, sr = read(clean_path)
-        noisy, _ = read(noisy_path)
-        y = model.enhance(noisy, sr)
-        before = metrics.score_pair(clean[0], noisy[0], sr, metrics=["si_sdr", "pesq_wb"])
-        after = metrics.score_pair(clean[0], y[0], sr, metrics=["si_sdr", "pesq_wb"])
-        d_sisdr.append(after["si_sdr"] - before["si_sdr"])
-        d_pesq.append(after["pesq_wb"] - before["pesq_wb"])
-    ds, dp = float(np.nanmean(d_sisdr)), float(np.nanmean(d_pesq))
+    gain = metrics.score_improvement(model.enhance, pairs, metrics=("si_sdr", "pesq_wb")).mean_delta()
+    ds, dp = gain["si_sdr"], gain["pesq_wb"]
     text = f"{len(pairs)} pairs: dSI-SDR {ds:+.2f} dB, dPESQ-WB {dp:+.2f}"
     if ds <= 0 or dp <= 0:
         return Check(6, "quality", "fail", text + " (worse than the input)", "the model makes things worse: "

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from ..audio import (MAX_CHUNK_SECONDS, as_channels_first, check_sample_rate, check_signal, process_in_chunks, read,
                      remove_dc, resample, to_mono, write)
@@ -99,8 +100,6 @@ class Enhancer:
         Refuses, before any work, a ``dst`` that is ``src`` itself or sits in a folder that cannot be written
         (:class:`~setoolkit.errors.OutputError`); ``src`` is only ever read.
         """
-        import soundfile as sf
-
         check_not_input(src, dst)
         ensure_writable_dir(Path(dst).parent)
         audio, sr = read(src)
@@ -112,14 +111,17 @@ class Enhancer:
 
 class FrameEnhancer(Enhancer, FrameModel):
     """An :class:`Enhancer` for STFT-frame models with carried state (:class:`~setoolkit.streaming.FrameModel`):
-    a family implements ``initial_state`` and ``process_frames`` (any number of frames per call); offline,
-    single-frame and streaming paths come from here, so they cannot drift apart."""
+    a family implements ``initial_state`` and ``process_frames`` (any number of frames per call) or
+    ``process_frame`` (one frame per call); offline (blocks of frames, bounded memory), single-frame and
+    streaming paths all come from here on the model's frame grid (``front_pad``), so they cannot drift apart."""
 
     chunk_seconds = None  # frame by frame with carried state: any length, constant memory, no seams
 
-    def process_frames(self, specs: np.ndarray, state):  # pragma: no cover - abstract
-        """``(frames, bins)`` complex -> ``(frames, bins)``, state carried."""
-        raise NotImplementedError
+    def process_frames(self, specs: np.ndarray, state):
+        """``(frames, bins)`` complex -> ``(frames, bins)``, state carried (default: ``process_frame`` per frame)."""
+        if type(self).process_frame is FrameEnhancer.process_frame:
+            raise NotImplementedError(f"{type(self).__name__} implements neither process_frames nor process_frame")
+        return FrameModel.process_frames(self, specs, state)
 
     def process_frame(self, spec: np.ndarray, state):
         out, state = self.process_frames(spec[None], state)
