@@ -86,7 +86,6 @@ def config_files() -> list[Path]:
         return [Path(os.environ[CONFIG_ENV])] if os.environ[CONFIG_ENV] else []
     return [Path(sys.prefix) / "etc" / "setoolkit" / "config.toml",
               Path(platformdirs.user_config_dir("setoolkit")) / "config.toml"]
-    return files
 
 
 def configured_mirrors() -> list[Path]:

@@ -13,8 +13,10 @@ bounded lag) before scoring; :func:`score_pair` reports the lag it removed.
 
 Metrics never lie about their inputs:
 
-* the two signals must have the same length: a mismatch raises :class:`MetricError` naming both lengths
-  (no silent truncation); :func:`score_pair` is the one place that aligns, and only within its bounded lag;
+* the two signals must have the same length: a mismatch raises :class:`MetricError` naming both lengths.
+  The one documented exception is rounding: lengths within :data:`LENGTH_TOLERANCE` (0.1%, at least one
+  sample: VoiceBank-DEMAND's own clean/noisy pairs differ by one sample) are cut to the shorter. A
+  :func:`score_pair` aligns, and only within its bounded lag;
 * degenerate inputs (an all-zero reference or estimate, a clip too short for PESQ/STOI) give NaN with a
   warning, never a number that looks like a score;
 * a perfect estimate (``est == ref`` bit for bit) scores ``+inf`` dB in SI-SDR, SDR and SNR, and the
@@ -44,6 +46,8 @@ DEFAULT_METRICS = ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "sdr", "snr"
 HIGHER_IS_BETTER = {m: m != "lsd" for m in DEFAULT_METRICS}
 
 _EPS = 1e-12
+#: Relative length difference (at least one sample) that :func:`_pair` cuts away as rounding, not an error.
+LENGTH_TOLERANCE = 1e-3
 
 
 def _mono(x, name: str) -> np.ndarray:
@@ -56,9 +60,13 @@ def _mono(x, name: str) -> np.ndarray:
 
 
 def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
-    """Both signals as 1-D float64 of one length; a length mismatch is an error, never a silent cut."""
+    """Both signals as 1-D float64 of one length; a mismatch beyond rounding (:data:`LENGTH_TOLERANCE`) is an
+    error, never a silent cut."""
     ref, est = _mono(ref, "reference"), _mono(est, "estimate")
-    if len(ref) != len(est):
+    n = min(len(ref), len(est))
+    if abs(len(ref) - len(est)) <= max(1, LENGTH_TOLERANCE * max(len(ref), len(est))):
+        ref, est = ref[:n], est[:n]
+    else:
         raise MetricError(f"reference has {len(ref)} samples but estimate has {len(est)}: metrics compare "
                           "signals of equal length; align them first (metrics.align / score_pair) or trim "
                           "both to the same span")
