@@ -185,8 +185,11 @@ def text_boxes(fig) -> list:
             legends.append(ax.get_legend())
     for leg in legends:
         texts += [*leg.get_texts(), leg.get_title()]
-    out = []
+    out, seen = [], set()
     for t in texts:
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
         if t.get_visible() and t.get_text().strip():
             bb = t.get_window_extent(r)
             if bb.width > 0 and bb.height > 0:
@@ -222,36 +225,42 @@ def _place_labels(ax, xs, ys, labels, colors, avoid=()) -> list[str]:
     for leg in [ax.get_legend(), *fig.legends]:
         if leg is not None:
             taken.append(leg.get_window_extent(r))
+    lines = []
     for a, b in avoid:
         (x0, y0), (x1, y1) = ax.transData.transform([a, b])
         if np.all(np.isfinite([x0, y0, x1, y1])):
-            taken.append(Bbox.from_extents(min(x0, x1) - 1, min(y0, y1) - 1, max(x0, x1) + 1, max(y0, y1) + 1))
+            lines.append(Bbox.from_extents(min(x0, x1) - 1, min(y0, y1) - 1, max(x0, x1) + 1, max(y0, y1) + 1))
+    hard = taken
     frame = ax.bbox
     angles = np.deg2rad([0, 180, 45, 135, 315, 225, 90, 270, 20, 160, 340, 200, 65, 115, 295, 245])
+    radii = (7, 15, 26, 40, 58, 80)
+    # nearest spots that also keep clear of lines first, then any spot clear of texts and markers
+    order = [(rad, a, True) for rad in radii[:3] for a in angles] + [(rad, a, False) for rad in radii for a in angles]
     unplaced = []
     for (px, py), x, y, text, c in zip(pts, xs, ys, labels, colors):
-        done = False
-        for radius in (7, 15, 26, 40, 58, 80):
-            for a in angles:
-                dx, dy = radius * np.cos(a), radius * np.sin(a)
-                ha = "left" if dx > 1 else "right" if dx < -1 else "center"
-                va = "bottom" if dy > 1 else "top" if dy < -1 else "center"
-                kw = {"arrowprops": {"arrowstyle": "-", "color": c, "lw": 0.6, "shrinkA": 0, "shrinkB": 3}} \
-                    if radius > 15 else {}
-                ann = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                                  fontsize=8, color="0.1", **kw)
-                bb = ann.get_window_extent(r)
-                pad = bb.expanded(1.0, 1.0).padded(1.5)
-                inside = (bb.x0 >= frame.x0 + 1 and bb.x1 <= frame.x1 - 1 and bb.y0 >= frame.y0 + 1
-                          and bb.y1 <= frame.y1 - 1)
-                if inside and not any(pad.overlaps(t) for t in taken):
-                    taken.append(bb)
-                    done = True
-                    break
-                ann.remove()
-            if done:
-                break
-        if not done:
+        probe = ax.text(0, 0, text, fontsize=8)
+        ext = probe.get_window_extent(r)
+        w, hgt = ext.width, ext.height
+        probe.remove()
+        for radius, a, strict in order:
+            dx, dy = radius * np.cos(a), radius * np.sin(a)
+            ha = "left" if dx > 1 else "right" if dx < -1 else "center"
+            va = "bottom" if dy > 1 else "top" if dy < -1 else "center"
+            x0 = px + dx * dpi - {"left": 0, "right": w, "center": w / 2}[ha]
+            y0 = py + dy * dpi - {"bottom": 0, "top": hgt, "center": hgt / 2}[va]
+            bb = Bbox.from_bounds(x0, y0, w, hgt)
+            pad = bb.padded(1.5)
+            inside = (bb.x0 >= frame.x0 + 2 and bb.x1 <= frame.x1 - 2 and bb.y0 >= frame.y0 + 2
+                      and bb.y1 <= frame.y1 - 2)
+            if not inside or any(pad.overlaps(t) for t in hard) or (strict and any(pad.overlaps(t) for t in lines)):
+                continue
+            kw = {"arrowprops": {"arrowstyle": "-", "color": c, "lw": 0.6, "shrinkA": 0, "shrinkB": 3}} \
+                if radius > 15 else {}
+            ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, fontsize=8,
+                        color="0.1", **kw)
+            hard.append(bb)
+            break
+        else:
             unplaced.append(text)
     return unplaced
 
@@ -362,6 +371,12 @@ def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, met
     yv = s[metric].to_numpy(dtype=float)
     models = list(s["model"])
     styles = model_styles(models)
+    x_true = x.copy()
+    for v in np.unique(x_true):  # dodge models sharing a cost (e.g. 32 ms) so that each stays visible
+        same = np.flatnonzero(x_true == v)
+        if same.size > 1:
+            steps = (np.arange(same.size) - (same.size - 1) / 2) * 0.035
+            x[same] = v * np.exp(steps) if log else v + steps * (np.ptp(x_true) or 1.0)
     fig, ax = plt.subplots(figsize=(7.6, 4.6))
     avoid = []
     for xi, yi, r in zip(x, yv, s.itertuples(index=False)):
