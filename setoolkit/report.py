@@ -43,6 +43,8 @@ LATENCY_CLASSES = ((10.0, "≤ 10 ms"), (40.0, "≤ 40 ms"), (math.inf, "> 40 ms
 SIZE_CLASSES = ((1e6, "< 1 M params"), (10e6, "1–10 M params"), (math.inf, "> 10 M params"))
 #: A metric change of at least this much (in its unit) since the previous report is listed.
 CHANGE_THRESHOLDS = {"pesq_wb": 0.05, "stoi": 0.01, "si_sdr": 0.5, "OVRL": 0.05, "P808_MOS": 0.05}
+#: Report order of the main job's sets (paired first); other sets follow by name.
+SET_ORDER = ("vbd16k", "vbd48k", "dns3_synthetic", "dns3_blind", "dns4_real48k")
 #: Examples per dataset in the listening section: the hardest input and a typical one.
 EXAMPLES_PER_SET = 2
 STATIC = Path(__file__).parent / "static"
@@ -526,7 +528,8 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
         bands.to_csv(out_dir / "snr_bands.csv", index=False)
     speed = read_speed(out_dir)
     timing, variants, profile = speed["timing"], speed["variants"], speed["profile"]
-    datasets = list(dict.fromkeys(summary["dataset"]))
+    order = {d: i for i, d in enumerate(SET_ORDER)}
+    datasets = sorted(dict.fromkeys(summary["dataset"]), key=lambda d: (order.get(d, len(order)), d))
     boards = {ds: leaderboard(summary, ds, timing=timing, variants=variants) for ds in datasets}
     for ds, b in boards.items():
         b.to_csv(out_dir / f"leaderboard_{ds}.csv", index=False)
