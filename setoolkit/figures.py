@@ -375,7 +375,7 @@ def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, met
     for v in np.unique(x_true):  # dodge models sharing a cost (e.g. 32 ms) so that each stays visible
         same = np.flatnonzero(x_true == v)
         if same.size > 1:
-            steps = (np.arange(same.size) - (same.size - 1) / 2) * 0.035
+            steps = (np.arange(same.size) - (same.size - 1) / 2) * 0.02
             x[same] = v * np.exp(steps) if log else v + steps * (np.ptp(x_true) or 1.0)
     fig, ax = plt.subplots(figsize=(7.6, 4.6))
     avoid = []
