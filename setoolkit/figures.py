@@ -169,6 +169,8 @@ def _label(metric: str) -> str:
 def text_boxes(fig) -> list:
     """``(text, bbox)`` in display pixels of every drawn, non-empty text of ``fig``: tick labels, axis labels,
     titles, annotations, legend entries, figure texts."""
+    from matplotlib.text import Text
+
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
     texts = list(fig.texts)
@@ -191,7 +193,7 @@ def text_boxes(fig) -> list:
             continue
         seen.add(id(t))
         if t.get_visible() and t.get_text().strip():
-            bb = t.get_window_extent(r)
+            bb = Text.get_window_extent(t, r)  # the text itself, without an annotation's leader line
             if bb.width > 0 and bb.height > 0:
                 out.append((t.get_text(), bb))
     return out
@@ -231,6 +233,7 @@ def _place_labels(ax, xs, ys, labels, colors, avoid=()) -> list[str]:
         if np.all(np.isfinite([x0, y0, x1, y1])):
             lines.append(Bbox.from_extents(min(x0, x1) - 1, min(y0, y1) - 1, max(x0, x1) + 1, max(y0, y1) + 1))
     hard = taken
+    n_fixed = len(hard)  # texts, markers and legends before any label is placed
     frame = ax.bbox
     angles = np.deg2rad([0, 180, 45, 135, 315, 225, 90, 270, 20, 160, 340, 200, 65, 115, 295, 245])
     radii = (7, 15, 26, 40, 58, 80)
@@ -254,6 +257,10 @@ def _place_labels(ax, xs, ys, labels, colors, avoid=()) -> list[str]:
                       and bb.y1 <= frame.y1 - 2)
             if not inside or any(pad.overlaps(t) for t in hard) or (strict and any(pad.overlaps(t) for t in lines)):
                 continue
+            if radius > 15:  # the leader line must not cross another label
+                seg = np.linspace([px, py], [px + dx * dpi, py + dy * dpi], 12)[2:]
+                if any(t.contains(sx, sy) for t in hard[n_fixed:] for sx, sy in seg):
+                    continue
             kw = {"arrowprops": {"arrowstyle": "-", "color": c, "lw": 0.6, "shrinkA": 0, "shrinkB": 3}} \
                 if radius > 15 else {}
             ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, fontsize=8,
