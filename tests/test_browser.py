@@ -136,6 +136,19 @@ def test_report_page_in_chromium(small_run, tmp_path):
                   if p.find_elements(By.CSS_SELECTOR, "tr[data-label='clean']")][0]
         play_and_switch(driver, player, to="gtcrn")
         play_and_switch(driver, player, to="clean")
+        # drag a region on the spectrogram: playback loops inside it
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        spec = player.find_element(By.CSS_SELECTOR, ".sep-specbox")
+        w = spec.size["width"]
+        ActionChains(driver).move_to_element_with_offset(spec, int(-0.3 * w), 0).click_and_hold() \
+            .move_by_offset(int(0.2 * w), 0).release().perform()
+        assert player.find_element(By.CSS_SELECTOR, ".sep-region").is_displayed()
+        duration = driver.execute_script("return arguments[0].querySelector('audio').duration", player)
+        a, b = 0.2 * duration, 0.4 * duration
+        time.sleep(1.5 * (b - a) + 0.5)
+        times = [driver.execute_script(AUDIO_STATE, player)[1]["t"] for _ in range(5) if time.sleep(0.1) is None]
+        assert all(a - 0.15 <= t <= b + 0.15 for t in times), (a, b, times)
         driver.execute_script("arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -70)", player)
         driver.save_screenshot(str(screenshots(tmp_path) / "report_listen.png"))
         board = driver.find_element(By.CSS_SELECTOR, "table.board")
