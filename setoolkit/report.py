@@ -470,7 +470,9 @@ def _listening(table, out_dir: Path, dataset: str, models: Sequence[str], exampl
         stem = Path(fname).stem
         folder = out_dir / "listening" / dataset / stem
         folder.mkdir(parents=True, exist_ok=True)
-        sigs = player_signals(table, dataset, fname, models)
+        sigs = [sg for sg in player_signals(table, dataset, fname, models) if Path(sg[2]).exists()]
+        if not sigs or sigs[0][0] != "noisy":
+            continue  # the table's audio is not on this machine any more
         audio = {}
         for label, kind, path, row in sigs:
             x, sr = read(path)

@@ -165,9 +165,13 @@ def _free_port() -> int:
 def jupyterlab(root: Path):
     """JupyterLab on localhost serving ``root`` (the kernel inherits PYTHONPATH); stopped after."""
     port, token = _free_port(), "setoolkit-test"
+    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
            "JUPYTER_CONFIG_DIR": str(root / ".jupyter"), "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
-           "IPYTHONDIR": str(root / ".ipython"), "MPLBACKEND": "Agg"}
+           "IPYTHONDIR": str(root / ".ipython"), "MPLBACKEND": "Agg",
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings")}
     log = open(root / "jupyterlab.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
                              f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",

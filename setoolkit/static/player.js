@@ -213,7 +213,8 @@ function render({ model, el }) {
       const tr = h("tr", { "data-label": s.label, class: `sep-${s.kind || "model"}`, title: "listen to this signal" },
         h("td", {}, String(i + 1)), h("td", { class: "sep-name" }, s.label),
         h("td", {}, h("img", { class: "sep-thumb", src: s.thumb || s.spec, alt: `${s.label} spectrogram` })),
-        ...names.map((n) => h("td", { class: "sep-num" }, (s.metrics || {})[n] ?? "")));
+        ...names.map((n, k) => h("td", { class: "sep-num" },
+          (s.metrics || {})[n] || (s.kind === "clean" && k === 0 ? "reference" : ""))));
       tr.addEventListener("click", () => select(s.label));
       table.append(tr);
     });
