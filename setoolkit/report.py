@@ -508,8 +508,7 @@ def _listening(table, out_dir: Path, dataset: str, models: Sequence[str], exampl
 
 
 def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: str | os.PathLike = "figures",
-                 sizes: dict | None = None, notes: Sequence[str] = (), examples: int = EXAMPLES_PER_SET,
-                 **_ignored) -> Path:
+                 sizes: dict | None = None, notes: Sequence[str] = (), examples: int = EXAMPLES_PER_SET) -> Path:
     """Write ``summary.csv``, ``snr_bands.csv``, ``leaderboard_<set>.csv``, figures, the listening files,
     ``report.md`` and ``report.html`` into ``out_dir`` (the figures also into ``figures_dir``).
 
