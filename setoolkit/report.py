@@ -343,14 +343,14 @@ def board_display(board):
     cols["latency ms"] = board["latency_ms"].map(lambda v: _fmt_num(v, 0))
     cols["params M"] = board["params_M"].map(lambda v: _fmt_num(v, 2))
     cols["file MB"] = board["file_MB"].map(lambda v: _fmt_num(v, 1))
-    cols["RTF 1 thread"] = board["rtf"].map(lambda v: _fmt_num(v, 3))
+    cols["RTF (timing pass)"] = board["rtf"].map(lambda v: _fmt_num(v, 3))
     return pd.DataFrame(cols)
 
 
 # ------------------------------------------------------------------------------------------ HTML pieces
 
 
-def _board_html(board, variants=None) -> dict:
+def _board_html(board, variants=None, threads: int | None = None) -> dict:
     """Header and rows (cells with text, CI, CSS classes) of one leaderboard for the template."""
     from .figures import FAMILY_COLOURS
 
@@ -359,7 +359,8 @@ def _board_html(board, variants=None) -> dict:
     cost_cols = [("latency_ms", "latency", "ms", 0, "algorithmic latency (frame + lookahead), model card"),
                  ("params_M", "params", "M", 2, "parameters, model card"),
                  ("file_MB", "file", "MB", 1, "weight file size"),
-                 ("rtf", "RTF", "1 thread", 3, "real-time factor from the one-thread timing pass"),
+                 ("rtf", "RTF", f"{threads} thread{'s' if threads != 1 else ''}" if threads else "timing pass", 3,
+                  "real-time factor from the dedicated timing pass (not the evaluation workers)"),
                  ("hop_p95_ms", "hop p95", "ms", 2, "95th percentile time per streaming hop, timing pass")]
     header = [{"text": "#"}, {"text": "model"}]
     for m in metrics:
@@ -488,9 +489,12 @@ def _listening(table, out_dir: Path, dataset: str, models: Sequence[str], exampl
             src = Path(path).resolve()
             if out_dir.resolve() in src.parents:
                 url = os.path.relpath(src, out_dir.resolve())
-            else:
-                dst = folder / f"{label}{src.suffix}"
-                shutil.copyfile(src, dst)
+            else:  # a mono 16-bit FLAC copy (what the player plays) keeps the folder self-contained and small
+                import soundfile as sf
+
+                dst = folder / f"{label}.flac"
+                a, sr = audio[label]
+                sf.write(dst, np.clip(a, -1, 1), sr, subtype="PCM_16")
                 url = os.path.relpath(dst, out_dir)
             spec = folder / f"{label}.png"
             spec.write_bytes(specs[label])
@@ -571,7 +575,7 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
         players = _listening(table, out_dir, ds, models, pick_examples(table, ds, examples)) if examples else []
         groups = {name: best_by_group(board, key) for name, key in
                   (("family", "family"), ("latency", "latency_class"), ("size", "size_class"))}
-        sections.append({"dataset": ds, "board": board, "board_html": _board_html(board, variants),
+        sections.append({"dataset": ds, "board": board, "board_html": _board_html(board, variants, threads),
                          "headline": headline(board), "figures": local, "pivot": pivot,
                          "pivot_html": _pivot_html(pivot) if pivot is not None else None,
                          "players": players, "groups": groups,
@@ -596,6 +600,7 @@ def _speed_context(speed) -> dict:
         threads = ", ".join(str(t) for t in dict.fromkeys(timing.get("threads", []))) or "?"
         ctx["timing"] = {"text": f"RTF and per-hop latency from the dedicated timing pass: {threads} thread(s) "
                                  f"on {cpus}, warmed up, nothing else running.",
+                         "short": f"timing pass, {threads} thread(s) on {cpus}",
                          "table": html_table(timing.round(4))}
     if variants is not None and len(variants):
         ctx["variants"] = html_table(variants.round(4))
