@@ -414,7 +414,7 @@ def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, met
         ax.set_ylim(lo_all.min() - 0.08 * span, hi_all.max() + 0.22 * span)
     ax.set_xlabel(cost_label + (" (log scale)" if log else ""))
     ax.set_ylabel(_label(metric))
-    ax.set_title(title or (f"{LABELS.get(metric, metric)} vs {cost_label.split(' (')[0]}"
+    ax.set_title(title or (f"{LABELS.get(metric, metric)} vs {cost_label.split(' (')[0].split(',')[0]}"
                            + (f" on {dataset}" if dataset else "")), fontsize=11)
     ax.grid(alpha=0.3)
     from matplotlib.lines import Line2D

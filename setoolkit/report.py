@@ -561,8 +561,8 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
             made.append(figures.quality_vs_size(s, sizes, figs_dir / f"{date}_{ds}_quality_vs_size.png",
                                                 metric=primary, dataset=ds))
             if rtf:
-                made.append(figures.quality_vs_rtf(s, figs_dir / f"{date}_{ds}_quality_vs_rtf.png", metric=primary,
-                                                   dataset=ds, rtf=rtf, threads=threads))
+                made.append(figures.quality_vs_rtf(_with_variants(s, variants), figs_dir / f"{date}_{ds}_quality_vs_rtf.png",
+                                                   metric=primary, dataset=ds, rtf=rtf, threads=threads))
         pivot = None
         if bands is not None and len(bands) and ds in set(bands["dataset"]):
             made.append(figures.snr_curves(bands, figs_dir / f"{date}_{ds}_snr_bands.png", dataset=ds))
@@ -590,6 +590,21 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
     _write_markdown(out_dir, title, sections, summary, bands, changes, notes, speed)
     _write_html(out_dir, title, date, sections, summary, bands, changes, notes, speed)
     return out_dir
+
+
+def _with_variants(summary, variants):
+    """``summary`` plus one row per runtime variant not scored itself, carrying its representative's scores
+    (same weights; parity checked by the timing pass), so the speed figure shows every runtime."""
+    import pandas as pd
+
+    if variants is None or not len(variants):
+        return summary
+    extra = []
+    for v in variants.itertuples(index=False):
+        rep = summary[summary["model"] == v.representative]
+        if v.model != v.representative and len(rep) and not (summary["model"] == v.model).any():
+            extra.append(rep.assign(model=v.model))
+    return pd.concat([summary, *extra], ignore_index=True) if extra else summary
 
 
 def _speed_context(speed) -> dict:
