@@ -620,9 +620,15 @@ def _speed_context(speed) -> dict:
     if variants is not None and len(variants):
         ctx["variants"] = html_table(variants.round(4))
     if profile is not None and len(profile):
-        total = profile["seconds"].sum()
-        ctx["profile"] = html_table(profile.assign(share=(profile["seconds"] / total).map("{:.0%}".format))
-                                    .round(2))
+        stages = profile["stage"].astype(str)
+        top = profile[~stages.str.contains(":") & (stages != "total")]
+        total = float(profile.loc[stages == "total", "seconds"].iloc[0]) if (stages == "total").any() \
+            else float(top["seconds"].sum())
+        share = (profile["seconds"] / total).map("{:.0%}".format) if total > 0 else "–"
+        biggest = top.sort_values("seconds", ascending=False).head(3)
+        ctx["profile"] = {"text": f"{total:.0f} s in all; most in " + ", ".join(
+            f"{r.stage} ({r.seconds:.0f} s)" for r in biggest.itertuples(index=False)),
+            "table": html_table(profile.assign(share=share).round(2))}
     return ctx
 
 
