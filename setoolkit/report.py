@@ -419,17 +419,27 @@ def _pivot_html(p) -> dict:
     return {"columns": list(p.columns), "rows": rows, "n": p.attrs.get("n", {})}
 
 
-def _matrix_html(matrix) -> dict:
-    """Size class rows x latency class columns, each cell the best model there and its primary score."""
-    primary = matrix.attrs.get("primary", "pesq_wb")
+def _matrix_html(board) -> dict:
+    """Size class rows x latency class columns, each cell the best model there and its primary score; the last
+    column is the best of each size class at any latency, the last row the best of each latency class at any
+    size."""
+    primary = board.attrs["primary"]
     d = DIGITS.get(primary, 2)
+
+    def cells(table, keys):
+        return {tuple(getattr(r, k) for k in keys): {"model": r.best, "value": f"{getattr(r, primary):.{d}f}",
+                                                      "n": r.models}
+                for r in table.itertuples(index=False)} if len(table) else {}
+
+    both = cells(best_by_group(board, ["size_class", "latency_class"]), ["size_class", "latency_class"])
+    by_size = cells(best_by_group(board, "size_class"), ["size_class"])
+    by_lat = cells(best_by_group(board, "latency_class"), ["latency_class"])
     sizes = [l for _, l in SIZE_CLASSES] + ["size unknown"]
     lats = [l for _, l in LATENCY_CLASSES]
-    cell = {(r.size_class, r.latency_class): {"model": r.best, "value": f"{getattr(r, primary):.{d}f}",
-                                              "n": r.models}
-            for r in matrix.itertuples(index=False)} if len(matrix) else {}
-    rows = [z for z in sizes if any((z, l) in cell for l in lats)]
-    return {"rows": [{"label": z, "cells": [cell.get((z, l)) for l in lats]} for z in rows], "cols": lats}
+    rows = [{"label": z, "cells": [both.get((z, l)) for l in lats] + [by_size.get((z,))]}
+            for z in sizes if (z,) in by_size]
+    rows.append({"label": "any size", "cells": [by_lat.get((l,)) for l in lats] + [None], "cls": "any"})
+    return {"rows": rows, "cols": lats + ["any latency"]}
 
 
 def _metric_text(row, names) -> dict:
@@ -580,7 +590,7 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
                          "pivot_html": _pivot_html(pivot) if pivot is not None else None,
                          "players": players, "groups": groups,
                          "matrix": best_by_group(board, ["size_class", "latency_class"])})
-        sections[-1]["matrix_html"] = _matrix_html(sections[-1]["matrix"])
+        sections[-1]["matrix_html"] = _matrix_html(board)
 
     prev = previous_report(out_dir.parent, date)
     changes = (changes_since(pd.read_csv(prev / "summary.csv"), summary) if prev
