@@ -10,6 +10,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r scripts/no-deps-requirements.txt
+# Browser tests (tests/test_browser.py) drive Debian's Chromium and its driver; install them when missing.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "setup: /usr/bin/chromium or /usr/bin/chromedriver missing: the browser tests need Debian's chromium chromium-driver" >&2
+    fi
+fi
 # Weights and data come from a local mirror when there is one beside the repo (offline machines).
 # It is recorded in the venv's config file, so a later `.venv/bin/python -m setoolkit ...` in a new shell finds it.
 if [ -z "${SETOOLKIT_MIRROR:-}" ] && [ -d "$ROOT/../shared/weights" ]; then

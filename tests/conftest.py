@@ -27,3 +27,16 @@ def mirror() -> Path:
 @pytest.fixture(scope="session")
 def data(mirror) -> Path:
     return mirror / "data"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, mirror):
+    """A real evaluation table: two fast models (two families) on 3 paired VoiceBank-DEMAND files and 2 real
+    DNS3 recordings, with DNSMOS; shared by the report, widget and browser tests."""
+    from setoolkit.evaluate import evaluate
+
+    out = tmp_path_factory.mktemp("small_run")
+    evaluate(["gtcrn", "rnnoise"], ["vbd16k"], out, limit=3, workers=1, progress=False)
+    table = evaluate(["gtcrn", "rnnoise"], ["dns3_blind"], out, limit=2, workers=1, progress=False)
+    assert len(table) == 3 * 3 + 2 * 3  # one row store: both sets
+    return out, table
