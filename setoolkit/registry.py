@@ -26,7 +26,25 @@ FAMILY_CARDS = (
     "setoolkit.models.dtln",
     "setoolkit.models.nsnet2",
     "setoolkit.models.rnnoise",
+    "setoolkit.models.classical",
 )
+
+
+@dataclass(frozen=True)
+class Published:
+    """A number a model's paper or official page publishes, to put beside setoolkit's own measurement.
+
+    ``dataset``: ``"vbd"`` (VoiceBank+DEMAND 824-pair test set), ``"dns3_blind"``, ``"dns_2020_synthetic_noreverb"``
+    ...; ``metric``: setoolkit's column name (``pesq_wb``, ``stoi``, ``si_sdr``, ``OVRL``, ``P808_MOS``...);
+    ``official``: False when the number is the authors of *another* model's measurement of this one.
+    """
+
+    dataset: str
+    metric: str
+    value: float
+    citation: str
+    note: str = ""
+    official: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,8 @@ class ModelCard:
     expected: dict = field(default_factory=dict)
     #: the checkpoint's hyper-parameters, as its family's builder reads them
     config: Any = None
+    #: numbers the model's paper or official page publishes (:class:`Published`)
+    published: tuple = ()
 
     @property
     def available(self) -> bool:
@@ -74,6 +94,7 @@ def card(**kw) -> ModelCard:
     """A :class:`ModelCard` from keyword arguments (``weights`` any sequence; ``expected`` copied per card)."""
     kw["weights"] = tuple(kw.get("weights", ()))
     kw["expected"] = dict(kw.get("expected", {}))
+    kw["published"] = tuple(kw.get("published", ()))
     return ModelCard(**kw)
 
 
