@@ -10,8 +10,8 @@ listening test (signal distortion, background intrusiveness, overall quality, ea
 each clipped to ``[1, 5]``. The parts follow Loizou's ``composite.m`` (the code that accompanies the paper and
 the book *Speech Enhancement: Theory and Practice*) to the frame:
 
-* 30 ms frames (``round(0.03 sr)`` samples), hop of a quarter frame (75% overlap), the periodic-free Hann
-  window ``0.5 (1 - cos(2 pi n / (L + 1)))``, ``n = 1..L``, and ``floor((N - L) / hop)`` frames (the last
+* 30 ms frames (``round(0.03 sr)`` samples), hop of a quarter frame (75% overlap), the Hann window
+  ``0.5 (1 - cos(2 pi n / (L + 1)))``, ``n = 1..L`` (no zero end points), and ``floor((N - L) / hop)`` frames (the last
   whole frame is not used, as in the MATLAB loop);
 * **LLR**: log-likelihood ratio of LPC models (order 16 above 10 kHz, else 10; autocorrelation method,
   Levinson-Durbin), mean over the best (lowest) 95% of frames, not clipped;
@@ -24,16 +24,16 @@ the book *Speech Enhancement: Theory and Practice*) to the frame:
 
 **Which PESQ enters**: the wide-band MOS-LQO of ITU-T P.862.2 (``pesq`` package, ``mode="wb"``, at 16 kHz),
 the value :func:`setoolkit.metrics.pesq` returns and the convention of the SE literature's tables (SEGAN,
-MetricGAN, CMGAN ... all compute "CSIG/CBAK/COVL" this way) and of pysepm. ``composite.m`` itself fed the raw
-P.862 narrow-band score of Loizou's MATLAB PESQ; numbers from the two conventions are not comparable (wide-band
-MOS-LQO is lower on noisy speech, so composites are lower too).
+MetricGAN, CMGAN ... compute "CSIG/CBAK/COVL" this way) and of pysepm at 16 kHz. ``composite.m`` itself fed the
+narrow-band P.862 score of Loizou's MATLAB PESQ; numbers from the two conventions are not comparable.
 
 Everything is computed at 16 kHz: other input rates are resampled first (soxr), as for wide-band PESQ.
 
 Examples
 --------
->>> scores = composite(clean, enhanced, 16000)          # {'csig': 3.4, 'cbak': 2.9, 'covl': 2.8}
->>> composite(clean, enhanced, 16000, pesq_wb=2.31)     # reuse a PESQ already computed
+>>> composite(clean, noisy, 16000)          # vbd16k p232_046
+{'csig': 3.207, 'cbak': 2.231, 'covl': 2.572}
+>>> composite(clean, noisy, 16000, pesq_wb=2.0357)   # reuse a PESQ already computed
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _check(ref, est, sr: int, name: str) -> tuple[np.ndarray, np.ndarray, np.nda
 def _best_mean(per_frame: np.ndarray, name: str) -> float:
     """Mean of the lowest 95% (``round`` as MATLAB rounds) of the per-frame distortions; NaN frames sort last."""
     d = np.sort(per_frame)
-    keep = max(int(math.floor(len(d) * BEST_FRACTION + 0.5)), 1)
+    keep = max(math.floor(len(d) * BEST_FRACTION + 0.5), 1)
     value = float(np.mean(d[:keep]))
     if math.isnan(value):
         warnings.warn(f"{name}: more than {100 * (1 - BEST_FRACTION):.0f}% of the frames are undefined "
@@ -123,7 +123,8 @@ def llr_frames(ref, est, sr: int) -> np.ndarray:
     """Per-frame log-likelihood ratio ``log(a_est R_ref a_est' / a_ref R_ref a_ref')``, ``(frames,)``.
 
     ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz. Frames as in the module docstring; a frame whose
-    reference is digital silence is NaN. Raises nothing for degenerate input: returns an empty array instead."""
+    reference is digital silence is NaN. An all-zero signal or a clip under 37.5 ms gives an empty array (with
+    a warning)."""
     checked = _check(ref, est, sr, "LLR")
     if checked is None:
         return np.zeros(0)
@@ -155,8 +156,8 @@ def llr(ref, est, sr: int) -> float:
 
     Examples
     --------
-    >>> llr(clean, noisy, 16000)
-    0.83
+    >>> llr(clean, noisy, 16000)      # vbd16k p232_046
+    0.711
     """
     per_frame = llr_frames(ref, est, sr)
     return _best_mean(per_frame, "LLR") if len(per_frame) else float("nan")
@@ -198,7 +199,8 @@ def _local_peaks(slope: np.ndarray, energy: np.ndarray) -> np.ndarray:
 def wss_frames(ref, est, sr: int) -> np.ndarray:
     """Per-frame weighted spectral slope distance, ``(frames,)``; frames as in the module docstring.
 
-    ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; an empty array for degenerate input."""
+    ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; an empty array (with a warning) for an all-zero
+    signal or a clip under 37.5 ms."""
     checked = _check(ref, est, sr, "WSS")
     if checked is None:
         return np.zeros(0)
@@ -239,8 +241,8 @@ def wss(ref, est, sr: int) -> float:
 
     Examples
     --------
-    >>> wss(clean, noisy, 16000)
-    54.2
+    >>> wss(clean, noisy, 16000)      # vbd16k p232_046
+    42.46
     """
     per_frame = wss_frames(ref, est, sr)
     return _best_mean(per_frame, "WSS") if len(per_frame) else float("nan")
@@ -264,8 +266,8 @@ def segsnr(ref, est, sr: int, *, lo: float = -10.0, hi: float = 35.0) -> float:
 
     Examples
     --------
-    >>> segsnr(clean, noisy, 16000)
-    1.7
+    >>> segsnr(clean, noisy, 16000)   # vbd16k p232_046
+    -1.26
     """
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
@@ -320,8 +322,8 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
 
     Examples
     --------
-    >>> composite(clean, noisy, 16000)
-    {'csig': 3.35, 'cbak': 2.44, 'covl': 2.63}
+    >>> composite(clean, noisy, 16000)   # vbd16k p232_046
+    {'csig': 3.207, 'cbak': 2.231, 'covl': 2.572}
     """
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")

@@ -16,8 +16,8 @@ calls are serialised by a lock, so threads may share them. Both run on CPU with 
 
 Examples
 --------
->>> distillmos(noisy, 16000)                 # 2.4
->>> visqol(clean, enhanced, 16000)           # 3.1
+>>> distillmos(noisy, 16000)                 # vbd16k p232_001: 3.67 (its clean file: 3.89)
+>>> visqol(clean, noisy, 16000)              # vbd16k p232_001: 1.36
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def distillmos(x, sr: int) -> float:
 
     Examples
     --------
-    >>> distillmos(noisy, 16000)
-    2.4
+    >>> distillmos(noisy, 16000)     # vbd16k p232_001
+    3.67
     """
     x = _mono(x, "signal")
     if _silent(x):
@@ -134,8 +134,8 @@ def visqol(ref, est, sr: int) -> float:
 
     Examples
     --------
-    >>> visqol(clean, enhanced, 16000)
-    3.1
+    >>> visqol(clean, noisy, 16000)  # vbd16k p232_001
+    1.36
     """
     ref, est = _pair(ref, est)
     which = [n for n, x in (("reference", ref), ("estimate", est)) if _silent(x)]

@@ -11,7 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from setoolkit import assets, composite as C
+from setoolkit import assets
+from setoolkit import composite as C
 from setoolkit.audio import read
 from setoolkit.metrics import pesq
 
