@@ -44,8 +44,8 @@ import warnings
 import numpy as np
 
 from .audio import resample
-from .metrics import _pair, _silent
-from .metrics import pesq as _pesq
+
+# ``metrics`` is imported inside the functions: ``metrics.score_pair`` may import this module.
 
 #: The rate the composite measures are computed at (Hz).
 RATE = 16000
@@ -76,6 +76,8 @@ def _frames(x: np.ndarray, sr: int) -> np.ndarray:
 
 def _check(ref, est, sr: int, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Pair the signals and cut frames; None (after a warning) when the measure is undefined."""
+    from .metrics import _pair, _silent
+
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
     ref, est = _pair(ref, est)
@@ -269,6 +271,8 @@ def segsnr(ref, est, sr: int, *, lo: float = -10.0, hi: float = 35.0) -> float:
     >>> segsnr(clean, noisy, 16000)   # vbd16k p232_046
     -1.26
     """
+    from .metrics import _pair, _silent
+
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
     r, e = _pair(ref, est)
@@ -325,6 +329,9 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
     >>> composite(clean, noisy, 16000)   # vbd16k p232_046
     {'csig': 3.207, 'cbak': 2.231, 'covl': 2.572}
     """
+    from .metrics import _pair
+    from .metrics import pesq as _pesq
+
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
     ref, est = _pair(ref, est)

@@ -31,7 +31,8 @@ from functools import lru_cache
 import numpy as np
 
 from .audio import resample
-from .metrics import _mono, _pair, _silent
+
+# ``metrics`` is imported inside the functions: ``metrics.score_pair`` may import this module.
 
 #: The rate both models work at (Hz).
 RATE = 16000
@@ -89,6 +90,8 @@ def distillmos(x, sr: int) -> float:
     >>> distillmos(noisy, 16000)     # vbd16k p232_001
     3.67
     """
+    from .metrics import _mono, _silent
+
     x = _mono(x, "signal")
     if _silent(x):
         warnings.warn("DistillMOS of an all-zero signal is undefined; returning NaN")
@@ -137,6 +140,8 @@ def visqol(ref, est, sr: int) -> float:
     >>> visqol(clean, noisy, 16000)  # vbd16k p232_001
     1.36
     """
+    from .metrics import _pair, _silent
+
     ref, est = _pair(ref, est)
     which = [n for n, x in (("reference", ref), ("estimate", est)) if _silent(x)]
     if which:
