@@ -14,7 +14,10 @@ the book *Speech Enhancement: Theory and Practice*) to the frame:
   ``0.5 (1 - cos(2 pi n / (L + 1)))``, ``n = 1..L`` (no zero end points), and ``floor((N - L) / hop)`` frames (the last
   whole frame is not used, as in the MATLAB loop);
 * **LLR**: log-likelihood ratio of LPC models (order 16 above 10 kHz, else 10; autocorrelation method,
-  Levinson-Durbin), mean over the best (lowest) 95% of frames, not clipped;
+  Levinson-Durbin), mean over the best (lowest) 95% of frames, not clipped. Frames of exact zeros have no LPC
+  model and ``composite.m`` gives them NaN (and a NaN mean once they pass 5%). Here an estimate frame of zeros (a
+  hard gate) is given the flat envelope ``[1, 0, ..., 0]``, so it scores the reference frame's log prediction gain,
+  a large distance; a reference frame of zeros stays undefined and is left out like the worst 5% (NaN sorts last);
 * **WSS**: Klatt's weighted spectral slope over 25 critical bands (50 Hz .. 3.8 kHz, Gaussian-shaped filters cut
   at -30 dB, FFT of ``2^ceil(log2(2 L))`` points, ``Kmax = 20``, ``Klocmax = 1``, energies floored at -100 dB),
   mean over the best 95% of frames. The local-peak search keeps ``composite.m``'s indexing (to the right it
@@ -106,7 +109,7 @@ def _best_mean(per_frame: np.ndarray, name: str) -> float:
 
 def _lpc(frames: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
     """Autocorrelation ``(frames, order + 1)`` and prediction polynomial ``[1, -a1, ..., -ap]`` of each frame
-    (Levinson-Durbin, all frames at once). A silent frame gives NaN coefficients."""
+    (Levinson-Durbin, all frames at once). A frame of exact zeros gets the flat polynomial ``[1, 0, ..., 0]``."""
     n = frames.shape[1]
     r = np.stack([np.einsum("ij,ij->i", frames[:, : n - k], frames[:, k:]) for k in range(order + 1)], axis=1)
     a = np.zeros((len(frames), order))
@@ -118,6 +121,7 @@ def _lpc(frames: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
             a[:, i] = k
             a[:, :i] = a_prev - k[:, None] * a_prev[:, ::-1]
             e = (1 - k * k) * e
+    a[r[:, 0] == 0] = 0.0
     return r, np.concatenate([np.ones((len(frames), 1)), -a], axis=1)
 
 
@@ -125,8 +129,8 @@ def llr_frames(ref, est, sr: int) -> np.ndarray:
     """Per-frame log-likelihood ratio ``log(a_est R_ref a_est' / a_ref R_ref a_ref')``, ``(frames,)``.
 
     ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz. Frames as in the module docstring; a frame whose
-    reference is digital silence is NaN. An all-zero signal or a clip under 37.5 ms gives an empty array (with
-    a warning)."""
+    estimate is exact zeros scores against a flat envelope, one whose reference is exact zeros is NaN. An all-zero
+    signal or a clip under 37.5 ms gives an empty array (with a warning)."""
     checked = _check(ref, est, sr, "LLR")
     if checked is None:
         return np.zeros(0)

@@ -101,6 +101,22 @@ def test_precomputed_pesq_is_used_and_48k_input_is_scored_at_16k(mirror):
         assert at48[k] == pytest.approx(at16[k], abs=0.05)
 
 
+def test_a_hard_gate_scores_finite_and_low_and_silent_reference_frames_are_left_out(mirror):
+    ref, noisy, sr = _pair(mirror, "p232_001")
+    gated = noisy.copy()
+    for start in range(0, len(gated), 6400):
+        gated[start:start + 1600] = 0.0             # 0.1 s of exact zeros every 0.4 s: 48 of 228 frames
+    got = C.composite(ref, gated, sr, parts=True)
+    assert all(math.isfinite(v) for v in got.values())
+    assert got["llr"] > C.llr(ref, noisy, sr) + 0.5     # measured: 1.18 vs 0.28
+    assert got["csig"] < C.composite(ref, noisy, sr)["csig"] - 1
+    few = ref.copy()
+    few[16000:16000 + 960] = 0.0                     # a few silent reference frames: dropped with the worst 5%
+    assert math.isfinite(C.llr(few, noisy, sr))
+    with pytest.warns(UserWarning, match="frames are undefined"):
+        assert math.isnan(C.llr(gated, ref, sr))    # a quarter of the reference silent: LLR undefined
+
+
 def test_regression_is_the_published_one_and_clips():
     s = C.composite_from_parts(2.0, 0.5, 30.0, 5.0)
     assert s["csig"] == pytest.approx(3.093 - 1.029 * 0.5 + 0.603 * 2 - 0.009 * 30)
