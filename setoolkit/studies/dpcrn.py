@@ -43,10 +43,11 @@ def as_pcm16(y: np.ndarray, sr: int = 16000) -> np.ndarray:
 
 
 def upstream_parity(model: DpcrnNet, *, mirror=None, limit: int | None = None) -> list[dict]:
-    """SI-SDR of ``model``'s default offline path against each official output, on their overlap (upstream
-    writes ``(frames - 1) * hop + n_fft`` samples, dropping the tail that does not fill a frame):
-    ``[{"file", "seconds", "si_sdr", "si_sdr_float"}]``; ``si_sdr`` is after the same 16-bit rounding upstream's
-    file went through, ``si_sdr_float`` before it."""
+    """SI-SDR of ``model``'s default offline path against each official output, on the span both complete:
+    upstream writes ``(frames - 1) * hop + n_fft`` samples (dropping the input tail that does not fill a frame)
+    and its last ``n_fft - hop`` of them hold only one frame's half of the overlap-add, where setoolkit's output
+    also has the next frame; that tail is left out. Returns ``[{"file", "seconds", "si_sdr", "si_sdr_float"}]``;
+    ``si_sdr`` is after the same 16-bit rounding upstream's file went through, ``si_sdr_float`` before it."""
     rows = []
     for noisy_path, ref_path in official_pairs(mirror=mirror)[:limit]:
         x, _ = read(noisy_path)
@@ -54,9 +55,10 @@ def upstream_parity(model: DpcrnNet, *, mirror=None, limit: int | None = None) -
         y = model.enhance(x, model.sample_rate)[0]
         if len(y) < ref.shape[1]:
             raise ModelError(f"{ref_path.name}: upstream output has {ref.shape[1]} samples, model gave {len(y)}")
-        y = y[:ref.shape[1]]
+        span = ref.shape[1] - (model.n_fft - model.hop)
+        y, r = y[:span], ref[0, :span]
         rows.append({"file": noisy_path.name, "seconds": x.shape[1] / model.sample_rate,
-                     "si_sdr": metrics.si_sdr(ref[0], as_pcm16(y)), "si_sdr_float": metrics.si_sdr(ref[0], y)})
+                     "si_sdr": metrics.si_sdr(r, as_pcm16(y)), "si_sdr_float": metrics.si_sdr(r, y)})
     return rows
 
 
