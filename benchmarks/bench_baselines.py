@@ -13,18 +13,10 @@ import torch
 import setoolkit
 from setoolkit import assets
 from setoolkit.audio import read, resample
+from setoolkit.studies.dpcrn import speed
 
 MODELS = ["deepfilternet3", "deepfilternet3-ll", "deepfilternet2", "deepfilternet2-ll", "logmmse", "speex",
           "spectral-gating"]
-
-
-def best_of(fn, repeats=3):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
@@ -38,18 +30,12 @@ def main() -> None:
         m = setoolkit.load(name)
         x = resample(x16, 16000, m.sample_rate)
         m.enhance(x[: m.sample_rate], m.sample_rate)                     # warm-up: sessions, caches
-        rtf = best_of(lambda: m.enhance(x, m.sample_rate)) / 5.0
+        sp = speed(m, x, repeats=3)
         hop_cols = "– | – | –"
         if m.card.streaming:
-            s = m.stream()
-            hops = []
-            for i in range(0, len(x) - s.hop + 1, s.hop):
-                t0 = time.perf_counter()
-                s.process(x[i:i + s.hop])
-                hops.append(time.perf_counter() - t0)
-            hop_ms = 1000 * s.hop / m.sample_rate
-            mean, p95 = 1000 * np.mean(hops), 1000 * np.percentile(hops, 95)
-            hop_cols = f"{hop_ms:.0f} | {mean:.2f} / {p95:.2f} | {mean / hop_ms:.2f}"
+            hop_cols = (f"{sp['hop_duration_ms']:.0f} | {sp['hop_ms']:.2f} / {sp['hop_ms_p95']:.2f} | "
+                        f"{sp['hop_budget']:.2f}")
+        rtf = sp["rtf_offline"]
         print(f"| {name} | {m.sample_rate} | {rtf:.3f} | {hop_cols} |")
 
 
