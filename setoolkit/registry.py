@@ -77,6 +77,9 @@ class ModelCard:
     config: Any = None
     #: numbers the model's paper or official page publishes (:class:`Published`)
     published: tuple = ()
+    #: the model whose weights this one runs through another runtime (same outputs): the main job scores
+    #: that one and checks this one against it (parity in dB) and times it
+    variant_of: str | None = None
 
     @property
     def available(self) -> bool:
@@ -138,6 +141,14 @@ CARDS: MutableMapping[str, ModelCard] = _Cards()
 def list_models(*, available_only: bool = False) -> list[ModelCard]:
     """Every card (or only those that can be loaded now), in registry order."""
     return [c for c in CARDS.values() if c.available or not available_only]
+
+
+def representatives(names) -> tuple[list[str], dict[str, str]]:
+    """Split model ``names`` into the ones to score and ``{variant: representative}`` for the runtime
+    variants whose representative is among ``names`` (a variant without it is scored itself)."""
+    names = list(names)
+    variants = {n: CARDS[n].variant_of for n in names if n in CARDS and CARDS[n].variant_of in names}
+    return [n for n in names if n not in variants], variants
 
 
 def runnable_models() -> tuple[list[str], dict[str, str]]:

@@ -352,7 +352,7 @@ CARDS = [
                                     ("stoi", 0.9476, ""), ("si_sdr", 16.34, ""))]),
     card(name="dtln-tflite", family="dtln", sample_rate=16000, framework="tflite", frame=512, hop=128,
          latency_ms=32.0, params=986_753, weights=["weights/dtln/model_1.tflite", "weights/dtln/model_2.tflite"],
-         license="MIT", streaming=True, builder=build, expected=_DTLN_FLOOR,
+         license="MIT", streaming=True, builder=build, expected=_DTLN_FLOOR, variant_of="dtln",
          description=_DTLN.format("the official TFLite stage pair"),
          published=[Published("dns_2020_synthetic_noreverb", m, v, _CITE, "DTLN (500h) TF-lite" + n)
                     for m, v, n in (("pesq_unspecified", 2.98, "; README does not say WB or NB"),
@@ -367,6 +367,6 @@ CARDS = [
                                     ("stoi", 0.9447, ""), ("si_sdr", 15.71, ""))]),
     card(name="dtln-onnx", family="dtln", sample_rate=16000, framework="onnx", frame=512, hop=128,
          latency_ms=32.0, params=986_753, weights=["weights/dtln/model_1.onnx", "weights/dtln/model_2.onnx"],
-         license="MIT", streaming=True, builder=build, expected=_DTLN_FLOOR,
+         license="MIT", streaming=True, builder=build, expected=_DTLN_FLOOR, variant_of="dtln",
          description=_DTLN.format("the official ONNX stage pair")),
 ]
