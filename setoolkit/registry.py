@@ -26,7 +26,25 @@ FAMILY_CARDS = (
     "setoolkit.models.dtln",
     "setoolkit.models.nsnet2",
     "setoolkit.models.rnnoise",
+    "setoolkit.models.classical",
 )
+
+
+@dataclass(frozen=True)
+class Published:
+    """A number a model's paper or official page publishes, to put beside setoolkit's own measurement.
+
+    ``dataset``: ``"vbd"`` (VoiceBank+DEMAND 824-pair test set), ``"dns3_blind"``, ``"dns_2020_synthetic_noreverb"``
+    ...; ``metric``: setoolkit's column name (``pesq_wb``, ``stoi``, ``si_sdr``, ``OVRL``, ``P808_MOS``...);
+    ``official``: False when the number is the authors of *another* model's measurement of this one.
+    """
+
+    dataset: str
+    metric: str
+    value: float
+    citation: str
+    note: str = ""
+    official: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,11 @@ class ModelCard:
     expected: dict = field(default_factory=dict)
     #: the checkpoint's hyper-parameters, as its family's builder reads them
     config: Any = None
+    #: numbers the model's paper or official page publishes (:class:`Published`)
+    published: tuple = ()
+    #: the model whose weights this one runs through another runtime (same outputs): the main job scores
+    #: that one and checks this one against it (parity in dB) and times it
+    variant_of: str | None = None
 
     @property
     def available(self) -> bool:
@@ -74,6 +97,7 @@ def card(**kw) -> ModelCard:
     """A :class:`ModelCard` from keyword arguments (``weights`` any sequence; ``expected`` copied per card)."""
     kw["weights"] = tuple(kw.get("weights", ()))
     kw["expected"] = dict(kw.get("expected", {}))
+    kw["published"] = tuple(kw.get("published", ()))
     return ModelCard(**kw)
 
 
@@ -117,6 +141,14 @@ CARDS: MutableMapping[str, ModelCard] = _Cards()
 def list_models(*, available_only: bool = False) -> list[ModelCard]:
     """Every card (or only those that can be loaded now), in registry order."""
     return [c for c in CARDS.values() if c.available or not available_only]
+
+
+def representatives(names) -> tuple[list[str], dict[str, str]]:
+    """Split model ``names`` into the ones to score and ``{variant: representative}`` for the runtime
+    variants whose representative is among ``names`` (a variant without it is scored itself)."""
+    names = list(names)
+    variants = {n: CARDS[n].variant_of for n in names if n in CARDS and CARDS[n].variant_of in names}
+    return [n for n in names if n not in variants], variants
 
 
 def runnable_models() -> tuple[list[str], dict[str, str]]:

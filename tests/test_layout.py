@@ -74,6 +74,6 @@ def test_models_never_import_evaluation_and_hide_no_setoolkit_imports():
 
 def test_every_family_declares_its_cards_and_builders_are_functions():
     families = {c.family for c in CARDS.values()}
-    assert len(FAMILY_CARDS) == len(families) == 8
+    assert len(FAMILY_CARDS) == len(families)
     assert all(callable(c.builder) for c in CARDS.values() if c.available)
     assert setoolkit.get_card("dpcrn-dns3").config.front_pad == 0          # upstream main.py's frame grid

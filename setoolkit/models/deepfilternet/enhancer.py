@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...assets import fetch
+from ...assets import extracted, fetch
 from ...errors import AssetError, AudioError, ModelError
 from ...registry import ModelCard
 from ...streaming import StreamingEnhancer
@@ -248,8 +248,14 @@ def _windows(a: np.ndarray, order: int, k: int) -> np.ndarray:
 
 
 def build(card: ModelCard, *, mirror=None) -> DeepFilterNet:
-    """Fetch (and verify) the card's three ONNX parts and config.ini and build the model."""
-    paths = {Path(name).stem: fetch(name, mirror=mirror) for name in card.weights}
+    """Fetch (and verify) the card's three ONNX parts and config.ini, or its official ``.tar.gz`` export
+    (verified, then unpacked once into the cache), and build the model."""
+    paths = {}
+    for name in card.weights:
+        if name.endswith(".tar.gz"):
+            paths.update({p.stem: p for p in extracted(name, mirror=mirror).iterdir()})
+        else:
+            paths[Path(name).stem] = fetch(name, mirror=mirror)
     missing = [k for k in (*PARTS, "config") if k not in paths]
     if missing:
         raise AssetError(f"card {card.name!r} lists no {', '.join(missing)} file among {card.weights}")

@@ -40,7 +40,7 @@ CARDS = [
                      "its PyTorch port"),
     card(name="dpcrn-dns3-torch", family="dpcrn", sample_rate=16000, framework="torch", frame=400, hop=200,
          latency_ms=25.0, params=804_646, weights=[DNS3_H5], license=NO_LICENSE, streaming=True,
-         builder=build_torch, config=DNS3, expected=DNS3_FLOOR,
+         builder=build_torch, config=DNS3, expected=DNS3_FLOOR, variant_of="dpcrn-dns3",
          description="DPCRN-DNS3 ported to PyTorch from the h5 (hard-sigmoid LSTM gates); streaming carries "
                      "conv/transposed-conv caches and inter-frame LSTM (h, c)"),
     card(name="dpcrn-dns3-torch-int8", family="dpcrn", sample_rate=16000, framework="torch int8", frame=400,
@@ -55,11 +55,11 @@ CARDS = [
                      "'lambda/Log' output is the softplus magnitude mask"),
     card(name="dpcrn-base-h5", family="dpcrn", sample_rate=16000, framework="torch", frame=512, hop=256,
          latency_ms=32.0, params=531_515, weights=[BASE_H5], license=NO_LICENSE, streaming=True,
-         builder=build_torch, config=BASE, expected=BASE_FLOOR,
+         builder=build_torch, config=BASE, expected=BASE_FLOOR, variant_of="dpcrn-base",
          description=f"{BASE_DESCRIPTION}; PyTorch port of the original Keras h5"),
     card(name="dpcrn-base-onnx", family="dpcrn", sample_rate=16000, framework="onnx", frame=512, hop=256,
          latency_ms=32.0, params=530_000, weights=["weights/dpcrn_base/dpcrn.onnx"], license=NO_LICENSE,
-         streaming=True, builder=build_frame_export, config=BASE, expected=BASE_FLOOR,
+         streaming=True, builder=build_frame_export, config=BASE, expected=BASE_FLOOR, variant_of="dpcrn-base",
          description=f"{BASE_DESCRIPTION}, per-frame ONNX with explicit state [1,2,32,128]; tf2onnx export, "
                      "float32"),
     card(name="dpcrn-bearboy", family="dpcrn", sample_rate=16000, framework="torch", frame=400, hop=200,
