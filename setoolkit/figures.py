@@ -23,10 +23,12 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 #: Readable metric names for axes and tables.
 LABELS = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR",
           "sdr": "SDR", "OVRL": "DNSMOS OVRL", "SIG": "DNSMOS SIG", "BAK": "DNSMOS BAK", "P808_MOS": "DNSMOS P.808",
-          "rtf": "real-time factor", "latency_ms": "algorithmic latency", "params": "parameters"}
+          "rtf": "real-time factor", "latency_ms": "algorithmic latency", "params": "parameters", "csig": "CSIG",
+          "cbak": "CBAK", "covl": "COVL", "visqol": "ViSQOL", "distillmos": "DistillMOS"}
 UNITS = {"pesq_wb": "MOS-LQO", "pesq_nb": "MOS-LQO", "stoi": "0..1", "estoi": "0..1", "si_sdr": "dB", "sdr": "dB",
          "snr": "dB", "segsnr": "dB", "lsd": "dB", "OVRL": "DNSMOS", "SIG": "DNSMOS", "BAK": "DNSMOS",
-         "P808_MOS": "DNSMOS P.808"}
+         "P808_MOS": "DNSMOS P.808", "csig": "1..5", "cbak": "1..5", "covl": "1..5", "visqol": "MOS-LQO",
+         "distillmos": "MOS"}
 
 
 def _plt():

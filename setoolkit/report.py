@@ -35,7 +35,12 @@ import numpy as np
 
 from .evaluate import NOISY, snr_bands, summarize
 
+#: Model names of the oracle-mask rows (see :mod:`setoolkit.oracle`).
+ORACLE_PREFIX = "oracle-"
+
 PAIRED_METRICS = ("pesq_wb", "stoi", "si_sdr", "OVRL")
+#: The columns SE papers print for a paired set, shown per paired set beside the published numbers.
+PAPER_METRICS = ("pesq_wb", "csig", "cbak", "covl", "stoi", "si_sdr", "visqol", "distillmos")
 UNPAIRED_METRICS = ("OVRL", "SIG", "BAK", "P808_MOS")
 #: Latency classes (upper bound in ms, label); a model with no stated latency is offline.
 LATENCY_CLASSES = ((10.0, "≤ 10 ms"), (40.0, "≤ 40 ms"), (math.inf, "> 40 ms or offline"))
@@ -58,6 +63,12 @@ def _label(m: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ tables
+
+
+def is_reference(model: str) -> bool:
+    """The noisy input and the oracle masks (``oracle-*``, which need the clean speech) are reference rows:
+    shown beside the models (floor and ceiling), never ranked, marked best or named the leader."""
+    return model == NOISY or str(model).startswith(ORACLE_PREFIX)
 
 
 def primary_metric(summary) -> str:
@@ -141,14 +152,16 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None):
             board[col] = board["model"].map(t[col]) if col in t.columns else np.nan
     else:
         board["rtf"], board["hop_ms"], board["hop_p95_ms"] = np.nan, np.nan, np.nan
-    enhanced = board[board["model"] != NOISY].sort_values(primary, ascending=False, na_position="last")
-    board = pd.concat([enhanced, board[board["model"] == NOISY]], ignore_index=True)
-    board.insert(0, "rank", [i + 1 if m != NOISY else np.nan for i, m in enumerate(board["model"])])
+    ref = board["model"].map(is_reference)
+    enhanced = board[~ref].sort_values(primary, ascending=False, na_position="last")
+    oracles = board[ref & (board["model"] != NOISY)].sort_values(primary, ascending=False, na_position="last")
+    board = pd.concat([enhanced, oracles, board[board["model"] == NOISY]], ignore_index=True)
+    board.insert(0, "rank", [i + 1 if not is_reference(m) else np.nan for i, m in enumerate(board["model"])])
     board["tied"] = False
     if len(enhanced) and f"{primary}_lo" in board.columns:
         lead_lo = board.loc[0, f"{primary}_lo"]
         his = board[f"{primary}_hi"].to_numpy(dtype=float)
-        board["tied"] = ((board["model"] != NOISY) & (board.index > 0) & np.isfinite(his) & np.isfinite(lead_lo)
+        board["tied"] = (~board["model"].map(is_reference) & (board.index > 0) & np.isfinite(his) & np.isfinite(lead_lo)
                          & (his >= lead_lo))
     board.attrs.update(dataset=dataset, primary=primary, metrics=metrics, deltas=deltas)
     return board
@@ -169,7 +182,7 @@ def headline(board) -> str:
     """The dataset's result in one sentence: the leader, its score and gain, who is statistically tied, and
     the smallest model among the tied ones. Starts with ``"<dataset>: "``."""
     ds, primary = board.attrs["dataset"], board.attrs["primary"]
-    enh = board[board["model"] != NOISY]
+    enh = board[~board["model"].map(is_reference)]
     if not len(enh):
         return f"{ds}: no enhanced outputs."
     lead = enh.iloc[0]
@@ -207,7 +220,7 @@ def best_by_group(board, by: str):
 
     primary = board.attrs["primary"]
     keys = [by] if isinstance(by, str) else list(by)
-    enh = board[board["model"] != NOISY]
+    enh = board[~board["model"].map(is_reference)]
     rows = []
     order = {"latency_class": [l for _, l in LATENCY_CLASSES], "size_class": [l for _, l in SIZE_CLASSES]}
     for key, g in enh.groupby(keys, sort=False):
@@ -231,7 +244,7 @@ def best_by_group(board, by: str):
 def best_under(board, *, max_params_M: float | None = None, max_latency_ms: float | None = None):
     """The board's rows within the limits (``params_M < max_params_M``, ``latency_ms <= max_latency_ms``), best
     first: ``best_under(board, max_params_M=1, max_latency_ms=40).iloc[0]`` is the best small real-time model."""
-    b = board[board["model"] != NOISY]
+    b = board[~board["model"].map(is_reference)]
     if max_params_M is not None:
         b = b[b["params_M"] < max_params_M]
     if max_latency_ms is not None:
@@ -327,6 +340,39 @@ def html_table(df, *, index: bool = False) -> str:
     return f"<table class='full'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def paper_table(summary, dataset: str):
+    """The metrics papers print (:data:`PAPER_METRICS`, each ``mean [95% CI]``) for one set, models in the
+    leaderboard's order with the oracle and noisy rows last; ``None`` when the set has none of them."""
+    import pandas as pd
+
+    s = summary[summary["dataset"] == dataset]
+    cols = [m for m in PAPER_METRICS if m in s.columns and s[m].notna().any()]
+    if "pesq_wb" not in cols:
+        return None
+    s = s.assign(_ref=s["model"].map(is_reference)).sort_values(["_ref", "pesq_wb"], ascending=[True, False])
+    out = {"model": s["model"]}
+    for m in cols:
+        d = DIGITS.get(m, 2)
+        out[_label(m)] = [f"{v:.{d}f} {_fmt_ci(lo, hi, d)}".strip() if np.isfinite(v) else "–"
+                          for v, lo, hi in zip(s[m], s.get(f"{m}_lo", s[m] * np.nan), s.get(f"{m}_hi", s[m] * np.nan))]
+    return pd.DataFrame(out)
+
+
+def published_table(summary, bands=None):
+    """Published vs measured (:func:`setoolkit.studies.published.published_vs_measured`) for the models in
+    ``summary``, rounded for display; ``None`` when none of them publishes a number."""
+    from .studies.published import published_vs_measured
+
+    t = published_vs_measured(summary, bands)
+    t = t[t["model"].isin(set(summary["model"]))] if len(t) else t
+    if not len(t):
+        return None
+    t = t.assign(source=t["citation"].where(t["official"], "not official: " + t["citation"]))
+    keep = ["model", "dataset", "metric", "published", "measured", "difference", "n", "set"]
+    keep += [c for c in t.columns if c.startswith("measured_") and c.endswith("dB")]
+    return t[keep + ["caveat", "source"]].round(3)
+
+
 def board_display(board):
     """The leaderboard as display strings (one column per metric: mean and CI), for notebooks and Markdown."""
     import pandas as pd
@@ -355,7 +401,7 @@ def _board_html(board, variants=None, threads: int | None = None) -> dict:
     from .figures import FAMILY_COLOURS
 
     metrics, deltas, primary = board.attrs["metrics"], board.attrs["deltas"], board.attrs["primary"]
-    enh = board[board["model"] != NOISY]
+    enh = board[~board["model"].map(is_reference)]
     cost_cols = [("latency_ms", "latency", "ms", 0, "algorithmic latency (frame + lookahead), model card"),
                  ("params_M", "params", "M", 2, "parameters, model card"),
                  ("file_MB", "file", "MB", 1, "weight file size"),
@@ -383,12 +429,13 @@ def _board_html(board, variants=None, threads: int | None = None) -> dict:
                 var_of.setdefault(r.representative, []).append(r.model)
     rows = []
     for r in board.itertuples(index=False):
-        noisy = r.model == NOISY
+        noisy = is_reference(r.model)
         cells = [{"text": "" if noisy else str(int(r.rank)), "cls": "rank"},
                  {"text": r.model, "cls": "name", "colour": None if noisy else FAMILY_COLOURS.get(r.family, "#777"),
                   "badge": "tied" if r.tied else ("leader" if r.rank == 1 else ""),
                   "note": ("variants: " + ", ".join(var_of[r.model])) if r.model in var_of else "",
-                  "title": f"family {r.family}; {r.latency_class}; {r.size_class}" if not noisy else "noisy input"}]
+                  "title": f"family {r.family}; {r.latency_class}; {r.size_class}" if not noisy else
+                  ("noisy input" if r.model == NOISY else "oracle mask: computed from the clean speech, a ceiling")}]
         for m in metrics + deltas:
             v = getattr(r, m)
             d = DIGITS.get(m, DIGITS.get(m.replace("delta_", ""), 2))
@@ -408,12 +455,12 @@ def _board_html(board, variants=None, threads: int | None = None) -> dict:
 
 def _pivot_html(p) -> dict:
     vals = p.to_numpy(dtype=float)
-    enh = [i for i, m in enumerate(p.index) if m != NOISY]
+    enh = [i for i, m in enumerate(p.index) if not is_reference(m)]
     best = np.nanmax(vals[enh], axis=0) if enh else np.full(vals.shape[1], np.nan)
     rows = []
     for i, (m, row) in enumerate(zip(p.index, vals)):
-        rows.append({"model": m, "cls": "noisy" if m == NOISY else "",
-                     "cells": [{"text": _fmt_num(v), "cls": "num" + (" best" if m != NOISY and np.isfinite(v)
+        rows.append({"model": m, "cls": "noisy" if is_reference(m) else "",
+                     "cells": [{"text": _fmt_num(v), "cls": "num" + (" best" if not is_reference(m) and np.isfinite(v)
                                                                      and np.isclose(v, best[j]) else "")}
                                for j, v in enumerate(row)]})
     return {"columns": list(p.columns), "rows": rows, "n": p.attrs.get("n", {})}
@@ -561,7 +608,7 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
     sections = []
     for ds in datasets:
         board = boards[ds]
-        s = summary[summary["dataset"] == ds]
+        s = summary[(summary["dataset"] == ds) & ~summary["model"].str.startswith(ORACLE_PREFIX)]  # figures: models
         primary = board.attrs["primary"]
         made = [figures.metric_bars(s, figs_dir / f"{date}_{ds}_metrics.png", dataset=ds,
                                     metrics=board.attrs["metrics"], sort_by=primary)]
@@ -581,11 +628,12 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
         for f in made:
             shutil.copy(f, out_dir / "figures" / f.name)
             local.append(f"figures/{f.name}")
-        models = [m for m in board["model"] if m != NOISY]
+        models = [m for m in board["model"] if not is_reference(m)]
         players = _listening(table, out_dir, ds, models, pick_examples(table, ds, examples)) if examples else []
         groups = {name: best_by_group(board, key) for name, key in
                   (("family", "family"), ("latency", "latency_class"), ("size", "size_class"))}
-        sections.append({"dataset": ds, "board": board, "board_html": _board_html(board, variants, threads),
+        paper = paper_table(summary, ds)
+        sections.append({"dataset": ds, "board": board, "paper_html": html_table(paper) if paper is not None else "", "board_html": _board_html(board, variants, threads),
                          "headline": headline(board), "figures": local, "pivot": pivot,
                          "pivot_html": _pivot_html(pivot) if pivot is not None else None,
                          "players": players, "groups": groups,
@@ -679,11 +727,15 @@ def _write_html(out_dir: Path, title, date, sections, summary, bands, changes, n
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     families = sorted({f for s in sections for f, m in zip(s["board"]["family"], s["board"]["model"])
-                       if m != NOISY and f in FAMILY_COLOURS})
+                       if not is_reference(m) and f in FAMILY_COLOURS})
     links = [p for p in ("scores.csv", "scores.parquet", "summary.csv", "snr_bands.csv", "timing.csv",
                          "variants.csv", "profile.csv") if (out_dir / p).exists()]
     links += [f"leaderboard_{s['dataset']}.csv" for s in sections]
+    published = published_table(summary, bands)
+    if published is not None:
+        published.to_csv(out_dir / "published_vs_measured.csv", index=False)
     page = env.get_template("report.html.j2").render(
+        published_html=html_table(published) if published is not None else "",
         title=title, date=date, sections=sections, notes=notes, changes=changes, speed=_speed_context(speed),
         family_colours={f: FAMILY_COLOURS[f] for f in families}, links=links,
         summary_html=html_table(summary.round(3)),
