@@ -19,6 +19,9 @@ BASE_H5 = "weights/dpcrn_base/models_experiment_new_base_nomap_phasenloss_retrai
 NO_LICENSE = "no license stated upstream"
 BASE_DESCRIPTION = ("DPCRN-base (SKIP-DPCRN repo): GRU dual-path RNN between conv encoder/decoder, softplus "
                     "magnitude mask + unit phase")
+#: Why the h5 models' offline memory grows with the input (issue 13): their offline network is upstream's
+#: whole-sequence graph; stream() (and the per-frame exports) run in constant memory.
+WHOLE_SEQUENCE = "; offline memory grows with the input (the whole-sequence graph, as upstream); stream() is constant"
 BASE_FLOOR = {"si_sdr": 9.0, "pesq_wb": 0.5}
 DNS3_FLOOR = {"si_sdr": 10.0, "pesq_wb": 0.6}
 
@@ -37,17 +40,18 @@ CARDS = [
          builder=build_keras, config=DNS3, expected=DNS3_FLOOR,
          description="DPCRN (Le et al. 2021) official DNS3 model, LSTM DPRNN, 400/200 sine window, complex mask; "
                      "offline: TF-native Keras 3 graph loaded from the h5, framed as upstream main.py; streaming: "
-                     "its PyTorch port"),
+                     "its PyTorch port" + WHOLE_SEQUENCE),
     card(name="dpcrn-dns3-torch", family="dpcrn", sample_rate=16000, framework="torch", frame=400, hop=200,
          latency_ms=25.0, params=804_646, weights=[DNS3_H5], license=NO_LICENSE, streaming=True,
          builder=build_torch, config=DNS3, expected=DNS3_FLOOR, variant_of="dpcrn-dns3",
          description="DPCRN-DNS3 ported to PyTorch from the h5 (hard-sigmoid LSTM gates); streaming carries "
-                     "conv/transposed-conv caches and inter-frame LSTM (h, c)"),
+                     "conv/transposed-conv caches and inter-frame LSTM (h, c)" + WHOLE_SEQUENCE),
     card(name="dpcrn-dns3-torch-int8", family="dpcrn", sample_rate=16000, framework="torch int8", frame=400,
          hop=200, latency_ms=25.0, params=804_646, weights=[DNS3_H5], license=NO_LICENSE, streaming=True,
          builder=build_torch_int8, config=DNS3, expected={"si_sdr": 9.5, "pesq_wb": 0.55},
          description="DPCRN-DNS3 PyTorch port with int8 weights in every linear layer (dense: torch dynamic int8 "
-                     "kernels; LSTM matrices: int8 weights in the fused float recurrence); convs float"),
+                     "kernels; LSTM matrices: int8 weights in the fused float recurrence); convs float"
+                     + WHOLE_SEQUENCE),
     card(name="dpcrn-dns3-rt", family="dpcrn", sample_rate=16000, framework="tflite", frame=512, hop=256,
          latency_ms=32.0, params=None, weights=["weights/dpcrn_dns3/dpcrn_stateful_model.tflite"],
          license=NO_LICENSE, streaming=True, builder=build_frame_export, expected={"si_sdr": 8.0, "pesq_wb": 0.5},
@@ -56,7 +60,7 @@ CARDS = [
     card(name="dpcrn-base-h5", family="dpcrn", sample_rate=16000, framework="torch", frame=512, hop=256,
          latency_ms=32.0, params=531_515, weights=[BASE_H5], license=NO_LICENSE, streaming=True,
          builder=build_torch, config=BASE, expected=BASE_FLOOR, variant_of="dpcrn-base",
-         description=f"{BASE_DESCRIPTION}; PyTorch port of the original Keras h5"),
+         description=f"{BASE_DESCRIPTION}; PyTorch port of the original Keras h5" + WHOLE_SEQUENCE),
     card(name="dpcrn-base-onnx", family="dpcrn", sample_rate=16000, framework="onnx", frame=512, hop=256,
          latency_ms=32.0, params=530_000, weights=["weights/dpcrn_base/dpcrn.onnx"], license=NO_LICENSE,
          streaming=True, builder=build_frame_export, config=BASE, expected=BASE_FLOOR, variant_of="dpcrn-base",
