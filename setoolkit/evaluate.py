@@ -434,9 +434,13 @@ def _run_local(todo, store, task_fn, kwargs, *, workers, scheduler, progress, st
                 failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
             bar.update()
         return failed
-    # each process loads each model once; spawn keeps TF/torch/onnxruntime state out of the children
+    # each process loads each model once; spawn keeps TF/torch/onnxruntime state out of the children, and
+    # each child computes on one thread (as many processes as cores: more threads would only contend)
+    from .timing import limit_threads
+
     by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=limit_threads,
+                             initargs=(1,)) as pool:
         futures = {pool.submit(task_fn, t, **kwargs): t for t in by_model}
         for fut in as_completed(futures):
             t = futures[fut]

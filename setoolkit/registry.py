@@ -39,6 +39,9 @@ class ModelCard:
     status: str = "available"
     #: expected improvement over noisy on vbd16k, measured by setoolkit (metric -> minimum delta)
     expected: dict = field(default_factory=dict)
+    #: the model whose weights this one runs through another runtime (same outputs): the main job scores
+    #: that one and checks this one against it (parity in dB) and times it
+    variant_of: str | None = None
 
     @property
     def available(self) -> bool:
@@ -83,7 +86,7 @@ CARDS: dict[str, ModelCard] = {c.name: c for c in [
                       "mask; offline: TF-native Keras 3 graph loaded from the h5; streaming: its PyTorch port",
           expected=_DNS3_FLOOR),
     _card(name="dpcrn-dns3-torch", **_DPCRN, **_DNS3, framework="torch", weights=[_DPCRN_DNS3_H5],
-          builder="setoolkit.models.dpcrn:build_torch",
+          builder="setoolkit.models.dpcrn:build_torch", variant_of="dpcrn-dns3",
           description="DPCRN-DNS3 ported to PyTorch from the h5 (hard-sigmoid LSTM gates); streaming carries "
                       "conv/transposed-conv caches and inter-frame LSTM (h, c)",
           expected=_DNS3_FLOOR),
@@ -98,11 +101,11 @@ CARDS: dict[str, ModelCard] = {c.name: c for c in [
                       "its 'lambda/Log' output is the softplus magnitude mask",
           expected={"si_sdr": 8.0, "pesq_wb": 0.5}),
     _card(name="dpcrn-base-h5", **_DPCRN, **{**_BASE, "params": 531_515}, framework="torch", weights=[_DPCRN_BASE_H5],
-          builder="setoolkit.models.dpcrn:build_torch",
+          builder="setoolkit.models.dpcrn:build_torch", variant_of="dpcrn-base",
           description=_DPCRN_BASE_DESC.split(", per-frame")[0] + "; PyTorch port of the original Keras h5",
           expected=_BASE_FLOOR),
     _card(name="dpcrn-base-onnx", **_DPCRN, **_BASE, framework="onnx", weights=["weights/dpcrn_base/dpcrn.onnx"],
-          builder="setoolkit.models.dpcrn_tflite:build",
+          builder="setoolkit.models.dpcrn_tflite:build", variant_of="dpcrn-base",
           description=_DPCRN_BASE_DESC.replace("TFLite", "ONNX") + "; tf2onnx export, float32", expected=_BASE_FLOOR),
     _card(name="dpcrn-bearboy", **{**_DPCRN, "streaming": False}, **{**_DNS3, "latency_ms": None, "params": 670_664},
           framework="torch", weights=["weights/dpcrn_pytorch_bearboy/final_ckp.pth"],
@@ -156,7 +159,7 @@ CARDS: dict[str, ModelCard] = {c.name: c for c in [
                           {"si_sdr": 9.8, "pesq_wb": 0.7})]],       # measured +10.21 dB, +0.77
     *[_card(name=n, family="dtln", sample_rate=16000, framework=fw, frame=512, hop=128, latency_ms=32.0,
             params=986_753, weights=[f"weights/dtln/{f}" for f in files], license="MIT", streaming=True,
-            builder="setoolkit.models.dtln:build",
+            builder="setoolkit.models.dtln:build", variant_of="dtln" if n in ("dtln-tflite", "dtln-onnx") else None,
             description="DTLN (Interspeech 2020, breizhn/DTLN): two LSTM cores (FFT mask, learned-basis mask), "
                         f"block 512 / shift 128, 384-sample delay compensated; {d}", expected=e)
       for n, fw, files, d, e in [
@@ -193,6 +196,14 @@ CARDS: dict[str, ModelCard] = {c.name: c for c in [
 def list_models(*, available_only: bool = False) -> list[ModelCard]:
     """Every card (or only those that can be loaded now), in registry order."""
     return [c for c in CARDS.values() if c.available or not available_only]
+
+
+def representatives(names) -> tuple[list[str], dict[str, str]]:
+    """Split model ``names`` into the ones to score and ``{variant: representative}`` for the runtime
+    variants whose representative is among ``names`` (a variant without it is scored itself)."""
+    names = list(names)
+    variants = {n: CARDS[n].variant_of for n in names if n in CARDS and CARDS[n].variant_of in names}
+    return [n for n in names if n not in variants], variants
 
 
 def runnable_models() -> tuple[list[str], dict[str, str]]:
