@@ -197,6 +197,7 @@ def _body_rows(body, logpow: np.ndarray) -> np.ndarray:
 def _p835_raw(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
     """Raw (uncalibrated) SIG/BAK/OVRL of each window, ``(len(windows), 3)``."""
     front, body, head, _ = sessions
+    name = body.get_inputs()[0].name
     raw = []
     for b in range(0, len(windows), _BATCH_WINDOWS):
         batch = windows[b: b + _BATCH_WINDOWS]
@@ -209,10 +210,13 @@ def _p835_raw(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
         for k in batch:
             s = k * _HOP_FRAMES - f0
             m = shared[0, :, s: s + _FRAMES].copy()
-            edges = body.run(None, {body.get_inputs()[0].name: np.concatenate(
-                [logpow[:, :, s: s + 2 * _EDGE], logpow[:, :, s + _FRAMES - 2 * _EDGE: s + _FRAMES]], axis=0)})[0]
-            m[:, :_EDGE] = edges[0, :, :_EDGE]
-            m[:, -_EDGE:] = edges[1, :, -_EDGE:]
+            # an edge of the window inside the shared rows saw real neighbours there: redo it from the
+            # window's own rows (zero padded); an edge at the end of the shared rows is already the window's
+            if s > 0:
+                m[:, :_EDGE] = body.run(None, {name: logpow[:, :, s: s + 2 * _EDGE]})[0][0, :, :_EDGE]
+            if s + _FRAMES < logpow.shape[2]:
+                tail = logpow[:, :, s + _FRAMES - 2 * _EDGE: s + _FRAMES]
+                m[:, -_EDGE:] = body.run(None, {name: tail})[0][0, :, -_EDGE:]
             maps.append(m)
         raw.append(head.run(None, {head.get_inputs()[0].name: np.stack(maps)})[0])
     return np.concatenate(raw).astype(np.float64)

@@ -141,10 +141,10 @@ def file_hash(path: str | os.PathLike | None) -> str:
     return assets.sha256_of(path) if path else ""
 
 
-@lru_cache(maxsize=None)
 def model_fingerprint(name: str, mirror=None) -> str:
     """Hash of what a model's output depends on: the card fields that shape it (builder, rate, framing,
-    weight names), the sha256 of each weights file as found now, and the code of its builder module."""
+    weight names), the sha256 of each weights file as found now (looked up on every call: a file replaced
+    in a running session is seen), and the code of its builder module."""
     if name == NOISY:
         return NOISY
     from .registry import get_card
