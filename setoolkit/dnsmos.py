@@ -92,7 +92,8 @@ def _sessions(personalized: bool, mirror=None, threads: int = 1):
     model = onnx.shape_inference.infer_shapes(onnx.load(str(fetch(primary, mirror=mirror))))
     parts = [_part(model, [_P835_FRAMES], [_P835_LOGPOW]), _part(model, [_P835_LOGPOW], [_P835_BODY]),
              _part(model, [_P835_BODY], [_P835_OUT])]
-    return (*(onnx_session(p, threads=threads, name=f"{primary} ({k})") for p, k in zip(parts, ("front", "body", "head"))),
+    return (*(onnx_session(p, threads=threads, name=f"{primary} ({k})")
+              for p, k in zip(parts, ("front", "body", "head"))),
             onnx_session(str(fetch("weights/dnsmos/p835/model_v8.onnx", mirror=mirror)), threads=threads))
 
 
