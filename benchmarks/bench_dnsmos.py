@@ -62,9 +62,9 @@ def main():
     t = {k: np.zeros((len(signals), 2)) for k in ("speechmos", "setoolkit 1 thread", f"setoolkit {cores} threads")}
     worst = 0.0
     for i, (name, x) in enumerate(signals):
-        jobs = [("speechmos", lambda: upstream.run(x, 16000)),
-                ("setoolkit 1 thread", lambda: run_ours(x, 1)),
-                (f"setoolkit {cores} threads", lambda: run_ours(x, cores))]
+        jobs = [("speechmos", lambda x=x: upstream.run(x, 16000)),
+                ("setoolkit 1 thread", lambda x=x: run_ours(x, 1)),
+                (f"setoolkit {cores} threads", lambda x=x: run_ours(x, cores))]
         results = {}
         for label, fn in (jobs if i % 2 == 0 else jobs[::-1]):
             results[label], wall, cpu = _timed(fn)

@@ -253,10 +253,12 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
              mirror=None) -> dict:
     """Enhance and score one file; returns its row (plain dict, JSON-serialisable) with the seconds each
     stage took under :data:`STAGES` (``load`` once per process and model, ``read``, ``enhance``, ``write``,
-    ``align``, one per metric, ``dnsmos``)."""
+    ``align``, one per metric, ``dnsmos``; and ``cpu``, the process CPU time of the whole task, which a
+    busy machine does not inflate as it does the wall-clock stages)."""
     from .metrics import align
 
     clock = _Clock()
+    cpu0 = time.process_time()
     with clock("read"):
         audio, sr = read(task.noisy)
     seconds = float("nan")
@@ -299,7 +301,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         with clock("dnsmos"):
             row.update(dnsmos.dnsmos(mono, sr, mirror=mirror))
     row = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
-    row[STAGES] = clock.seconds
+    row[STAGES] = {**clock.seconds, "cpu": time.process_time() - cpu0}
     return row
 
 
@@ -363,6 +365,21 @@ class RunStats:
 
 
 # ------------------------------------------------------------------------------------------ engine
+
+#: Environment variables that pin the numeric libraries to one pool size (read when they start).
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+              "TF_NUM_INTEROP_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Pin this process's numeric libraries to ``threads`` threads (call before torch/TF start)."""
+    import sys
+
+    for k in THREAD_ENV:
+        os.environ[k] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
 
 
 def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str | os.PathLike, *,
@@ -436,8 +453,6 @@ def _run_local(todo, store, task_fn, kwargs, *, workers, scheduler, progress, st
         return failed
     # each process loads each model once; spawn keeps TF/torch/onnxruntime state out of the children, and
     # each child computes on one thread (as many processes as cores: more threads would only contend)
-    from .timing import limit_threads
-
     by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=limit_threads,
                              initargs=(1,)) as pool:

@@ -19,26 +19,24 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
+
+from .evaluate import limit_threads
 
 TIMING_COLUMNS = ("model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms")
 VARIANT_COLUMNS = ("model", "representative", "parity_db", "rtf")
 #: A runtime variant must match its representative's output to this SNR (dB) on every parity file.
 PARITY_DB = 90.0
-#: Timed offline runs per model (after one warm-up call); the median is reported.
-REPEATS = 3
+#: Seconds of the clip timed, timed offline runs per model (after one warm-up call; the median is reported).
+SECONDS, REPEATS = 3.0, 3
 #: Hops timed per streaming model (after WARM_HOPS untimed ones).
-MAX_HOPS, WARM_HOPS = 400, 20
-#: Environment variables that pin the numeric libraries to one pool size (read when they start).
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-              "TF_NUM_INTEROP_THREADS")
+MAX_HOPS, WARM_HOPS = 200, 20
 
 
 class Profile:
@@ -91,16 +89,6 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def limit_threads(threads: int) -> None:
-    """Pin this process's numeric libraries to ``threads`` threads (call before torch/TF start)."""
-    for k in THREAD_ENV:
-        os.environ[k] = str(threads)
-    import sys
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-
-
 # ------------------------------------------------------------------------------------------ the pass
 
 
@@ -110,28 +98,14 @@ def _key(*parts) -> str:
     return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:20]
 
 
-class _Cache:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def get(self, key: str) -> dict | None:
-        p = self.root / f"{key}.json"
-        return json.loads(p.read_text()) if p.exists() else None
-
-    def put(self, key: str, value: dict) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".{key}.tmp"
-        tmp.write_text(json.dumps(value))
-        os.replace(tmp, self.root / f"{key}.json")
-
-
 def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str | os.PathLike,
                 clip: str | os.PathLike, parity_files: Sequence[str | os.PathLike], threads: int = 1,
                 mirror=None, stages: dict | None = None):
     """Time every model in ``models`` and check each ``{variant: representative}`` pair, reusing what
     ``store`` already holds for the same weights, code, CPU and threads.
 
-    ``clip``: the recording timed (resampled once to each model's rate, so RTF is the model's own);
+    ``clip``: the recording timed (its first :data:`SECONDS`, resampled once to each model's rate, so the
+    RTF is the model's own);
     ``parity_files``: recordings on which each variant's output is compared with its representative's
     (SNR in dB, the lowest over the files). What is missing is measured in one fresh process with
     ``threads`` threads. Returns ``(timing, variants)`` DataFrames with :data:`TIMING_COLUMNS` and
@@ -139,20 +113,20 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
     """
     import pandas as pd
 
-    from .evaluate import code_hash, file_hash, model_fingerprint
+    from .evaluate import RowStore, code_hash, file_hash, model_fingerprint
 
     cpu = cpu_name()
     code = code_hash(__name__)
     mirror = str(mirror) if mirror else None
     root = Path(store)
-    timing_cache, parity_cache = _Cache(root / "timing"), _Cache(root / "parity")
+    timing_cache, parity_cache = RowStore(root / "timing"), RowStore(root / "parity")
+    have_t, have_p = timing_cache.done(), parity_cache.done()
     files = [str(f) for f in parity_files]
-    tkey = {m: _key(model_fingerprint(m, mirror), cpu, threads, file_hash(clip), code, REPEATS, MAX_HOPS)
-            for m in models}
+    tkey = {m: _key(model_fingerprint(m, mirror), cpu, threads, file_hash(clip), code) for m in models}
     pkey = {v: _key(model_fingerprint(v, mirror), model_fingerprint(r, mirror), *map(file_hash, files), code)
             for v, r in variants.items()}
-    timed = {m: timing_cache.get(k) for m, k in tkey.items()}
-    parity = {v: parity_cache.get(k) for v, k in pkey.items()}
+    timed = {m: timing_cache.get(k) if k in have_t else None for m, k in tkey.items()}
+    parity = {v: parity_cache.get(k) if k in have_p else None for v, k in pkey.items()}
     to_time = [m for m in models if timed[m] is None]
     to_check = {v: r for v, r in variants.items() if parity[v] is None}
     if to_time or to_check:
@@ -196,7 +170,7 @@ def _measure(to_time: list[str], to_check: dict[str, str], clip: str, files: lis
 
     limit_threads(threads)
     x, sr = read(clip)
-    x = to_mono(x)[0]
+    x = to_mono(x)[0][: int(SECONDS * sr)]
     inputs = [(to_mono(a)[0], s) for a, s in (read(f) for f in files)]
     spent = {"load": 0.0, "time": 0.0, "parity": 0.0}
     names = list(dict.fromkeys([*to_time, *to_check.values(), *to_check]))

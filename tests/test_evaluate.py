@@ -241,7 +241,7 @@ def _run(toy, out, **kw):
 def test_content_keys_invalidate_exactly_the_changed_rows(toy):
     from setoolkit.audio import write
 
-    root, mirror, set_weights = toy
+    root, _, set_weights = toy
     table, stats = _run(toy, "day1")
     assert stats.computed == 9 and stats.stages["enhance"] == pytest.approx(4.5)
     again, stats = _run(toy, "day2")  # next day, other folder, same store: every row reused
@@ -267,7 +267,6 @@ def test_content_keys_invalidate_exactly_the_changed_rows(toy):
 
 
 def test_missing_output_audio_is_recomputed_and_outputs_are_named_by_content(toy):
-    root, *_ = toy
     table, _ = _run(toy, "day1")
     outs = table[table["model"] == "toy-b"]["output_path"].tolist()
     assert len(set(outs)) == 3 and all(Path(p).parent.name == "toy-b" and Path(p).suffix == ".wav" for p in outs)
@@ -290,3 +289,24 @@ def test_variants_are_scored_through_their_representative():
     scored, variants = representatives(["dpcrn-base", "dpcrn-base-onnx", "dpcrn-base-h5", "dtln-onnx", "gtcrn"])
     assert scored == ["dpcrn-base", "dtln-onnx", "gtcrn"]  # dtln-onnx without dtln is scored itself
     assert variants == {"dpcrn-base-onnx": "dpcrn-base", "dpcrn-base-h5": "dpcrn-base"}
+
+
+def test_timing_pass_checks_variant_parity_and_reuses_its_measurements(tmp_path, mirror):
+    from setoolkit.timing import PARITY_DB, parity_failures, timing_pass
+
+    clip = assets.dataset_files("dns3_synthetic", mirror=mirror, subdir="noisy")[0]
+    files = assets.dataset_files("vbd16k", mirror=mirror, subdir="noisy")[:2]
+    spent = {}
+    timing, variants = timing_pass(["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store=tmp_path, clip=clip,
+                                   parity_files=files, stages=spent)
+    assert list(timing["model"]) == ["dtln", "dtln-onnx"] and (timing["threads"] == 1).all()
+    assert ((timing["rtf"] > 0) & (timing["rtf"] < 1)).all() and (timing["hop_ms"] > 0).all()
+    assert (timing["hop_p95_ms"] >= timing["hop_ms"] * 0.5).all() and spent["time"] > 0
+    assert variants.loc[0, "parity_db"] > PARITY_DB and not parity_failures(variants)
+    assert variants.loc[0, "rtf"] == timing.loc[1, "rtf"]
+    again, variants2 = timing_pass(["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store=tmp_path, clip=clip,
+                                   parity_files=files)  # nothing changed: read back, nothing measured
+    pd.testing.assert_frame_equal(again, timing)
+    pd.testing.assert_frame_equal(variants2, variants)
+    bad = variants.assign(parity_db=40.0)
+    assert "dtln-onnx differs from dtln: 40.0 dB" in parity_failures(bad)[0]
