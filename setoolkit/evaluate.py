@@ -71,7 +71,7 @@ class Task:
 # ------------------------------------------------------------------------------------------ content keys
 
 #: Libraries whose version can change a row's numbers (absent ones count as "absent").
-LIBRARIES = ("numpy", "scipy", "soxr", "soundfile", "librosa", "onnxruntime", "torch", "tensorflow-cpu", "keras",
+LIBRARIES = ("numpy", "scipy", "soxr", "soundfile", "onnxruntime", "torch", "tensorflow-cpu", "keras",
              "ai-edge-litert", "pesq", "pystoi", "fast-bss-eval", "pyrnnoise")
 #: Modules left out of code hashes: the card table changes with every description edit; a model's key
 #: takes the card fields that shape its output instead (:func:`model_fingerprint`).
