@@ -96,7 +96,7 @@ def quality(names, quick: bool):
 
 
 def speeds(models, clip) -> dict:
-    from setoolkit.models.dpcrn import speed
+    from setoolkit.studies.dpcrn import speed
 
     out = {n: speed(m, clip) for n, m in models.items() if n in STREAMING}
     t = best_of(lambda: models["dpcrn-bearboy"].enhance_model_rate(clip))
@@ -122,13 +122,14 @@ def upstream_ratios(models, clip) -> list[tuple[str, float, float, str]]:
 
 
 def dns3_parity(models) -> dict:
-    from setoolkit.models import dpcrn
+    from setoolkit.studies import dpcrn as studies
 
-    return {k: dpcrn.upstream_parity(models[k]) for k in ("dpcrn-dns3", "dpcrn-dns3-torch")}
+    return {k: studies.upstream_parity(models[k]) for k in ("dpcrn-dns3", "dpcrn-dns3-torch")}
 
 
 def family_agreement(models, xs):
-    from setoolkit.models import dpcrn
+    from setoolkit.models.dpcrn import enhancer as dpcrn
+    from setoolkit.studies import dpcrn as studies
     from setoolkit.registry import get_card
 
     base_keras = dpcrn.build_keras(get_card("dpcrn-base-h5"))
@@ -143,7 +144,7 @@ def family_agreement(models, xs):
         outs = {k: [m.enhance_model_rate(x) for x in xs] for k, m in group.items()}
         if fam == "DPCRN-DNS3":
             outs["dpcrn-dns3-torch streaming"] = models["dpcrn-dns3-torch"].stream_many(xs)
-        out[fam] = dpcrn.agreement(outs)
+        out[fam] = studies.agreement(outs)
     return out
 
 
@@ -159,16 +160,16 @@ def stream_vs_offline_all(models, vbd) -> dict:
 
 
 def ablation(models, vbd, n: int):
-    from setoolkit.models import dpcrn
+    from setoolkit.studies import dpcrn as studies
 
     pick = vbd[:n]
-    return dpcrn.streaming_ablation(models["dpcrn-dns3-torch"], [x for _, x in pick], [c for c, _ in pick])
+    return studies.streaming_ablation(models["dpcrn-dns3-torch"], [x for _, x in pick], [c for c, _ in pick])
 
 
 def port_faults(models, xs) -> dict:
-    from setoolkit.models import dpcrn
+    from setoolkit.studies import dpcrn as studies
 
-    return dpcrn.fault_parity(models["dpcrn-dns3-torch"], xs)
+    return studies.fault_parity(models["dpcrn-dns3-torch"], xs)
 
 
 # ------------------------------------------------------------------------------------------ report
@@ -181,7 +182,7 @@ def fmt(v, nd=2) -> str:
 
 
 def write_doc(path: Path, res: dict) -> None:
-    from setoolkit.models.dpcrn import weights_bytes
+    from setoolkit.studies.dpcrn import weights_bytes
 
     s, sp, models = res["summary"], res["speed"], res["models"]
     L = ["# DPCRN in setoolkit: variants, parity, streaming, quantisation",
@@ -248,7 +249,7 @@ def write_doc(path: Path, res: dict) -> None:
     q = [r[k] for rows in res["agreement"].values() for r in rows if "int8" in r["a"] + r["b"] for k in ("min", "mean")]
     L += ["", "## DPCRN-DNS3: TF-native, PyTorch port, official outputs", "",
           "`dpcrn_official_samples`: the official repository's own outputs (16-bit WAV) for 10 real DNS3 blind "
-          "recordings. setoolkit frames exactly as upstream `main.py` (`DpcrnNet.enhance_upstream`) and rounds "
+          "recordings. setoolkit's default offline path frames exactly as upstream `main.py` (`DpcrnConfig.front_pad = 0`) and rounds "
           "to 16 bits as upstream's `sf.write` did before comparing (without that rounding, the 16-bit "
           f"quantisation noise alone limits SI-SDR to {min(fl):.0f}-{max(fl):.0f} dB).", "",
           "| file | seconds | Keras (TF-native) SI-SDR (dB) | PyTorch port SI-SDR (dB) |", "|---|---|---|---|"]
@@ -287,7 +288,7 @@ def write_doc(path: Path, res: dict) -> None:
         L.append(f"| {k} | {v:.1f} |")
     L += ["", "## Notes", "",
           "* The DNS3 h5 is loaded by layer name into a Keras 3 graph built by setoolkit "
-          "(`setoolkit/models/dpcrn_keras.py`): all 31 layers with weights, 804,646 values, none skipped; a "
+          "(`setoolkit/models/dpcrn/keras_graph.py`): all 31 layers with weights, 804,646 values, none skipped; a "
           "checkpoint of another architecture is refused naming its first mismatching layer.",
           "* Keras 2's `hard_sigmoid` (`clip(0.2x + 0.5)`) is what DPCRN-DNS3's LSTMs were trained with; Keras 3's "
           "`hard_sigmoid` is `clip(x/6 + 0.5)` and `torch.nn.LSTM` uses the logistic sigmoid. Two-axis layer "

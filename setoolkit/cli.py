@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .errors import SetoolkitError
-
-AUDIO_EXTS = {".wav", ".flac", ".ogg", ".mp3"}
-
-
-def _audio_inputs(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTS)
-        else:
-            files.append(p)  # missing / non-audio files get read()'s error naming them
-    return files
+from .output_plan import find_audio
 
 
 def cmd_models(args) -> int:
@@ -46,18 +36,18 @@ def cmd_models(args) -> int:
 def cmd_enhance(args) -> int:
     from tqdm.auto import tqdm
 
-    from .registry import load
+    from .audio import info
+    from .output_plan import plan_outputs
+    from .registry import get_card, load
 
+    get_card(args.model)  # a mistyped name first: it is the cheapest check
+    plan = plan_outputs(args.inputs, args.output, suffix=f".{args.format}" if args.format else None)
+    for src, _ in plan:  # every header is sane before the first model call
+        info(src)
     model = load(args.model)
-    out_dir = Path(args.output)
-    files = _audio_inputs(args.inputs)
-    if not files:
-        raise SetoolkitError(f"no audio files found in {args.inputs}")
-    for src in tqdm(files, desc=f"enhance {model.name}", disable=args.quiet):
-        suffix = f".{args.format}" if args.format else src.suffix
-        dst = out_dir / f"{src.stem}{suffix}"
+    for src, dst in tqdm(plan, desc=f"enhance {model.name}", disable=args.quiet):
         model.enhance_file(src, dst, downmix=args.downmix, subtype=args.subtype)
-        if args.quiet is False and len(files) == 1:
+        if args.quiet is False and len(plan) == 1:
             print(dst)
     return 0
 
@@ -67,14 +57,27 @@ def cmd_score(args) -> int:
 
     from .metrics import DEFAULT_METRICS, score_files
 
+    from .audio import info
+    from .metrics import check_lengths
+
     clean_dir, enh_dir = Path(args.clean), Path(args.enhanced)
     for d in (clean_dir, enh_dir):
         if not d.is_dir():
             raise SetoolkitError(f"{d}: not a directory")
-    enhanced = {f.stem: f for f in _audio_inputs([str(enh_dir)])}
-    pairs = [(c, enhanced[c.stem]) for c in _audio_inputs([str(clean_dir)]) if c.stem in enhanced]
+    enhanced = {rel.with_suffix(""): f for f, rel in find_audio([str(enh_dir)])}
+    clean = {rel.with_suffix(""): f for f, rel in find_audio([str(clean_dir)])}
+    pairs = [(clean[k], enhanced[k]) for k in sorted(clean) if k in enhanced]
     if not pairs:
         raise SetoolkitError(f"no files with matching names in {clean_dir} and {enh_dir}")
+    for side, missing in (("clean", sorted(set(clean) - set(enhanced))), ("enhanced", sorted(set(enhanced) - set(clean)))):
+        if missing:
+            other = enh_dir if side == "clean" else clean_dir
+            names = ", ".join(str(m) for m in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            warnings.warn(f"{len(missing)} {side} file(s) have no twin in {other} and are not scored: {names}")
+    for ref, est in pairs:  # a truncated or wrong file is an error before any scoring, not a zero-padded score
+        r, e = info(ref), info(est)
+        check_lengths(r["frames"], round(e["frames"] * r["samplerate"] / e["samplerate"]), r["samplerate"],
+                      name=str(est))
     metrics = args.metrics.split(",") if args.metrics else DEFAULT_METRICS
     table = pd.DataFrame(score_files(pairs, metrics=metrics, workers=args.workers, progress=not args.quiet))
     if args.csv:
@@ -176,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="score enhanced files against clean references with matching names")
     s.add_argument("--clean", required=True)
     s.add_argument("--enhanced", required=True)
-    s.add_argument("--metrics", help="comma-separated subset of pesq_wb,pesq_nb,stoi,estoi,si_sdr,sdr,snr,segsnr,lsd")
+    s.add_argument("--metrics", help="comma-separated metrics (default: pesq_wb,pesq_nb,csig,cbak,covl,stoi,estoi,"
+                                     "si_sdr,sdr,snr,segsnr,lsd; also visqol, distillmos)")
     s.add_argument("--csv", help="write the per-file table here")
     s.add_argument("--workers", type=int)
     s.add_argument("-q", "--quiet", action="store_true")
@@ -225,10 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"setoolkit: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning  # one plain line per warning, no source line from inside setoolkit
     try:
         return args.func(args)
     except SetoolkitError as exc:
         print(f"setoolkit: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = shown

@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from . import assets, metrics
-from .audio import as_channels_first, read, resample
+from .audio import DC_LIMIT, as_channels_first, read, resample
 from .errors import SetoolkitError
 
 CHECKS = ("weights", "input", "output", "delay", "streaming", "quality", "environment")
@@ -169,8 +169,11 @@ def _check_input(model, audio, sr: int, raw_dtype, file_sr: int | None = None) -
     if clip > 1e-3:
         warnings_.append(f"{100 * clip:.2f}% clipped samples")
     dc = float(np.abs(x2.mean(axis=-1)).max())
-    if dc > 0.01 * max(peak, 1e-9) and dc > 1e-3:
-        warnings_.append(f"DC offset {dc:.3g}")
+    if dc > DC_LIMIT:
+        warnings_.append(f"DC offset {dc:.3g}: enhance() removes it before the model (above {DC_LIMIT:g} full "
+                         "scale; streaming does not: remove it before stream.process)")
+    elif dc > 0.01 * max(peak, 1e-9) and dc > 1e-3:
+        warnings_.append(f"DC offset {dc:.3g} (below {DC_LIMIT:g}: passed to the model unchanged)")
     frame = model.card.frame or 0
     if x2.shape[-1] < frame * sr / model.sample_rate:
         warnings_.append(f"{x2.shape[-1]} samples < one frame ({frame} at {model.sample_rate} Hz)")
@@ -259,16 +262,8 @@ def _check_quality(model, pairs: Sequence[tuple[Path, Path]] | None) -> Check:
     expected = getattr(model.card, "expected", {}) or {}
     if not pairs:
         return Check(6, "quality", "skip", "no reference pairs")
-    d_sisdr, d_pesq = [], []
-    for clean_path, noisy_path in pairs:
-        clean, sr = read(clean_path)
-        noisy, _ = read(noisy_path)
-        y = model.enhance(noisy, sr)
-        before = metrics.score_pair(clean[0], noisy[0], sr, metrics=["si_sdr", "pesq_wb"])
-        after = metrics.score_pair(clean[0], y[0], sr, metrics=["si_sdr", "pesq_wb"])
-        d_sisdr.append(after["si_sdr"] - before["si_sdr"])
-        d_pesq.append(after["pesq_wb"] - before["pesq_wb"])
-    ds, dp = float(np.nanmean(d_sisdr)), float(np.nanmean(d_pesq))
+    gain = metrics.score_improvement(model.enhance, pairs, metrics=("si_sdr", "pesq_wb")).mean_delta()
+    ds, dp = gain["si_sdr"], gain["pesq_wb"]
     text = f"{len(pairs)} pairs: dSI-SDR {ds:+.2f} dB, dPESQ-WB {dp:+.2f}"
     if ds <= 0 or dp <= 0:
         return Check(6, "quality", "fail", text + " (worse than the input)", "the model makes things worse: "

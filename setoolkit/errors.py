@@ -30,3 +30,11 @@ class LayoutError(SetoolkitError, ValueError):
 
 class FeatureError(SetoolkitError, RuntimeError):
     """A feature extractor (openSMILE worker) failed; the message carries the worker's last error output."""
+
+
+class MetricError(SetoolkitError, ValueError):
+    """A metric cannot compare these signals: different lengths, empty input."""
+
+
+class OutputError(SetoolkitError, OSError):
+    """An output path would overwrite an input or another output, or cannot be written."""

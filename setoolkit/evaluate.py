@@ -143,7 +143,7 @@ def file_hash(path: str | os.PathLike | None) -> str:
 
 def model_fingerprint(name: str, mirror=None) -> str:
     """Hash of what a model's output depends on: the card fields that shape it (builder, rate, framing,
-    weight names), the sha256 of each weights file as found now (looked up on every call: a file replaced
+    hyper-parameters, weight names), the sha256 of each weights file as found now (looked up on every call: a file replaced
     in a running session is seen), and the code of its builder module."""
     if name == NOISY:
         return NOISY
@@ -151,9 +151,10 @@ def model_fingerprint(name: str, mirror=None) -> str:
 
     card = get_card(name)
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
-    module = card.builder.split(":")[0] if card.builder else ""
-    return _sha1(card.name, card.builder, card.sample_rate, card.frame, card.hop, card.weights, weights,
-                 code_hash(module) if module else "", library_versions())
+    module = getattr(card.builder, "__module__", "") or ""
+    builder = f"{module}:{getattr(card.builder, '__qualname__', card.builder)}"
+    return _sha1(card.name, builder, card.sample_rate, card.frame, card.hop, repr(card.config), card.weights,
+                 weights, code_hash(module) if module else "", library_versions())
 
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
@@ -241,6 +242,23 @@ class _Lap:
         self.clock.seconds[self.stage] = self.clock.seconds.get(self.stage, 0.0) + time.perf_counter() - self.t0
 
 
+#: Metrics score_pair computes together in one call (the composite measures reuse PESQ-WB).
+SHARED_METRICS = (("pesq_wb", "csig", "cbak", "covl"),)
+
+
+def metric_groups(metrics: Sequence[str]) -> list[tuple[str, ...]]:
+    """``metrics`` as the calls that compute them: each group of :data:`SHARED_METRICS` present is one
+    call (at the place of its first member), every other metric its own."""
+    groups, seen = [], set()
+    for m in metrics:
+        if m in seen:
+            continue
+        group = next((tuple(x for x in g if x in metrics) for g in SHARED_METRICS if m in g), (m,))
+        groups.append(group)
+        seen.update(group)
+    return groups
+
+
 def _model(name: str, mirror=None):
     if name not in _MODELS:
         from .registry import load
@@ -255,7 +273,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
     stage took under :data:`STAGES` (``load`` once per process and model, ``read``, ``enhance``, ``write``,
     ``align``, one per metric, ``dnsmos``; and ``cpu``, the process CPU time of the whole task, which a
     busy machine does not inflate as it does the wall-clock stages)."""
-    from .metrics import align
+    from .metrics import align, check_lengths
 
     clock = _Clock()
     cpu0 = time.process_time()
@@ -285,13 +303,18 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
             ref = to_mono(clean)[0]
             if sr_c != sr:
                 ref = resample(ref, sr_c, sr)
-        # score_pair's own steps, timed one by one: align once, then each metric on the aligned pair
+        # score_pair's own steps, timed one by one: align once, then each metric (or group of metrics that
+        # share a computation) on the aligned pair; the numbers are score_pair's
+        ref32 = np.asarray(ref, dtype=np.float32).reshape(-1)
+        est32 = np.asarray(mono, dtype=np.float32).reshape(-1)
+        check_lengths(len(ref32), len(est32), sr, name=task.noisy)
         with clock("align"):
-            ref32 = np.asarray(ref, dtype=np.float32).reshape(-1)
-            est, lag = align(ref32, np.asarray(mono, dtype=np.float32).reshape(-1), sr)
-        for m in metrics:
-            with clock(m):
-                row[m] = score_pair(ref32, est, sr, metrics=(m,), align_signals=False)[m]
+            est, lag = align(ref32, est32, sr)
+        scores = {}
+        for group in metric_groups(metrics):
+            with clock("+".join(group)):
+                scores.update(score_pair(ref32, est, sr, metrics=group, align_signals=False))
+        row.update({m: scores[m] for m in metrics})
         row["lag"] = lag
     if use_dnsmos:
         from . import dnsmos

@@ -11,6 +11,17 @@ Intrusive metrics compare an estimate to a clean reference, both 1-D ``(samples,
 :func:`align` removes a constant delay between estimate and reference (cross-correlation within a
 bounded lag) before scoring; :func:`score_pair` reports the lag it removed.
 
+Metrics never lie about their inputs:
+
+* the two signals must have the same length: a mismatch raises :class:`MetricError` naming both lengths.
+  The one documented exception is rounding: lengths within :data:`LENGTH_TOLERANCE` (0.1%, at least one
+  sample: VoiceBank-DEMAND's own clean/noisy pairs differ by one sample) are cut to the shorter. A
+  :func:`score_pair` aligns, and only within its bounded lag;
+* degenerate inputs (an all-zero reference or estimate, a clip too short for PESQ/STOI) give NaN with a
+  warning, never a number that looks like a score;
+* a perfect estimate (``est == ref`` bit for bit) scores ``+inf`` dB in SI-SDR, SDR and SNR, and the
+  highest value of the bounded metrics (PESQ 4.64 / 4.55, STOI 1.0); summaries treat ``inf`` like any value.
+
 Examples
 --------
 >>> scores = score_pair(clean, enhanced, 16000)      # dict: pesq_wb, stoi, si_sdr, ..., lag
@@ -21,18 +32,29 @@ from __future__ import annotations
 import math
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from . import quality_models
 from .audio import resample
+from .composite import composite
+from .errors import MetricError
 
-#: Metrics computed by :func:`score_pair` unless told otherwise.
-DEFAULT_METRICS = ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr", "lsd")
+#: Metrics computed by :func:`score_pair` unless told otherwise: the set SE papers print (PESQ, CSIG/CBAK/COVL
+#: of Hu & Loizou 2008 on the wide-band PESQ, STOI) and the signal-level ones.
+DEFAULT_METRICS = ("pesq_wb", "pesq_nb", "csig", "cbak", "covl", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr",
+                   "lsd")
+#: Every metric :func:`score_pair` knows: the defaults, ViSQOL v3 (intrusive, speech mode, ~0.2 s a call) and
+#: DistillMOS (non-intrusive, of the estimate alone, ~0.5 s a call): :mod:`setoolkit.quality_models`.
+ALL_METRICS = DEFAULT_METRICS + ("visqol", "distillmos")
 #: Metrics where higher is better (all but LSD).
-HIGHER_IS_BETTER = {m: m != "lsd" for m in DEFAULT_METRICS}
+HIGHER_IS_BETTER = {m: m != "lsd" for m in ALL_METRICS}
 
 _EPS = 1e-12
+#: Relative length difference (at least one sample) that :func:`_pair` cuts away as rounding, not an error.
+LENGTH_TOLERANCE = 1e-3
 
 
 def _mono(x, name: str) -> np.ndarray:
@@ -45,42 +67,92 @@ def _mono(x, name: str) -> np.ndarray:
 
 
 def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
+    """Both signals as 1-D float64 of one length; a mismatch beyond rounding (:data:`LENGTH_TOLERANCE`) is an
+    error, never a silent cut."""
     ref, est = _mono(ref, "reference"), _mono(est, "estimate")
     n = min(len(ref), len(est))
-    if n == 0:
-        raise ValueError("metrics need non-empty signals")
-    return ref[:n], est[:n]
+    if abs(len(ref) - len(est)) <= max(1, LENGTH_TOLERANCE * max(len(ref), len(est))):
+        ref, est = ref[:n], est[:n]
+    else:
+        raise MetricError(f"reference has {len(ref)} samples but estimate has {len(est)}: metrics compare "
+                          "signals of equal length; align them first (metrics.align / score_pair) or trim "
+                          "both to the same span")
+    if len(ref) == 0:
+        raise MetricError("metrics need non-empty signals (both have 0 samples)")
+    return ref, est
+
+
+def _silent(x: np.ndarray) -> bool:
+    return not np.any(x)
+
+
+def _degenerate(metric: str, ref: np.ndarray, est: np.ndarray) -> bool:
+    """Warn and return True when a ratio metric is undefined (all-zero reference or estimate)."""
+    which = [n for n, x in (("reference", ref), ("estimate", est)) if _silent(x)]
+    if which:
+        warnings.warn(f"{metric} of an all-zero {' and '.join(which)} is undefined; returning NaN")
+        return True
+    return False
+
+
+def _ratio_db(signal_energy: float, error_energy: float) -> float:
+    """``10 log10(signal / error)``; ``+inf`` when the error is exactly zero (a perfect estimate)."""
+    if error_energy == 0.0:
+        return math.inf
+    return float(10 * np.log10(signal_energy / error_energy))
 
 
 def si_sdr(ref, est) -> float:
-    """Scale-invariant SDR in dB (Le Roux et al. 2019), both signals made zero-mean."""
+    """Scale-invariant SDR in dB (Le Roux et al. 2019), both signals made zero-mean.
+
+    ``ref``, ``est``: ``(samples,)`` of equal length. Returns dB; ``+inf`` for a perfect estimate, NaN (with a
+    warning) when either signal is all zeros or constant.
+    """
     ref, est = _pair(ref, est)
     ref = ref - ref.mean()
     est = est - est.mean()
-    alpha = np.dot(est, ref) / (np.dot(ref, ref) + _EPS)
+    if _degenerate("SI-SDR", ref, est):
+        return float("nan")
+    alpha = np.dot(est, ref) / np.dot(ref, ref)
     target = alpha * ref
-    return float(10 * np.log10((np.sum(target ** 2) + _EPS) / (np.sum((est - target) ** 2) + _EPS)))
+    return _ratio_db(float(np.sum(target ** 2)), float(np.sum((est - target) ** 2)))
 
 
 def sdr(ref, est, *, filter_length: int = 512) -> float:
-    """BSS-eval SDR in dB (distortion filter of ``filter_length`` taps), via ``fast_bss_eval``."""
+    """BSS-eval SDR in dB (distortion filter of ``filter_length`` taps), via ``fast_bss_eval``.
+
+    ``ref``, ``est``: ``(samples,)`` of equal length (more than ``filter_length``). Returns dB; ``+inf`` for a
+    perfect estimate, NaN (with a warning) for an all-zero signal or a clip shorter than the filter."""
     import fast_bss_eval
 
     ref, est = _pair(ref, est)
-    if not np.any(ref) or not np.any(est):
-        warnings.warn("SDR of an all-zero signal is undefined; returning NaN")
+    if _degenerate("SDR", ref, est):
         return float("nan")
-    return float(fast_bss_eval.sdr(ref[None], est[None], filter_length=filter_length, use_cg_iter=None)[0])
+    if np.array_equal(ref, est):
+        return math.inf
+    if len(ref) <= filter_length:
+        warnings.warn(f"SDR needs more than its {filter_length}-tap filter, got {len(ref)} samples; returning NaN")
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = float(fast_bss_eval.sdr(ref[None], est[None], filter_length=filter_length, use_cg_iter=None)[0])
+    return value if not math.isnan(value) else math.inf  # NaN from fast_bss_eval: the residual vanished
 
 
 def snr(ref, est) -> float:
-    """SNR in dB of ``est`` against ``ref`` (noise = est - ref, no scaling)."""
+    """SNR in dB of ``est`` against ``ref`` (noise = est - ref, no scaling); ``+inf`` for a perfect estimate,
+    NaN (with a warning) for an all-zero reference."""
     ref, est = _pair(ref, est)
-    return float(10 * np.log10((np.sum(ref ** 2) + _EPS) / (np.sum((est - ref) ** 2) + _EPS)))
+    if _silent(ref):
+        warnings.warn("SNR against an all-zero reference is undefined; returning NaN")
+        return float("nan")
+    return _ratio_db(float(np.sum(ref ** 2)), float(np.sum((est - ref) ** 2)))
 
 
 def segmental_snr(ref, est, sr: int, *, frame_seconds: float = 0.03, lo: float = -10.0, hi: float = 35.0) -> float:
-    """Mean per-frame SNR in dB, each frame clamped to ``[lo, hi]`` (Hansen & Pellom convention)."""
+    """Mean per-frame SNR in dB, each frame clamped to ``[lo, hi]`` dB (Hansen & Pellom convention).
+
+    ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; frames of ``frame_seconds`` (s), no overlap."""
     ref, est = _pair(ref, est)
     n = max(int(frame_seconds * sr), 1)
     k = len(ref) // n
@@ -93,7 +165,10 @@ def segmental_snr(ref, est, sr: int, *, frame_seconds: float = 0.03, lo: float =
 
 
 def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
-    """Log-spectral distance in dB: RMS over frequency of the log-power difference, mean over frames."""
+    """Log-spectral distance in dB: RMS over frequency of the log-power difference, mean over frames.
+
+    ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; Hann frames of ``n_fft`` samples (default
+    512 up to 16 kHz, else 2048), hop ``n_fft // 4``. NaN for a clip shorter than one frame."""
     from .stft import stft_np, window
 
     ref, est = _pair(ref, est)
@@ -108,8 +183,9 @@ def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
 
 
 def pesq(ref, est, sr: int, mode: str = "wb") -> float:
-    """PESQ MOS-LQO. ``mode="wb"`` scores at 16 kHz; ``"nb"`` at 16 kHz when ``sr >= 16000``, else at 8 kHz
-    (the two rates P.862 defines); other input rates are resampled with soxr first.
+    """PESQ MOS-LQO (1.04-4.64 wide-band, 1.02-4.55 narrow-band) of ``est`` against ``ref``, both ``(samples,)`` of
+    equal length at ``sr`` Hz. ``mode="wb"`` scores at 16 kHz; ``"nb"`` at 16 kHz when ``sr >= 16000``, else at
+    8 kHz (the two rates P.862 defines); other input rates are resampled with soxr first.
 
     Returns NaN with a warning for clips PESQ cannot score (no utterance found, too short), so one bad
     clip never stops a batch.
@@ -136,13 +212,21 @@ def pesq(ref, est, sr: int, mode: str = "wb") -> float:
 
 
 def stoi(ref, est, sr: int, *, extended: bool = False) -> float:
-    """STOI (or ESTOI with ``extended=True``), 0..1, via ``pystoi`` (which works at 10 kHz internally)."""
+    """STOI (or ESTOI with ``extended=True``), 0..1, via ``pystoi`` (which works at 10 kHz internally).
+
+    ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz. NaN (with a warning) for a clip too short or
+    too silent to hold one 384 ms analysis segment."""
     from pystoi import stoi as _stoi
 
     ref, est = _pair(ref, est)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = float(_stoi(ref, est, sr, extended=extended))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = float(_stoi(ref, est, sr, extended=extended))
+    except (ValueError, IndexError, np.exceptions.AxisError) as exc:  # pystoi on clips shorter than a few frames
+        warnings.warn(f"STOI could not score this clip of {len(ref) / sr:.3f} s ({type(exc).__name__}); "
+                      "returning NaN")
+        return float("nan")
     if not np.isfinite(value) or value == 1e-5:  # pystoi's value for "not enough frames"
         warnings.warn("STOI could not score this clip (too short or silent); returning NaN")
         return float("nan")
@@ -175,17 +259,40 @@ def align(ref, est, sr: int, *, max_lag_seconds: float = 0.1) -> tuple[np.ndarra
 
 
 def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, align_signals: bool = True,
-               max_lag_seconds: float = 0.1) -> dict[str, float]:
-    """Every metric in ``metrics`` for one (reference, estimate) pair at ``sr`` Hz, plus ``lag`` (samples)."""
+               max_lag_seconds: float = 0.1, name: str = "estimate") -> dict[str, float]:
+    """Every metric in ``metrics`` for one (reference, estimate) pair at ``sr`` Hz, plus ``lag`` (samples).
+
+    ``ref``, ``est``: ``(samples,)``. Their lengths may differ by at most the alignment window
+    (``max_lag_seconds``, a model's delay or a resampler's rounding); a larger difference is a wrong pair or a
+    truncated file and raises :class:`MetricError` naming ``name`` and both lengths.
+    """
     ref = np.asarray(ref, dtype=np.float32).reshape(-1)
     est = np.asarray(est, dtype=np.float32).reshape(-1)
+    check_lengths(len(ref), len(est), sr, name=name, max_lag_seconds=max_lag_seconds)
     lag = 0
     if align_signals:
         est, lag = align(ref, est, sr, max_lag_seconds=max_lag_seconds)
-    n = min(len(ref), len(est))
-    ref, est = ref[:n], est[:n]
+    else:
+        est = np.pad(est, (0, max(len(ref) - len(est), 0)))[: len(ref)]
+    cache: dict[str, float] = {}
+
+    def pesq_wb():  # shared by pesq_wb and the composite measures
+        if "pesq_wb" not in cache:
+            cache["pesq_wb"] = pesq(ref, est, sr, "wb")
+        return cache["pesq_wb"]
+
+    def composite_part(key):
+        if "composite" not in cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pesq_wb already warned for an unscorable clip
+                cache["composite"] = composite(ref, est, sr, pesq_wb=pesq_wb())
+        return cache["composite"][key]
+
+    def visqol():
+        return quality_models.visqol(ref, est, sr)
+
     fns = {
-        "pesq_wb": lambda: pesq(ref, est, sr, "wb"),
+        "pesq_wb": pesq_wb,
         "pesq_nb": lambda: pesq(ref, est, sr, "nb"),
         "stoi": lambda: stoi(ref, est, sr),
         "estoi": lambda: stoi(ref, est, sr, extended=True),
@@ -194,6 +301,11 @@ def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, a
         "snr": lambda: snr(ref, est),
         "segsnr": lambda: segmental_snr(ref, est, sr),
         "lsd": lambda: lsd(ref, est, sr),
+        "csig": lambda: composite_part("csig"),
+        "cbak": lambda: composite_part("cbak"),
+        "covl": lambda: composite_part("covl"),
+        "visqol": visqol,
+        "distillmos": lambda: quality_models.distillmos(est, sr),
     }
     unknown = [m for m in metrics if m not in fns]
     if unknown:
@@ -201,6 +313,16 @@ def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, a
     out = {m: fns[m]() for m in metrics}
     out["lag"] = lag
     return out
+
+
+def check_lengths(n_ref: int, n_est: int, sr: int, *, name: str = "estimate", max_lag_seconds: float = 0.1) -> None:
+    """Raise :class:`MetricError` when an estimate's length (samples) differs from its reference's by more
+    than ``max_lag_seconds`` (the tolerance :func:`score_pair` aligns away)."""
+    tol = int(max_lag_seconds * sr)
+    if abs(n_ref - n_est) > tol:
+        raise MetricError(f"{name}: {n_est} samples ({n_est / sr:.2f} s) against a reference of {n_ref} "
+                          f"({n_ref / sr:.2f} s); lengths may differ by at most {tol} samples "
+                          f"({max_lag_seconds:g} s). Wrong pair, truncated file or a model that changed the length")
 
 
 def _score_files(job: tuple) -> dict:
@@ -212,7 +334,8 @@ def _score_files(job: tuple) -> dict:
     if sr_est != sr_ref:
         est = resample(est, sr_est, sr_ref)
     row = {"file": str(est_path), "reference": str(ref_path), "sr": sr_ref}
-    row.update(score_pair(to_mono(ref)[0], to_mono(est)[0], sr_ref, metrics=metrics, align_signals=align_signals))
+    row.update(score_pair(to_mono(ref)[0], to_mono(est)[0], sr_ref, metrics=metrics, align_signals=align_signals,
+                          name=str(est_path)))
     return row
 
 
@@ -230,6 +353,58 @@ def score_files(pairs: Iterable[tuple[str, str]], *, metrics: Sequence[str] = DE
         return [_score_files(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(tqdm(pool.map(_score_files, jobs), total=len(jobs), desc="scoring", disable=not progress))
+
+
+@dataclass(frozen=True)
+class Improvement:
+    """Scores of the noisy inputs and of their enhanced versions against the clean references.
+
+    ``before``, ``after``: ``(files, metrics)`` arrays in ``metrics`` order; ``delta = after - before``.
+    """
+
+    metrics: tuple[str, ...]
+    before: np.ndarray
+    after: np.ndarray
+
+    @property
+    def delta(self) -> np.ndarray:
+        return self.after - self.before
+
+    def mean_delta(self) -> dict[str, float]:
+        """``{metric: mean improvement over the files}`` (NaN scores ignored)."""
+        return {m: float(np.nanmean(self.delta[:, k])) for k, m in enumerate(self.metrics)}
+
+
+def score_improvement(enhance, pairs: Iterable[tuple[str, str]], *, metrics: Sequence[str] = ("si_sdr", "pesq_wb"),
+                      score_rate: int | None = None) -> Improvement:
+    """Score each ``(clean_path, noisy_path)`` pair before and after ``enhance``.
+
+    ``enhance``: ``(audio (channels, samples), sr) -> (channels, samples)``, e.g. ``model.enhance``. Files are
+    read at their own rate (first channel scored); ``score_rate``: resample clean, noisy and enhanced to this rate
+    (Hz) before scoring (e.g. 16000 to score a 48 kHz set with PESQ-WB). Returns an :class:`Improvement`.
+
+    Examples
+    --------
+    >>> score_improvement(model.enhance, assets.dataset_pairs("vbd16k")[:4]).mean_delta()
+    {'si_sdr': 9.4, 'pesq_wb': 0.61}
+    """
+    from .audio import read
+
+    before, after = [], []
+    for clean_path, noisy_path in pairs:
+        clean, sr = read(clean_path)
+        noisy, _ = read(noisy_path)
+        y = np.asarray(enhance(noisy, sr))
+        c, n, e = clean[0], noisy[0], y[0]
+        rate = sr
+        if score_rate is not None and score_rate != sr:
+            c, n, e = (resample(a, sr, score_rate) for a in (c, n, e))
+            rate = score_rate
+        b = score_pair(c, n, rate, metrics=metrics, name=str(noisy_path))
+        a = score_pair(c, e, rate, metrics=metrics, name=f"enhanced {noisy_path}")
+        before.append([b[m] for m in metrics])
+        after.append([a[m] for m in metrics])
+    return Improvement(tuple(metrics), np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64))
 
 
 def _cpu_count() -> int:

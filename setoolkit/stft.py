@@ -68,9 +68,24 @@ def _as_torch_window(w, n_fft: int, like: torch.Tensor) -> torch.Tensor:
 
 
 def stft(x: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False) -> torch.Tensor:
-    """Complex STFT of ``x`` ``(..., samples)`` -> ``(..., n_fft // 2 + 1, frames)``.
+    """Complex STFT, the same call and result on torch 1.13 and 2.x (always ``return_complex=True``).
 
-    Same call and result on torch 1.13 and 2.x (always ``return_complex=True``).
+    Parameters
+    ----------
+    x : torch.Tensor, shape ``(..., samples)``, real
+    n_fft : int, frame (and FFT) length in samples
+    hop : int, frame advance in samples
+    win : array or tensor, shape ``(n_fft,)``, the analysis window (see :func:`window`)
+    center : bool, pad ``n_fft // 2`` zeros at both ends (librosa's default) instead of none
+
+    Returns
+    -------
+    torch.Tensor, shape ``(..., n_fft // 2 + 1, frames)``, complex; ``frames = 1 + (samples - n_fft) // hop``
+    (without centring, see :func:`n_frames`)
+
+    Examples
+    --------
+    >>> spec = stft(torch.randn(2, 16000), 512, 256, window("sqrt_hann", 512))   # (2, 257, 61)
     """
     x = torch.as_tensor(x)
     if x.shape[-1] < (0 if center else n_fft):
@@ -85,11 +100,21 @@ def stft(x: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False) ->
 
 def istft(spec: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False,
           length: int | None = None, layout: str = "complex") -> torch.Tensor:
-    """Inverse of :func:`stft`: ``(..., freq, frames)`` complex, or ``(..., freq, frames, 2)`` real with
-    ``layout="real_imag"`` -> ``(..., samples)``.
+    """Inverse of :func:`stft`, identical on torch 1.13 and 2.x (whose ``torch.istft`` changed its real/complex
+    contract: here the layout is named, never guessed).
 
-    Least-squares overlap-add (windowed inverse FFT, divided by the summed squared window where it is
-    above 1e-11). ``length`` trims or zero-pads the result. Identical on torch 1.13 and 2.x.
+    Parameters
+    ----------
+    spec : torch.Tensor, shape ``(..., n_fft // 2 + 1, frames)`` complex, or ``(..., n_fft // 2 + 1, frames, 2)``
+        real with ``layout="real_imag"`` (any named layout of :func:`to_complex`)
+    n_fft, hop, win, center : as for :func:`stft`
+    length : int, optional, trim or zero-pad the result to this many samples
+    layout : str, the layout of ``spec``
+
+    Returns
+    -------
+    torch.Tensor, shape ``(..., samples)``, real: least-squares overlap-add (windowed inverse FFT divided by
+    the summed squared window where it is above 1e-11)
     """
     spec = to_complex(spec, layout) if layout != "complex" else torch.as_tensor(spec)
     if not spec.is_complex():

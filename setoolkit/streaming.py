@@ -101,6 +101,14 @@ class FrameModel:
     window: np.ndarray
     sample_rate: int
     synthesis_window: np.ndarray | None = None
+    #: Zeros (samples) before the first frame. ``None``: ``n_fft - hop``, so the first frame is what a streamer
+    #: starting from an empty buffer sees (real-time loops). ``0``: the first frame is the first ``n_fft``
+    #: samples, as offline scripts framing with ``tf.signal.frame`` / ``torch.stft(center=False)`` do; the
+    #: streamer then skips its first ``(n_fft - hop) / hop`` hops, so streaming still equals offline.
+    front_pad: int | None = None
+    #: Frames per offline ``process_frames`` call (state carried between calls, bounded memory); ``None``:
+    #: all frames in one call, for a model whose offline network takes the whole sequence and no state.
+    offline_block_frames: int | None = 1024
 
     def initial_state(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -121,13 +129,29 @@ def _synthesis_window(model) -> np.ndarray:
     return model.window if w is None else w
 
 
+def front_pad(model) -> int:
+    """Zeros before a :class:`FrameModel`'s first frame (samples): its ``front_pad``, default ``n_fft - hop``.
+    Raises ``ValueError`` when the streamer cannot reproduce that grid (``n_fft - hop - front_pad`` must be a
+    non-negative multiple of ``hop``)."""
+    front = getattr(model, "front_pad", None)
+    front = model.n_fft - model.hop if front is None else int(front)
+    skipped = model.n_fft - model.hop - front
+    if skipped < 0 or skipped % model.hop:
+        raise ValueError(f"front_pad={front} does not fit n_fft={model.n_fft}, hop={model.hop}: n_fft - hop - "
+                         "front_pad must be a non-negative multiple of hop")
+    return front
+
+
 class StftFrameStream(StreamingEnhancer):
     """Streaming for a :class:`FrameModel`: sliding analysis buffer, one frame per hop, overlap-add output.
 
-    Latency: ``n_fft - hop`` samples (the output of a hop is complete once its last frame is added).
+    Latency: ``n_fft - hop`` samples (the output of a hop is complete once its last frame is added), whatever
+    the model's ``front_pad``: on a grid with fewer leading zeros the first hops run no frame and emit silence.
+    ``drop_overlap=True`` zeroes the ``n_fft - hop`` older samples of every frame (a port that forgot the STFT
+    overlap buffer: for the cache study, never for use).
     """
 
-    def __init__(self, model: FrameModel) -> None:
+    def __init__(self, model: FrameModel, *, drop_overlap: bool = False) -> None:
         super().__init__()
         self.model = model
         self.hop = model.hop
@@ -137,45 +161,98 @@ class StftFrameStream(StreamingEnhancer):
         self._out = np.zeros(model.n_fft, dtype=np.float32)
         self._state = model.initial_state()
         self._synthesis = _synthesis_window(model)
+        self._skip = (self.latency - front_pad(model)) // self.hop  # hops before the first frame of the grid
+        self._drop_overlap = drop_overlap
 
     def _step(self, block: np.ndarray) -> np.ndarray:
         m = self.model
         self._in = np.concatenate([self._in[self.hop:], block])
-        spec = np.fft.rfft(self._in * m.window)
-        enh, self._state = m.process_frame(spec, self._state)
-        self._out += (np.fft.irfft(enh, n=m.n_fft) * self._synthesis).astype(np.float32)
+        if self._drop_overlap:
+            self._in[:self.latency] = 0.0
+        if self._skip:
+            self._skip -= 1
+        else:
+            spec = np.fft.rfft(self._in * m.window)
+            enh, self._state = m.process_frame(spec, self._state)
+            self._out += (np.fft.irfft(enh, n=m.n_fft) * self._synthesis).astype(np.float32)
         y = self._out[:self.hop].copy()
         self._out = np.concatenate([self._out[self.hop:], np.zeros(self.hop, dtype=np.float32)])
         return y
 
 
-def offline_frames(model: FrameModel, x: np.ndarray) -> np.ndarray:
+def _padded(model, x: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """``x`` ``(..., samples)`` on the model's frame grid: ``(padded, front, n_frames)``, zeros before the first
+    frame (:func:`front_pad`) and after the last sample, so every sample is covered by all of its frames."""
+    n, n_fft, hop = x.shape[-1], model.n_fft, model.hop
+    front = front_pad(model)
+    n_frames = (front + n - 1) // hop + 1
+    xp = np.zeros(x.shape[:-1] + ((n_frames - 1) * hop + n_fft,), dtype=np.float32)
+    xp[..., front:front + n] = x
+    return xp, front, n_frames
+
+
+def offline_frames(model: FrameModel, x: np.ndarray, *, block_frames: int | None | str = "model") -> np.ndarray:
     """Offline run of a :class:`FrameModel` over ``x`` ``(samples,)`` -> ``(samples,)``, aligned with the input.
 
-    Frames the whole signal at once (front padding ``n_fft - hop`` zeros, so the first frame is what the
-    streamer sees first), runs ``process_frames`` (or ``process_frame`` frame by frame) carrying the state,
-    and overlap-adds with the synthesis window.
-    Equal to :func:`stream_signal` on the same model to float precision.
+    Frames the signal on the model's grid (:func:`front_pad` zeros first, so the first frame is what its
+    streamer sees first) in blocks of ``block_frames`` (default: the model's ``offline_block_frames``, 1024),
+    runs ``process_frames`` (or ``process_frame`` frame by frame) on each block carrying the state, and
+    overlap-adds with the synthesis window. Working memory is bounded by the block, whatever the length of
+    ``x``; ``block_frames=None`` runs every frame in one call. Equal to :func:`stream_signal` on the same model
+    to float precision.
     """
-    from .stft import frame_np, overlap_add_np
+    from .stft import frame_np
 
     n, n_fft, hop = x.shape[0], model.n_fft, model.hop
-    front = n_fft - hop
-    last_frame = (front + n - 1) // hop
-    total = last_frame * hop + n_fft
-    xp = np.zeros(total, dtype=np.float32)
-    xp[front:front + n] = x
-    specs = np.fft.rfft(frame_np(xp, n_fft, hop) * model.window, axis=-1)
+    xp, front, n_frames = _padded(model, np.asarray(x, dtype=np.float32))
+    out = np.zeros(xp.shape[0], dtype=np.float32)
+    synthesis = _synthesis_window(model)
     batched = getattr(model, "process_frames", None)
-    if batched is not None:
-        out, _ = batched(specs, model.initial_state())
-    else:
-        out = np.empty_like(specs)
-        state = model.initial_state()
-        for t in range(specs.shape[0]):
-            out[t], state = model.process_frame(specs[t], state)
-    frames = (np.fft.irfft(out, n=n_fft, axis=-1) * _synthesis_window(model)).astype(np.float32)
-    return overlap_add_np(frames, hop)[front:front + n]
+    state = model.initial_state()
+    if block_frames == "model":
+        block_frames = getattr(model, "offline_block_frames", 1024)
+    block = block_frames or n_frames
+    for t0 in range(0, n_frames, block):
+        t1 = min(t0 + block, n_frames)
+        specs = np.fft.rfft(frame_np(xp[t0 * hop:(t1 - 1) * hop + n_fft], n_fft, hop) * model.window, axis=-1)
+        if batched is not None:
+            enh, state = batched(specs, state)
+        else:
+            enh = np.empty_like(specs)
+            for t in range(specs.shape[0]):
+                enh[t], state = model.process_frame(specs[t], state)
+        frames = (np.fft.irfft(enh, n=n_fft, axis=-1) * synthesis).astype(np.float32)
+        for k, frame in enumerate(frames):
+            start = (t0 + k) * hop
+            out[start:start + n_fft] += frame
+    return out[front:front + n]
+
+
+def lockstep_frames(model: FrameModel, xs: list[np.ndarray], step, state, *,
+                    drop_overlap: bool = False) -> list[np.ndarray]:
+    """Stream several signals ``[(samples,), ...]`` through one batched frame step, in lockstep.
+
+    Each signal is framed on the model's grid as :func:`offline_frames` frames it (shorter ones zero-padded to
+    the longest), and ``step(specs (batch, bins) complex, state) -> (specs, state)`` is called once per frame
+    index with that frame of every signal, the batched state carried; each output is overlap-added and cut to
+    its own length. The computation of one :class:`StftFrameStream` per signal (streaming is causal: a
+    signal's padding never reaches its own samples), with one model call per frame index instead of one per
+    signal. ``drop_overlap``: as :class:`StftFrameStream`'s.
+    """
+    n_fft, hop = model.n_fft, model.hop
+    lens = [len(x) for x in xs]
+    longest = max(lens)
+    xp, front, n_frames = _padded(model, np.stack([np.pad(np.asarray(x, np.float32), (0, longest - len(x)))
+                                                   for x in xs]))
+    synthesis = _synthesis_window(model)
+    out = np.zeros(xp.shape, dtype=np.float32)
+    for t in range(n_frames):
+        frames = xp[:, t * hop:t * hop + n_fft].copy()
+        if drop_overlap:
+            frames[:, :n_fft - hop] = 0.0
+        enh, state = step(np.fft.rfft(frames * model.window, axis=-1), state)
+        out[:, t * hop:t * hop + n_fft] += (np.fft.irfft(enh, n=n_fft, axis=-1) * synthesis).astype(np.float32)
+    return [out[k, front:front + n] for k, n in enumerate(lens)]
 
 
 @contextmanager

@@ -1,25 +1,31 @@
-"""Comparison player for JupyterLab (ipywidgets): pick a file and models, listen side by side.
+"""Comparison player for JupyterLab (anywidget): pick a file and models, listen on one shared timeline.
 
-For the chosen file it shows one row per signal (noisy, clean when there is one, each enhanced output):
-an audio player, its spectrogram, and its metric row from the evaluation table.
+For the chosen file the player holds every signal (noisy, clean when there is one, each model's output); all
+share one timeline, so switching between them while playing keeps the position (seamless A/B). A region
+dragged on the spectrogram loops; the spectrogram of the signal heard has a playhead; each signal has its
+spectrogram thumbnail and its metric row from the evaluation table. The JavaScript component
+(``static/player.js``) is the same one the daily report's listening section uses.
 
 Examples
 --------
->>> table = evaluate(["dpcrn-quant", "dpcrn-base"], ["vbd16k"], "runs/x", limit=5)
->>> ComparisonPlayer(table)          # displays in a notebook cell
+>>> table = evaluate(["dpcrn-quant", "gtcrn"], ["vbd16k"], "runs/x", limit=5)
+>>> ComparisonPlayer(table, dataset="vbd16k")          # displays in a notebook cell
 """
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 from typing import Sequence
 
+import anywidget
 import numpy as np
+import traitlets
 
 from .evaluate import NOISY
 
-ROW_METRICS = ("pesq_wb", "stoi", "si_sdr", "OVRL", "P808_MOS", "rtf")
+STATIC = Path(__file__).parent / "static"
 
 
 def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
@@ -32,71 +38,101 @@ def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
     return buf.getvalue()
 
 
-def spectrogram_png(audio: np.ndarray, sr: int, *, title: str = "") -> bytes:
-    """PNG bytes of one small log-power spectrogram (dB colour scale, top 80 dB)."""
-    import tempfile
-
-    from .figures import spectrogram_grid
-
-    with tempfile.TemporaryDirectory() as d:
-        path = spectrogram_grid({title or "signal": np.asarray(audio).reshape(-1)}, sr, Path(d) / "s.png")
-        return path.read_bytes()
+def data_url(data: bytes, mime: str) -> str:
+    """``data:`` URL of ``data`` (base64), playable/showable by a browser without a server."""
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
-class ComparisonPlayer:
-    """ipywidgets player over an evaluation table (:func:`setoolkit.evaluate.evaluate`).
+def _key(dataset: str, fname: str) -> str:
+    return f"{dataset} / {fname}"
 
-    ``widget`` is the root ``VBox``; ``rows`` the per-signal ``HBox`` rows of the current selection.
+
+class ComparisonPlayer(anywidget.AnyWidget):
+    """Listening player over an evaluation table (:func:`setoolkit.evaluate.evaluate`).
+
+    ``files``/``file``: the ``"dataset / file"`` choices and the current one; ``models``/``selected``: the
+    models in the table and those shown; ``signals``: the current file's signals (label, kind, audio and
+    spectrogram as data URLs, metric texts); ``active``: the signal heard (set by the page when you switch).
+    Changing ``file`` or ``selected`` (from Python or the page) rebuilds ``signals``.
     """
 
-    def __init__(self, table, *, dataset: str | None = None, models: Sequence[str] | None = None) -> None:
-        import ipywidgets as w
+    _esm = STATIC / "player.js"
+    _css = STATIC / "player.css"
 
+    title = traitlets.Unicode("").tag(sync=True)
+    files = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    file = traitlets.Unicode("").tag(sync=True)
+    models = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    signals = traitlets.List(traitlets.Dict()).tag(sync=True)
+    metric_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    duration = traitlets.Float(0.0).tag(sync=True)
+    active = traitlets.Unicode("noisy").tag(sync=True)
+
+    def __init__(self, table, *, dataset: str | None = None, models: Sequence[str] | None = None,
+                 file: str | None = None, **kwargs) -> None:
         self.table = table if dataset is None else table[table["dataset"] == dataset]
-        files = sorted(set(zip(self.table["dataset"], self.table["file"])))
+        if not len(self.table):
+            raise ValueError(f"ComparisonPlayer: no rows for dataset {dataset!r}")
+        pairs = list(dict.fromkeys(zip(self.table["dataset"], self.table["file"])))
+        self._pairs = {_key(d, f): (d, f) for d, f in pairs}
         all_models = [m for m in dict.fromkeys(self.table["model"]) if m != NOISY]
-        self.file_picker = w.Dropdown(options=[(f"{d} / {f}", (d, f)) for d, f in files], description="file")
-        self.model_picker = w.SelectMultiple(options=all_models, value=tuple(models or all_models),
-                                             description="models")
-        self.rows_box = w.VBox()
-        self.file_picker.observe(lambda _: self.refresh(), names="value")
-        self.model_picker.observe(lambda _: self.refresh(), names="value")
-        self.widget = w.VBox([w.HBox([self.file_picker, self.model_picker]), self.rows_box])
-        self.rows: list = []
+        unknown = set(models or ()) - set(all_models)
+        if unknown:
+            raise ValueError(f"ComparisonPlayer: models not in the table: {sorted(unknown)}; "
+                             f"the table has {all_models}")
+        first = file if file is None or file in self._pairs else next(
+            (k for k, (_, f) in self._pairs.items() if f == file), None)
+        if file is not None and first is None:
+            raise ValueError(f"ComparisonPlayer: file {file!r} not in the table")
+        self._cache: dict = {}
+        self._ready = False
+        super().__init__(files=list(self._pairs), file=first or next(iter(self._pairs)), models=all_models,
+                         selected=list(models or all_models), **kwargs)
+        self._ready = True
         self.refresh()
 
-    def _ipython_display_(self):  # pragma: no cover - notebook display
-        from IPython.display import display
+    @traitlets.observe("file", "selected")
+    def _changed(self, change) -> None:
+        if getattr(self, "_ready", False) and change["old"] != change["new"]:
+            self.refresh()
 
-        display(self.widget)
+    def _signal(self, label: str, kind: str, path: str, row, names, vmax):
+        from .audio import read, to_mono
+        from .figures import spectrogram_image
+        from .report import _metric_text
+
+        key = (label, str(path), vmax)
+        if key not in self._cache:
+            x, sr = read(path)
+            mono = to_mono(x)[0]
+            png, v = spectrogram_image(mono, sr, vmax=vmax)
+            self._cache[key] = ({"label": label, "kind": kind, "audio": data_url(wav_bytes(mono, sr), "audio/wav"),
+                                 "spec": data_url(png, "image/png")}, v, len(mono) / sr)
+        sig, v, dur = self._cache[key]
+        return {**sig, "metrics": _metric_text(row, names)}, v, dur
 
     def refresh(self) -> None:
-        """Rebuild the rows for the selected file and models."""
-        import ipywidgets as w
+        """Rebuild ``signals`` for the current file and selected models."""
+        from .report import PAIRED_METRICS, UNPAIRED_METRICS, _label, player_signals
 
-        from .audio import read
+        dataset, fname = self._pairs[self.file]
+        rows = self.table[self.table["dataset"] == dataset]
+        paired = "pesq_wb" in rows.columns and rows["pesq_wb"].notna().any()
+        names = [m for m in (PAIRED_METRICS if paired else UNPAIRED_METRICS) if m in self.table.columns]
+        chosen = [m for m in self.models if m in self.selected]
+        signals, vmax, duration = [], None, 0.0
+        for label, kind, path, row in player_signals(self.table, dataset, fname, chosen):
+            sig, v, dur = self._signal(label, kind, path, row, names, vmax)
+            vmax = v if vmax is None else vmax  # one dB scale per file: the noisy input's
+            duration = duration or dur
+            signals.append(sig)
+        self.metric_names = [_label(m) for m in names]
+        self.duration = duration
+        self.title = f"{dataset} / {fname}"
+        self.signals = signals
 
-        dataset, fname = self.file_picker.value
-        sel = self.table[(self.table["dataset"] == dataset) & (self.table["file"] == fname)]
-        noisy_row = sel[sel["model"] == NOISY].iloc[0]
-        entries = [("noisy", noisy_row["noisy_path"], noisy_row)]
-        clean = noisy_row.get("clean_path")
-        if isinstance(clean, str) and clean:
-            entries.append(("clean", clean, None))
-        for m in self.model_picker.value:
-            r = sel[sel["model"] == m]
-            if len(r):
-                entries.append((m, r.iloc[0]["output_path"], r.iloc[0]))
-        self.rows = []
-        for label, path, row in entries:
-            audio, sr = read(path)
-            mono = audio.mean(axis=0)
-            metrics = "" if row is None else " · ".join(
-                f"{k} {row[k]:.2f}" for k in ROW_METRICS if k in row and row[k] == row[k])
-            self.rows.append(w.HBox([
-                w.VBox([w.HTML(f"<b>{label}</b><br><small>{metrics}</small>"),
-                        w.Audio(value=wav_bytes(mono, sr), format="wav", autoplay=False)],
-                       layout=w.Layout(width="360px")),
-                w.Image(value=spectrogram_png(mono, sr, title=label), format="png", layout=w.Layout(width="520px")),
-            ]))
-        self.rows_box.children = tuple(self.rows)
+    @property
+    def labels(self) -> list[str]:
+        """Labels of the current signals, in order (noisy, clean, models)."""
+        return [s["label"] for s in self.signals]

@@ -11,6 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if not os.environ.get("SETOOLKIT_MIRROR") and (ROOT.parent / "shared" / "weights").is_dir():
     os.environ["SETOOLKIT_MIRROR"] = str(ROOT.parent / "shared")
+# Tests choose their mirror through $SETOOLKIT_MIRROR alone: no config file of the venv or the user applies.
+os.environ["SETOOLKIT_CONFIG"] = ""
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
@@ -25,3 +27,16 @@ def mirror() -> Path:
 @pytest.fixture(scope="session")
 def data(mirror) -> Path:
     return mirror / "data"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, mirror):
+    """A real evaluation table: two fast models (two families) on 3 paired VoiceBank-DEMAND files and 2 real
+    DNS3 recordings, with DNSMOS; shared by the report, widget and browser tests."""
+    from setoolkit.evaluate import evaluate
+
+    out = tmp_path_factory.mktemp("small_run")
+    evaluate(["gtcrn", "rnnoise"], ["vbd16k"], out, limit=3, workers=1, progress=False)
+    table = evaluate(["gtcrn", "rnnoise"], ["dns3_blind"], out, limit=2, workers=1, progress=False)
+    assert len(table) == 3 * 3 + 2 * 3  # one row store: both sets
+    return out, table

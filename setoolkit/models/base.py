@@ -11,9 +11,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
-from ..audio import MAX_CHUNK_SECONDS, as_channels_first, process_in_chunks, read, resample, to_mono, write
-from ..errors import AudioError, ModelError
+from ..audio import (MAX_CHUNK_SECONDS, as_channels_first, check_sample_rate, check_signal, process_in_chunks, read,
+                     remove_dc, resample, to_mono, write)
+from ..errors import ModelError
+from ..output_plan import check_not_input, ensure_writable_dir
 from ..registry import ModelCard
 from ..streaming import FrameModel, StftFrameStream, offline_frames
 
@@ -62,12 +65,17 @@ class Enhancer:
         10 s, never truncated), and resampled back. Returns float32 ``(channels, samples)`` at ``sr`` with
         the input's length; ``downmix=True`` averages channels first and returns ``(1, samples)``.
         Frame-by-frame models (``chunk_seconds = None``) process any length in one pass.
+
+        Input checks (warnings of class :class:`~setoolkit.audio.InputWarning` name ``name`` and the number):
+        a DC offset above :data:`~setoolkit.audio.DC_LIMIT` is removed before the model (the output has none),
+        clipping and silence are reported. A rate outside 4-384 kHz raises :class:`AudioError`.
         """
-        if not isinstance(sr, (int, np.integer)) or sr <= 0:
-            raise AudioError(f"{name}: sample rate must be a positive integer in Hz, got {sr!r}")
+        sr = check_sample_rate(sr, name)
         x = as_channels_first(audio, name=name)
         if downmix:
             x = to_mono(x)
+        check_signal(x, sr, name)
+        x = remove_dc(x)
         n = x.shape[1]
         xm = resample(x, int(sr), self.sample_rate)
         if self.chunk_seconds is None:
@@ -87,9 +95,13 @@ class Enhancer:
 
     def enhance_file(self, src: str | os.PathLike, dst: str | os.PathLike, *, subtype: str | None = None,
                      downmix: bool = False) -> Path:
-        """Read ``src``, enhance, write ``dst`` atomically at the input's rate (and subtype, unless given)."""
-        import soundfile as sf
+        """Read ``src``, enhance, write ``dst`` atomically at the input's rate (and subtype, unless given).
 
+        Refuses, before any work, a ``dst`` that is ``src`` itself or sits in a folder that cannot be written
+        (:class:`~setoolkit.errors.OutputError`); ``src`` is only ever read.
+        """
+        check_not_input(src, dst)
+        ensure_writable_dir(Path(dst).parent)
         audio, sr = read(src)
         y = self.enhance(audio, sr, downmix=downmix, name=str(src))
         if subtype is None and Path(dst).suffix.lower() == Path(src).suffix.lower():
@@ -99,14 +111,17 @@ class Enhancer:
 
 class FrameEnhancer(Enhancer, FrameModel):
     """An :class:`Enhancer` for STFT-frame models with carried state (:class:`~setoolkit.streaming.FrameModel`):
-    a family implements ``initial_state`` and ``process_frames`` (any number of frames per call); offline,
-    single-frame and streaming paths come from here, so they cannot drift apart."""
+    a family implements ``initial_state`` and ``process_frames`` (any number of frames per call) or
+    ``process_frame`` (one frame per call); offline (blocks of frames, bounded memory), single-frame and
+    streaming paths all come from here on the model's frame grid (``front_pad``), so they cannot drift apart."""
 
     chunk_seconds = None  # frame by frame with carried state: any length, constant memory, no seams
 
-    def process_frames(self, specs: np.ndarray, state):  # pragma: no cover - abstract
-        """``(frames, bins)`` complex -> ``(frames, bins)``, state carried."""
-        raise NotImplementedError
+    def process_frames(self, specs: np.ndarray, state):
+        """``(frames, bins)`` complex -> ``(frames, bins)``, state carried (default: ``process_frame`` per frame)."""
+        if type(self).process_frame is FrameEnhancer.process_frame:
+            raise NotImplementedError(f"{type(self).__name__} implements neither process_frames nor process_frame")
+        return FrameModel.process_frames(self, specs, state)
 
     def process_frame(self, spec: np.ndarray, state):
         out, state = self.process_frames(spec[None], state)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,18 +36,10 @@ from torch.nn import functional as F
 
 from ..assets import load_torch_checkpoint
 from ..errors import ModelError
-from ..registry import ModelCard
+from ..registry import ModelCard, Published, card
 from ..streaming import StreamingEnhancer
 from .base import Enhancer
 from .checkpoints import load_state_strict, resolve_checkpoint
-
-#: Hyper-parameters of the released checkpoints (denoiser/pretrained.py); the rest are Demucs defaults.
-HPARAMS: dict[str, dict] = {
-    "denoiser-dns48": dict(hidden=48),
-    "denoiser-dns64": dict(hidden=64),
-    "denoiser-master64": dict(hidden=64),
-    "denoiser-valentini-nc": dict(hidden=64, causal=False, stride=2, resample=2),
-}
 
 _SINC_ZEROS = 56  # half-length (in zero crossings) of the interpolation filter, as upstream
 
@@ -183,22 +174,6 @@ def param_count(hparams: dict) -> int:
     return sum(p.numel() for p in Demucs(**hparams).parameters())
 
 
-# ---------------------------------------------------------------------------------------- checkpoints
-
-
-def save_random_checkpoint(name: str, path, *, seed: int = 0) -> Path:
-    """Write a randomly initialised :class:`Demucs` of card ``name`` the way the releases were written
-    (``torch.save(model.state_dict(), path)``); returns ``path``.
-
-    For demos and tests of the loader and the signal path when the official file is not at hand: its output
-    is NOT enhanced speech.
-    """
-    torch.manual_seed(seed)
-    path = Path(path)
-    torch.save(Demucs(**HPARAMS[name]).state_dict(), path)
-    return path
-
-
 # ------------------------------------------------------------------------------------------ enhancer
 
 
@@ -227,10 +202,10 @@ class DemucsEnhancer(Enhancer):
 def build(card: ModelCard, *, mirror=None, checkpoint=None, verify: bool = True) -> DemucsEnhancer:
     """Build the card's Demucs from its official checkpoint (or a local ``checkpoint`` file, see
     :func:`resolve_checkpoint`; ``verify=False`` accepts a file that is not the official release)."""
-    if card.name not in HPARAMS:
-        raise ModelError(f"{card.name}: no Demucs hyper-parameters registered (known: {', '.join(HPARAMS)})")
+    if not isinstance(card.config, dict):
+        raise ModelError(f"{card.name}: the card carries no Demucs hyper-parameters (config=dict(hidden=...))")
     path = resolve_checkpoint(card, mirror=mirror, checkpoint=checkpoint, verify_hash=verify)
-    net = load_state_strict(Demucs(**HPARAMS[card.name]), load_torch_checkpoint(path), source=path,
+    net = load_state_strict(Demucs(**card.config), load_torch_checkpoint(path), source=path,
                             model_name=card.name)
     return DemucsEnhancer(card, net)
 
@@ -483,3 +458,41 @@ class DemucsStream(StreamingEnhancer):
                 extra = extra.relu_()
             extra = extra[:self._extra_need[idx]]
         return x.view(-1), extra.reshape(-1)
+
+
+# ------------------------------------------------------------------------------------------ cards
+# The released checkpoints (facebookresearch/denoiser pretrained.py): ``config`` holds the hyper-parameters that
+# differ from the Demucs defaults. Causal ones stream: frame = input samples per 256-sample output hop (597
+# receptive field + 64 resampling lookahead).
+
+_NOT_MIRRORED = ("available; the official checkpoint is not in the mirror: fetched from dl.fbaipublicfiles.com "
+                 "(sha256 prefix checked) or pass checkpoint=PATH; no quality numbers measured here")
+_STREAMING = "; streaming = upstream DemucsStreamer output, incremental (stream output 512 samples late)"
+_PORT = "; setoolkit's state-dict compatible port"
+
+CARDS = [
+    card(name="denoiser-dns48", family="demucs", sample_rate=16000, framework="torch", frame=661, hop=256,
+         latency_ms=41.3, params=18_867_937, weights=["weights/denoiser/dns48-11decc9d8e3f0998.th"],
+         license="CC-BY-NC-4.0", streaming=True, builder=build, config=dict(hidden=48), status=_NOT_MIRRORED,
+         description="Demucs denoiser dns48 (facebookresearch/denoiser): waveform U-Net, hidden 48, causal LSTM, "
+                     "x4 resampling, DNS" + _PORT + _STREAMING),
+    card(name="denoiser-dns64", family="demucs", sample_rate=16000, framework="torch", frame=661, hop=256,
+         latency_ms=41.3, params=33_533_569, weights=["weights/denoiser/dns64-a7761ff99a7d5bb6.th"],
+         license="CC-BY-NC-4.0", streaming=True, builder=build, config=dict(hidden=64), status=_NOT_MIRRORED,
+         description="Demucs denoiser dns64 (facebookresearch/denoiser): waveform U-Net, hidden 64, causal LSTM, "
+                     "x4 resampling, DNS" + _PORT + _STREAMING),
+    card(name="denoiser-master64", family="demucs", sample_rate=16000, framework="torch", frame=661, hop=256,
+         latency_ms=41.3, params=33_533_569, weights=["weights/denoiser/master64-8a5dfb4bb92753dd.th"],
+         license="CC-BY-NC-4.0", streaming=True, builder=build, config=dict(hidden=64), status=_NOT_MIRRORED,
+         description="Demucs denoiser master64 (facebookresearch/denoiser): waveform U-Net, hidden 64, causal "
+                     "LSTM, x4 resampling, DNS + Valentini" + _PORT + _STREAMING),
+    card(name="denoiser-valentini-nc", family="demucs", sample_rate=16000, framework="torch", frame=None, hop=None,
+         latency_ms=None, params=60_813_953, weights=["weights/denoiser/valentini_nc-93fc4337.th"],
+         license="CC-BY-NC-4.0", streaming=False, builder=build,
+         config=dict(hidden=64, causal=False, stride=2, resample=2), status=_NOT_MIRRORED,
+         published=[Published("vbd", m, v, "Defossez et al., Interspeech 2020; the maintainer in "
+                              "facebookresearch/denoiser issue #77", "released valentini_nc checkpoint; pesq 'wb'")
+                    for m, v in (("pesq_wb", 3.04), ("stoi", 0.953))],
+         description="Demucs denoiser valentini-nc (facebookresearch/denoiser): waveform U-Net, hidden 64, BiLSTM, "
+                     "stride 2, x2 resampling, Valentini, non-causal" + _PORT + "; offline only"),
+]

@@ -34,11 +34,11 @@ from torch import nn
 
 from ..assets import fetch
 from ..errors import AssetError, ModelError
-from ..registry import ModelCard
+from ..registry import ModelCard, Published, card
 from ..streaming import torch_threads
 from .base import FrameEnhancer
 from .keras_h5 import read_layers, write_layers
-from .runtimes import onnx_session
+from .runtimes import onnx_session, tflite_interpreter
 
 BLOCK, SHIFT, SAMPLE_RATE = 512, 128, 16000
 N_BINS, UNITS, CODE = BLOCK // 2 + 1, 128, 256
@@ -240,8 +240,6 @@ class _BlockRunner:
 
 class _TfliteStage(_BlockRunner):
     def __init__(self, path: str, n_in: int, n_out: int) -> None:
-        from .runtimes import tflite_interpreter
-
         super().__init__(path, n_in, n_out)
         self._it = tflite_interpreter(path)
         ins = {d["index"]: d["shape"] for d in self._it.get_input_details()}
@@ -336,3 +334,39 @@ def build(card: ModelCard, *, mirror=None, checkpoint=None) -> Dtln:
 def write_h5(net: DtlnTorch, template: str, path: str | Path) -> Path:
     """Save ``net`` as a Keras h5 (a copy of the released ``template`` with ``net``'s values)."""
     return write_layers(to_h5_weights(net, template), template, path)
+
+
+_CITE = ('Westhausen & Meyer, "Dual-Signal Transformation LSTM Network", Interspeech 2020; '
+         'github.com/breizhn/DTLN README @1de1f15')
+_DTLN = ("DTLN (Interspeech 2020, breizhn/DTLN): two LSTM cores (FFT mask, learned-basis mask), block 512 / shift "
+         "128, 384-sample delay compensated; {}")
+_DTLN_FLOOR = {"si_sdr": 8.9, "pesq_wb": 0.45}                       # measured +9.16 dB, +0.48
+
+CARDS = [
+    card(name="dtln", family="dtln", sample_rate=16000, framework="keras h5 -> torch", frame=512, hop=128,
+         latency_ms=32.0, params=986_753, weights=["weights/dtln/model.h5"], license="MIT", streaming=True,
+         builder=build, expected=_DTLN_FLOOR,
+         description=_DTLN.format("the Keras h5 weights in setoolkit's PyTorch port"),
+         published=[Published("dns_2020_synthetic_noreverb", m, v, _CITE, "DTLN (500h), the DNS-Challenge model" + n)
+                    for m, v, n in (("pesq_unspecified", 3.04, "; README does not say WB or NB"),
+                                    ("stoi", 0.9476, ""), ("si_sdr", 16.34, ""))]),
+    card(name="dtln-tflite", family="dtln", sample_rate=16000, framework="tflite", frame=512, hop=128,
+         latency_ms=32.0, params=986_753, weights=["weights/dtln/model_1.tflite", "weights/dtln/model_2.tflite"],
+         license="MIT", streaming=True, builder=build, expected=_DTLN_FLOOR, variant_of="dtln",
+         description=_DTLN.format("the official TFLite stage pair"),
+         published=[Published("dns_2020_synthetic_noreverb", m, v, _CITE, "DTLN (500h) TF-lite" + n)
+                    for m, v, n in (("pesq_unspecified", 2.98, "; README does not say WB or NB"),
+                                    ("stoi", 0.9475, ""), ("si_sdr", 16.20, ""))]),
+    card(name="dtln-quant", family="dtln", sample_rate=16000, framework="tflite", frame=512, hop=128,
+         latency_ms=32.0, params=986_753,
+         weights=["weights/dtln/model_quant_1.tflite", "weights/dtln/model_quant_2.tflite"], license="MIT",
+         streaming=True, builder=build, expected={"si_sdr": 8.7, "pesq_wb": 0.29},   # measured +8.99 dB, +0.32
+         description=_DTLN.format("the official TFLite pair with int8 (dynamic-range) weights"),
+         published=[Published("dns_2020_synthetic_noreverb", m, v, _CITE, "DTLN (500h) TF-lite quantized" + n)
+                    for m, v, n in (("pesq_unspecified", 2.95, "; README does not say WB or NB"),
+                                    ("stoi", 0.9447, ""), ("si_sdr", 15.71, ""))]),
+    card(name="dtln-onnx", family="dtln", sample_rate=16000, framework="onnx", frame=512, hop=128,
+         latency_ms=32.0, params=986_753, weights=["weights/dtln/model_1.onnx", "weights/dtln/model_2.onnx"],
+         license="MIT", streaming=True, builder=build, expected=_DTLN_FLOOR, variant_of="dtln",
+         description=_DTLN.format("the official ONNX stage pair")),
+]

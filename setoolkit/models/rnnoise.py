@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AssetError, ModelError
-from ..registry import ModelCard
+from ..registry import ModelCard, Published, card
 from ..streaming import StreamingEnhancer, stream_signal
 from .base import Enhancer
 
@@ -137,3 +137,18 @@ class Rnnoise(Enhancer):
 def build(card: ModelCard, *, mirror=None) -> Rnnoise:
     """The RNNoise model compiled into the installed ``pyrnnoise`` (no weight file to fetch; ``mirror`` unused)."""
     return Rnnoise(card)
+
+
+CARDS = [
+    card(name="rnnoise", family="rnnoise", sample_rate=48000, framework="c (pyrnnoise)", frame=480, hop=480,
+         latency_ms=30.0, params=2_900_000, weights=[], license="BSD-3-Clause (RNNoise), Apache-2.0 (pyrnnoise)",
+         streaming=True, builder=build, expected={"si_sdr": 5.3, "pesq_wb": 0.24},   # measured +5.57 dB, +0.26
+         published=[Published(d, m, v, "GTCRN README @01b1f7e comparison rows 'RNNoise (2018)' (Rong et al. 2024)",
+                              "measured by the GTCRN authors, not an official RNNoise number", official=False)
+                    for d, m, v in (("vbd", "pesq_wb", 2.29), ("dns3_blind", "P808_MOS", 3.15),
+                                    ("dns3_blind", "SIG", 3.00), ("dns3_blind", "BAK", 3.45),
+                                    ("dns3_blind", "OVRL", 2.53))],
+         description="RNNoise 0.2 model (xiph/rnnoise: conv + 3 block-sparse GRUs, band gains + pitch filter) "
+                     "compiled into pyrnnoise 0.4.5's library, called frame by frame (10 ms hops, 20 ms window, "
+                     "960-sample output delay compensated)"),
+]

@@ -31,7 +31,6 @@ Examples
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,7 +38,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..assets import load_torch_checkpoint
-from ..registry import ModelCard
+from ..registry import ModelCard, card
 from .base import Enhancer
 from .checkpoints import load_state_strict, resolve_checkpoint
 
@@ -198,16 +197,6 @@ class SeganPlus(Enhancer):
         return de_emphasis(torch.cat(out).reshape(-1)[:n].numpy())
 
 
-def save_random_checkpoint(path, *, seed: int = 0) -> Path:
-    """Write a randomly initialised generator in the released layout (upstream ``Saver`` format,
-    ``{"step", "state_dict"}``); returns ``path``. For demos and loader tests only: the output is NOT enhanced
-    speech."""
-    torch.manual_seed(seed)
-    path = Path(path)
-    torch.save({"step": 0, "state_dict": SeganGenerator().state_dict()}, path)
-    return path
-
-
 def generator_state(ckpt) -> dict:
     """The generator's state_dict from a loaded checkpoint: upstream's ``Saver`` dict (``state_dict`` key) or a
     bare state_dict; old key names (``gen_enc.``, ``gen_dec.i.conv``) renamed as upstream's converter does."""
@@ -236,3 +225,15 @@ def build(card: ModelCard, *, mirror=None, checkpoint=None, verify: bool = True,
     state = generator_state(load_torch_checkpoint(path))
     net = load_state_strict(SeganGenerator(), state, source=path, model_name=card.name)
     return SeganPlus(card, net, seed=seed)
+
+
+CARDS = [
+    card(name="segan-plus", family="segan", sample_rate=16000, framework="torch", frame=16384, hop=16384,
+         latency_ms=1024.0, params=64_770_561, weights=["weights/segan/segan+_generator.ckpt"], license="MIT",
+         streaming=False, builder=build,
+         description="SEGAN+ generator (santi-pdp/segan_pytorch, ckpt_segan+/train.opts): conv encoder-decoder on "
+                     "pre-emphasised 16384-sample slices, alpha skips, z; loader proven only on checkpoints in the "
+                     "released key layout with random values: quality numbers need the real file",
+         status="available with verify=False only: the official segan+_generator.ckpt has no published sha256 and "
+                "is not in the mirror; no quality numbers measured here"),
+]

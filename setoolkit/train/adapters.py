@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..assets import fetch
 from ..errors import ModelError
+from ..models.dpcrn.config import apply_mask, features, load_h5
+from ..models.dpcrn.enhancer import DpcrnTorchModel, h5_asset
+from ..models.dpcrn.torch_port import convert_h5, to_h5_weights
+from ..models.keras_h5 import write_layers
+from ..streaming import front_pad
 
 
 class TrainAdapter:
@@ -67,8 +73,8 @@ def _freeze_second_rnn_biases(module: torch.nn.Module, suffix: str) -> None:
 
 
 class StftAdapter(TrainAdapter):
-    """For nets working on STFT frames: the same framing as :func:`setoolkit.streaming.offline_frames` (front
-    pad ``n_fft - hop``, analysis and synthesis window, overlap-add), written in torch so gradients flow.
+    """For nets working on STFT frames: the same framing as :func:`setoolkit.streaming.offline_frames` (the
+    model's front pad, analysis and synthesis window, overlap-add), written in torch so gradients flow.
     Subclasses implement :meth:`enhance_spec`."""
 
     def __init__(self, enhancer, net: torch.nn.Module) -> None:
@@ -83,7 +89,7 @@ class StftAdapter(TrainAdapter):
     def forward(self, noisy: torch.Tensor) -> torch.Tensor:
         n_fft, hop, w = self.n_fft, self.hop, self.window
         n = noisy.shape[-1]
-        front = n_fft - hop
+        front = front_pad(self.enhancer)
         total = ((front + n - 1) // hop) * hop + n_fft
         xp = torch.nn.functional.pad(noisy, (front, total - front - n))
         spec = torch.fft.rfft(xp.unfold(-1, n_fft, hop) * w, dim=-1)        # (batch, frames, bins)
@@ -128,23 +134,13 @@ class DpcrnAdapter(StftAdapter, SideFileCheckpoint):
                 m.eval()
 
     def enhance_spec(self, spec):
-        from ..models.dpcrn import apply_mask, features
-
         cfg = self.enhancer.cfg
         return apply_mask(cfg, spec, self.module(features(cfg, spec)))   # mask (batch, frames, bins, 2 or 3)
 
     def write_weights(self, path) -> None:
-        from ..assets import fetch
-        from ..models.dpcrn import card_h5
-        from ..models.dpcrn_torch import to_h5_weights
-        from ..models.keras_h5 import write_layers
-
-        write_layers(to_h5_weights(self.module), fetch(card_h5(self.enhancer.card)), path)
+        write_layers(to_h5_weights(self.module), fetch(h5_asset(self.enhancer.card)), path)
 
     def read_weights(self, path) -> None:
-        from ..models.dpcrn import load_h5
-        from ..models.dpcrn_torch import convert_h5
-
         self.module.load_state_dict(convert_h5(load_h5(path, self.enhancer.cfg), self.enhancer.cfg), strict=False)
 
 
@@ -210,8 +206,6 @@ def _demucs(model) -> TrainAdapter:
 
 
 def _dpcrn(model) -> TrainAdapter:
-    from ..models.dpcrn import DpcrnTorchModel
-
     if not isinstance(model, DpcrnTorchModel) or model.framework != "torch":
         raise ModelError(f"fine-tuning a DPCRN needs its float PyTorch port (dpcrn-dns3-torch, dpcrn-base-h5); "
                          f"{model.name!r} runs on {model.card.framework}")

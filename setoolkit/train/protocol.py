@@ -13,20 +13,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..audio import read
-from ..metrics import score_pair
+from ..metrics import score_improvement
 
 
 def score_model(model, pairs, metrics: Sequence[str] = ("si_sdr", "pesq_wb", "stoi")) -> np.ndarray:
     """``(files, metrics)`` scores of ``model`` on ``(clean, noisy)`` path pairs."""
-    rows = []
-    for clean_path, noisy_path in pairs:
-        clean, sr = read(clean_path)
-        noisy, _ = read(noisy_path)
-        y = model.enhance(noisy, sr)
-        s = score_pair(clean[0], y[0], sr, metrics=metrics)
-        rows.append([s[m] for m in metrics])
-    return np.asarray(rows, dtype=np.float64)
+    return score_improvement(model.enhance, pairs, metrics=metrics).after
 
 
 @dataclass

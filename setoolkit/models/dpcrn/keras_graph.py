@@ -8,7 +8,7 @@ weight by layer name (each checked by shape), so no layer of the file is skipped
 Differences from upstream's ``tf.keras`` 2 code, each equivalent: explicit Conv2D padding lists become
 ``ZeroPadding2D`` + ``'valid'``; the LSTM gate activation is Keras 2's ``hard_sigmoid``
 (``clip(0.2 x + 0.5, 0, 1)``), which Keras 3's ``"hard_sigmoid"`` is not; two-axis
-layer-norm parameters are reshaped as Keras 2 applies them (:func:`~setoolkit.models.dpcrn.ln_param`).
+layer-norm parameters are reshaped as Keras 2 applies them (:func:`~setoolkit.models.dpcrn.config.ln_param`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import functools
 
 import numpy as np
 
-from .dpcrn import BN_EPS, LOG_EPS, DpcrnConfig, _prelu_name, ln_param
+from ...errors import AssetError
+from .config import BN_EPS, LOG_EPS, DpcrnConfig, ln_param, prelu_name
 
 
 def _keras():
@@ -117,7 +118,7 @@ def build_keras(cfg: DpcrnConfig):
         x = layers.ZeroPadding2D(((k[0] - 1, 0), fp))(x)
         x = layers.Conv2D(f, k, s, padding="valid", name=f"model0_conv_{i}")(x)
         x = layers.BatchNormalization(epsilon=BN_EPS, name=f"model0_bn_{i}")(x)
-        x = layers.PReLU(shared_axes=[1, 2], name=_prelu_name(prelu))(x)
+        x = layers.PReLU(shared_axes=[1, 2], name=prelu_name(prelu))(x)
         prelu += 1
         skips.append(x)
     for b in range(2):
@@ -127,7 +128,7 @@ def build_keras(cfg: DpcrnConfig):
         x = layers.Conv2DTranspose(f, k, s, padding=pad, name=f"model0_dconv_{i}")(skip_in)
         if i < 5:
             x = layers.BatchNormalization(epsilon=BN_EPS, name=f"model0_dbn_{i}")(x)
-            x = layers.PReLU(shared_axes=[1, 2], name=_prelu_name(prelu))(x)
+            x = layers.PReLU(shared_axes=[1, 2], name=prelu_name(prelu))(x)
             prelu += 1
     x = _causal_crop(x, cfg)
     if cfg.head == "complex":
@@ -159,13 +160,12 @@ def _layer_variables(layer) -> list:
 
 
 def assign_h5(model, weights: dict[str, list[np.ndarray]]) -> list[str]:
-    """Load ``weights`` (from :func:`~setoolkit.models.dpcrn.load_h5`) into ``model`` by layer name.
+    """Load ``weights`` (from :func:`~setoolkit.models.dpcrn.config.load_h5`) into ``model`` by layer name.
 
     Every model layer with weights must be in the file and every file layer in the model; each array must
     have the variable's size (layer-norm parameters are reshaped as Keras 2 applies them). Returns the names
     of the layers loaded. Raises :class:`~setoolkit.errors.AssetError` otherwise.
     """
-    from ..errors import AssetError
 
     loaded = []
     model_layers = {l.name: l for l in model.layers if l.weights}

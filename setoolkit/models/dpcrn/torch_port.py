@@ -19,7 +19,7 @@ Converter (:func:`convert_h5`), each rule checked by the TF-vs-torch parity test
   matmul, unlike ``nn.GRU``.
 * Batch norm: ``gamma, beta, moving_mean, moving_variance`` -> ``weight, bias, running_mean, running_var``,
   eps 1e-3. Layer norm over two axes: parameters reshaped as Keras 2 applies them
-  (:func:`~setoolkit.models.dpcrn.ln_param`). PReLU ``alpha (1, 1, C)`` -> ``(C,)``.
+  (:func:`~setoolkit.models.dpcrn.config.ln_param`). PReLU ``alpha (1, 1, C)`` -> ``(C,)``.
 
 Streaming (:meth:`DpcrnTorch.step`): one frame in, one frame out, with the state every causal part needs:
 the last ``kt - 1`` input frames of each encoder conv and of each decoder transposed conv, and ``(h, c)``
@@ -28,12 +28,15 @@ the last ``kt - 1`` input frames of each encoder conv and of each decoder transp
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .dpcrn import BN_EPS, LOG_EPS, DpcrnConfig, ln_param
+from ...errors import AssetError
+from .config import BN_EPS, LOG_EPS, DpcrnConfig, expected_layers, ln_param, prelu_name
 
 #: The parts of the streaming state; ``carry`` in :meth:`DpcrnTorch.step` takes any subset.
 STATE_PARTS = ("conv", "deconv", "rnn")
@@ -490,7 +493,7 @@ def _bn(prefix: str, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def convert_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig) -> dict[str, torch.Tensor]:
-    """Keras h5 weights (from :func:`~setoolkit.models.dpcrn.load_h5`, already checked against ``cfg``) ->
+    """Keras h5 weights (from :func:`~setoolkit.models.dpcrn.config.load_h5`, already checked against ``cfg``) ->
     a ``state_dict`` of :class:`DpcrnTorch` (without BatchNorm ``num_batches_tracked``)."""
     sd: dict[str, np.ndarray] = {}
     if cfg.input_norm == "layernorm":
@@ -535,11 +538,10 @@ def convert_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig) -> dict[s
 
 def to_h5_weights(model: DpcrnTorch) -> dict[str, list[np.ndarray]]:
     """The inverse of :func:`convert_h5`: the module's weights as the released Keras h5 stores them,
-    ``{layer name: [arrays]}`` in file order with the shapes of :func:`~setoolkit.models.dpcrn.expected_layers`
+    ``{layer name: [arrays]}`` in file order with the shapes of :func:`~setoolkit.models.dpcrn.config.expected_layers`
     (what :func:`~setoolkit.models.keras_h5.write_layers` writes and the loaders read back).
 
     Keras RNNs have one bias: the torch ``hh`` biases must still be 0 (fine-tuning freezes them)."""
-    from .dpcrn import _prelu_name, expected_layers
 
     cfg = model.cfg
     sd = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
@@ -564,7 +566,7 @@ def to_h5_weights(model: DpcrnTorch) -> dict[str, list[np.ndarray]]:
         layers["layer_normalization"] = [sd["input_norm.weight"], sd["input_norm.bias"]]
     else:
         layers["batch_normalization"] = bn("input_norm")
-    prelus = (_prelu_name(i) for i in range(9))
+    prelus = (prelu_name(i) for i in range(9))
     for i in range(5):
         layers[f"model0_conv_{i + 1}"] = kernel(f"encoder.{i}.conv")
         layers[f"model0_bn_{i + 1}"] = bn(f"encoder.{i}.bn")
@@ -594,7 +596,6 @@ def from_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig, gate: str | 
     missing, unexpected = model.load_state_dict(convert_h5(weights, cfg), strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-        from ..errors import AssetError
 
         raise AssetError(f"h5 -> torch conversion incomplete: missing {missing[:5]}, unexpected {unexpected[:5]}")
     return model.eval()
@@ -645,6 +646,4 @@ def quantize_int8(model: DpcrnTorch) -> DpcrnTorch:
     keep their int8 weights but run in the fused float recurrence (:func:`run_fused`, dequantised once): a
     per-time-step dynamic int8 matmul over one frame's few rows costs more than it saves, and made streaming
     2.8x slower than real time (measured), while the fused scan streams within the hop."""
-    import copy
-
     return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)

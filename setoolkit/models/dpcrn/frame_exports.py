@@ -11,7 +11,7 @@ Each call outputs a magnitude mask, a unit phase pair (cos, sin) and the next st
 
 Nothing is taken from output positions or names: at load time a voiced probe is run and the outputs are
 identified by their values (the phase pair satisfies cos^2 + sin^2 = 1, the mask is the non-negative
-remaining one; see :mod:`setoolkit.models.outputs`), and with several states each state output is paired with
+remaining one; see :mod:`setoolkit.models.dpcrn.output_roles`), and with several states each state output is paired with
 the state input it depends on. In the DPCRN-base exports the second output is the *sine*; in the DNS3
 real-time export the mask output is named ``lambda/Log`` because it is a Keras ``Lambda`` softplus,
 ``log(1 + exp(BN(x)))`` (:func:`producer_ops` shows the ops).
@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..assets import fetch
-from ..errors import ModelError
-from ..registry import ModelCard
-from ..stft import window
-from ..streaming import FrameModel, StftFrameStream, offline_frames
-from .base import Enhancer
-from .outputs import find_phase_pair, probe_signal
-from .runtimes import onnx_session, tflite_interpreter
+from ...assets import fetch
+from ...errors import ModelError
+from ...registry import ModelCard
+from ...stft import window
+from ..base import FrameEnhancer
+from ..runtimes import onnx_session, tflite_interpreter
+from .output_roles import find_phase_pair, probe_signal
 
 _LOG_EPS = 1e-9  # as in training: 2 * log(sqrt(re^2 + im^2 + 1e-9))
 
@@ -91,14 +90,14 @@ def producer_ops(path: str, output_name: str, depth: int = 4) -> list[str]:
 # ------------------------------------------------------------------------------------------ model
 
 
-class DpcrnTflite(Enhancer, FrameModel):
-    """A per-frame DPCRN export (TFLite by default), offline (frame loop) and streaming (hop by hop)."""
+class DpcrnTflite(FrameEnhancer):
+    """A per-frame DPCRN export (TFLite by default), offline (frame loop) and streaming (hop by hop), framed as a
+    real-time loop starting from an empty buffer (the shared default grid)."""
 
-    chunk_seconds = None  # one call per frame, state carried: any length, constant memory
     runtime = TfliteRuntime
 
     def __init__(self, card: ModelCard, model_path: str) -> None:
-        Enhancer.__init__(self, card)
+        super().__init__(card)
         self.n_fft, self.hop = card.frame, card.hop
         self.window = window("sine", self.n_fft)
         self.model_path = model_path
@@ -201,12 +200,6 @@ class DpcrnTflite(Enhancer, FrameModel):
         mask, cos, sin = (outs[i] for i in self._order)
         return spec * mask * (cos + 1j * sin), state
 
-    # -- Enhancer -----------------------------------------------------------------------------------
-    def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
-        return offline_frames(self, x)
-
-    def stream(self) -> StftFrameStream:
-        return StftFrameStream(self)
 
 
 class DpcrnOnnx(DpcrnTflite):

@@ -6,7 +6,7 @@ bands of whole FFT bins, ERB features ``10 log10(band power)`` normalised by a r
 divided by 40, complex features of the deep-filter bins divided by the square root of a running mean of
 their magnitude, ERB gains repeated over the bins of each band. The deep filter itself (a complex FIR over
 ``order`` frames, ``lookahead`` of them in the future) is applied in
-:meth:`setoolkit.models.deepfilternet.DeepFilterNet.enhance_frames`.
+:meth:`setoolkit.models.deepfilternet.enhancer.DeepFilterNet.enhance_frames`.
 
 The running normalisations are first-order recursions ``s[t] = a s[t-1] + (1 - a) v[t]``; the functions take
 and return their state, so a whole file (offline) and one frame at a time (streaming) give the same numbers.
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AssetError
-from ..stft import window
+from ...errors import AssetError
+from ...stft import window
 
 #: first value of the running ERB mean (dB) for the lowest and highest band; linear in between (libDF)
 MEAN_NORM_INIT = (-60.0, -90.0)

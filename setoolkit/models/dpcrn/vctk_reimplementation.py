@@ -20,12 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..assets import fetch, load_torch_checkpoint
-from ..errors import AssetError
-from ..registry import ModelCard
-from ..stft import istft_np, stft_np
-from .base import Enhancer
-from .dpcrn import torch_threads
+from ...assets import fetch, load_torch_checkpoint
+from ...errors import AssetError
+from ...registry import ModelCard
+from ...stft import istft_np, stft_np
+from ...streaming import torch_threads
+from ..base import Enhancer
 
 N_FFT, HOP = 400, 200
 ENC = [(32, (5, 2), (2, 1), (1, 0, 0, 2)), (32, (3, 2), (2, 1), (1, 0, 0, 1)), (32, (3, 2), (1, 1), (1, 0, 1, 1)),
@@ -75,7 +75,7 @@ class _Coder(nn.Module):
         self.prelu = nn.PReLU()
 
 
-class BearboyDpcrn(nn.Module):
+class VctkDpcrnNet(nn.Module):
     """The network: complex spectrum ``(B, 2, 201, T)`` -> complex ratio mask, same shape."""
 
     def __init__(self) -> None:
@@ -103,15 +103,15 @@ class BearboyDpcrn(nn.Module):
         return x
 
 
-class Bearboy(Enhancer):
+class VctkDpcrn(Enhancer):
     """bear-boy's PyTorch DPCRN, offline (utterance-level norms: not causal, no streaming)."""
 
     framework = "torch"
-    threads = 1  # torch intra-op threads (see setoolkit.models.dpcrn.torch_threads)
+    threads = 1  # torch intra-op threads (see setoolkit.streaming.torch_threads)
 
     def __init__(self, card: ModelCard, path: str) -> None:
         super().__init__(card)
-        self.net = BearboyDpcrn().eval()
+        self.net = VctkDpcrnNet().eval()
         sd = load_torch_checkpoint(path)
         missing, unexpected = self.net.load_state_dict(sd, strict=False)
         if missing or unexpected:
@@ -132,6 +132,6 @@ class Bearboy(Enhancer):
         return istft_np(enh, N_FFT, HOP, self.window, length=len(xp))[:n].astype(np.float32)
 
 
-def build(card: ModelCard, *, mirror=None) -> Bearboy:
+def build(card: ModelCard, *, mirror=None) -> VctkDpcrn:
     """Registry builder: fetch (and verify) the checkpoint and load it strictly."""
-    return Bearboy(card, str(fetch(card.weights[0], mirror=mirror)))
+    return VctkDpcrn(card, str(fetch(card.weights[0], mirror=mirror)))

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from ..errors import ModelError
+from ...errors import ModelError
 
 
 def find_phase_pair(arrays: list[np.ndarray], *, tol: float = 1e-3) -> tuple[int, int]:

@@ -3,7 +3,7 @@
 The export is three stateless graphs: ``enc`` (ERB features ``[1,1,S,32]`` + normalised complex features
 of the lowest 96 bins ``[1,2,S,96]`` -> feature maps, embedding, local SNR), ``erb_dec`` (-> 32 ERB gains
 per frame) and ``df_dec`` (-> complex deep-filter coefficients, 96 bins x order 5). Everything around them
-is setoolkit's (:mod:`.dfn_dsp`), as the official runtime does it:
+is setoolkit's (:mod:`.dsp`), as the official runtime does it:
 
 1. Vorbis-window STFT, 960 / 480 at 48 kHz; features with running normalisations.
 2. The networks see frame ``t`` and answer for frame ``t - conv_lookahead`` (two frames of lookahead).
@@ -14,7 +14,7 @@ is setoolkit's (:mod:`.dfn_dsp`), as the official runtime does it:
    2400 = 50 ms for DFN2) is removed offline, so output and input line up sample for sample.
 
 Offline runs the exported graphs as they are on the whole sequence (longer inputs: in blocks, state carried
-through the streaming graph). Streaming runs the graphs rewritten by :func:`.dfn_onnx.streaming_graph`
+through the streaming graph). Streaming runs the graphs rewritten by :func:`.onnx_graphs.streaming_graph`
 (GRU states and time-convolution caches as inputs/outputs) one 10 ms hop at a time, carrying every state:
 normalisation means, STFT overlap, network states, spectrum/gain/coefficient histories for the lookahead.
 
@@ -28,13 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..assets import fetch
-from ..errors import AssetError, AudioError, ModelError
-from ..registry import ModelCard
-from ..streaming import StreamingEnhancer
-from . import dfn_dsp as dsp
-from . import dfn_onnx
-from .base import Enhancer
+from ...assets import extracted, fetch
+from ...errors import AssetError, AudioError, ModelError
+from ...registry import ModelCard
+from ...streaming import StreamingEnhancer
+from ..base import Enhancer
+from . import dsp, onnx_graphs
 
 PARTS = ("enc", "erb_dec", "df_dec")
 SUPPORTED = ("deepfilternet2", "deepfilternet3")
@@ -56,7 +55,7 @@ class DeepFilterNet(Enhancer):
         super().__init__(card)
         self.cfg = cfg = dsp.DfnConfig.from_ini(paths["config"])
         self._check_config(cfg, paths["config"])
-        parts = dfn_onnx.load_parts({p: str(paths[p]) for p in PARTS})
+        parts = onnx_graphs.load_parts({p: str(paths[p]) for p in PARTS})
         self._check_widths(parts, paths)
         self.widths = dsp.erb_widths(cfg.sr, cfg.fft_size, cfg.nb_erb, cfg.min_nb_erb_freqs)
         self.alpha = cfg.alpha
@@ -66,8 +65,8 @@ class DeepFilterNet(Enhancer):
         self.lookahead = (cfg.conv_lookahead + cfg.df_lookahead if self.df_on_masked
                           else max(cfg.conv_lookahead, cfg.df_lookahead))
         self.latency = cfg.fft_size - cfg.hop_size + self.lookahead * cfg.hop_size
-        self.graph = dfn_onnx.merged_graph(parts)
-        self.stream_graph, self.states = dfn_onnx.streaming_graph(self.graph)
+        self.graph = onnx_graphs.merged_graph(parts)
+        self.stream_graph, self.states = onnx_graphs.streaming_graph(self.graph)
         self._sessions: dict = {}
 
     # -- checks ---------------------------------------------------------------------------------------
@@ -90,7 +89,7 @@ class DeepFilterNet(Enhancer):
         cfg = self.cfg
         for part, name, axis, want in (("enc", "feat_erb", -1, cfg.nb_erb), ("enc", "feat_spec", -1, cfg.nb_df),
                                        ("enc", "feat_spec", 1, 2)):
-            got = dfn_onnx.input_width(parts[part], name, axis)
+            got = onnx_graphs.input_width(parts[part], name, axis)
             if got != want:
                 raise AssetError(f"{paths[part]}: input {name!r} has size {got} on axis {axis} but "
                                  f"{paths['config']} asks for {want}: graph and config.ini do not match")
@@ -106,7 +105,7 @@ class DeepFilterNet(Enhancer):
         ``"step"`` (streaming graph, one frame) or ``"block"`` (streaming graph, any length). Built once."""
         if kind not in self._sessions:
             graph = self.graph if kind == "offline" else self.stream_graph
-            self._sessions[kind] = dfn_onnx.session(graph, frames=1 if kind == "step" else None)
+            self._sessions[kind] = onnx_graphs.session(graph, frames=1 if kind == "step" else None)
         return self._sessions[kind]
 
     def zero_states(self) -> list[np.ndarray]:
@@ -123,11 +122,11 @@ class DeepFilterNet(Enhancer):
         fs = np.ascontiguousarray(np.stack([feat_cplx.real, feat_cplx.imag]), dtype=np.float32)[None]
         feeds = {"feat_erb": fe, "feat_spec": fs}
         if states is None:
-            m, coefs, lsnr = self.session("offline").run(list(dfn_onnx.OUTPUTS), feeds)
+            m, coefs, lsnr = self.session("offline").run(list(onnx_graphs.OUTPUTS), feeds)
             new = None
         else:
             feeds.update({s.input: v for s, v in zip(self.states, states)})
-            names = [*dfn_onnx.OUTPUTS, *(s.output for s in self.states)]
+            names = [*onnx_graphs.OUTPUTS, *(s.output for s in self.states)]
             out = self.session("step" if fe.shape[2] == 1 else "block").run(names, feeds)
             (m, coefs, lsnr), new = out[:3], out[3:]
         return m[0, 0], dsp.coefs_to_complex(coefs[0], self.cfg.df_order), lsnr[0, :, 0], new
@@ -248,22 +247,15 @@ def _windows(a: np.ndarray, order: int, k: int) -> np.ndarray:
     return np.stack([a[j:j + k] for j in range(order)], axis=1)
 
 
-def chunks_with_fresh_state(model: DeepFilterNet, x: np.ndarray, chunk: int) -> np.ndarray:
-    """The choppy-chunk failure, kept to show it: ``x`` ``(samples,)`` at 48 kHz enhanced in consecutive
-    chunks of ``chunk`` samples by the offline path, each starting from reset normalisations and network
-    states, as calling an offline ``enhance()`` per buffer does. Returns ``(samples,)``.
-    Use :meth:`DeepFilterNet.stream` instead."""
-    out = []
-    for start in range(0, x.shape[0], chunk):
-        part = x[start:start + chunk]
-        padded = np.pad(part, (0, max(0, model.cfg.fft_size - part.shape[0])))  # a short last chunk
-        out.append(model.enhance_model_rate(padded)[:part.shape[0]])
-    return np.concatenate(out)
-
-
 def build(card: ModelCard, *, mirror=None) -> DeepFilterNet:
-    """Fetch (and verify) the card's three ONNX parts and config.ini and build the model."""
-    paths = {Path(name).stem: fetch(name, mirror=mirror) for name in card.weights}
+    """Fetch (and verify) the card's three ONNX parts and config.ini, or its official ``.tar.gz`` export
+    (verified, then unpacked once into the cache), and build the model."""
+    paths = {}
+    for name in card.weights:
+        if name.endswith(".tar.gz"):
+            paths.update({p.stem: p for p in extracted(name, mirror=mirror).iterdir()})
+        else:
+            paths[Path(name).stem] = fetch(name, mirror=mirror)
     missing = [k for k in (*PARTS, "config") if k not in paths]
     if missing:
         raise AssetError(f"card {card.name!r} lists no {', '.join(missing)} file among {card.weights}")

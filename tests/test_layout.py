@@ -1,0 +1,79 @@
+"""The package's shape, checked: no import cycle among setoolkit's modules, models that never import evaluation
+code, no setoolkit import hidden inside a function of a model family, every family's cards collected once."""
+
+import ast
+from pathlib import Path
+
+import setoolkit
+from setoolkit.registry import CARDS, FAMILY_CARDS
+
+PKG = Path(setoolkit.__file__).parent
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PKG.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, *, top_level: bool):
+    """setoolkit modules imported by ``path``: at module level (``top_level``) or inside functions."""
+    tree = ast.parse(path.read_text())
+    here = _module(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    nodes = tree.body if top_level else [n for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef,
+                                                                                      ast.AsyncFunctionDef))
+                                         for n in ast.walk(f)]
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith("setoolkit"):
+                yield target, node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("setoolkit"):
+                    yield alias.name, node.lineno
+
+
+def _modules() -> dict[str, Path]:
+    return {_module(p): p for p in PKG.rglob("*.py")}
+
+
+def test_no_import_cycle_among_module_level_imports():
+    mods = _modules()
+    graph = {m: {t for t, _ in _imports(p, top_level=True) if t in mods and t != m} for m, p in mods.items()}
+    done, stack = set(), []
+
+    def visit(m):
+        if m in stack:
+            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(m):] + [m]))
+        if m in done:
+            return
+        stack.append(m)
+        for t in sorted(graph[m]):
+            visit(t)
+        stack.pop()
+        done.add(m)
+
+    for m in sorted(graph):
+        visit(m)
+
+
+def test_models_never_import_evaluation_and_hide_no_setoolkit_imports():
+    evaluation = ("setoolkit.metrics", "setoolkit.evaluate", "setoolkit.studies", "setoolkit.report",
+                  "setoolkit.figures", "setoolkit.pipeline", "setoolkit.doctor")
+    for path in (PKG / "models").rglob("*.py"):
+        for target, line in _imports(path, top_level=True):
+            assert not target.startswith(evaluation), f"{path}:{line} imports {target}"
+        hidden = list(_imports(path, top_level=False))
+        assert not hidden, f"{path}: setoolkit imports inside functions {hidden}"
+
+
+def test_every_family_declares_its_cards_and_builders_are_functions():
+    families = {c.family for c in CARDS.values()}
+    assert len(FAMILY_CARDS) == len(families)
+    assert all(callable(c.builder) for c in CARDS.values() if c.available)
+    assert setoolkit.get_card("dpcrn-dns3").config.front_pad == 0          # upstream main.py's frame grid
