@@ -42,7 +42,8 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     Runtime variants of one set of weights (cards with ``variant_of``) are scored once, through their
     representative; the timing pass (one thread, after the evaluation) times every model and checks each
     variant's output against its representative's. Beside the report: ``timing.csv``, ``variants.csv`` and
-    ``profile.csv`` (seconds per stage; ``evaluate: <stage>`` rows are summed over the worker processes).
+    ``profile.csv`` (seconds per stage; ``evaluate: <stage>`` rows are summed over the worker processes, and
+    ``evaluate: worker CPU (all stages)`` is their CPU time).
     ``store`` (default ``reports_dir/store``) keeps rows, audio and timings by content key: a rerun, the same
     day or later, recomputes only what changed. A variant that fails parity raises after the report is written.
     """
@@ -64,7 +65,10 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     stats.models_without_weights = not_here
     prof.add("plan", stats.stages.pop("plan", 0.0))
     prof.add("evaluate", wall)
+    cpu = stats.stages.pop("cpu", None)
     prof.merge({k: v for k, v in stats.stages.items() if k != "lookup"}, prefix="evaluate: ")
+    if cpu is not None:  # what the workers computed, not waited: the same on a busy machine as on an idle one
+        prof.add("evaluate: worker CPU (all stages)", cpu)
     prof.add("lookup", stats.stages.get("lookup", 0.0))
 
     failures = []
