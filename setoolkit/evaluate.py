@@ -6,10 +6,14 @@ Each task (set, model, file) enhances the file (``model == "noisy"`` is the unpr
 output, and scores it: every intrusive metric against the clean file when there is one (after alignment),
 DNSMOS P.835/P.808 always, plus processing time and real-time factor. One row per task.
 
-Rows are written one JSON file each under ``<out>/rows/`` as tasks finish, so an interrupted run (a killed
-worker, Ctrl-C) keeps what it finished and a rerun computes only the missing rows. Tasks run in local
-processes (``workers``), or on a Dask distributed cluster when ``scheduler`` (an address or a
-``distributed.Client``) is given: one code path, one task function.
+Rows are written one JSON file each under ``<store>/rows/`` as tasks finish, named by a *content key*: the
+hash of everything the row depends on (the input and reference files' sha256, the model's card and weights'
+sha256, the source of the setoolkit code that computes it and the versions of the libraries it calls, the
+metric set). An interrupted run keeps what it finished; a rerun, the same day or the next into another
+folder sharing the store, reuses every row whose key is unchanged and computes only new or changed ones; a
+row computed from other inputs, weights, code or metrics is never reused. Tasks run in local processes
+(``workers``), or on a Dask distributed cluster when ``scheduler`` (an address or a ``distributed.Client``)
+is given: one code path, one task function, the same keys.
 
 Examples
 --------
@@ -19,11 +23,13 @@ Examples
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -43,17 +49,123 @@ AUDIO_EXTS = (".wav", ".flac", ".ogg", ".mp3")
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: enhance ``noisy`` with ``model`` (or take it as is for ``"noisy"``) and score it."""
+    """One unit of work: enhance ``noisy`` with ``model`` (or take it as is for ``"noisy"``) and score it.
+
+    ``content`` is the hash of what the row depends on besides the names (inputs, weights, code, metric
+    set; see :func:`task_content`); :attr:`key` names the row in the store.
+    """
 
     dataset: str
     model: str
     noisy: str
     clean: str | None
     output: str | None
+    content: str = ""
 
     @property
     def key(self) -> str:
-        return hashlib.sha1(f"{self.dataset}|{self.model}|{Path(self.noisy).name}".encode()).hexdigest()[:16]
+        text = f"{self.dataset}|{self.model}|{Path(self.noisy).name}|{self.content}"
+        return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+
+# ------------------------------------------------------------------------------------------ content keys
+
+#: Libraries whose version can change a row's numbers (absent ones count as "absent").
+LIBRARIES = ("numpy", "scipy", "soxr", "soundfile", "onnxruntime", "torch", "tensorflow-cpu", "keras",
+             "ai-edge-litert", "pesq", "pystoi", "fast-bss-eval", "pyrnnoise")
+#: Modules left out of code hashes: the card table changes with every description edit; a model's key
+#: takes the card fields that shape its output instead (:func:`model_fingerprint`).
+_NOT_HASHED = {"setoolkit.registry"}
+
+
+def _sha1(*parts) -> str:
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()
+
+
+def _module_path(module: str) -> Path | None:
+    root = Path(__file__).parent
+    rel = module.split(".")[1:]
+    for cand in (root.joinpath(*rel).with_suffix(".py"), root.joinpath(*rel, "__init__.py")):
+        if rel and cand.is_file():
+            return cand
+    return None
+
+
+@lru_cache(maxsize=None)
+def code_hash(*modules: str) -> str:
+    """sha1 of the source of ``modules`` (``"setoolkit.metrics"``...) and of every setoolkit module they
+    import, directly or not, at the top or inside functions (found statically, by parsing the imports)."""
+    seen: dict[str, Path] = {}
+    stack = list(modules)
+    while stack:
+        mod = stack.pop()
+        path = _module_path(mod)
+        if mod in seen or mod in _NOT_HASHED or path is None:
+            continue
+        seen[mod] = path
+        package = mod if path.name == "__init__.py" else mod.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                stack += [a.name for a in node.names if a.name.startswith("setoolkit.")]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                    target = f"{base}.{node.module}" if node.module else base
+                elif (node.module or "").startswith("setoolkit"):
+                    target = node.module
+                else:
+                    continue
+                stack += [target, *(f"{target}.{a.name}" for a in node.names)]
+    h = hashlib.sha1()
+    for mod in sorted(seen):
+        h.update(mod.encode() + b"\0" + seen[mod].read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> str:
+    """``name==version`` of every library in :data:`LIBRARIES` (read from package metadata, not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "absent"
+
+    return ",".join(f"{n}=={v(n)}" for n in LIBRARIES)
+
+
+def file_hash(path: str | os.PathLike | None) -> str:
+    """sha256 of a file's bytes (memoised on path, size and mtime); ``""`` for no file."""
+    return assets.sha256_of(path) if path else ""
+
+
+def model_fingerprint(name: str, mirror=None) -> str:
+    """Hash of what a model's output depends on: the card fields that shape it (builder, rate, framing,
+    hyper-parameters, weight names), the sha256 of each weights file as found now (looked up on every call: a file replaced
+    in a running session is seen), and the code of its builder module."""
+    if name == NOISY:
+        return NOISY
+    from .registry import get_card
+
+    card = get_card(name)
+    weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
+    module = getattr(card.builder, "__module__", "") or ""
+    builder = f"{module}:{getattr(card.builder, '__qualname__', card.builder)}"
+    return _sha1(card.name, builder, card.sample_rate, card.frame, card.hop, repr(card.config), card.weights,
+                 weights, code_hash(module) if module else "", library_versions())
+
+
+def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
+    """Hash of the metric set and of the code that reads, aligns and scores (this module and its imports)."""
+    return _sha1(tuple(metrics), use_dnsmos, code_hash(__name__, "setoolkit.dnsmos"), library_versions())
+
+
+def task_content(model: str, noisy, clean, *, metrics: Sequence[str], use_dnsmos: bool, mirror=None) -> str:
+    """The content part of a row's key: input and reference sha256, model fingerprint, metric fingerprint."""
+    return _sha1(file_hash(noisy), file_hash(clean), model_fingerprint(model, str(mirror) if mirror else None),
+                 metrics_fingerprint(metrics, use_dnsmos))
 
 
 # ------------------------------------------------------------------------------------------ sets
@@ -81,21 +193,70 @@ def _set_name(dataset) -> str:
 
 
 def make_tasks(models: Sequence[str], datasets: Sequence[str], out_dir: Path, *, limit: int | None = None,
-               mirror=None) -> list[Task]:
-    """All tasks (noisy baseline first) for ``models`` x ``datasets``; outputs go to ``out_dir/audio/<set>/<model>/``."""
+               mirror=None, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True) -> list[Task]:
+    """All tasks (noisy baseline first) for ``models`` x ``datasets``, with their content keys.
+
+    Outputs go to ``out_dir/audio/<set>/<model>/<stem>.<key[:8]><ext>``: named by content, so a changed
+    model never overwrites the output an older row (and an older report) points to.
+    """
     tasks = []
     for ds in datasets:
         name = _set_name(ds)
         for noisy, clean in set_files(ds, mirror=mirror)[:limit]:
             for m in [NOISY, *models]:
-                out = None if m == NOISY else str(Path(out_dir) / "audio" / name / m / Path(noisy).name)
-                tasks.append(Task(name, m, str(noisy), str(clean) if clean else None, out))
+                t = Task(name, m, str(noisy), str(clean) if clean else None, None,
+                         task_content(m, noisy, clean, metrics=metrics, use_dnsmos=use_dnsmos, mirror=mirror))
+                if m != NOISY:
+                    p = Path(noisy)
+                    t = replace(t, output=str(Path(out_dir) / "audio" / name / m / f"{p.stem}.{t.key[:8]}{p.suffix}"))
+                tasks.append(t)
     return tasks
 
 
 # ------------------------------------------------------------------------------------------ one task
 
 _MODELS: dict = {}
+
+#: Key of the per-stage seconds a task function returns beside its row (taken out before the row is stored).
+STAGES = "_stages"
+
+
+class _Clock:
+    """Seconds per stage of one task: ``with clock("enhance"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, stage: str):
+        return _Lap(self, stage)
+
+
+class _Lap:
+    def __init__(self, clock: _Clock, stage: str) -> None:
+        self.clock, self.stage = clock, stage
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.clock.seconds[self.stage] = self.clock.seconds.get(self.stage, 0.0) + time.perf_counter() - self.t0
+
+
+#: Metrics score_pair computes together in one call (the composite measures reuse PESQ-WB).
+SHARED_METRICS = (("pesq_wb", "csig", "cbak", "covl"),)
+
+
+def metric_groups(metrics: Sequence[str]) -> list[tuple[str, ...]]:
+    """``metrics`` as the calls that compute them: each group of :data:`SHARED_METRICS` present is one
+    call (at the place of its first member), every other metric its own."""
+    groups, seen = [], set()
+    for m in metrics:
+        if m in seen:
+            continue
+        group = next((tuple(x for x in g if x in metrics) for g in SHARED_METRICS if m in g), (m,))
+        groups.append(group)
+        seen.update(group)
+    return groups
 
 
 def _model(name: str, mirror=None):
@@ -108,17 +269,28 @@ def _model(name: str, mirror=None):
 
 def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True,
              mirror=None) -> dict:
-    """Enhance and score one file; returns its row (plain dict, JSON-serialisable)."""
-    audio, sr = read(task.noisy)
+    """Enhance and score one file; returns its row (plain dict, JSON-serialisable) with the seconds each
+    stage took under :data:`STAGES` (``load`` once per process and model, ``read``, ``enhance``, ``write``,
+    ``align``, one per metric, ``dnsmos``; and ``cpu``, the process CPU time of the whole task, which a
+    busy machine does not inflate as it does the wall-clock stages)."""
+    from .metrics import align, check_lengths
+
+    clock = _Clock()
+    cpu0 = time.process_time()
+    with clock("read"):
+        audio, sr = read(task.noisy)
     seconds = float("nan")
     if task.model == NOISY:
         y = audio
     else:
-        model = _model(task.model, mirror)
+        with clock("load"):
+            model = _model(task.model, mirror)
         t0 = time.perf_counter()
         y = model.enhance(audio, sr, name=task.noisy)
         seconds = time.perf_counter() - t0
-        write(task.output, y, sr)
+        clock.seconds["enhance"] = seconds
+        with clock("write"):
+            write(task.output, y, sr)
     duration = audio.shape[1] / sr
     row = {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name, "sr": sr,
            "duration": duration, "seconds": seconds, "rtf": seconds / duration,
@@ -126,23 +298,41 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
            "output_path": task.output if task.output else task.noisy}
     mono = to_mono(y)[0]
     if task.clean:
-        clean, sr_c = read(task.clean)
-        ref = to_mono(clean)[0]
-        if sr_c != sr:
-            ref = resample(ref, sr_c, sr)
-        row.update(score_pair(ref, mono, sr, metrics=metrics))
+        with clock("read"):
+            clean, sr_c = read(task.clean)
+            ref = to_mono(clean)[0]
+            if sr_c != sr:
+                ref = resample(ref, sr_c, sr)
+        # score_pair's own steps, timed one by one: align once, then each metric (or group of metrics that
+        # share a computation) on the aligned pair; the numbers are score_pair's
+        ref32 = np.asarray(ref, dtype=np.float32).reshape(-1)
+        est32 = np.asarray(mono, dtype=np.float32).reshape(-1)
+        check_lengths(len(ref32), len(est32), sr, name=task.noisy)
+        with clock("align"):
+            est, lag = align(ref32, est32, sr)
+        scores = {}
+        for group in metric_groups(metrics):
+            with clock("+".join(group)):
+                scores.update(score_pair(ref32, est, sr, metrics=group, align_signals=False))
+        row.update({m: scores[m] for m in metrics})
+        row["lag"] = lag
     if use_dnsmos:
-        from .dnsmos import dnsmos
+        from . import dnsmos
 
-        row.update(dnsmos(mono, sr, mirror=mirror))
-    return {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
+        with clock("load"):
+            dnsmos.warm_up(mirror=mirror)
+        with clock("dnsmos"):
+            row.update(dnsmos.dnsmos(mono, sr, mirror=mirror))
+    row = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
+    row[STAGES] = {**clock.seconds, "cpu": time.process_time() - cpu0}
+    return row
 
 
 # ------------------------------------------------------------------------------------------ store
 
 
 class RowStore:
-    """Finished rows as one JSON file per task under ``root`` (atomic writes; safe to kill at any time)."""
+    """Finished rows as one JSON file per content key under ``root`` (atomic writes; safe to kill at any time)."""
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
@@ -156,14 +346,24 @@ class RowStore:
         tmp.write_text(json.dumps(row))
         os.replace(tmp, self.root / f"{key}.json")
 
-    def table(self):
+    def get(self, key: str) -> dict:
+        return json.loads((self.root / f"{key}.json").read_text())
+
+    def table(self, keys: Sequence[str] | None = None):
+        """The rows of ``keys`` (default: every stored row) as one table, noisy baseline first per file."""
         import pandas as pd
 
-        rows = [json.loads(p.read_text()) for p in sorted(self.root.glob("*.json"))]
+        paths = sorted(self.root.glob("*.json")) if keys is None else [self.root / f"{k}.json" for k in keys]
+        rows = [json.loads(p.read_text()) for p in paths if p.exists()]
         if not rows:
             return pd.DataFrame()
         df = pd.DataFrame(rows).assign(_enhanced=lambda d: d["model"] != NOISY)
         return df.sort_values(["dataset", "file", "_enhanced", "model"]).drop(columns="_enhanced").reset_index(drop=True)
+
+
+def _reusable(task: Task, store: RowStore, done: set[str]) -> bool:
+    """A stored row can stand for ``task`` when its key is there and its enhanced audio still exists."""
+    return task.key in done and (task.output is None or Path(task.output).exists())
 
 
 @dataclass
@@ -175,6 +375,9 @@ class RunStats:
     computed: int
     failed: list
     models_without_weights: dict = field(default_factory=dict)
+    #: seconds per stage summed over the tasks computed now (see :func:`run_task`), plus ``plan`` (listing
+    #: files, hashing them, keys) and ``lookup`` (reading reused rows), both in the calling process
+    stages: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         text = (f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, "
@@ -186,37 +389,73 @@ class RunStats:
 
 # ------------------------------------------------------------------------------------------ engine
 
+#: Environment variables that pin the numeric libraries to one pool size (read when they start).
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+              "TF_NUM_INTEROP_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Pin this process's numeric libraries to ``threads`` threads (call before torch/TF start)."""
+    import sys
+
+    for k in THREAD_ENV:
+        os.environ[k] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 
 def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str | os.PathLike, *,
              metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True, workers: int | None = None,
              scheduler=None, limit: int | None = None, mirror=None, progress: bool = True,
-             task_fn: Callable = run_task, return_stats: bool = False):
+             task_fn: Callable = run_task, return_stats: bool = False, store: str | os.PathLike | None = None):
     """Evaluate ``models`` (default: every available model whose weights are on this machine) on ``datasets``.
 
-    Resumable: tasks with a row under ``out_dir/rows`` are skipped. ``workers``: local processes (default:
-    all cores); ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a
-    cluster. The table is also saved as ``out_dir/scores.csv`` and ``scores.parquet``.
+    Incremental: ``store`` (default ``out_dir``) holds the rows (``rows/``) and the enhanced audio
+    (``audio/``) by content key; tasks whose row is there are reused, the others computed. Point several
+    runs (e.g. one report folder a day) at one store and each computes only what changed. ``workers``:
+    local processes (default: all cores); ``scheduler``: a Dask scheduler address or ``distributed.Client``
+    to run the same tasks on a cluster. The table of this call's tasks is saved as ``out_dir/scores.csv``
+    and ``scores.parquet``.
     """
     from .registry import runnable_models
 
+    t0 = time.perf_counter()
     out_dir = Path(out_dir)
+    store_dir = Path(store) if store is not None else out_dir
     names, not_here = (list(models), {}) if models else runnable_models()
-    store = RowStore(out_dir / "rows")
-    tasks = make_tasks(names, datasets, out_dir, limit=limit, mirror=mirror)
-    done = store.done()
-    todo = [t for t in tasks if t.key not in done]
+    rows = RowStore(store_dir / "rows")
+    tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics,
+                       use_dnsmos=use_dnsmos)
+    done = rows.done()
+    todo = [t for t in tasks if not _reusable(t, rows, done)]
+    stages = {"plan": time.perf_counter() - t0}
     kwargs = {"metrics": tuple(metrics), "use_dnsmos": use_dnsmos, "mirror": str(mirror) if mirror else None}
     runner = _run_dask if scheduler is not None else _run_local
-    failed = runner(todo, store, task_fn, kwargs, workers=workers, scheduler=scheduler, progress=progress)
-    table = store.table()
+    failed = runner(todo, rows, task_fn, kwargs, workers=workers, scheduler=scheduler, progress=progress,
+                    stages=stages)
+    t1 = time.perf_counter()
+    table = rows.table([t.key for t in tasks])
     if len(table):
+        # paths are where the files are now (a moved mirror changes no number)
+        here = {(t.dataset, t.model, Path(t.noisy).name): t for t in tasks}
+        for col, attr in (("noisy_path", "noisy"), ("clean_path", "clean")):
+            table[col] = [getattr(here[k], attr) for k in zip(table["dataset"], table["model"], table["file"])]
+        out_dir.mkdir(parents=True, exist_ok=True)
         table.to_csv(out_dir / "scores.csv", index=False)
         table.to_parquet(out_dir / "scores.parquet", index=False)
-    stats = RunStats(len(tasks), len(tasks) - len(todo), len(todo) - len(failed), failed, not_here)
+    stages["lookup"] = time.perf_counter() - t1
+    stats = RunStats(len(tasks), len(tasks) - len(todo), len(todo) - len(failed), failed, not_here, stages)
     return (table, stats) if return_stats else table
 
 
-def _run_local(todo, store, task_fn, kwargs, *, workers, scheduler, progress) -> list:
+def _finish(t: Task, row: dict, store: RowStore, stages: dict) -> None:
+    for k, v in row.pop(STAGES, {}).items():
+        stages[k] = stages.get(k, 0.0) + v
+    store.put(t.key, row)
+
+
+def _run_local(todo, store, task_fn, kwargs, *, workers, scheduler, progress, stages) -> list:
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
@@ -230,26 +469,28 @@ def _run_local(todo, store, task_fn, kwargs, *, workers, scheduler, progress) ->
     if workers <= 1 or len(todo) <= 1:
         for t in todo:
             try:
-                store.put(t.key, task_fn(t, **kwargs))
+                _finish(t, task_fn(t, **kwargs), store, stages)
             except Exception as exc:  # keep going: one bad file must not stop a batch
                 failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
             bar.update()
         return failed
-    # each process loads each model once; spawn keeps TF/torch/onnxruntime state out of the children
+    # each process loads each model once; spawn keeps TF/torch/onnxruntime state out of the children, and
+    # each child computes on one thread (as many processes as cores: more threads would only contend)
     by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=limit_threads,
+                             initargs=(1,)) as pool:
         futures = {pool.submit(task_fn, t, **kwargs): t for t in by_model}
         for fut in as_completed(futures):
             t = futures[fut]
             try:
-                store.put(t.key, fut.result())
+                _finish(t, fut.result(), store, stages)
             except Exception as exc:
                 failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
             bar.update()
     return failed
 
 
-def _run_dask(todo, store, task_fn, kwargs, *, workers, scheduler, progress) -> list:
+def _run_dask(todo, store, task_fn, kwargs, *, workers, scheduler, progress, stages) -> list:
     from distributed import Client, as_completed
 
     from tqdm.auto import tqdm
@@ -263,7 +504,7 @@ def _run_dask(todo, store, task_fn, kwargs, *, workers, scheduler, progress) -> 
     for fut in as_completed(futures):
         t = tasks[fut.key]
         try:
-            store.put(t.key, fut.result())
+            _finish(t, fut.result(), store, stages)
         except Exception as exc:  # KilledWorker, model errors: recorded, the rest goes on
             failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
         bar.update()

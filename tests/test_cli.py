@@ -80,10 +80,16 @@ def test_main_job_writes_report_and_figures(tmp_path, capsys):
     q = summary[(summary.model == "dpcrn-quant") & (summary.dataset == "vbd16k")].iloc[0]
     assert q["delta_si_sdr"] > 5 and q["rtf"] < 1.0
     assert len(list((tmp_path / "figures").glob("*.png"))) >= 7
-    y, sr = read(next((report / "audio" / "dns4_real48k" / "dpcrn-quant").glob("*.wav")))
+    y, sr = read(next((tmp_path / "reports" / "store" / "audio" / "dns4_real48k" / "dpcrn-quant").glob("*.wav")))
     assert sr == 48000
-    assert main(args) == 0  # rerun the same day: resumes, nothing recomputed
-    assert "12 tasks" not in capsys.readouterr().out
-    assert "0 computed" in (report / "report.md").read_text()
+    timing = pd.read_csv(report / "timing.csv")
+    assert list(timing.columns) == ["model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms"]
+    assert timing.loc[0, "model"] == "dpcrn-quant" and 0 < timing.loc[0, "rtf"] < 1 and timing.loc[0, "hop_ms"] > 0
+    stages = pd.read_csv(report / "profile.csv").set_index("stage")["seconds"]
+    assert {"evaluate", "evaluate: enhance", "evaluate: dnsmos", "evaluate: pesq_wb+csig+cbak+covl", "evaluate: stoi",
+            "report", "total"} <= set(stages.index)
+    capsys.readouterr()
+    assert main(args) == 0  # rerun the same day: everything reused, nothing recomputed
+    assert "8 tasks: 8 already done, 0 computed" in capsys.readouterr().out
     assert main(["report", "--date", "2026-01-02", "--reports", str(tmp_path / "reports"),
                  "--figures", str(tmp_path / "figures")]) == 0

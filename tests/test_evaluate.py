@@ -117,3 +117,161 @@ def test_dask_cluster_matches_local_and_resumes_after_killed_worker(run_dir, tmp
     cols = ["dataset", "model", "file", "pesq_wb", "si_sdr", "OVRL"]
     expect = local[local.dataset == "vbd16k"][cols].reset_index(drop=True)
     pd.testing.assert_frame_equal(table[cols].reset_index(drop=True), expect)
+
+
+# ------------------------------------------------------------------------------------------ content keys
+
+
+def test_p808_features_and_mel_basis_equal_librosa():
+    import librosa
+
+    from setoolkit.dnsmos import mel_basis, p808_features
+
+    assert np.array_equal(mel_basis(), librosa.filters.mel(sr=16000, n_fft=321, n_mels=120))
+    seg = np.random.default_rng(0).standard_normal(144000) * 0.1
+    mel = librosa.feature.melspectrogram(y=seg, sr=16000, n_fft=321, hop_length=160, n_mels=120)
+    ref = ((librosa.power_to_db(mel, ref=np.max) + 40) / 40).T.astype(np.float32)
+    np.testing.assert_allclose(p808_features(seg), ref, atol=1e-6)
+
+
+def test_dnsmos_shared_windows_equal_window_by_window(mirror):
+    """A 17.5 s recording: 8 overlapping windows (one skipped by upstream's float rounding), the
+    convolution stack in more than one chunk; every window's raw scores equal the whole model's."""
+    from setoolkit import dnsmos as d
+    from setoolkit.models.runtimes import onnx_session
+
+    f = next(f for f in assets.dataset_files("dns3_blind", mirror=mirror) if "heavybreathing" in f.name)
+    x, _ = read(f)
+    xr, windows = d._windows(x[0].astype(np.float64))
+    assert windows == list(range(7)) and xr.size > (d._CHUNK_ROWS + 100) * 160
+    sessions = d._sessions(False, None, 1)
+    raw, p808 = d._p835_raw(xr, windows, sessions), d._p808(xr, windows, sessions)
+    full = onnx_session(str(assets.fetch("weights/dnsmos/p835/sig_bak_ovr.onnx", mirror=mirror)))
+    for i, k in enumerate(windows):
+        seg = xr[k * 16000: k * 16000 + 144160]
+        np.testing.assert_allclose(raw[i], full.run(None, {"input_1": seg.astype(np.float32)[None]})[0][0], atol=1e-5)
+        ref808 = sessions[3].run(None, {"input_1": d.p808_features(seg[:-160])[None]})[0][0][0]
+        assert p808[i] == pytest.approx(ref808, abs=1e-5)
+
+
+def _toy_task(task, **kwargs):
+    """A task function without a model: the row records what it saw; the output file is written."""
+    from setoolkit.audio import write
+
+    x, sr = read(task.noisy)
+    if task.output:
+        write(task.output, x, sr)
+    return {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name, "sr": sr,
+            "value": float(np.abs(x).sum()), "metrics": ",".join(kwargs["metrics"]),
+            "output_path": task.output or task.noisy, "noisy_path": task.noisy, "clean_path": task.clean,
+            "_stages": {"enhance": 0.5}}
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """A local paired set of three files and two toy models with their own weights files in a mirror."""
+    from setoolkit import registry
+    from setoolkit.audio import write
+
+    rng = np.random.default_rng(0)
+    for sub in ("noisy", "clean"):
+        for name in ("a.wav", "b.wav", "c.wav"):
+            write(tmp_path / "set" / sub / name, rng.standard_normal(8000).astype(np.float32) * 0.1, 16000)
+    mirror = tmp_path / "mirror"
+    (mirror / "weights" / "toy").mkdir(parents=True)
+    card = registry.CARDS["dpcrn-quant"]
+
+    def set_weights(model, content: bytes):
+        name = f"weights/toy/{model}.bin"
+        (mirror / name).write_bytes(content)
+        import hashlib
+
+        monkeypatch.setitem(assets.registry(), name, assets.Asset(name, hashlib.sha256(content).hexdigest(),
+                                                                  len(content), "", "MIT", "test"))
+
+    for m in ("toy-a", "toy-b"):
+        set_weights(m, m.encode())
+        monkeypatch.setitem(registry.CARDS, m, registry.ModelCard(**{**card.__dict__, "name": m,
+                                                                     "weights": (f"weights/toy/{m}.bin",)}))
+    return tmp_path, mirror, set_weights
+
+
+def _run(toy, out, **kw):
+    root, mirror, _ = toy
+    kw.setdefault("metrics", ("si_sdr",))
+    return evaluate(["toy-a", "toy-b"], [root / "set"], root / out, store=root / "store", mirror=mirror,
+                    workers=1, progress=False, task_fn=_toy_task, return_stats=True, **kw)
+
+
+def test_content_keys_invalidate_exactly_the_changed_rows(toy):
+    from setoolkit.audio import write
+
+    root, _, set_weights = toy
+    table, stats = _run(toy, "day1")
+    assert stats.computed == 9 and stats.stages["enhance"] == pytest.approx(4.5)
+    again, stats = _run(toy, "day2")  # next day, other folder, same store: every row reused
+    assert stats.computed == 0 and stats.skipped == 9
+    pd.testing.assert_frame_equal(again, table)
+    assert (root / "day2" / "scores.csv").read_text() == (root / "day1" / "scores.csv").read_text()
+
+    write(root / "set" / "noisy" / "b.wav", np.zeros(8000, dtype=np.float32) + 0.01, 16000)  # changed input
+    _, stats = _run(toy, "day3")
+    assert stats.computed == 3  # b.wav through noisy, toy-a, toy-b
+    write(root / "set" / "clean" / "c.wav", np.zeros(8000, dtype=np.float32) + 0.02, 16000)  # changed reference
+    _, stats = _run(toy, "day3")
+    assert stats.computed == 3
+    set_weights("toy-a", b"retrained")  # changed weights file: only that model's rows
+    table, stats = _run(toy, "day4")
+    assert stats.computed == 3
+    recomputed = table[table["model"] == "toy-a"]["output_path"]
+    assert all(Path(p).exists() for p in recomputed)
+    _, stats = _run(toy, "day5", metrics=("si_sdr", "stoi"))  # changed metric set: every row
+    assert stats.computed == 9
+    _, stats = _run(toy, "day6")  # back to the first metric set: its rows are still there
+    assert stats.computed == 0
+
+
+def test_missing_output_audio_is_recomputed_and_outputs_are_named_by_content(toy):
+    table, _ = _run(toy, "day1")
+    outs = table[table["model"] == "toy-b"]["output_path"].tolist()
+    assert len(set(outs)) == 3 and all(Path(p).parent.name == "toy-b" and Path(p).suffix == ".wav" for p in outs)
+    Path(outs[0]).unlink()
+    _, stats = _run(toy, "day2")
+    assert stats.computed == 1 and Path(outs[0]).exists()
+
+
+def test_code_hash_follows_imports():
+    from setoolkit.evaluate import code_hash
+
+    assert code_hash("setoolkit.models.dtln") != code_hash("setoolkit.models.nsnet2")
+    assert code_hash("setoolkit.evaluate") == code_hash("setoolkit.evaluate")
+    assert code_hash("setoolkit.not_a_module") == code_hash()
+
+
+def test_variants_are_scored_through_their_representative():
+    from setoolkit.registry import representatives
+
+    scored, variants = representatives(["dpcrn-base", "dpcrn-base-onnx", "dpcrn-base-h5", "dtln-onnx", "gtcrn"])
+    assert scored == ["dpcrn-base", "dtln-onnx", "gtcrn"]  # dtln-onnx without dtln is scored itself
+    assert variants == {"dpcrn-base-onnx": "dpcrn-base", "dpcrn-base-h5": "dpcrn-base"}
+
+
+def test_timing_pass_checks_variant_parity_and_reuses_its_measurements(tmp_path, mirror):
+    from setoolkit.timing import PARITY_DB, parity_failures, timing_pass
+
+    clip = assets.dataset_files("dns3_synthetic", mirror=mirror, subdir="noisy")[0]
+    files = assets.dataset_files("vbd16k", mirror=mirror, subdir="noisy")[:2]
+    spent = {}
+    timing, variants = timing_pass(["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store=tmp_path, clip=clip,
+                                   parity_files=files, stages=spent)
+    assert list(timing["model"]) == ["dtln", "dtln-onnx"] and (timing["threads"] == 1).all()
+    assert ((timing["rtf"] > 0) & (timing["rtf"] < 1)).all() and (timing["hop_ms"] > 0).all()
+    assert (timing["hop_p95_ms"] >= timing["hop_ms"] * 0.5).all() and spent["time"] > 0
+    assert variants.loc[0, "parity_db"] > PARITY_DB and not parity_failures(variants)
+    assert variants.loc[0, "rtf"] == timing.loc[1, "rtf"]
+    again, variants2 = timing_pass(["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store=tmp_path, clip=clip,
+                                   parity_files=files)  # nothing changed: read back, nothing measured
+    pd.testing.assert_frame_equal(again, timing)
+    pd.testing.assert_frame_equal(variants2, variants)
+    bad = variants.assign(parity_db=40.0)
+    assert "dtln-onnx differs from dtln: 40.0 dB" in parity_failures(bad)[0]

@@ -1,0 +1,227 @@
+"""Where the main job's time goes, and how fast each model is when it runs alone.
+
+:class:`Profile` adds up seconds per stage of a run (``profile.csv``: ``stage, seconds``).
+:func:`timing_pass` measures every model with one thread, warmed up, after the evaluation workers have
+finished (nothing else of the job running): real-time factor offline and, for streaming models, the mean
+and 95th-percentile time of one hop (``timing.csv``: ``model, threads, cpu, rtf, hop_ms, hop_p95_ms``). The
+same pass checks each runtime variant against its representative (the model card's ``variant_of``), on the
+same inputs in the same process: ``variants.csv``: ``model, representative, parity_db, rtf``. Both are
+kept by content key (weights, code, CPU model, threads) in the evaluation store, so a rerun with nothing
+changed measures nothing and reports the same numbers.
+
+Examples
+--------
+>>> prof = Profile()
+>>> with prof.stage("report"):
+...     build_report(...)
+>>> timing, variants = timing_pass(["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store="reports/store")
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from collections.abc import Sequence
+
+import numpy as np
+
+from .evaluate import limit_threads
+
+TIMING_COLUMNS = ("model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms")
+VARIANT_COLUMNS = ("model", "representative", "parity_db", "rtf")
+#: A runtime variant must match its representative's output to this SNR (dB) on every parity file.
+PARITY_DB = 90.0
+#: Seconds of the clip timed, timed offline runs per model (after one warm-up call; the median is reported).
+SECONDS, REPEATS = 3.0, 3
+#: Hops timed per streaming model (after WARM_HOPS untimed ones).
+MAX_HOPS, WARM_HOPS = 200, 20
+
+
+class Profile:
+    """Seconds per named stage, in the order stages first appear; repeated stages add up."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + float(seconds)
+
+    def merge(self, stages: dict, *, prefix: str = "") -> None:
+        for k, v in stages.items():
+            self.add(prefix + k, v)
+
+    @contextmanager
+    def stage(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - t0)
+
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"stage": list(self.seconds), "seconds": [round(v, 3) for v in self.seconds.values()]})
+
+    def write(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.frame().to_csv(path, index=False)
+        return path
+
+    def __str__(self) -> str:
+        width = max((len(k) for k in self.seconds), default=5)
+        return "\n".join(f"{k:<{width}}  {v:9.1f} s" for k, v in self.seconds.items())
+
+
+def cpu_name() -> str:
+    """The CPU model name (``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+# ------------------------------------------------------------------------------------------ the pass
+
+
+def _key(*parts) -> str:
+    import hashlib
+
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:20]
+
+
+def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str | os.PathLike,
+                clip: str | os.PathLike, parity_files: Sequence[str | os.PathLike], threads: int = 1,
+                mirror=None, stages: dict | None = None):
+    """Time every model in ``models`` and check each ``{variant: representative}`` pair, reusing what
+    ``store`` already holds for the same weights, code, CPU and threads.
+
+    ``clip``: the recording timed (its first :data:`SECONDS`, resampled once to each model's rate, so the
+    RTF is the model's own);
+    ``parity_files``: recordings on which each variant's output is compared with its representative's
+    (SNR in dB, the lowest over the files). What is missing is measured in one fresh process with
+    ``threads`` threads. Returns ``(timing, variants)`` DataFrames with :data:`TIMING_COLUMNS` and
+    :data:`VARIANT_COLUMNS`. ``stages`` (a dict) gets ``load``/``time``/``parity`` seconds added.
+    """
+    import pandas as pd
+
+    from .evaluate import RowStore, code_hash, file_hash, model_fingerprint
+
+    cpu = cpu_name()
+    code = code_hash(__name__)
+    mirror = str(mirror) if mirror else None
+    root = Path(store)
+    timing_cache, parity_cache = RowStore(root / "timing"), RowStore(root / "parity")
+    have_t, have_p = timing_cache.done(), parity_cache.done()
+    files = [str(f) for f in parity_files]
+    tkey = {m: _key(model_fingerprint(m, mirror), cpu, threads, file_hash(clip), code) for m in models}
+    pkey = {v: _key(model_fingerprint(v, mirror), model_fingerprint(r, mirror), *map(file_hash, files), code)
+            for v, r in variants.items()}
+    timed = {m: timing_cache.get(k) if k in have_t else None for m, k in tkey.items()}
+    parity = {v: parity_cache.get(k) if k in have_p else None for v, k in pkey.items()}
+    to_time = [m for m in models if timed[m] is None]
+    to_check = {v: r for v, r in variants.items() if parity[v] is None}
+    if to_time or to_check:
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=limit_threads,
+                                 initargs=(threads,)) as pool:
+            new_t, new_p, spent = pool.submit(_measure, to_time, to_check, str(clip), files, threads,
+                                              mirror).result()
+        for m, row in new_t.items():
+            row.update(threads=threads, cpu=cpu)
+            timing_cache.put(tkey[m], row)
+            timed[m] = row
+        for v, row in new_p.items():
+            parity_cache.put(pkey[v], row)
+            parity[v] = row
+        if stages is not None:
+            for k, s in spent.items():
+                stages[k] = stages.get(k, 0.0) + s
+    timing = pd.DataFrame([{"model": m, **{c: timed[m].get(c) for c in TIMING_COLUMNS[1:]}} for m in models],
+                          columns=list(TIMING_COLUMNS))
+    rtf = dict(zip(timing["model"], timing["rtf"]))
+    var = pd.DataFrame([{"model": v, "representative": r, "parity_db": parity[v]["parity_db"], "rtf": rtf.get(v)}
+                        for v, r in variants.items()], columns=list(VARIANT_COLUMNS))
+    return timing, var
+
+
+def parity_failures(variants) -> list[str]:
+    """One line per runtime variant whose parity is below :data:`PARITY_DB` (empty when all agree)."""
+    bad = variants[~(variants["parity_db"] >= PARITY_DB)]
+    return [f"{r.model} differs from {r.representative}: {r.parity_db:.1f} dB < {PARITY_DB:.0f} dB"
+            for r in bad.itertuples(index=False)]
+
+
+def _measure(to_time: list[str], to_check: dict[str, str], clip: str, files: list[str], threads: int, mirror):
+    """In the timing process: load each model once (representative, then its variants), time it, compare."""
+    from .audio import read, to_mono
+    from .metrics import snr
+    from .registry import load
+
+    limit_threads(threads)
+    x, sr = read(clip)
+    x = to_mono(x)[0][: int(SECONDS * sr)]
+    inputs = [(to_mono(a)[0], s) for a, s in (read(f) for f in files)]
+    spent = {"load": 0.0, "time": 0.0, "parity": 0.0}
+    names = list(dict.fromkeys([*to_time, *to_check.values(), *to_check]))
+    reps = [n for n in names if n not in to_check]
+    groups = [[r, *[v for v, rr in to_check.items() if rr == r]] for r in reps]
+    timed, checked = {}, {}
+    for group in groups:
+        models, ref_out = {}, None
+        for name in group:
+            t0 = time.perf_counter()
+            models[name] = load(name, mirror=mirror)
+            spent["load"] += time.perf_counter() - t0
+            if name in to_time:
+                t0 = time.perf_counter()
+                timed[name] = _time_one(models[name], x, sr)
+                spent["time"] += time.perf_counter() - t0
+            if name in to_check:
+                t0 = time.perf_counter()
+                if ref_out is None:
+                    ref_out = [models[group[0]].enhance(a, s)[0] for a, s in inputs]
+                outs = [models[name].enhance(a, s)[0] for a, s in inputs]
+                checked[name] = {"parity_db": float(min(snr(r, o) for r, o in zip(ref_out, outs)))}
+                spent["parity"] += time.perf_counter() - t0
+    return timed, checked, spent
+
+
+def _time_one(model, x: np.ndarray, sr: int) -> dict:
+    """RTF of ``model.enhance`` on ``x`` at the model's own rate (median of :data:`REPEATS` after a
+    warm-up), and for streaming models the mean / 95th percentile of one ``stream.process(hop)`` in ms."""
+    from .audio import resample
+
+    rate = model.sample_rate
+    xm = resample(x, sr, rate) if sr != rate else np.asarray(x, dtype=np.float32)
+    model.enhance(xm[:rate], rate)
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        model.enhance(xm, rate)
+        times.append(time.perf_counter() - t0)
+    row = {"rtf": float(np.median(times)) / (len(xm) / rate), "hop_ms": None, "hop_p95_ms": None}
+    if model.card.streaming:
+        s = model.stream()
+        hop = s.hop
+        n = min(MAX_HOPS + WARM_HOPS, len(xm) // hop)
+        per = []
+        for k in range(n):
+            t0 = time.perf_counter()
+            s.process(xm[k * hop:(k + 1) * hop])
+            if k >= WARM_HOPS:
+                per.append(time.perf_counter() - t0)
+        if per:
+            row["hop_ms"] = float(np.mean(per)) * 1e3
+            row["hop_p95_ms"] = float(np.percentile(per, 95)) * 1e3
+    return row
