@@ -35,12 +35,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import assets
+from . import assets, quality_models
 from .audio import read, resample, to_mono, write
 from .errors import SetoolkitError
 from .metrics import DEFAULT_METRICS, score_pair
+from .oracle import KINDS, oracle_enhance
 
 NOISY = "noisy"
+#: The oracle-mask rows of paired sets (:mod:`setoolkit.oracle`): not models, the ceiling of each leaderboard.
+ORACLES = tuple(f"oracle-{k}" for k in KINDS)
 DNSMOS_KEYS = ("SIG", "BAK", "OVRL", "P808_MOS")
 #: VoiceBank-DEMAND test set: the four nominal SNRs (dB) its noisy files were mixed at.
 VBD_NOMINAL_SNRS = (2.5, 7.5, 12.5, 17.5)
@@ -147,6 +150,8 @@ def model_fingerprint(name: str, mirror=None) -> str:
     in a running session is seen), and the code of its builder module."""
     if name == NOISY:
         return NOISY
+    if name in ORACLES:
+        return _sha1(name, code_hash("setoolkit.oracle"), library_versions())
     from .registry import get_card
 
     card = get_card(name)
@@ -159,7 +164,8 @@ def model_fingerprint(name: str, mirror=None) -> str:
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
     """Hash of the metric set and of the code that reads, aligns and scores (this module and its imports)."""
-    return _sha1(tuple(metrics), use_dnsmos, code_hash(__name__, "setoolkit.dnsmos"), library_versions())
+    return _sha1(tuple(metrics), use_dnsmos, code_hash(__name__, "setoolkit.dnsmos", "setoolkit.quality_models"),
+                 library_versions())
 
 
 def task_content(model: str, noisy, clean, *, metrics: Sequence[str], use_dnsmos: bool, mirror=None) -> str:
@@ -204,6 +210,8 @@ def make_tasks(models: Sequence[str], datasets: Sequence[str], out_dir: Path, *,
         name = _set_name(ds)
         for noisy, clean in set_files(ds, mirror=mirror)[:limit]:
             for m in [NOISY, *models]:
+                if m in ORACLES and clean is None:
+                    continue  # an oracle needs the clean speech
                 t = Task(name, m, str(noisy), str(clean) if clean else None, None,
                          task_content(m, noisy, clean, metrics=metrics, use_dnsmos=use_dnsmos, mirror=mirror))
                 if m != NOISY:
@@ -282,6 +290,16 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
     seconds = float("nan")
     if task.model == NOISY:
         y = audio
+    elif task.model in ORACLES:
+        with clock("read"):
+            clean_audio, sr_c = read(task.clean)
+            ref_mono = resample(to_mono(clean_audio)[0], sr_c, sr)
+        t0 = time.perf_counter()
+        y = np.stack([oracle_enhance(ref_mono, ch, sr, task.model[len("oracle-"):]) for ch in audio])
+        seconds = time.perf_counter() - t0
+        clock.seconds["enhance"] = seconds
+        with clock("write"):
+            write(task.output, y, sr)
     else:
         with clock("load"):
             model = _model(task.model, mirror)
@@ -323,6 +341,8 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
             dnsmos.warm_up(mirror=mirror)
         with clock("dnsmos"):
             row.update(dnsmos.dnsmos(mono, sr, mirror=mirror))
+        with clock("distillmos"):
+            row["distillmos"] = quality_models.distillmos(mono, sr)
     row = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
     row[STAGES] = {**clock.seconds, "cpu": time.process_time() - cpu0}
     return row
@@ -528,7 +548,8 @@ def bootstrap_ci(values, *, n_boot: int = 1000, seed: int = 0, level: float = 0.
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
-SUMMARY_METRICS = ("pesq_wb", "stoi", "estoi", "si_sdr", "sdr", "OVRL", "SIG", "BAK", "P808_MOS")
+SUMMARY_METRICS = ("pesq_wb", "csig", "cbak", "covl", "stoi", "estoi", "si_sdr", "sdr", "visqol", "OVRL", "SIG",
+                   "BAK", "P808_MOS", "distillmos")
 
 
 def summarize(table, metrics: Sequence[str] = SUMMARY_METRICS, *, n_boot: int = 1000, seed: int = 0):

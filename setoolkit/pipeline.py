@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import SetoolkitError
-from .evaluate import evaluate
+from .evaluate import ORACLES, evaluate
+from .metrics import DEFAULT_METRICS
 from .report import build_report
 
 #: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, and real noisy recordings (DNSMOS only).
 DEFAULT_SETS = ("vbd16k", "vbd48k", "dns3_synthetic", "dns3_blind", "dns4_real48k")
+#: The main job scores what papers print and ViSQOL v3 on paired sets (DNSMOS and DistillMOS on every file);
+#: the oracle masks (IRM, PSM, cIRM) are the ceiling rows of the paired leaderboards.
+MAIN_JOB_METRICS = (*DEFAULT_METRICS, "visqol")
 #: The timing pass times the first DNS3 synthetic noisy recording (5 s, 16 kHz) and compares runtime
 #: variants on the first VoiceBank-DEMAND noisy recordings.
 PARITY_FILES = 3
@@ -59,8 +63,9 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
         names, not_here = (list(models), {}) if models else runnable_models()
         scored, variants = representatives(names)
     t0 = time.perf_counter()
-    table, stats = evaluate(scored, datasets, out, workers=workers, scheduler=scheduler, limit=limit, mirror=mirror,
-                            use_dnsmos=use_dnsmos, progress=progress, return_stats=True, store=store)
+    table, stats = evaluate([*scored, *ORACLES], datasets, out, metrics=MAIN_JOB_METRICS, workers=workers,
+                            scheduler=scheduler, limit=limit, mirror=mirror, use_dnsmos=use_dnsmos, progress=progress,
+                            return_stats=True, store=store)
     wall = time.perf_counter() - t0
     stats.models_without_weights = not_here
     prof.add("plan", stats.stages.pop("plan", 0.0))

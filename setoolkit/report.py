@@ -735,7 +735,9 @@ def _write_html(out_dir: Path, title, date, sections, summary, bands, changes, n
     if published is not None:
         published.to_csv(out_dir / "published_vs_measured.csv", index=False)
     page = env.get_template("report.html.j2").render(
-        published_html=html_table(published) if published is not None else "",
+        published_html=html_table(published.drop(columns="caveat")) if published is not None else "",
+        published_caveats=(sorted({(r.set or r.dataset, r.caveat) for r in published.itertuples()})
+                           if published is not None else []),
         title=title, date=date, sections=sections, notes=notes, changes=changes, speed=_speed_context(speed),
         family_colours={f: FAMILY_COLOURS[f] for f in families}, links=links,
         summary_html=html_table(summary.round(3)),
