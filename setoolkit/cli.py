@@ -108,7 +108,7 @@ def _date(text: str | None) -> str:
 
 
 def cmd_run(args) -> int:
-    from .pipeline import DEFAULT_SETS, run_comparison
+    from .main_job import DEFAULT_SETS, run_comparison
 
     out = run_comparison(models=args.models.split(",") if args.models else None,
                          datasets=args.sets.split(",") if args.sets else DEFAULT_SETS,
