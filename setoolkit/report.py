@@ -589,7 +589,7 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
     if bands is not None and len(bands):
         bands.to_csv(out_dir / "snr_bands.csv", index=False)
     speed = read_speed(out_dir)
-    timing, variants, profile = speed["timing"], speed["variants"], speed["profile"]
+    timing, variants = speed["timing"], speed["variants"]
     order = {d: i for i, d in enumerate(SET_ORDER)}
     datasets = sorted(dict.fromkeys(summary["dataset"]), key=lambda d: (order.get(d, len(order)), d))
     boards = {ds: leaderboard(summary, ds, timing=timing, variants=variants) for ds in datasets}
