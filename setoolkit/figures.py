@@ -17,6 +17,7 @@ import numpy as np
 #: One colour per model family, fixed so that a family has the same colour in every figure and report.
 FAMILY_COLOURS = {"dpcrn": "#1f77b4", "deepfilternet": "#d62728", "gtcrn": "#2ca02c", "dtln": "#ff7f0e",
                   "nsnet2": "#9467bd", "rnnoise": "#8c564b", "demucs": "#e377c2", "segan": "#17becf",
+                  "classical": "#bcbd22",
                   "other": "#7f7f7f"}
 NOISY_COLOUR = "0.45"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
