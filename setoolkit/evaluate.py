@@ -287,24 +287,22 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
     cpu0 = time.process_time()
     with clock("read"):
         audio, sr = read(task.noisy)
+        ref = None
+        if task.clean:  # read once: the oracle masks and the intrusive metrics both need it
+            clean, sr_c = read(task.clean)
+            ref = resample(to_mono(clean)[0], sr_c, sr)
     seconds = float("nan")
     if task.model == NOISY:
         y = audio
-    elif task.model in ORACLES:
-        with clock("read"):
-            clean_audio, sr_c = read(task.clean)
-            ref_mono = resample(to_mono(clean_audio)[0], sr_c, sr)
-        t0 = time.perf_counter()
-        y = np.stack([oracle_enhance(ref_mono, ch, sr, task.model[len("oracle-"):]) for ch in audio])
-        seconds = time.perf_counter() - t0
-        clock.seconds["enhance"] = seconds
-        with clock("write"):
-            write(task.output, y, sr)
     else:
-        with clock("load"):
-            model = _model(task.model, mirror)
-        t0 = time.perf_counter()
-        y = model.enhance(audio, sr, name=task.noisy)
+        if task.model in ORACLES:
+            t0 = time.perf_counter()
+            y = np.stack([oracle_enhance(ref, ch, sr, task.model[len("oracle-"):]) for ch in audio])
+        else:
+            with clock("load"):
+                model = _model(task.model, mirror)
+            t0 = time.perf_counter()
+            y = model.enhance(audio, sr, name=task.noisy)
         seconds = time.perf_counter() - t0
         clock.seconds["enhance"] = seconds
         with clock("write"):
@@ -315,12 +313,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
            "noisy_path": task.noisy, "clean_path": task.clean,
            "output_path": task.output if task.output else task.noisy}
     mono = to_mono(y)[0]
-    if task.clean:
-        with clock("read"):
-            clean, sr_c = read(task.clean)
-            ref = to_mono(clean)[0]
-            if sr_c != sr:
-                ref = resample(ref, sr_c, sr)
+    if ref is not None:
         # score_pair's own steps, timed one by one: align once, then each metric (or group of metrics that
         # share a computation) on the aligned pair; the numbers are score_pair's
         ref32 = np.asarray(ref, dtype=np.float32).reshape(-1)

@@ -342,29 +342,32 @@ _DTLN = ("DTLN (Interspeech 2020, breizhn/DTLN): two LSTM cores (FFT mask, learn
          "128, 384-sample delay compensated; {}")
 _DTLN_FLOOR = {"si_sdr": 8.9, "pesq_wb": 0.45}                       # measured +9.16 dB, +0.48
 
+
+def _published(variant: str, pesq: float, stoi: float, si_sdr: float) -> list:
+    """The README's DNS-2020 synthetic no-reverb row of one released variant (PESQ: neither WB nor NB said)."""
+    return [Published("dns_2020_synthetic_noreverb", "pesq_unspecified", pesq, _CITE,
+                      f"{variant}; README does not say WB or NB"),
+            Published("dns_2020_synthetic_noreverb", "stoi", stoi, _CITE, variant),
+            Published("dns_2020_synthetic_noreverb", "si_sdr", si_sdr, _CITE, variant)]
+
+
 CARDS = [
     card(name="dtln", family="dtln", sample_rate=16000, framework="keras h5 -> torch", frame=512, hop=128,
          latency_ms=32.0, params=986_753, weights=["weights/dtln/model.h5"], license="MIT", streaming=True,
          builder=build, expected=_DTLN_FLOOR,
          description=_DTLN.format("the Keras h5 weights in setoolkit's PyTorch port"),
-         published=[Published("dns_2020_synthetic_noreverb", m, v, _CITE, "DTLN (500h), the DNS-Challenge model" + n)
-                    for m, v, n in (("pesq_unspecified", 3.04, "; README does not say WB or NB"),
-                                    ("stoi", 0.9476, ""), ("si_sdr", 16.34, ""))]),
+         published=_published("DTLN (500h), the DNS-Challenge model", 3.04, 0.9476, 16.34)),
     card(name="dtln-tflite", family="dtln", sample_rate=16000, framework="tflite", frame=512, hop=128,
          latency_ms=32.0, params=986_753, weights=["weights/dtln/model_1.tflite", "weights/dtln/model_2.tflite"],
          license="MIT", streaming=True, builder=build, expected=_DTLN_FLOOR, variant_of="dtln",
          description=_DTLN.format("the official TFLite stage pair"),
-         published=[Published("dns_2020_synthetic_noreverb", m, v, _CITE, "DTLN (500h) TF-lite" + n)
-                    for m, v, n in (("pesq_unspecified", 2.98, "; README does not say WB or NB"),
-                                    ("stoi", 0.9475, ""), ("si_sdr", 16.20, ""))]),
+         published=_published("DTLN (500h) TF-lite", 2.98, 0.9475, 16.20)),
     card(name="dtln-quant", family="dtln", sample_rate=16000, framework="tflite", frame=512, hop=128,
          latency_ms=32.0, params=986_753,
          weights=["weights/dtln/model_quant_1.tflite", "weights/dtln/model_quant_2.tflite"], license="MIT",
          streaming=True, builder=build, expected={"si_sdr": 8.7, "pesq_wb": 0.29},   # measured +8.99 dB, +0.32
          description=_DTLN.format("the official TFLite pair with int8 (dynamic-range) weights"),
-         published=[Published("dns_2020_synthetic_noreverb", m, v, _CITE, "DTLN (500h) TF-lite quantized" + n)
-                    for m, v, n in (("pesq_unspecified", 2.95, "; README does not say WB or NB"),
-                                    ("stoi", 0.9447, ""), ("si_sdr", 15.71, ""))]),
+         published=_published("DTLN (500h) TF-lite quantized", 2.95, 0.9447, 15.71)),
     card(name="dtln-onnx", family="dtln", sample_rate=16000, framework="onnx", frame=512, hop=128,
          latency_ms=32.0, params=986_753, weights=["weights/dtln/model_1.onnx", "weights/dtln/model_2.onnx"],
          license="MIT", streaming=True, builder=build, expected=_DTLN_FLOOR, variant_of="dtln",
