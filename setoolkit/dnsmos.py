@@ -186,13 +186,17 @@ def _body_rows(body, logpow: np.ndarray) -> np.ndarray:
     """The convolution stack over ``logpow`` ``(1, 1, T, 161)`` in chunks of rows with a 4-row halo: equal
     to one run over all T rows (zero padding only at the true ends)."""
     t = logpow.shape[2]
-    out = []
+    out = None
     for a in range(0, t, _CHUNK_ROWS):
         b = min(a + _CHUNK_ROWS, t)
         lo, hi = max(0, a - _EDGE), min(t, b + _EDGE)
         y = body.run(None, {body.get_inputs()[0].name: logpow[:, :, lo:hi]})[0]
-        out.append(y[:, :, a - lo: a - lo + (b - a)])
-    return np.concatenate(out, axis=2)
+        if a == 0 and b == t:
+            return y
+        if out is None:
+            out = np.empty((*y.shape[:2], t, y.shape[3]), dtype=y.dtype)
+        out[:, :, a:b] = y[:, :, a - lo: a - lo + (b - a)]
+    return out
 
 
 def _p835_raw(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
@@ -207,10 +211,12 @@ def _p835_raw(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
         frames = np.concatenate([blocks[:-1], blocks[1:]], axis=1)[None]      # (1, f1 - f0, 320)
         logpow = front.run(None, {front.get_inputs()[0].name: frames})[0]   # (1, 1, f1 - f0, 161)
         shared = _body_rows(body, logpow)                                    # (1, 32, f1 - f0, 161)
-        maps = []
-        for k in batch:
+        # the head's input is filled in place: one copy of each window's rows (they are 18 MB each)
+        maps = np.empty((len(batch), *shared.shape[1:2], _FRAMES, shared.shape[3]), dtype=shared.dtype)
+        for i, k in enumerate(batch):
             s = k * _HOP_FRAMES - f0
-            m = shared[0, :, s: s + _FRAMES].copy()
+            m = maps[i]
+            m[...] = shared[0, :, s: s + _FRAMES]
             # an edge of the window inside the shared rows saw real neighbours there: redo it from the
             # window's own rows (zero padded); an edge at the end of the shared rows is already the window's
             if s > 0:
@@ -218,8 +224,7 @@ def _p835_raw(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
             if s + _FRAMES < logpow.shape[2]:
                 tail = logpow[:, :, s + _FRAMES - 2 * _EDGE: s + _FRAMES]
                 m[:, -_EDGE:] = body.run(None, {name: tail})[0][0, :, -_EDGE:]
-            maps.append(m)
-        raw.append(head.run(None, {head.get_inputs()[0].name: np.stack(maps)})[0])
+        raw.append(head.run(None, {head.get_inputs()[0].name: maps})[0])
     return np.concatenate(raw).astype(np.float64)
 
 
