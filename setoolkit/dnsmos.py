@@ -12,7 +12,8 @@ neighbouring windows share 8 s of their spectrogram frames. The P.835 network is
 full resolution (96 % of its cost) followed by pooling; those four layers run once over the whole
 recording, and only the 4 frames at each window edge, where the window's zero padding differs from the
 recording's true neighbours, are recomputed from the window itself. The rest of the network (after the
-first pooling) runs per window, all windows in one batch. The P.808 log-mel frames are computed once for
+first pooling) runs one window per call, as does the P.808 model: on one core a batch of windows costs more
+per window than single calls (it outgrows the caches). The P.808 log-mel frames are computed once for
 the recording the same way (numpy, no librosa warm-up); each window keeps its own dB reference and
 edge frames. Scores of a signal already scored in this process are returned from a small memo.
 
@@ -43,7 +44,7 @@ _HOP_FRAMES = int(HOP_SECONDS * SR) // _BLOCK  # 100 frames between windows
 _EDGE = 4
 #: Frames per run of the convolution stack (bounds memory: 128 channels x rows x 161 bins float32).
 _CHUNK_ROWS = 1024
-#: Windows scored per batch of the P.835 head / P.808 model (bounds memory for long recordings).
+#: Windows whose convolution rows are computed in one run of the P.835 body (bounds memory for long recordings).
 _BATCH_WINDOWS = 16
 #: P.808 log-mel: n_fft 321 (centered frames, zero padded), hop 160, 120 Slaney mel bands.
 _N_FFT, _N_MELS = 321, 120
@@ -211,20 +212,20 @@ def _p835_raw(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
         frames = np.concatenate([blocks[:-1], blocks[1:]], axis=1)[None]      # (1, f1 - f0, 320)
         logpow = front.run(None, {front.get_inputs()[0].name: frames})[0]   # (1, 1, f1 - f0, 161)
         shared = _body_rows(body, logpow)                                    # (1, 32, f1 - f0, 161)
-        # the head's input is filled in place: one copy of each window's rows (they are 18 MB each)
-        maps = np.empty((len(batch), *shared.shape[1:2], _FRAMES, shared.shape[3]), dtype=shared.dtype)
-        for i, k in enumerate(batch):
+        # each window's map is copied once into one buffer and the head runs window by window: a batch of
+        # windows outgrows the caches (6 windows in one call cost 2x six single calls, measured)
+        m = np.empty((1, shared.shape[1], _FRAMES, shared.shape[3]), dtype=shared.dtype)
+        for k in batch:
             s = k * _HOP_FRAMES - f0
-            m = maps[i]
-            m[...] = shared[0, :, s: s + _FRAMES]
+            m[0] = shared[0, :, s: s + _FRAMES]
             # an edge of the window inside the shared rows saw real neighbours there: redo it from the
             # window's own rows (zero padded); an edge at the end of the shared rows is already the window's
             if s > 0:
-                m[:, :_EDGE] = body.run(None, {name: logpow[:, :, s: s + 2 * _EDGE]})[0][0, :, :_EDGE]
+                m[0, :, :_EDGE] = body.run(None, {name: logpow[:, :, s: s + 2 * _EDGE]})[0][0, :, :_EDGE]
             if s + _FRAMES < logpow.shape[2]:
                 tail = logpow[:, :, s + _FRAMES - 2 * _EDGE: s + _FRAMES]
-                m[:, -_EDGE:] = body.run(None, {name: tail})[0][0, :, -_EDGE:]
-        raw.append(head.run(None, {head.get_inputs()[0].name: maps})[0])
+                m[0, :, -_EDGE:] = body.run(None, {name: tail})[0][0, :, -_EDGE:]
+            raw.append(head.run(None, {head.get_inputs()[0].name: m})[0])
     return np.concatenate(raw).astype(np.float64)
 
 
@@ -237,18 +238,15 @@ def _p808(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
     seg_len, pad = _WIN - _BLOCK, _N_FFT // 2
     shared = _mel_frames(_centred_frames(x, windows[-1] * _HOP_FRAMES + _FRAMES))
     out = []
-    for b in range(0, len(windows), _BATCH_WINDOWS):
-        feats = []
-        for k in windows[b: b + _BATCH_WINDOWS]:
-            seg = x[k * SR: k * SR + seg_len]
-            mel = shared[k * _HOP_FRAMES: k * _HOP_FRAMES + _FRAMES].copy()
-            first = np.pad(seg[: _N_FFT - pad], (pad, 0))
-            last_start = (_FRAMES - 1) * _BLOCK - pad
-            last = np.pad(seg[last_start:], (0, _N_FFT - (seg_len - last_start)))
-            mel[[0, -1]] = _mel_frames(np.stack([first, last]))
-            feats.append(_log_mel(mel))
-        out.append(p808.run(None, {p808.get_inputs()[0].name: np.stack(feats)})[0][:, 0])
-    return np.concatenate(out).astype(np.float64)
+    for k in windows:   # one window per call: batches cost more per window (1.5x for 6, measured)
+        seg = x[k * SR: k * SR + seg_len]
+        mel = shared[k * _HOP_FRAMES: k * _HOP_FRAMES + _FRAMES].copy()
+        first = np.pad(seg[: _N_FFT - pad], (pad, 0))
+        last_start = (_FRAMES - 1) * _BLOCK - pad
+        last = np.pad(seg[last_start:], (0, _N_FFT - (seg_len - last_start)))
+        mel[[0, -1]] = _mel_frames(np.stack([first, last]))
+        out.append(p808.run(None, {p808.get_inputs()[0].name: _log_mel(mel)[None]})[0][0, 0])
+    return np.asarray(out, dtype=np.float64)
 
 
 def _score(x: np.ndarray, personalized: bool, mirror, threads: int) -> dict[str, float]:

@@ -103,7 +103,32 @@ def distillmos(x, sr: int) -> float:
     with _lock:
         model, torch = _distillmos_model()
         with torch.inference_mode():
-            return float(model(torch.from_numpy(np.ascontiguousarray(y))[None])[0, 0])
+            return _distillmos_forward(model, torch, torch.from_numpy(np.ascontiguousarray(y))[None])
+
+
+def _distillmos_forward(model, torch, x) -> float:
+    """``ConvTransformerSQAModel.forward`` of distillmos 0.9.1 for one signal ``x`` ``(1, samples)`` at 16 kHz,
+    with the same crops (7.68 s, at most 1 s apart, zero padding for shorter clips), the same peak
+    normalisation per crop and the same mean; equal to the package's call within 1e-5 (tested). Two
+    differences in how, not what: the crops run one at a time rather than stacked in one batch (a
+    10 s clip's four crops cost 1.3x less so: a batch outgrows the caches), and the convolutions run on
+    channels-last tensors (1.1x faster on one thread)."""
+    import torch.nn.functional as F
+    from distillmos.sqa import MAX_HOP_LEN, SEQ_LEN, _complex_compressed
+
+    over = x.shape[1] - SEQ_LEN
+    if over < 0:
+        x, over = F.pad(x, (0, -over)), 0
+    hops = int(np.ceil(over / MAX_HOP_LEN)) + 1
+    cnn = model.cnn
+    scores = []
+    for c in np.linspace(0, 1, hops):
+        crop = x[:, int(c * over): int(c * over) + SEQ_LEN]
+        crop = crop / (torch.max(torch.abs(crop), dim=1, keepdim=True).values + 1e-8)
+        spec = _complex_compressed(crop, cnn.hop_length, cnn.win_length).permute(0, 3, 1, 2)
+        feat = torch.flatten(cnn.cnn(spec.contiguous(memory_format=torch.channels_last)), 1, -2)
+        scores.append(model.transformer_pool_attn(feat.permute(0, 2, 1)))
+    return float(1 + 4 * torch.mean(torch.stack(scores).reshape(hops, -1, 1), dim=0)[0, 0])
 
 
 #: visqol-python functions setoolkit replaced, as shipped (tests compare the replacements against them).

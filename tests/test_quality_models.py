@@ -109,3 +109,19 @@ def test_visqol_voice_activity_replacement_equals_the_packages_loop(pairs):
         sig = AudioSignal(x, 16000)
         for start, total, frame in ((0, len(x), 480), (9, len(x) - 500, 240)):
             assert Q._voice_activity(creator, sig, start, total, frame) == package_loop(creator, sig, start, total, frame)
+
+
+def test_distillmos_equals_the_packages_forward_on_short_and_long_clips(pairs, mirror):
+    """setoolkit runs DistillMOS's crops one at a time on channels-last tensors (faster on one core); the score
+    must be the package's own call's, on a 1-crop clip and on 11-18 s recordings cut into 5-11 crops."""
+    import torch
+
+    model, _ = Q._distillmos_model()
+    signals = [c for _, c, _, _ in pairs[:2]]
+    for path in assets.dataset_files("dns3_blind", mirror=mirror)[:2]:
+        x, sr = read(path)
+        signals.append(resample(x[0], sr, 16000) if sr != 16000 else x[0])
+    for x in signals:
+        with torch.inference_mode():
+            package = float(model(torch.from_numpy(np.asarray(x, dtype=np.float32))[None])[0, 0])
+        assert Q.distillmos(x, 16000) == pytest.approx(package, abs=1e-5)
