@@ -47,8 +47,8 @@ import warnings
 import numpy as np
 
 from .audio import resample
-
-# ``metrics`` is imported inside the functions: ``metrics.score_pair`` may import this module.
+from .pesq_score import pesq
+from .signal_pairs import equal_length, is_silent
 
 #: The rate the composite measures are computed at (Hz).
 RATE = 16000
@@ -79,12 +79,10 @@ def _frames(x: np.ndarray, sr: int) -> np.ndarray:
 
 def _check(ref, est, sr: int, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Pair the signals and cut frames; None (after a warning) when the measure is undefined."""
-    from .metrics import _pair, _silent
-
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
-    ref, est = _pair(ref, est)
-    which = [n for n, x in (("reference", ref), ("estimate", est)) if _silent(x)]
+    ref, est = equal_length(ref, est)
+    which = [n for n, x in (("reference", ref), ("estimate", est)) if is_silent(x)]
     if which:
         warnings.warn(f"{name} of an all-zero {' and '.join(which)} is undefined; returning NaN")
         return None
@@ -151,7 +149,7 @@ def llr(ref, est, sr: int) -> float:
     Parameters
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
-        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see ``metrics``).
+        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see :mod:`setoolkit.signal_pairs`).
     sr : int
         Sample rate in Hz; LPC order 16 from 10 kHz up, else 10.
 
@@ -275,12 +273,10 @@ def segsnr(ref, est, sr: int, *, lo: float = -10.0, hi: float = 35.0) -> float:
     >>> segsnr(clean, noisy, 16000)   # vbd16k p232_046
     -1.26
     """
-    from .metrics import _pair, _silent
-
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
-    r, e = _pair(ref, est)
-    if _silent(r):
+    r, e = equal_length(ref, est)
+    if is_silent(r):
         warnings.warn("segSNR against an all-zero reference is undefined; returning NaN")
         return float("nan")
     fr, fe = _frames(r, sr), _frames(e, sr)
@@ -311,7 +307,7 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
     Parameters
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
-        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see ``metrics``); ``(1, samples)``
+        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see :mod:`setoolkit.signal_pairs`); ``(1, samples)``
         is accepted too. Not aligned here: align first (``metrics.align``) if the estimate is delayed.
     sr : int
         Sample rate in Hz; other rates than 16 kHz are resampled to 16 kHz (soxr) first.
@@ -333,12 +329,9 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
     >>> composite(clean, noisy, 16000)   # vbd16k p232_046
     {'csig': 3.207, 'cbak': 2.231, 'covl': 2.572}
     """
-    from .metrics import _pair
-    from .metrics import pesq as _pesq
-
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
-    ref, est = _pair(ref, est)
+    ref, est = equal_length(ref, est)
     if sr != RATE:
         ref = resample(ref.astype(np.float32), sr, RATE).astype(np.float64)
         est = resample(est.astype(np.float32), sr, RATE).astype(np.float64)
@@ -346,7 +339,7 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
     if _check(ref, est, RATE, "CSIG/CBAK/COVL") is None:
         values = dict(nan, pesq_wb=math.nan, llr=math.nan, wss=math.nan, segsnr_loizou=math.nan)
         return values if parts else nan
-    p = float(_pesq(ref, est, RATE, "wb")) if pesq_wb is None else float(pesq_wb)
+    p = float(pesq(ref, est, RATE, "wb")) if pesq_wb is None else float(pesq_wb)
     values = {"pesq_wb": p, "llr": llr(ref, est, RATE), "wss": wss(ref, est, RATE),
               "segsnr_loizou": segsnr(ref, est, RATE)}
     scores = composite_from_parts(values["pesq_wb"], values["llr"], values["wss"], values["segsnr_loizou"])

@@ -14,7 +14,7 @@ bounded lag) before scoring; :func:`score_pair` reports the lag it removed.
 Metrics never lie about their inputs:
 
 * the two signals must have the same length: a mismatch raises :class:`MetricError` naming both lengths.
-  The one documented exception is rounding: lengths within :data:`LENGTH_TOLERANCE` (0.1%, at least one
+  The one documented exception is rounding: lengths within :data:`~setoolkit.signal_pairs.LENGTH_TOLERANCE` (0.1%, at least one
   sample: VoiceBank-DEMAND's own clean/noisy pairs differ by one sample) are cut to the shorter. A
   :func:`score_pair` aligns, and only within its bounded lag;
 * degenerate inputs (an all-zero reference or estimate, a clip too short for PESQ/STOI) give NaN with a
@@ -41,6 +41,8 @@ from . import quality_models
 from .audio import resample
 from .composite import composite
 from .errors import MetricError
+from .pesq_score import pesq
+from .signal_pairs import degenerate, equal_length, is_silent
 
 #: Metrics computed by :func:`score_pair` unless told otherwise: the set SE papers print (PESQ, CSIG/CBAK/COVL
 #: of Hu & Loizou 2008 on the wide-band PESQ, STOI) and the signal-level ones.
@@ -53,46 +55,6 @@ ALL_METRICS = DEFAULT_METRICS + ("visqol", "distillmos")
 HIGHER_IS_BETTER = {m: m != "lsd" for m in ALL_METRICS}
 
 _EPS = 1e-12
-#: Relative length difference (at least one sample) that :func:`_pair` cuts away as rounding, not an error.
-LENGTH_TOLERANCE = 1e-3
-
-
-def _mono(x, name: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 2 and 1 in x.shape:
-        x = x.reshape(-1)
-    if x.ndim != 1:
-        raise ValueError(f"metrics take mono signals (samples,) or (1, samples); {name} has shape {x.shape}")
-    return x
-
-
-def _pair(ref, est) -> tuple[np.ndarray, np.ndarray]:
-    """Both signals as 1-D float64 of one length; a mismatch beyond rounding (:data:`LENGTH_TOLERANCE`) is an
-    error, never a silent cut."""
-    ref, est = _mono(ref, "reference"), _mono(est, "estimate")
-    n = min(len(ref), len(est))
-    if abs(len(ref) - len(est)) <= max(1, LENGTH_TOLERANCE * max(len(ref), len(est))):
-        ref, est = ref[:n], est[:n]
-    else:
-        raise MetricError(f"reference has {len(ref)} samples but estimate has {len(est)}: metrics compare "
-                          "signals of equal length; align them first (metrics.align / score_pair) or trim "
-                          "both to the same span")
-    if len(ref) == 0:
-        raise MetricError("metrics need non-empty signals (both have 0 samples)")
-    return ref, est
-
-
-def _silent(x: np.ndarray) -> bool:
-    return not np.any(x)
-
-
-def _degenerate(metric: str, ref: np.ndarray, est: np.ndarray) -> bool:
-    """Warn and return True when a ratio metric is undefined (all-zero reference or estimate)."""
-    which = [n for n, x in (("reference", ref), ("estimate", est)) if _silent(x)]
-    if which:
-        warnings.warn(f"{metric} of an all-zero {' and '.join(which)} is undefined; returning NaN")
-        return True
-    return False
 
 
 def _ratio_db(signal_energy: float, error_energy: float) -> float:
@@ -108,10 +70,10 @@ def si_sdr(ref, est) -> float:
     ``ref``, ``est``: ``(samples,)`` of equal length. Returns dB; ``+inf`` for a perfect estimate, NaN (with a
     warning) when either signal is all zeros or constant.
     """
-    ref, est = _pair(ref, est)
+    ref, est = equal_length(ref, est)
     ref = ref - ref.mean()
     est = est - est.mean()
-    if _degenerate("SI-SDR", ref, est):
+    if degenerate("SI-SDR", ref, est):
         return float("nan")
     alpha = np.dot(est, ref) / np.dot(ref, ref)
     target = alpha * ref
@@ -125,8 +87,8 @@ def sdr(ref, est, *, filter_length: int = 512) -> float:
     perfect estimate, NaN (with a warning) for an all-zero signal or a clip shorter than the filter."""
     import fast_bss_eval
 
-    ref, est = _pair(ref, est)
-    if _degenerate("SDR", ref, est):
+    ref, est = equal_length(ref, est)
+    if degenerate("SDR", ref, est):
         return float("nan")
     if np.array_equal(ref, est):
         return math.inf
@@ -142,8 +104,8 @@ def sdr(ref, est, *, filter_length: int = 512) -> float:
 def snr(ref, est) -> float:
     """SNR in dB of ``est`` against ``ref`` (noise = est - ref, no scaling); ``+inf`` for a perfect estimate,
     NaN (with a warning) for an all-zero reference."""
-    ref, est = _pair(ref, est)
-    if _silent(ref):
+    ref, est = equal_length(ref, est)
+    if is_silent(ref):
         warnings.warn("SNR against an all-zero reference is undefined; returning NaN")
         return float("nan")
     return _ratio_db(float(np.sum(ref ** 2)), float(np.sum((est - ref) ** 2)))
@@ -153,7 +115,7 @@ def segmental_snr(ref, est, sr: int, *, frame_seconds: float = 0.03, lo: float =
     """Mean per-frame SNR in dB, each frame clamped to ``[lo, hi]`` dB (Hansen & Pellom convention).
 
     ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; frames of ``frame_seconds`` (s), no overlap."""
-    ref, est = _pair(ref, est)
+    ref, est = equal_length(ref, est)
     n = max(int(frame_seconds * sr), 1)
     k = len(ref) // n
     if k == 0:
@@ -171,7 +133,7 @@ def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
     512 up to 16 kHz, else 2048), hop ``n_fft // 4``. NaN for a clip shorter than one frame."""
     from .stft import stft_np, window
 
-    ref, est = _pair(ref, est)
+    ref, est = equal_length(ref, est)
     n_fft = n_fft or (512 if sr <= 16000 else 2048)
     if len(ref) < n_fft:
         return float("nan")
@@ -182,35 +144,6 @@ def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
     return float(np.mean(np.sqrt(np.mean(d ** 2, axis=0))))
 
 
-def pesq(ref, est, sr: int, mode: str = "wb") -> float:
-    """PESQ MOS-LQO (1.04-4.64 wide-band, 1.02-4.55 narrow-band) of ``est`` against ``ref``, both ``(samples,)`` of
-    equal length at ``sr`` Hz. ``mode="wb"`` scores at 16 kHz; ``"nb"`` at 16 kHz when ``sr >= 16000``, else at
-    8 kHz (the two rates P.862 defines); other input rates are resampled with soxr first.
-
-    Returns NaN with a warning for clips PESQ cannot score (no utterance found, too short), so one bad
-    clip never stops a batch.
-    """
-    from pesq import pesq as _pesq
-
-    if mode not in ("wb", "nb"):
-        raise ValueError(f"PESQ mode must be 'wb' or 'nb', got {mode!r}")
-    ref, est = _pair(ref, est)
-    fs = 16000 if (mode == "wb" or sr >= 16000) else 8000
-    if sr != fs:
-        ref = resample(ref.astype(np.float32), sr, fs)
-        est = resample(est.astype(np.float32), sr, fs)
-    if len(ref) < fs // 4:
-        warnings.warn(f"PESQ needs at least 0.25 s, got {len(ref) / fs:.3f} s; returning NaN")
-        return float("nan")
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return float(_pesq(fs, ref, est, mode))
-    except Exception as exc:  # pesq raises its own error types for unscorable clips
-        warnings.warn(f"PESQ-{mode} could not score this clip ({type(exc).__name__}: {exc}); returning NaN")
-        return float("nan")
-
-
 def stoi(ref, est, sr: int, *, extended: bool = False) -> float:
     """STOI (or ESTOI with ``extended=True``), 0..1, via ``pystoi`` (which works at 10 kHz internally).
 
@@ -218,7 +151,7 @@ def stoi(ref, est, sr: int, *, extended: bool = False) -> float:
     too silent to hold one 384 ms analysis segment."""
     from pystoi import stoi as _stoi
 
-    ref, est = _pair(ref, est)
+    ref, est = equal_length(ref, est)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

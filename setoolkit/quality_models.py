@@ -31,8 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from .audio import resample
-
-# ``metrics`` is imported inside the functions: ``metrics.score_pair`` may import this module.
+from .signal_pairs import equal_length, is_silent, mono
 
 #: The rate both models work at (Hz).
 RATE = 16000
@@ -90,10 +89,8 @@ def distillmos(x, sr: int) -> float:
     >>> distillmos(noisy, 16000)     # vbd16k p232_001
     3.67
     """
-    from .metrics import _mono, _silent
-
-    x = _mono(x, "signal")
-    if _silent(x):
+    x = mono(x, "signal")
+    if is_silent(x):
         warnings.warn("DistillMOS of an all-zero signal is undefined; returning NaN")
         return math.nan
     if len(x) < 0.25 * sr:
@@ -172,7 +169,7 @@ def visqol(ref, est, sr: int) -> float:
     Parameters
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
-        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see ``metrics``). ViSQOL aligns
+        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see :mod:`setoolkit.signal_pairs`). ViSQOL aligns
         them itself (global then per-patch alignment), so a small delay costs little.
     sr : int
         Sample rate in Hz; resampled to 16 kHz (speech mode's rate) first.
@@ -188,10 +185,8 @@ def visqol(ref, est, sr: int) -> float:
     >>> visqol(clean, noisy, 16000)  # vbd16k p232_001
     1.36
     """
-    from .metrics import _pair, _silent
-
-    ref, est = _pair(ref, est)
-    which = [n for n, x in (("reference", ref), ("estimate", est)) if _silent(x)]
+    ref, est = equal_length(ref, est)
+    which = [n for n, x in (("reference", ref), ("estimate", est)) if is_silent(x)]
     if which:
         warnings.warn(f"ViSQOL of an all-zero {' and '.join(which)} is undefined; returning NaN")
         return math.nan

@@ -72,6 +72,16 @@ def test_models_never_import_evaluation_and_hide_no_setoolkit_imports():
         assert not hidden, f"{path}: setoolkit imports inside functions {hidden}"
 
 
+def test_metric_modules_import_each_other_at_the_top():
+    """The metric modules are layered (signal_pairs <- pesq_score <- composite, quality_models <- metrics), so
+    none of them dodges a cycle with an import inside a function."""
+    for name in ("signal_pairs", "pesq_score", "composite", "quality_models", "metrics"):
+        hidden = [t for t, _ in _imports(PKG / f"{name}.py", top_level=False)
+                  if t.startswith(("setoolkit.metrics", "setoolkit.composite", "setoolkit.quality_models",
+                                   "setoolkit.signal_pairs", "setoolkit.pesq_score"))]
+        assert not hidden, f"{name}.py imports {hidden} inside a function"
+
+
 def test_every_family_declares_its_cards_and_builders_are_functions():
     families = {c.family for c in CARDS.values()}
     assert len(FAMILY_CARDS) == len(families)
