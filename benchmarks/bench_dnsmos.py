@@ -9,12 +9,13 @@ setoolkit / speechmos (below 1 = setoolkit faster). speechmos runs onnxruntime w
 intra-op thread per core); setoolkit is timed with 1 thread (what each evaluation worker uses) and with as
 many threads as speechmos.
 
-Measured 2026-11-29 on the 2-core build machine while other jobs shared it (``--limit 3``: 15 files of the
-five main-job sets, 1.7-17.5 s): largest difference 2.7e-7; speechmos 1.45 s wall / 1.46 s CPU per file,
-setoolkit (1 thread) 0.62 s / 0.61 s: 0.43x wall, 0.42x CPU. The saving grows with the number of windows
-(2.5-3.3x on 17.5 s recordings or on short clips that upstream repeats to 14-18 s); a recording scored as a
-single 9.01 s window shares nothing, and costs what upstream's does (the convolutions run at the CPU's
-float32 peak; fewer operations would change the numbers).
+Measured 2026-11-30 on the 2-core build machine with nothing else running, all 66 files of the five main-job
+sets (1.7-17.5 s): largest difference 3.2e-7; speechmos 0.74 s wall / 1.47 s CPU per file (it uses both
+cores), setoolkit on one thread 0.54 s / 0.64 s: 0.44x speechmos's CPU time (0.73x its wall time, on half the
+cores). The 0.25x target is not met. The saving grows with the number of windows (up to 3x on 17.5 s
+recordings or on short clips that upstream repeats to 14-18 s); a recording scored as a single 9.01 s window
+shares nothing and costs what upstream's does: the convolutions run in onnxruntime at about 120 GFLOP/s on one
+core (torch's are 2x slower; bfloat16 would change the scores), and fewer operations would change the numbers.
 """
 
 import argparse
