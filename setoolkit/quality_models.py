@@ -128,36 +128,13 @@ def _distillmos_forward(model, torch, x) -> float:
     return float(1 + 4 * torch.mean(torch.stack(scores).reshape(hops, -1, 1), dim=0)[0, 0])
 
 
-#: visqol-python functions setoolkit replaced, as shipped (tests compare the replacements against them).
-_PACKAGE_CODE: dict = {}
-
-
-def _voice_activity(self, signal, start_sample: int, total_samples: int, frame_len: int) -> list[float]:
-    """visqol-python 3.8.0's ``VadPatchCreator._get_voice_activity`` with its per-sample Python loop done by
-    numpy: the same int16 samples (scaled by 2^15, clipped to [-2^15, 2^15 - 1], truncated towards zero), fed
-    to the same ``RmsVad`` chunk by chunk, so the same results (tested against the original). The loop cost
-    0.15 s per call on a 3.5 s reference, half of ViSQOL's time."""
-    from visqol.patch_creator import RmsVad
-
-    data = np.asarray(signal.data[start_sample: start_sample + total_samples], dtype=np.float64)
-    ints = np.trunc(np.clip(data * (1 << 15), -1.0 * (1 << 15), 1.0 * ((1 << 15) - 1))).astype(np.int16)
-    vad = RmsVad()
-    for chunk in ints[: len(ints) // frame_len * frame_len].reshape(-1, frame_len):
-        vad.process_chunk(chunk)
-    return vad.get_vad_results()
-
-
 @lru_cache(maxsize=1)
 def _visqol_api():
     import logging
 
     from visqol.api import VisqolApi
-    from visqol.patch_creator import VadPatchCreator
 
     logging.getLogger("visqol").setLevel(logging.ERROR)
-    if VadPatchCreator._get_voice_activity is not _voice_activity:
-        _PACKAGE_CODE["voice_activity"] = VadPatchCreator._get_voice_activity   # kept for the equality test
-        VadPatchCreator._get_voice_activity = _voice_activity
     api = VisqolApi()
     api.create(mode="speech", use_lattice_model=True)
     return api

@@ -93,24 +93,6 @@ def test_both_run_offline_without_transformers():
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_visqol_voice_activity_replacement_equals_the_packages_loop(pairs):
-    """setoolkit swaps visqol-python's per-sample Python loop in the reference VAD for numpy; the VAD decisions,
-    and so the scores, must be the package's own (checked on real references and on clipping and silence)."""
-    from visqol.audio_utils import AudioSignal
-    from visqol.patch_creator import VadPatchCreator
-
-    Q._visqol_api()
-    assert VadPatchCreator._get_voice_activity is Q._voice_activity
-    package_loop = Q._PACKAGE_CODE["voice_activity"]
-    creator = VadPatchCreator(20)
-    signals = [c for _, c, _, _ in pairs[:4]]
-    signals += [np.clip(3.0 * signals[0], -1.0, 1.0), np.zeros(16000), -signals[1]]
-    for x in signals:
-        sig = AudioSignal(x, 16000)
-        for start, total, frame in ((0, len(x), 480), (9, len(x) - 500, 240)):
-            assert Q._voice_activity(creator, sig, start, total, frame) == package_loop(creator, sig, start, total, frame)
-
-
 def test_distillmos_equals_the_packages_forward_on_short_and_long_clips(pairs, mirror):
     """setoolkit runs DistillMOS's crops one at a time on channels-last tensors (faster on one core); the score
     must be the package's own call's, on a 1-crop clip and on 11-18 s recordings cut into 5-11 crops."""
