@@ -35,10 +35,12 @@ def test_healthy_user_wrapped_model_and_cli(quant, pairs, capsys):
     from setoolkit.cli import main
 
     assert set(doctor(faults.Delegating(quant), pairs=pairs[:8]).statuses.values()) <= {"pass", "warn"}
-    assert main(["doctor", "dpcrn-quant"]) == 0
+    # the CLI path on 8 pairs (every check on all 44 is test_healthy_model_passes_every_check's): a subset below
+    # the card's SI-SDR floor (+7.5 dB on these 8, the card's +9.0 is over 44) is a warning, not a failure
+    assert main(["doctor", "dpcrn-quant", "--n-pairs", "8"]) == 0
     out = capsys.readouterr().out
-    assert out.count("PASS") == 7
-    assert main(["doctor", "dpcrn-quant", "--audio", str(pairs[0][1]), "--sr", "48000"]) == 1
+    assert out.count("PASS") == 6 and "WARN" in out and "below the card on this subset" in out and "FAIL" not in out
+    assert main(["doctor", "dpcrn-quant", "--audio", str(pairs[0][1]), "--sr", "48000", "--n-pairs", "8"]) == 1
 
 
 def test_wrong_rate(quant, pairs, mirror):
@@ -56,7 +58,7 @@ def test_int16_scale(quant, pairs):
 
 
 def test_swapped_outputs(quant, pairs):
-    report = doctor(faults.swapped_outputs(quant), pairs=pairs)
+    report = doctor(faults.swapped_outputs(quant), pairs=pairs[:8])
     _only_failure(report, "output")
     assert "by value they are" in report["output"].value
     assert report["quality"].status == "warn" and "symptom of check 3" in report["quality"].suggestion
