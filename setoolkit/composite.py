@@ -48,7 +48,7 @@ import numpy as np
 
 from .audio import resample
 from .pesq_score import pesq
-from .signal_pairs import equal_length, is_silent
+from .signal_pairs import degenerate, equal_length, is_silent
 
 #: The rate the composite measures are computed at (Hz).
 RATE = 16000
@@ -82,9 +82,7 @@ def _check(ref, est, sr: int, name: str) -> tuple[np.ndarray, np.ndarray, np.nda
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
     ref, est = equal_length(ref, est)
-    which = [n for n, x in (("reference", ref), ("estimate", est)) if is_silent(x)]
-    if which:
-        warnings.warn(f"{name} of an all-zero {' and '.join(which)} is undefined; returning NaN")
+    if degenerate(name, ref, est):
         return None
     fr, fe = _frames(ref, sr), _frames(est, sr)
     if len(fr) == 0:
@@ -149,7 +147,8 @@ def llr(ref, est, sr: int) -> float:
     Parameters
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
-        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see :mod:`setoolkit.signal_pairs`).
+        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see
+        :mod:`setoolkit.signal_pairs`).
     sr : int
         Sample rate in Hz; LPC order 16 from 10 kHz up, else 10.
 
@@ -307,8 +306,9 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
     Parameters
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
-        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see :mod:`setoolkit.signal_pairs`); ``(1, samples)``
-        is accepted too. Not aligned here: align first (``metrics.align``) if the estimate is delayed.
+        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see
+        :mod:`setoolkit.signal_pairs`); ``(1, samples)`` is accepted too. Not aligned here: align first
+        (``metrics.align``) if the estimate is delayed.
     sr : int
         Sample rate in Hz; other rates than 16 kHz are resampled to 16 kHz (soxr) first.
     pesq_wb : float, optional

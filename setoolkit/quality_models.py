@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from .audio import resample
-from .signal_pairs import equal_length, is_silent, mono
+from .signal_pairs import degenerate, equal_length, is_silent, mono
 
 #: The rate both models work at (Hz).
 RATE = 16000
@@ -146,8 +146,9 @@ def visqol(ref, est, sr: int) -> float:
     Parameters
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
-        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see :mod:`setoolkit.signal_pairs`). ViSQOL aligns
-        them itself (global then per-patch alignment), so a small delay costs little.
+        Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see
+        :mod:`setoolkit.signal_pairs`). ViSQOL aligns them itself (global then per-patch alignment), so a small
+        delay costs little.
     sr : int
         Sample rate in Hz; resampled to 16 kHz (speech mode's rate) first.
 
@@ -163,9 +164,7 @@ def visqol(ref, est, sr: int) -> float:
     1.36
     """
     ref, est = equal_length(ref, est)
-    which = [n for n, x in (("reference", ref), ("estimate", est)) if is_silent(x)]
-    if which:
-        warnings.warn(f"ViSQOL of an all-zero {' and '.join(which)} is undefined; returning NaN")
+    if degenerate("ViSQOL", ref, est):
         return math.nan
     if len(ref) < 0.5 * sr:
         warnings.warn(f"ViSQOL needs at least 0.5 s, got {len(ref) / sr:.3f} s; returning NaN")
