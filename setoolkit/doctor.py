@@ -324,7 +324,7 @@ def _check_environment(model_error: BaseException | None) -> Check:
 def doctor(model, *, audio: str | Path | np.ndarray | None = None, sr: int | None = None,
            pairs: str | Path | Sequence[tuple[Path, Path]] | None = None, n_pairs: int | None = None,
            mirror=None) -> DoctorReport:
-    """Run the seven checks on ``model`` (a registry name or an :class:`~setoolkit.models.base.Enhancer`).
+    """Run the seven checks on ``model`` (a registry name or an :class:`~setoolkit.models.common.base.Enhancer`).
 
     ``audio``: a file or an array (then ``sr`` is required) to test the I/O contract, delay and streaming on;
     default: the first real noisy file of ``vbd16k``. ``sr`` with a file: the rate the caller believes it has

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models.base import Enhancer
+from .models.common.base import Enhancer
 from .streaming import StftFrameStream
 
 

@@ -53,7 +53,7 @@ class ModelCard:
 
     ``latency_ms`` is the algorithmic latency (frame length plus lookahead); ``weights`` are asset names
     (see :mod:`setoolkit.assets`); ``builder`` is the family function taking the card (and ``mirror=``...) and
-    returning an :class:`~setoolkit.models.base.Enhancer`, or ``None`` while the model is not implemented yet
+    returning an :class:`~setoolkit.models.common.base.Enhancer`, or ``None`` while the model is not implemented yet
     (``status`` then says why); ``config`` holds the checkpoint's hyper-parameters in the family's own form.
     """
 
@@ -178,7 +178,7 @@ def get_card(name: str) -> ModelCard:
 def load(name: str, **kwargs):
     """Build the model called ``name`` from its verified official weights.
 
-    Returns an :class:`~setoolkit.models.base.Enhancer`: ``enhance(audio, sr)`` and, for causal models,
+    Returns an :class:`~setoolkit.models.common.base.Enhancer`: ``enhance(audio, sr)`` and, for causal models,
     ``stream()``. Extra keyword arguments (e.g. ``mirror=``) go to the family builder.
     """
     c = get_card(name)

@@ -138,7 +138,7 @@ def test_dnsmos_shared_windows_equal_window_by_window(mirror):
     """A 17.5 s recording: 8 overlapping windows (one skipped by upstream's float rounding), the
     convolution stack in more than one chunk; every window's raw scores equal the whole model's."""
     from setoolkit import dnsmos as d
-    from setoolkit.models.runtimes import onnx_session
+    from setoolkit.models.common.runtimes import onnx_session
 
     f = next(f for f in assets.dataset_files("dns3_blind", mirror=mirror) if "heavybreathing" in f.name)
     x, _ = read(f)

@@ -147,7 +147,7 @@ def test_offline_chunking_of_a_real_model_has_no_click_at_the_seams(quant, data)
     """Force the 10 s chunking on a real model (state restarts per chunk): the crossfaded seam must be no
     rougher than the rest of the output."""
     from setoolkit.audio import chunk_bounds
-    from setoolkit.models.base import Enhancer
+    from setoolkit.models.common.base import Enhancer
 
     class Chunked(Enhancer):
         chunk_seconds = 10.0

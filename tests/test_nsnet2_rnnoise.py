@@ -11,7 +11,7 @@ from setoolkit import assets, metrics
 from setoolkit.audio import read, resample
 from setoolkit.errors import AssetError, ModelError
 from setoolkit.models import nsnet2, rnnoise
-from setoolkit.models.runtimes import onnx_session
+from setoolkit.models.common.runtimes import onnx_session
 from setoolkit.stft import frame_np
 from setoolkit.streaming import stream_signal
 

@@ -96,6 +96,6 @@ def mix_batch(audio: np.ndarray, noises: dict[str, np.ndarray], snr_db: float, *
 
 
 def enhance_batch(model, audio: np.ndarray, sr: int) -> np.ndarray:
-    """``model.enhance`` (a setoolkit :class:`~setoolkit.models.base.Enhancer`) on every row of ``audio``
+    """``model.enhance`` (a setoolkit :class:`~setoolkit.models.common.base.Enhancer`) on every row of ``audio``
     ``(utterances, samples)`` at ``sr`` Hz; returns float32 ``(utterances, samples)``."""
     return np.stack([np.asarray(model.enhance(x, sr), dtype=np.float32).reshape(-1) for x in audio])

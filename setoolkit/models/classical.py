@@ -9,7 +9,7 @@
 * ``speex`` (``pyspeex-noise``, the Speex preprocessor's noise suppressor, -30 dB, AGC off): causal, 10 ms hops
   of 16-bit PCM at 16 kHz, output one hop late; streams.
 
-They run at 16 kHz; :meth:`~setoolkit.models.base.Enhancer.enhance` resamples other rates.
+They run at 16 kHz; :meth:`~setoolkit.models.common.base.Enhancer.enhance` resamples other rates.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ModelError
 from ..registry import ModelCard, card
 from ..streaming import StreamingEnhancer, stream_signal
-from .base import Enhancer
+from .common.base import Enhancer
 
 RATE = 16000
 

@@ -38,8 +38,8 @@ from ..assets import load_torch_checkpoint
 from ..errors import ModelError
 from ..registry import ModelCard, Published, card
 from ..streaming import StreamingEnhancer
-from .base import Enhancer
-from .checkpoints import load_state_strict, resolve_checkpoint
+from .common.base import Enhancer
+from .common.checkpoints import load_state_strict, resolve_checkpoint
 
 _SINC_ZEROS = 56  # half-length (in zero crossings) of the interpolation filter, as upstream
 

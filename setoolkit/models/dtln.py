@@ -36,9 +36,9 @@ from ..assets import fetch
 from ..errors import AssetError, ModelError
 from ..registry import ModelCard, Published, card
 from ..streaming import torch_threads
-from .base import FrameEnhancer
-from .keras_h5 import read_layers, write_layers
-from .runtimes import onnx_session, tflite_interpreter
+from .common.base import FrameEnhancer
+from .common.keras_h5 import read_layers, write_layers
+from .common.runtimes import onnx_session, tflite_interpreter
 
 BLOCK, SHIFT, SAMPLE_RATE = 512, 128, 16000
 N_BINS, UNITS, CODE = BLOCK // 2 + 1, 128, 256
@@ -189,7 +189,7 @@ def to_h5_weights(net: DtlnTorch, template: str) -> dict[str, list[np.ndarray]]:
     return {name: [np.ascontiguousarray(a) for a in named[name]] for name in layers}
 
 
-class _H5Backend:
+class H5Backend:
     """Both stages in PyTorch from the h5 weights (whole sequences per call)."""
 
     def __init__(self, path: str) -> None:
@@ -298,7 +298,7 @@ class Dtln(FrameEnhancer):
         if ext == ".h5":
             if len(paths) != 1:
                 raise ModelError(f"a DTLN h5 model is one file, got {paths}")
-            self.backend = _H5Backend(paths[0])
+            self.backend = H5Backend(paths[0])
         elif ext == ".tflite":
             self.backend = _ExportBackend(paths, _TfliteStage)
         elif ext == ".onnx":

@@ -38,8 +38,8 @@ from ..errors import AssetError, ModelError
 from ..registry import ModelCard, Published, card
 from ..stft import window
 from ..streaming import FrameModel, torch_threads
-from .base import FrameEnhancer
-from .runtimes import onnx_session
+from .common.base import FrameEnhancer
+from .common.runtimes import onnx_session
 
 N_FFT, HOP, SAMPLE_RATE = 512, 256, 16000
 N_BINS = N_FFT // 2 + 1

@@ -30,8 +30,8 @@ import numpy as np
 from ..assets import fetch
 from ..errors import AssetError, ModelError
 from ..registry import ModelCard, card
-from .base import FrameEnhancer
-from .runtimes import onnx_session
+from .common.base import FrameEnhancer
+from .common.runtimes import onnx_session
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import AssetError, ModelError
 from ..registry import ModelCard, Published, card
 from ..streaming import StreamingEnhancer, stream_signal
-from .base import Enhancer
+from .common.base import Enhancer
 
 FRAME, SAMPLE_RATE = 480, 48000
 SCALE = 32768.0  # RNNoise works on 16-bit-range samples

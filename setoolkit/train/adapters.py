@@ -14,7 +14,7 @@ from ..errors import ModelError
 from ..models.dpcrn.config import apply_mask, features, load_h5
 from ..models.dpcrn.enhancer import DpcrnTorchModel, h5_asset
 from ..models.dpcrn.torch_port import convert_h5, to_h5_weights
-from ..models.keras_h5 import write_layers
+from ..models.common.keras_h5 import write_layers
 from ..streaming import front_pad
 
 
@@ -213,9 +213,9 @@ def _dpcrn(model) -> TrainAdapter:
 
 
 def _dtln(model) -> TrainAdapter:
-    from ..models.dtln import _H5Backend
+    from ..models.dtln import H5Backend
 
-    if not isinstance(model.backend, _H5Backend):
+    if not isinstance(model.backend, H5Backend):
         raise ModelError(f"fine-tuning DTLN needs its PyTorch port of the h5 ('dtln'); {model.name!r} runs "
                          f"{model.card.framework}")
     return DtlnAdapter(model)

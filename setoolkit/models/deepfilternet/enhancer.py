@@ -32,7 +32,7 @@ from ...assets import extracted, fetch
 from ...errors import AssetError, AudioError, ModelError
 from ...registry import ModelCard
 from ...streaming import StreamingEnhancer
-from ..base import Enhancer
+from ..common.base import Enhancer
 from . import dsp, onnx_graphs
 
 PARTS = ("enc", "erb_dec", "df_dec")

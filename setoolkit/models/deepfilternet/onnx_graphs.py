@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import AssetError, ModelError
-from ..runtimes import onnx_session
+from ..common.runtimes import onnx_session
 
 #: the interface of each part: graph inputs, graph outputs used (by name, as exported)
 PART_INPUTS = {"enc": ("feat_erb", "feat_spec"), "erb_dec": ("emb", "e3", "e2", "e1", "e0"),

@@ -34,7 +34,7 @@ import numpy as np
 
 from ...errors import AssetError
 from ...stft import window
-from ..keras_h5 import read_layers as read_h5  # {layer: [(weight name, array)]} in file order
+from ..common.keras_h5 import read_layers as read_h5  # {layer: [(weight name, array)]} in file order
 
 
 @dataclass(frozen=True)

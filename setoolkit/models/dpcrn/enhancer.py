@@ -6,7 +6,7 @@ Each frames the signal as its checkpoint's own inference does (:attr:`DpcrnConfi
 the official ``main.py`` (``tf.signal.frame`` without padding: the first frame is the first ``n_fft`` samples),
 so ``setoolkit enhance -m dpcrn-dns3`` reproduces the official repository's outputs; DPCRN-base as its exports'
 real-time loop, so the h5, TFLite and ONNX variants agree. The shared framing base
-(:class:`~setoolkit.models.base.FrameEnhancer`) gives the offline loop and the streamer the same grid, so
+(:class:`~setoolkit.models.common.base.FrameEnhancer`) gives the offline loop and the streamer the same grid, so
 streaming still equals offline.
 """
 
@@ -18,7 +18,7 @@ import torch
 from ...assets import fetch
 from ...registry import ModelCard
 from ...streaming import StftFrameStream, lockstep_frames, torch_threads
-from ..base import FrameEnhancer
+from ..common.base import FrameEnhancer
 from .config import DpcrnConfig, apply_mask, features, load_h5, sine_window
 from .keras_graph import KerasRunner
 from .torch_port import STATE_PARTS, from_h5, quantize_int8

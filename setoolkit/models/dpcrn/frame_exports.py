@@ -25,8 +25,8 @@ from ...assets import fetch
 from ...errors import ModelError
 from ...registry import ModelCard
 from ...stft import window
-from ..base import FrameEnhancer
-from ..runtimes import onnx_session, tflite_interpreter
+from ..common.base import FrameEnhancer
+from ..common.runtimes import onnx_session, tflite_interpreter
 from .output_roles import find_phase_pair, probe_signal
 
 _LOG_EPS = 1e-9  # as in training: 2 * log(sqrt(re^2 + im^2 + 1e-9))

@@ -539,7 +539,7 @@ def convert_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig) -> dict[s
 def to_h5_weights(model: DpcrnTorch) -> dict[str, list[np.ndarray]]:
     """The inverse of :func:`convert_h5`: the module's weights as the released Keras h5 stores them,
     ``{layer name: [arrays]}`` in file order with the shapes of :func:`~setoolkit.models.dpcrn.config.expected_layers`
-    (what :func:`~setoolkit.models.keras_h5.write_layers` writes and the loaders read back).
+    (what :func:`~setoolkit.models.common.keras_h5.write_layers` writes and the loaders read back).
 
     Keras RNNs have one bias: the torch ``hh`` biases must still be 0 (fine-tuning freezes them)."""
 

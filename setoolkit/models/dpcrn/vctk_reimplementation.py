@@ -25,7 +25,7 @@ from ...errors import AssetError
 from ...registry import ModelCard
 from ...stft import istft_np, stft_np
 from ...streaming import torch_threads
-from ..base import Enhancer
+from ..common.base import Enhancer
 
 N_FFT, HOP = 400, 200
 ENC = [(32, (5, 2), (2, 1), (1, 0, 0, 2)), (32, (3, 2), (2, 1), (1, 0, 0, 1)), (32, (3, 2), (1, 1), (1, 0, 1, 1)),

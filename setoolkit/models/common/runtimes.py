@@ -3,7 +3,7 @@ broken file into an :class:`~setoolkit.errors.AssetError` naming it."""
 
 from __future__ import annotations
 
-from ..errors import AssetError
+from ...errors import AssetError
 
 
 def onnx_session(model, *, threads: int = 1, name: str | None = None, denormal_as_zero: bool = False):

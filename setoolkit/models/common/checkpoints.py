@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..assets import fetch, get, verify
-from ..errors import AssetError
-from ..registry import ModelCard
+from ...assets import fetch, get, verify
+from ...errors import AssetError
+from ...registry import ModelCard
 
 
 def resolve_checkpoint(card: ModelCard, *, mirror=None, checkpoint=None, verify_hash: bool = True) -> Path:

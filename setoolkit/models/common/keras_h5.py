@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AssetError
+from ...errors import AssetError
 
 
 def _text(v) -> str:
