@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from setoolkit import assets
-from setoolkit import dnsmos as ours
+from setoolkit.metrics import dnsmos as ours
 from setoolkit.audio import read, resample
 
 PAIRS = (("SIG", "sig_mos"), ("BAK", "bak_mos"), ("OVRL", "ovrl_mos"), ("P808_MOS", "p808_mos"))

@@ -87,7 +87,7 @@ def best_of(fn, repeats=2) -> float:
 
 
 def quality(names, quick: bool):
-    from setoolkit.evaluate import evaluate, summarize
+    from setoolkit.evaluation import evaluate, summarize
 
     with tempfile.TemporaryDirectory() as tmp:
         table = evaluate(["noisy"] + names, SETS, tmp, metrics=("si_sdr", "pesq_wb", "stoi"), workers=1,

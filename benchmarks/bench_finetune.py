@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 import setoolkit
 from setoolkit import assets
-from setoolkit.figures import loss_curves
+from setoolkit.report.figures import loss_curves
 from setoolkit.report import markdown_table
 from setoolkit.train import MixingDataset
 from setoolkit.train.protocol import seed_study

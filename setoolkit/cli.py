@@ -121,7 +121,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate, summarize
+    from .evaluation import evaluate, summarize
 
     table, stats = evaluate(args.models.split(",") if args.models else None, args.sets.split(","), args.out,
                             workers=args.workers, scheduler=args.scheduler, limit=args.limit,
@@ -151,7 +151,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    from .doctor import doctor
+    from .diagnostics.doctor import doctor
 
     report = doctor(args.model, audio=args.audio, sr=args.sr, pairs=args.pairs, n_pairs=args.n_pairs)
     print(report)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import SetoolkitError
-from .evaluate import ORACLES, evaluate
+from .evaluation import ORACLES, evaluate
 from .metrics import DEFAULT_METRICS
 from .report import build_report
 
@@ -52,7 +52,7 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     day or later, recomputes only what changed. A variant that fails parity raises after the report is written.
     """
     from .registry import representatives, runnable_models
-    from .timing import Profile, parity_failures, timing_pass
+    from .evaluation.timing import Profile, parity_failures, timing_pass
 
     t_start = time.perf_counter()
     date = date or dt.date.today().isoformat()

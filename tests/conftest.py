@@ -33,7 +33,7 @@ def data(mirror) -> Path:
 def small_run(tmp_path_factory, mirror):
     """A real evaluation table: two fast models (two families) on 3 paired VoiceBank-DEMAND files and 2 real
     DNS3 recordings, with DNSMOS; shared by the report, widget and browser tests."""
-    from setoolkit.evaluate import evaluate
+    from setoolkit.evaluation import evaluate
 
     out = tmp_path_factory.mktemp("small_run")
     import pandas as pd

@@ -200,7 +200,7 @@ def jupyterlab(root: Path):
 
 
 NOTEBOOK_CELLS = [
-    "import pandas as pd\nfrom setoolkit.widgets import ComparisonPlayer\n"
+    "import pandas as pd\nfrom setoolkit.report.widgets import ComparisonPlayer\n"
     "table = pd.read_parquet('table.parquet')\nplayer = ComparisonPlayer(table, dataset='vbd16k')\nplayer",
 ]
 

@@ -7,7 +7,7 @@ import pytest
 import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
-from setoolkit.oracle import KINDS, oracle_enhance
+from setoolkit.models.oracle import KINDS, oracle_enhance
 from setoolkit.streaming import stream_signal
 
 

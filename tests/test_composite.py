@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from setoolkit import assets
-from setoolkit import composite as C
+from setoolkit.metrics import composite as C
 from setoolkit.audio import read
 from setoolkit.metrics import pesq
 

@@ -82,7 +82,7 @@ def test_truncated_and_corrupt_checkpoints_are_refused(tmp_path, mirror):
     cut.write_bytes(src.read_bytes()[:100_000])
     with pytest.raises(AssetError, match="cut.h5: not a readable Keras h5 file"):
         build_torch(get_card("dpcrn-dns3"), checkpoint=cut)
-    from setoolkit.faults import corrupted_mirror
+    from setoolkit.diagnostics.faults import corrupted_mirror
 
     bad = corrupted_mirror(DNS3_H5, mirror, tmp_path / "mirror")
     with pytest.raises(AssetError, match="checksum mismatch"):

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from setoolkit import assets, faults
+from setoolkit import assets; from setoolkit.diagnostics import faults
 from setoolkit.audio import read
-from setoolkit.dnsmos import dnsmos
-from setoolkit.evaluate import bootstrap_ci, evaluate, snr_bands, summarize
+from setoolkit.metrics.dnsmos import dnsmos
+from setoolkit.evaluation import bootstrap_ci, evaluate, snr_bands, summarize
 
 MODELS = ["dpcrn-quant"]
 
@@ -125,7 +125,7 @@ def test_dask_cluster_matches_local_and_resumes_after_killed_worker(run_dir, tmp
 def test_p808_features_and_mel_basis_equal_librosa():
     import librosa
 
-    from setoolkit.dnsmos import mel_basis, p808_features
+    from setoolkit.metrics.dnsmos import mel_basis, p808_features
 
     assert np.array_equal(mel_basis(), librosa.filters.mel(sr=16000, n_fft=321, n_mels=120))
     seg = np.random.default_rng(0).standard_normal(144000) * 0.1
@@ -137,7 +137,7 @@ def test_p808_features_and_mel_basis_equal_librosa():
 def test_dnsmos_shared_windows_equal_window_by_window(mirror):
     """A 17.5 s recording: 8 overlapping windows (one skipped by upstream's float rounding), the
     convolution stack in more than one chunk; every window's raw scores equal the whole model's."""
-    from setoolkit import dnsmos as d
+    from setoolkit.metrics import dnsmos as d
     from setoolkit.models.common.runtimes import onnx_session
 
     f = next(f for f in assets.dataset_files("dns3_blind", mirror=mirror) if "heavybreathing" in f.name)
@@ -241,10 +241,10 @@ def test_missing_output_audio_is_recomputed_and_outputs_are_named_by_content(toy
 
 
 def test_code_hash_follows_imports():
-    from setoolkit.evaluate import code_hash
+    from setoolkit.evaluation import code_hash
 
     assert code_hash("setoolkit.models.dtln") != code_hash("setoolkit.models.nsnet2")
-    assert code_hash("setoolkit.evaluate") == code_hash("setoolkit.evaluate")
+    assert code_hash("setoolkit.evaluation") == code_hash("setoolkit.evaluation")
     assert code_hash("setoolkit.not_a_module") == code_hash()
 
 
@@ -257,7 +257,7 @@ def test_variants_are_scored_through_their_representative():
 
 
 def test_timing_pass_checks_variant_parity_and_reuses_its_measurements(tmp_path, mirror):
-    from setoolkit.timing import PARITY_DB, parity_failures, timing_pass
+    from setoolkit.evaluation.timing import PARITY_DB, parity_failures, timing_pass
 
     clip = assets.dataset_files("dns3_synthetic", mirror=mirror, subdir="noisy")[0]
     files = assets.dataset_files("vbd16k", mirror=mirror, subdir="noisy")[:2]

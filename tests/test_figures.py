@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from setoolkit import figures
+from setoolkit.report import figures
 from setoolkit.registry import CARDS
 
 # every available card: several share a latency (32 ms) and near-equal scores, the worst case for labels

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from setoolkit import metrics as M
+from setoolkit.metrics import scoring as M
 from setoolkit.audio import read, resample
 
 

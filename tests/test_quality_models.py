@@ -10,7 +10,7 @@ import pytest
 
 import setoolkit
 from setoolkit import assets
-from setoolkit import quality_models as Q
+from setoolkit.metrics import learned as Q
 from setoolkit.audio import read, resample
 
 
@@ -83,7 +83,7 @@ def test_distillmos_is_thread_safe(pairs):
 
 def test_both_run_offline_without_transformers():
     code = ("import sys, numpy as np\n"
-            "from setoolkit import quality_models as Q\n"
+            "from setoolkit.metrics import learned as Q\n"
             "x = np.random.default_rng(0).standard_normal(16000) * 0.1\n"
             "assert 1 <= Q.distillmos(x, 16000) <= 5 and 1 <= Q.visqol(x, x, 16000) <= 5\n"
             "assert 'transformers' not in sys.modules and 'huggingface_hub' not in sys.modules\n")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from setoolkit.evaluate import summarize
+from setoolkit.evaluation import summarize
 from setoolkit.report import best_by_group, best_under, build_report, headline, leaderboard, pick_examples
 
 

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from setoolkit.widgets import ComparisonPlayer
+from setoolkit.report.widgets import ComparisonPlayer
 
 
 def _decode(url):

@@ -16,7 +16,8 @@ import pandas as pd
 import soundfile as sf
 import torch
 
-from .. import assets, metrics
+from .. import assets
+from .. import metrics
 from ..audio import read
 from ..errors import ModelError
 from ..models.dpcrn.enhancer import STREAMING_MODES, DpcrnNet, DpcrnTorchModel

@@ -25,8 +25,8 @@ def published_vs_measured(summary, bands=None):
     """One row per published number: ``model, dataset, metric, published, measured, n, difference, set, caveat,
     official, citation, note``.
 
-    ``summary``: :func:`setoolkit.evaluate.summarize` of an evaluation table (``dataset, model, n, <metric>``);
-    ``bands``: optional :func:`setoolkit.evaluate.snr_bands` table, adding ``measured_<band>dB`` columns for the
+    ``summary``: :func:`setoolkit.evaluation.summarize` of an evaluation table (``dataset, model, n, <metric>``);
+    ``bands``: optional :func:`setoolkit.evaluation.snr_bands` table, adding ``measured_<band>dB`` columns for the
     VoiceBank-DEMAND rows. ``measured`` is NaN where setoolkit has no such set or did not run the model.
     Returns a pandas DataFrame.
     """

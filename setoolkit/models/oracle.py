@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import AudioError
-from .stft import istft_np, stft_np, window
+from ..errors import AudioError
+from ..stft import istft_np, stft_np, window
 
 #: Oracle masks by name (the evaluation table's model name is ``oracle-<kind>``).
 KINDS = ("irm", "psm", "cirm")

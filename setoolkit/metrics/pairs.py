@@ -3,8 +3,8 @@
 A metric compares signals of equal length; the one exception is rounding: lengths within
 :data:`LENGTH_TOLERANCE` (0.1%, at least one sample: VoiceBank-DEMAND's own clean/noisy pairs differ by one
 sample) are cut to the shorter. Anything longer is a wrong pair or a missing alignment, and an error.
-Used by :mod:`setoolkit.metrics`, :mod:`setoolkit.composite`, :mod:`setoolkit.quality_models` and
-:mod:`setoolkit.pesq_score`; imports nothing of setoolkit but its errors.
+Used by :mod:`setoolkit.metrics.scoring`, :mod:`setoolkit.metrics.composite`, :mod:`setoolkit.metrics.learned` and
+:mod:`setoolkit.metrics.pesq_p862`; imports nothing of setoolkit but its errors.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from .errors import MetricError
+from ..errors import MetricError
 
 #: Relative length difference (at least one sample) that :func:`equal_length` cuts away as rounding, not an error.
 LENGTH_TOLERANCE = 1e-3

@@ -1,7 +1,7 @@
 """PESQ (ITU-T P.862) through the ``pesq`` package, with setoolkit's rate and input rules.
 
-Its own module because two others need it: :mod:`setoolkit.metrics` (``pesq_wb``, ``pesq_nb``) and
-:mod:`setoolkit.composite` (CSIG/CBAK/COVL are regressions on the wide-band PESQ).
+Its own module because two others need it: :mod:`setoolkit.metrics.scoring` (``pesq_wb``, ``pesq_nb``) and
+:mod:`setoolkit.metrics.composite` (CSIG/CBAK/COVL are regressions on the wide-band PESQ).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import warnings
 
 import numpy as np
 
-from .audio import resample
-from .signal_pairs import equal_length
+from ..audio import resample
+from .pairs import equal_length
 
 
 def pesq(ref, est, sr: int, mode: str = "wb") -> float:

@@ -30,8 +30,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .audio import resample
-from .signal_pairs import degenerate, equal_length, is_silent, mono
+from ..audio import resample
+from .pairs import degenerate, equal_length, is_silent, mono
 
 #: The rate both models work at (Hz).
 RATE = 16000
@@ -54,8 +54,8 @@ def _distillmos_model():
     import torch
     from distillmos.sqa import DEFAULT_WEIGHTS_CHKPT, ConvTransformerSQAModel
 
-    from .assets import load_torch_checkpoint
-    from .errors import AssetError
+    from ..assets import load_torch_checkpoint
+    from ..errors import AssetError
 
     with open(DEFAULT_WEIGHTS_CHKPT, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
@@ -147,7 +147,7 @@ def visqol(ref, est, sr: int) -> float:
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
         Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see
-        :mod:`setoolkit.signal_pairs`). ViSQOL aligns them itself (global then per-patch alignment), so a small
+        :mod:`setoolkit.metrics.pairs`). ViSQOL aligns them itself (global then per-patch alignment), so a small
         delay costs little.
     sr : int
         Sample rate in Hz; resampled to 16 kHz (speech mode's rate) first.

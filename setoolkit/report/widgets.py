@@ -23,9 +23,12 @@ import anywidget
 import numpy as np
 import traitlets
 
-from .evaluate import NOISY
+from ..evaluation import NOISY
+from ..metrics import catalog
+from .leaderboard import PAIRED_METRICS, UNPAIRED_METRICS
+from .players import metric_text, player_signals
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parents[1] / "static"
 
 
 def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
@@ -48,7 +51,7 @@ def _key(dataset: str, fname: str) -> str:
 
 
 class ComparisonPlayer(anywidget.AnyWidget):
-    """Listening player over an evaluation table (:func:`setoolkit.evaluate.evaluate`).
+    """Listening player over an evaluation table (:func:`setoolkit.evaluation.evaluate`).
 
     ``files``/``file``: the ``"dataset / file"`` choices and the current one; ``models``/``selected``: the
     models in the table and those shown; ``signals``: the current file's signals (label, kind, audio and
@@ -98,10 +101,8 @@ class ComparisonPlayer(anywidget.AnyWidget):
             self.refresh()
 
     def _signal(self, label: str, kind: str, path: str, row, names, vmax):
-        from .audio import read, to_mono
+        from ..audio import read, to_mono
         from .figures import spectrogram_image
-        from .report import _metric_text
-
         key = (label, str(path), vmax)
         if key not in self._cache:
             x, sr = read(path)
@@ -110,12 +111,10 @@ class ComparisonPlayer(anywidget.AnyWidget):
             self._cache[key] = ({"label": label, "kind": kind, "audio": data_url(wav_bytes(mono, sr), "audio/wav"),
                                  "spec": data_url(png, "image/png")}, v, len(mono) / sr)
         sig, v, dur = self._cache[key]
-        return {**sig, "metrics": _metric_text(row, names)}, v, dur
+        return {**sig, "metrics": metric_text(row, names)}, v, dur
 
     def refresh(self) -> None:
         """Rebuild ``signals`` for the current file and selected models."""
-        from .report import PAIRED_METRICS, UNPAIRED_METRICS, _label, player_signals
-
         dataset, fname = self._pairs[self.file]
         rows = self.table[self.table["dataset"] == dataset]
         paired = "pesq_wb" in rows.columns and rows["pesq_wb"].notna().any()
@@ -127,7 +126,7 @@ class ComparisonPlayer(anywidget.AnyWidget):
             vmax = v if vmax is None else vmax  # one dB scale per file: the noisy input's
             duration = duration or dur
             signals.append(sig)
-        self.metric_names = [_label(m) for m in names]
+        self.metric_names = [catalog.label(m) for m in names]
         self.duration = duration
         self.title = f"{dataset} / {fname}"
         self.signals = signals

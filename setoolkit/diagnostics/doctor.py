@@ -28,9 +28,10 @@ from typing import Sequence
 
 import numpy as np
 
-from . import assets, metrics
-from .audio import DC_LIMIT, as_channels_first, read, resample
-from .errors import SetoolkitError
+from .. import assets
+from .. import metrics
+from ..audio import DC_LIMIT, as_channels_first, read, resample
+from ..errors import SetoolkitError
 
 CHECKS = ("weights", "input", "output", "delay", "streaming", "quality", "environment")
 
@@ -82,7 +83,7 @@ class DoctorReport:
 
 
 def _check_weights(model_or_name, mirror) -> tuple[Check, object]:
-    from .registry import get_card, load
+    from ..registry import get_card, load
 
     if not isinstance(model_or_name, str):
         model = model_or_name
@@ -234,7 +235,7 @@ def _check_delay(model, x16: np.ndarray, y: np.ndarray | None) -> Check:
 
 
 def _check_streaming(model, x16: np.ndarray, offline: np.ndarray | None) -> Check:
-    from .streaming import stream_signal
+    from ..streaming import stream_signal
 
     if not model.card.streaming:
         return Check(5, "streaming", "skip", "model is not causal")
@@ -284,7 +285,7 @@ def environment() -> dict[str, str]:
 
     import torch
 
-    from .stft import torch_istft_takes_real_layout
+    from ..stft import torch_istft_takes_real_layout
 
     env = {"torch": torch.__version__, "threads": str(torch.get_num_threads())}
     for pkg in ("torchaudio", "tensorflow-cpu", "onnxruntime", "ai-edge-litert", "numpy"):
@@ -299,7 +300,7 @@ def environment() -> dict[str, str]:
 def _check_environment(model_error: BaseException | None) -> Check:
     import torch
 
-    from .stft import istft, stft, window
+    from ..stft import istft, stft, window
 
     env = environment()
     summary = (f"torch {env['torch']}, torchaudio {env['torchaudio']}, TF {env['tensorflow-cpu']}, "

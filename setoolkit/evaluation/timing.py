@@ -27,7 +27,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .evaluate import limit_threads
+from ..audio import read, resample, to_mono
+from ..metrics.scoring import snr
+from ..registry import load
+from .engine import limit_threads
+from .keys import code_hash, file_hash, model_fingerprint
+from .store import RowStore
 
 TIMING_COLUMNS = ("model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms")
 VARIANT_COLUMNS = ("model", "representative", "parity_db", "rtf")
@@ -113,8 +118,6 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
     """
     import pandas as pd
 
-    from .evaluate import RowStore, code_hash, file_hash, model_fingerprint
-
     cpu = cpu_name()
     code = code_hash(__name__)
     mirror = str(mirror) if mirror else None
@@ -164,10 +167,6 @@ def parity_failures(variants) -> list[str]:
 
 def _measure(to_time: list[str], to_check: dict[str, str], clip: str, files: list[str], threads: int, mirror):
     """In the timing process: load each model once (representative, then its variants), time it, compare."""
-    from .audio import read, to_mono
-    from .metrics import snr
-    from .registry import load
-
     limit_threads(threads)
     x, sr = read(clip)
     x = to_mono(x)[0][: int(SECONDS * sr)]
@@ -200,8 +199,6 @@ def _measure(to_time: list[str], to_check: dict[str, str], clip: str, files: lis
 def _time_one(model, x: np.ndarray, sr: int) -> dict:
     """RTF of ``model.enhance`` on ``x`` at the model's own rate (median of :data:`REPEATS` after a
     warm-up), and for streaming models the mean / 95th percentile of one ``stream.process(hop)`` in ms."""
-    from .audio import resample
-
     rate = model.sample_rate
     xm = resample(x, sr, rate) if sr != rate else np.asarray(x, dtype=np.float32)
     model.enhance(xm[:rate], rate)

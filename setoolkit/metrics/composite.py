@@ -23,10 +23,10 @@ the book *Speech Enhancement: Theory and Practice*) to the frame:
   mean over the best 95% of frames. The local-peak search keeps ``composite.m``'s indexing (to the right it
   takes the band *before* the first falling slope), since the regression was fitted with that code;
 * **segSNR**: per-frame SNR of the windowed frames, clipped to ``[-10, 35]`` dB, mean over all frames. It is
-  not :func:`setoolkit.metrics.segmental_snr` (rectangular frames, no overlap): the regression needs this one.
+  not :func:`setoolkit.metrics.scoring.segmental_snr` (rectangular frames, no overlap): the regression needs this one.
 
 **Which PESQ enters**: the wide-band MOS-LQO of ITU-T P.862.2 (``pesq`` package, ``mode="wb"``, at 16 kHz),
-the value :func:`setoolkit.metrics.pesq` returns and the convention of the SE literature's tables (SEGAN,
+the value :func:`setoolkit.metrics.scoring.pesq` returns and the convention of the SE literature's tables (SEGAN,
 MetricGAN, CMGAN ... compute "CSIG/CBAK/COVL" this way) and of pysepm at 16 kHz. ``composite.m`` itself fed the
 narrow-band P.862 score of Loizou's MATLAB PESQ; numbers from the two conventions are not comparable.
 
@@ -46,9 +46,9 @@ import warnings
 
 import numpy as np
 
-from .audio import resample
-from .pesq_score import pesq
-from .signal_pairs import degenerate, equal_length, is_silent
+from ..audio import resample
+from .pesq_p862 import pesq
+from .pairs import degenerate, equal_length, is_silent
 
 #: The rate the composite measures are computed at (Hz).
 RATE = 16000
@@ -148,7 +148,7 @@ def llr(ref, est, sr: int) -> float:
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
         Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see
-        :mod:`setoolkit.signal_pairs`).
+        :mod:`setoolkit.metrics.pairs`).
     sr : int
         Sample rate in Hz; LPC order 16 from 10 kHz up, else 10.
 
@@ -307,7 +307,7 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
     ----------
     ref, est : np.ndarray, shape ``(samples,)``
         Clean reference and estimate at ``sr`` Hz, equal length (within rounding, see
-        :mod:`setoolkit.signal_pairs`); ``(1, samples)`` is accepted too. Not aligned here: align first
+        :mod:`setoolkit.metrics.pairs`); ``(1, samples)`` is accepted too. Not aligned here: align first
         (``metrics.align``) if the estimate is delayed.
     sr : int
         Sample rate in Hz; other rates than 16 kHz are resampled to 16 kHz (soxr) first.

@@ -14,7 +14,7 @@ bounded lag) before scoring; :func:`score_pair` reports the lag it removed.
 Metrics never lie about their inputs:
 
 * the two signals must have the same length: a mismatch raises :class:`MetricError` naming both lengths.
-  The one documented exception is rounding: lengths within :data:`~setoolkit.signal_pairs.LENGTH_TOLERANCE` (0.1%, at least one
+  The one documented exception is rounding: lengths within :data:`~setoolkit.metrics.pairs.LENGTH_TOLERANCE` (0.1%, at least one
   sample: VoiceBank-DEMAND's own clean/noisy pairs differ by one sample) are cut to the shorter. A
   :func:`score_pair` aligns, and only within its bounded lag;
 * degenerate inputs (an all-zero reference or estimate, a clip too short for PESQ/STOI) give NaN with a
@@ -37,22 +37,20 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from . import quality_models
-from .audio import resample
+from . import learned as quality_models
+from ..audio import resample
 from .composite import composite
-from .errors import MetricError
-from .pesq_score import pesq
-from .signal_pairs import degenerate, equal_length, is_silent
+from ..errors import MetricError
+from .pesq_p862 import pesq
+from .pairs import degenerate, equal_length, is_silent
 
 #: Metrics computed by :func:`score_pair` unless told otherwise: the set SE papers print (PESQ, CSIG/CBAK/COVL
 #: of Hu & Loizou 2008 on the wide-band PESQ, STOI) and the signal-level ones.
 DEFAULT_METRICS = ("pesq_wb", "pesq_nb", "csig", "cbak", "covl", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr",
                    "lsd")
 #: Every metric :func:`score_pair` knows: the defaults, ViSQOL v3 (intrusive, speech mode, ~0.2 s a call) and
-#: DistillMOS (non-intrusive, of the estimate alone, ~0.5 s a call): :mod:`setoolkit.quality_models`.
+#: DistillMOS (non-intrusive, of the estimate alone, ~0.5 s a call): :mod:`setoolkit.metrics.learned`.
 ALL_METRICS = DEFAULT_METRICS + ("visqol", "distillmos")
-#: Metrics where higher is better (all but LSD).
-HIGHER_IS_BETTER = {m: m != "lsd" for m in ALL_METRICS}
 
 _EPS = 1e-12
 
@@ -131,7 +129,7 @@ def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
 
     ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; Hann frames of ``n_fft`` samples (default
     512 up to 16 kHz, else 2048), hop ``n_fft // 4``. NaN for a clip shorter than one frame."""
-    from .stft import stft_np, window
+    from ..stft import stft_np, window
 
     ref, est = equal_length(ref, est)
     n_fft = n_fft or (512 if sr <= 16000 else 2048)
@@ -259,7 +257,7 @@ def check_lengths(n_ref: int, n_est: int, sr: int, *, name: str = "estimate", ma
 
 
 def _score_files(job: tuple) -> dict:
-    from .audio import read, to_mono
+    from ..audio import read, to_mono
 
     ref_path, est_path, metrics, align_signals = job
     ref, sr_ref = read(ref_path)
@@ -281,7 +279,7 @@ def score_files(pairs: Iterable[tuple[str, str]], *, metrics: Sequence[str] = DE
     from tqdm.auto import tqdm
 
     jobs = [(str(r), str(e), tuple(metrics), align_signals) for r, e in pairs]
-    workers = workers if workers is not None else min(len(jobs), _cpu_count())
+    workers = workers if workers is not None else min(len(jobs), cpu_count())
     if workers <= 1 or len(jobs) <= 1:
         return [_score_files(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -321,7 +319,7 @@ def score_improvement(enhance, pairs: Iterable[tuple[str, str]], *, metrics: Seq
     >>> score_improvement(model.enhance, assets.dataset_pairs("vbd16k")[:4]).mean_delta()
     {'si_sdr': 9.4, 'pesq_wb': 0.61}
     """
-    from .audio import read
+    from ..audio import read
 
     before, after = [], []
     for clean_path, noisy_path in pairs:
@@ -340,16 +338,10 @@ def score_improvement(enhance, pairs: Iterable[tuple[str, str]], *, metrics: Seq
     return Improvement(tuple(metrics), np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64))
 
 
-def _cpu_count() -> int:
+def cpu_count() -> int:
     import os
 
     try:
         return max(len(os.sched_getaffinity(0)), 1)
     except AttributeError:  # pragma: no cover - non-Linux
         return max(os.cpu_count() or 1, 1)
-
-
-def mean_ignore_nan(values: Iterable[float]) -> float:
-    """Mean of the finite values (NaN when there are none)."""
-    arr = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
-    return float(arr.mean()) if arr.size else float("nan")

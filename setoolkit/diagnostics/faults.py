@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .models.common.base import Enhancer
-from .streaming import StftFrameStream
+from ..models.common.base import Enhancer
+from ..streaming import StftFrameStream
 
 
 class Delegating(Enhancer):
@@ -108,7 +108,7 @@ def corrupted_mirror(asset_name: str, source_mirror: str | Path, target: str | P
 def _kill_worker_on(task, *, kill_file: str, **kwargs):
     import os
 
-    from .evaluate import run_task
+    from ..evaluation import run_task
 
     if Path(task.noisy).name == kill_file:
         os._exit(1)  # the worker process dies mid-task, as with an out-of-memory kill

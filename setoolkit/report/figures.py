@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..metrics import catalog
+
 
 #: One colour per model family, fixed so that a family has the same colour in every figure and report.
 FAMILY_COLOURS = {"dpcrn": "#1f77b4", "deepfilternet": "#d62728", "gtcrn": "#2ca02c", "dtln": "#ff7f0e",
@@ -21,17 +23,6 @@ FAMILY_COLOURS = {"dpcrn": "#1f77b4", "deepfilternet": "#d62728", "gtcrn": "#2ca
                   "other": "#7f7f7f"}
 NOISY_COLOUR = "0.45"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
-#: Readable metric names for axes and tables.
-LABELS = {"pesq_wb": "PESQ-WB", "pesq_nb": "PESQ-NB", "stoi": "STOI", "estoi": "ESTOI", "si_sdr": "SI-SDR",
-          "sdr": "SDR", "OVRL": "DNSMOS OVRL", "SIG": "DNSMOS SIG", "BAK": "DNSMOS BAK", "P808_MOS": "DNSMOS P.808",
-          "rtf": "real-time factor", "latency_ms": "algorithmic latency", "params": "parameters", "csig": "CSIG",
-          "cbak": "CBAK", "covl": "COVL", "visqol": "ViSQOL", "distillmos": "DistillMOS"}
-UNITS = {"pesq_wb": "MOS-LQO", "pesq_nb": "MOS-LQO", "stoi": "0..1", "estoi": "0..1", "si_sdr": "dB", "sdr": "dB",
-         "snr": "dB", "segsnr": "dB", "lsd": "dB", "OVRL": "DNSMOS", "SIG": "DNSMOS", "BAK": "DNSMOS",
-         "P808_MOS": "DNSMOS P.808", "csig": "1..5", "cbak": "1..5", "covl": "1..5", "visqol": "MOS-LQO",
-         "distillmos": "MOS"}
-
-
 def _plt():
     import matplotlib
 
@@ -45,7 +36,7 @@ def _plt():
 def spectrogram_grid(signals: Mapping[str, np.ndarray], sr: int, out: str | Path, *, n_fft: int | None = None,
                      title: str = "") -> Path:
     """One log-power spectrogram per named signal ``(samples,)``, shared dB colour scale (top 80 dB)."""
-    from .stft import stft_np, window
+    from ..stft import stft_np, window
 
     plt = _plt()
     n_fft = n_fft or (512 if sr <= 16000 else 1024 if sr <= 24000 else 2048)
@@ -121,7 +112,7 @@ def loss_curves(logs: Mapping[str, str | Path], out: str | Path, *, ylabel: str 
 
 def family_of(model: str) -> str:
     """The model card's family of ``model`` (``"other"`` for names not in the registry)."""
-    from .registry import CARDS
+    from ..registry import CARDS
 
     card = CARDS.get(model)
     return card.family if card else "other"
@@ -132,7 +123,7 @@ def model_styles(models: Sequence[str]) -> dict[str, dict]:
     order within the family) a marker and a lighter shade of that colour for bars."""
     from matplotlib.colors import to_rgb
 
-    from .registry import CARDS
+    from ..registry import CARDS
 
     order = {n: i for i, n in enumerate(CARDS)}
     by_family: dict[str, list[str]] = {}
@@ -159,11 +150,6 @@ def _family_legend(styles: Mapping[str, dict], *, markers: bool = False, noisy: 
     if noisy:
         handles.append(Line2D([], [], ls="--", color=NOISY_COLOUR, label="noisy input"))
     return handles
-
-
-def _label(metric: str) -> str:
-    unit = UNITS.get(metric, "")
-    return LABELS.get(metric, metric) + (f" ({unit})" if unit and unit not in LABELS.get(metric, metric) else "")
 
 
 # ------------------------------------------------------------------------------------------ text overlap
@@ -281,7 +267,7 @@ def _place_labels(ax, xs, ys, labels, colors, avoid=()) -> list[str]:
 def metric_bars(summary, out: str | Path, *, metrics: Sequence[str] = ("pesq_wb", "stoi", "si_sdr", "OVRL"),
                 dataset: str | None = None, sort_by: str | None = None) -> Path:
     """Horizontal bars of per-model means with their 95% bootstrap CIs (``<metric>_lo``/``_hi`` columns of
-    :func:`setoolkit.evaluate.summarize`), one panel per metric, models sorted by ``sort_by`` (default: the
+    :func:`setoolkit.evaluation.summarize`), one panel per metric, models sorted by ``sort_by`` (default: the
     first metric present) best on top; the noisy input is the dashed reference line, not a bar. Colour =
     family, shade = variant."""
     plt = _plt()
@@ -317,14 +303,14 @@ def metric_bars(summary, out: str | Path, *, metrics: Sequence[str] = ("pesq_wb"
             ax.axvline(ref, color=NOISY_COLOUR, ls="--", lw=1.1)
         ax.set_xlim(x0, x1)
         ax.set_ylim(-0.6, len(models) - 0.4)
-        ax.set_title(LABELS.get(m, m), fontsize=10)
-        ax.set_xlabel(UNITS.get(m, ""), fontsize=8)
+        ax.set_title(catalog.label(m), fontsize=10)
+        ax.set_xlabel(catalog.info(m).unit, fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
         ax.xaxis.set_major_locator(plt.MaxNLocator(4))
         ax.grid(axis="x", alpha=0.3)
     axes[0, 0].set_yticks(y, models, fontsize=9)
-    fig.suptitle(f"{dataset}: mean and 95% CI, sorted by {LABELS.get(sort_by, sort_by)}" if dataset else
-                 f"mean and 95% CI, sorted by {LABELS.get(sort_by, sort_by)}", fontsize=11)
+    fig.suptitle(f"{dataset}: mean and 95% CI, sorted by {catalog.label(sort_by)}" if dataset else
+                 f"mean and 95% CI, sorted by {catalog.label(sort_by)}", fontsize=11)
     fig.tight_layout()
     handles = _family_legend(styles, noisy=len(noisy) > 0)
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 5),
@@ -416,8 +402,8 @@ def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, met
         span = (hi_all.max() - lo_all.min()) or 1.0
         ax.set_ylim(lo_all.min() - 0.08 * span, hi_all.max() + 0.22 * span)
     ax.set_xlabel(cost_label + (" (log scale)" if log else ""))
-    ax.set_ylabel(_label(metric))
-    ax.set_title(title or (f"{LABELS.get(metric, metric)} vs {cost_label.split(' (')[0].split(',')[0]}"
+    ax.set_ylabel(catalog.label(metric, with_unit=True))
+    ax.set_title(title or (f"{catalog.label(metric)} vs {cost_label.split(' (')[0].split(',')[0]}"
                            + (f" on {dataset}" if dataset else "")), fontsize=11)
     ax.grid(alpha=0.3)
     from matplotlib.lines import Line2D
@@ -474,8 +460,8 @@ def snr_curves(bands, out: str | Path, *, metric: str = "pesq_wb", dataset: str 
             ax.plot(g["band"], g[metric], "-", marker=st["marker"], color=st["color"], lw=1, ms=5, label=model)
     ax.set_xticks(sorted(set(b["band"])))
     ax.set_xlabel("input SNR band (dB)")
-    ax.set_ylabel(_label(metric))
-    ax.set_title(f"{LABELS.get(metric, metric)} per input SNR" + (f" on {dataset}" if dataset else ""), fontsize=11)
+    ax.set_ylabel(catalog.label(metric, with_unit=True))
+    ax.set_title(f"{catalog.label(metric)} per input SNR" + (f" on {dataset}" if dataset else ""), fontsize=11)
     ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
               ncol=1 if len(models) <= 16 else 2)
     ax.grid(alpha=0.3)
@@ -489,7 +475,7 @@ def spectrogram_image(audio: np.ndarray, sr: int, *, vmax: float | None = None, 
     the signal's own maximum, pass one value to compare signals). Returns ``(png, vmax)``."""
     import io
 
-    from .stft import stft_np, window
+    from ..stft import stft_np, window
 
     n_fft = n_fft or (512 if sr <= 16000 else 1024 if sr <= 24000 else 2048)
     hop = n_fft // 4
