@@ -207,7 +207,8 @@ def _competitors(table: pd.DataFrame, dataset: str, metric: str) -> pd.Series:
     """Mean ``metric`` per competing model of ``dataset`` (baselines and all-NaN models left out)."""
     t = table[table["dataset"] == dataset]
     if not len(t):
-        raise MetricError(f"dataset {dataset!r} has no rows; datasets: {', '.join(map(str, table['dataset'].unique()))}")
+        known = ", ".join(map(str, table["dataset"].unique()))
+        raise MetricError(f"dataset {dataset!r} has no rows; datasets: {known}")
     if metric not in t.columns:
         raise MetricError(f"metric {metric!r} is not a column of the table")
     keep = ~t["model"].astype(str).str.startswith(BASELINE_PREFIXES)

@@ -80,6 +80,9 @@ class ModelCard:
     #: the model whose weights this one runs through another runtime (same outputs): the main job scores
     #: that one and checks this one against it (parity in dB) and times it
     variant_of: str | None = None
+    #: the data the checkpoint was trained on, as its source states it (``"none"``: no training); see
+    #: :func:`setoolkit.training_data.in_domain`
+    trained_on: str = ""
 
     @property
     def available(self) -> bool:
