@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..registry import ModelCard, card
-from ..streaming import StreamingEnhancer
+from ..streaming import StreamingEnhancer, torch_threads
 from .base import Enhancer
 
 USER_FAMILY = "user"
@@ -136,8 +136,6 @@ class TorchEnhancer(UserEnhancer):
 
     def _torch_step(self, block: np.ndarray, state):
         import torch
-
-        from ..streaming import torch_threads
 
         with torch_threads(1), torch.inference_mode():
             y, state = self.module.step(torch.from_numpy(np.ascontiguousarray(block))[None], state)
