@@ -286,8 +286,8 @@ def versus_best(table: pd.DataFrame, dataset: str, metric: str, model: str, high
     if rest_worse:
         parts.append(f"significantly worse than {_names(rest_worse)}")
     rest_tied = [m for m in tied if m != best]
-    if rest_tied:
-        parts.append(f"not significantly different from {_names(rest_tied)}")
     if not better and not worse:
-        parts.append("no significant difference from any model")
+        parts = ["no significant difference from any other model"]
+    elif rest_tied:
+        parts.append(f"not significantly different from {_names(rest_tied)}")
     return text + "; " + "; ".join(parts) + f" (Wilcoxon, Holm-corrected, alpha {alpha:g})."

@@ -117,6 +117,8 @@ def test_versus_best_sentence_names_the_significant_differences():
     s = versus_best(t, "vbd16k", "pesq_wb", "worst")
     assert "significantly worse than the best, lead" in s and "significantly worse than mine and worse" in s
     assert "has the best mean" in versus_best(t, "vbd16k", "pesq_wb", "lead")
+    null = versus_best(_table({"lead": 0.0, "mine": 0.0}), "vbd16k", "pesq_wb", "mine")
+    assert null.endswith("; no significant difference from any other model (Wilcoxon, Holm-corrected, alpha 0.05).")
 
 
 def test_errors_name_the_problem():
