@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import ModelError
+from .model_specs import entry_point_cards, is_spec, load_spec
 
 #: Where the cards are declared, in the order ``setoolkit models`` lists them.
 FAMILY_CARDS = (
@@ -80,6 +81,9 @@ class ModelCard:
     #: the model whose weights this one runs through another runtime (same outputs): the main job scores
     #: that one and checks this one against it (parity in dB) and times it
     variant_of: str | None = None
+    #: the data the checkpoint was trained on, as its source states it (``"none"``: no training); see
+    #: :func:`setoolkit.training_data.in_domain`
+    trained_on: str = ""
 
     @property
     def available(self) -> bool:
@@ -115,6 +119,10 @@ class _Cards(MutableMapping):
                     if c.name in cards:
                         raise ModelError(f"model name {c.name!r} is declared twice (second time in {module})")
                     cards[c.name] = c
+            for c in entry_point_cards():  # installed packages' cards (setoolkit.models entry points)
+                if c.name in cards:
+                    raise ModelError(f"model name {c.name!r} is declared twice (second time by an entry point)")
+                cards[c.name] = c
             self._cards = cards
         return self._cards
 
@@ -179,8 +187,11 @@ def load(name: str, **kwargs):
     """Build the model called ``name`` from its verified official weights.
 
     Returns an :class:`~setoolkit.models.common.base.Enhancer`: ``enhance(audio, sr)`` and, for causal models,
-    ``stream()``. Extra keyword arguments (e.g. ``mirror=``) go to the family builder.
+    ``stream()``. Extra keyword arguments (e.g. ``mirror=``) go to the family builder. ``name`` may also be a
+    model spec, ``path/to/file.py:callable`` or ``package.module:callable`` (:mod:`setoolkit.model_specs`).
     """
+    if name not in CARDS and is_spec(name):
+        return load_spec(name, **kwargs)
     c = get_card(name)
     if not c.available:
         ready = ", ".join(m.name for m in list_models(available_only=True))

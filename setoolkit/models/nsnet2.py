@@ -176,12 +176,12 @@ _NSNET2 = ("NSNet2, ICASSP 2021 DNS Challenge baseline (microsoft/DNS-Challenge)
 CARDS = [
     card(name="nsnet2", family="nsnet2", sample_rate=16000, framework="onnx", frame=320, hop=160, latency_ms=20.0,
          params=2_687_561, weights=["weights/nsnet2/nsnet2-20ms-baseline.onnx"],
-         license="CC-BY-4.0 (model), MIT (code)", streaming=True, builder=build,
+         license="CC-BY-4.0 (model), MIT (code)", streaming=True, builder=build, trained_on="DNS",
          description=_NSNET2.format("16 kHz, 20 ms window / 10 ms hop"),
          expected={"si_sdr": 5.8, "pesq_wb": 0.32}),                  # measured +6.08 dB, +0.35
     card(name="nsnet2-48k", family="nsnet2", sample_rate=48000, framework="onnx", frame=960, hop=512,
          latency_ms=21.3, params=6_168_113, weights=["weights/nsnet2/nsnet2-20ms-48k-baseline.onnx"],
-         license="CC-BY-4.0 (model), MIT (code)", streaming=True, builder=build,
+         license="CC-BY-4.0 (model), MIT (code)", streaming=True, builder=build, trained_on="DNS",
          description=_NSNET2.format("48 kHz, 20 ms window, FFT 1024 / hop 512 as upstream"),
          expected={"si_sdr": 5.0, "pesq_wb": 0.28}),                  # measured +5.25 dB, +0.31 (vbd16k)
 ]

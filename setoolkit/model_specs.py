@@ -1,0 +1,230 @@
+"""Model specs: name your own model where a zoo name goes, and let installed packages add cards.
+
+A *spec* is ``path/to/file.py:callable`` or ``package.module:callable`` (``callable`` may be dotted, e.g.
+``Class.build``); the callable takes no required argument and returns an :class:`~setoolkit.models.common.base.Enhancer`
+(:func:`setoolkit.from_function`, :func:`~setoolkit.from_torch`, :func:`~setoolkit.from_onnx` make one).
+:func:`setoolkit.load` accepts a spec wherever it accepts a model name.
+
+An installed package adds cards through the entry-point group ``setoolkit.models``: each entry point names a
+:class:`~setoolkit.registry.ModelCard`, a sequence of them, or a module with ``CARDS``; the registry lists them
+after the zoo's own cards.
+
+:func:`spec_fingerprint` hashes what a spec's output depends on (its file, its module's file, the weights files
+the built model names), for the evaluation content key.
+
+Examples
+--------
+>>> model = setoolkit.load("my_models.py:build")      # my_models.py: def build(): return from_torch(...)
+>>> spec_fingerprint("my_models.py:build")
+'3f1c...'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import inspect
+import re
+import sys
+import warnings
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .errors import ModelError
+
+#: Entry-point group through which installed packages add model cards.
+ENTRY_POINT_GROUP = "setoolkit.models"
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+class SpecError(ModelError):
+    """A model spec (``file.py:callable``, ``module:callable``) or entry point that cannot give a model."""
+
+
+class EntryPointWarning(UserWarning):
+    """An installed package's ``setoolkit.models`` entry point could not be used (it is skipped)."""
+
+
+def parse_spec(spec: str) -> tuple[str, str, str]:
+    """Split ``spec`` into ``(kind, target, attribute)``: kind ``"file"`` (target a ``.py`` path) or ``"module"``
+    (target a dotted module name). Raises :class:`SpecError` naming the spec when it is neither."""
+    target, sep, attr = str(spec).rpartition(":")
+    if not sep or not target or not _DOTTED.match(attr):
+        raise SpecError(f"model spec {spec!r} is not 'path/to/file.py:callable' or 'package.module:callable'")
+    if target.endswith(".py"):
+        return "file", target, attr
+    if _DOTTED.match(target):
+        return "module", target, attr
+    raise SpecError(f"model spec {spec!r}: {target!r} is neither a .py file nor a dotted module name")
+
+
+def is_spec(name: str) -> bool:
+    """Whether ``name`` has the form of a model spec (not whether it loads)."""
+    try:
+        parse_spec(name)
+    except SpecError:
+        return False
+    return True
+
+
+def _file_module_name(path: Path) -> str:
+    return "setoolkit_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+
+
+def _import_target(spec: str, kind: str, target: str) -> ModuleType:
+    """The module a spec points at (a ``.py`` file executed under a private name, or an importable module)."""
+    if kind == "file":
+        path = Path(target).expanduser().resolve()
+        if not path.is_file():
+            raise SpecError(f"model spec {spec!r}: file {target!r} does not exist")
+        module_spec = importlib.util.spec_from_file_location(_file_module_name(path), path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_spec.name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(module_spec.name, None)
+            raise SpecError(f"model spec {spec!r}: importing {target!r} raised {type(exc).__name__}: {exc}") from exc
+        return module
+    try:
+        return importlib.import_module(target)
+    except ModuleNotFoundError as exc:
+        if exc.name and target.startswith(exc.name):
+            raise SpecError(f"model spec {spec!r}: no module named {target!r}") from exc
+        raise SpecError(f"model spec {spec!r}: importing {target!r} raised {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise SpecError(f"model spec {spec!r}: importing {target!r} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _attribute(spec: str, module: ModuleType, attr: str) -> Any:
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+            raise SpecError(f"model spec {spec!r}: callable {attr!r} not found in {spec.rpartition(':')[0]!r}; "
+                            f"callables there: {', '.join(found) or 'none'}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise SpecError(f"model spec {spec!r}: {attr!r} is a {type(obj).__name__}, not a callable")
+    return obj
+
+
+def _accepted(fn, kwargs: dict) -> dict:
+    """The ``kwargs`` that ``fn`` accepts (all of them when it takes ``**kwargs``)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return kwargs
+    names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return {k: v for k, v in kwargs.items() if k in names}
+
+
+def load_spec(spec: str, *, trained_on: str | None = None, **kwargs):
+    """Build the model a spec names: import its file or module, call the callable, check the result.
+
+    ``kwargs`` (e.g. ``mirror=`` from :func:`setoolkit.load`) go to the callable where its signature accepts
+    them; ``trained_on`` (a plain string), when given, replaces the card's. Each failure is one
+    :class:`SpecError` naming the spec: missing file or module, callable not found, the callable raising (the
+    cause chained, its message included), a result that is not an Enhancer.
+    """
+    from .models.common.base import Enhancer
+
+    kind, target, attr = parse_spec(spec)
+    fn = _attribute(spec, _import_target(spec, kind, target), attr)
+    try:
+        model = fn(**_accepted(fn, kwargs))
+    except Exception as exc:
+        raise SpecError(f"model spec {spec!r}: {attr}() raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(model, Enhancer):
+        raise SpecError(f"model spec {spec!r}: {attr}() returned {type(model).__name__}, not a setoolkit Enhancer "
+                        "(wrap your model with setoolkit.from_function, from_torch or from_onnx)")
+    if trained_on is not None:
+        model.card = replace(model.card, trained_on=str(trained_on))
+    return model
+
+
+def _sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _module_file(spec: str, target: str) -> Path | None:
+    try:
+        found = importlib.util.find_spec(target)
+    except (ImportError, ValueError) as exc:
+        raise SpecError(f"model spec {spec!r}: no module named {target!r}") from exc
+    if found is None:
+        raise SpecError(f"model spec {spec!r}: no module named {target!r}")
+    return Path(found.origin) if found.origin and Path(found.origin).is_file() else None
+
+
+def spec_fingerprint(spec: str, model=None) -> str:
+    """sha256 (hex) of what a spec's output depends on: the spec text, the bytes of its ``.py`` file (file spec)
+    or of its module's file (module spec), the model's rate and latency, and the bytes of every file in the
+    built model's ``weights_files`` (an optional attribute; adapters set it from ``weights=``).
+
+    ``model``: the already built Enhancer, to avoid building it again (built with :func:`load_spec` otherwise).
+    """
+    kind, target, _ = parse_spec(spec)
+    h = hashlib.sha256(str(spec).encode())
+    if kind == "file":
+        path = Path(target).expanduser()
+        if not path.is_file():
+            raise SpecError(f"model spec {spec!r}: file {target!r} does not exist")
+        h.update(_sha256_file(path).encode())
+    else:
+        path = _module_file(spec, target)
+        h.update(_sha256_file(path).encode() if path else b"")
+    model = load_spec(spec) if model is None else model
+    h.update(f"{model.sample_rate}|{getattr(model.card, 'latency_ms', None)}".encode())
+    for w in getattr(model, "weights_files", ()) or ():
+        if not Path(w).is_file():
+            raise SpecError(f"model spec {spec!r}: weights file {str(w)!r} named by the model does not exist")
+        h.update(_sha256_file(w).encode())
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ entry points
+
+
+def _cards_of(obj: Any, where: str) -> list:
+    from .registry import ModelCard
+
+    if isinstance(obj, ModelCard):
+        return [obj]
+    if isinstance(obj, ModuleType):
+        obj = getattr(obj, "CARDS", None)
+    if isinstance(obj, Iterable) and not isinstance(obj, (str, bytes)):
+        cards = list(obj)
+        if cards and all(isinstance(c, ModelCard) for c in cards):
+            return cards
+    raise SpecError(f"entry point {where}: expected a ModelCard, a list of them or a module with CARDS, "
+                    f"got {type(obj).__name__}")
+
+
+def entry_point_cards() -> list:
+    """The cards that installed packages add through the ``setoolkit.models`` entry points, in entry-point order.
+
+    An entry point that fails to load or names something else is skipped with an :class:`EntryPointWarning`
+    naming it and its package (one broken plugin does not hide the zoo).
+    """
+    cards = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
+        where = f"{ep.name} = {ep.value} (package {dist})"
+        try:
+            cards.extend(_cards_of(ep.load(), where))
+        except Exception as exc:
+            warnings.warn(f"setoolkit.models entry point {where} skipped: {type(exc).__name__}: {exc}",
+                          EntryPointWarning, stacklevel=2)
+    return cards
