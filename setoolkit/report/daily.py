@@ -57,8 +57,10 @@ from .leaderboard import (
     published_table,
     read_speed,
     snr_pivot,
+    user_model_sentences,
 )
 from .players import listening_players
+from ..registry import CARDS
 
 STATIC = Path(__file__).parents[1] / "static"
 TEMPLATES = Path(__file__).parents[1] / "templates"
@@ -101,6 +103,9 @@ def _board_html(board, variants=None, threads: int | None = None) -> dict:
         cells = [{"text": "" if noisy else str(int(r.rank)), "cls": "rank"},
                  {"text": r.model, "cls": "name", "colour": None if noisy else FAMILY_COLOURS.get(r.family, "#777"),
                   "badge": "tied" if r.tied else ("leader" if r.rank == 1 else ""),
+                  "domain": "in-domain" if r.in_domain else "",
+                  "domain_title": f"trained on {CARDS[r.model].trained_on}: this set is from its training corpus"
+                  if r.in_domain else "",
                   "note": ("variants: " + ", ".join(var_of[r.model])) if r.model in var_of else "",
                   "title": f"family {r.family}; {r.latency_class}; {r.size_class}" if not noisy else
                   ("noisy input" if r.model == NOISY else "oracle mask: computed from the clean speech, a ceiling")}]
@@ -181,7 +186,7 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
     timing, variants = speed["timing"], speed["variants"]
     order = {d: i for i, d in enumerate(SET_ORDER)}
     datasets = sorted(dict.fromkeys(summary["dataset"]), key=lambda d: (order.get(d, len(order)), d))
-    boards = {ds: leaderboard(summary, ds, timing=timing, variants=variants) for ds in datasets}
+    boards = {ds: leaderboard(summary, ds, timing=timing, variants=variants, table=table) for ds in datasets}
     for ds, b in boards.items():
         b.to_csv(out_dir / f"leaderboard_{ds}.csv", index=False)
 
@@ -223,7 +228,8 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
                   (("family", "family"), ("latency", "latency_class"), ("size", "size_class"))}
         paper = paper_table(summary, ds)
         sections.append({"dataset": ds, "board": board, "paper_html": html_table(paper) if paper is not None else "", "board_html": _board_html(board, variants, threads),
-                         "headline": headline(board), "figures": local, "pivot": pivot,
+                         "headline": headline(board), "figures": local,
+                         "versus": user_model_sentences(table, board), "pivot": pivot,
                          "pivot_html": _pivot_html(pivot) if pivot is not None else None,
                          "players": players, "groups": groups,
                          "matrix": best_by_group(board, ["size_class", "latency_class"])})
@@ -285,7 +291,8 @@ def _write_markdown(out_dir: Path, title, sections, summary, bands, changes, not
     md += ["RTF: " + ("one-thread timing pass (timing.csv)" if timing is not None and len(timing)
                       else "– (no timing pass in this folder; the evaluation workers' times are contended)"), ""]
     for s in sections:
-        md += [f"## Leaderboard: {s['dataset']}", "", markdown_table(board_display(s["board"])), ""]
+        md += [f"## Leaderboard: {s['dataset']}", "", markdown_table(board_display(s["board"])), "",
+               *[f"{v}\n" for v in s["versus"]]]
     md += ["## Comparison groups", ""]
     for s in sections:
         m = s["matrix"]

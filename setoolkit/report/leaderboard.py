@@ -12,7 +12,10 @@ from typing import Sequence
 import numpy as np
 
 from ..evaluation import NOISY
+from ..evaluation.paired import leader_ties, versus_best
 from ..metrics import catalog
+from ..registry import CARDS
+from ..training_data import in_domain
 
 #: Model names of the oracle-mask rows (see :mod:`setoolkit.models.oracle`).
 ORACLE_PREFIX = "oracle-"
@@ -62,8 +65,6 @@ def model_info(models: Sequence[str]):
     size_class`` (NaN where a card does not state it; unknown names get family ``other``)."""
     import pandas as pd
 
-    from ..registry import CARDS
-
     rows = []
     for m in models:
         c = CARDS.get(m)
@@ -90,16 +91,20 @@ def read_speed(folder: str | os.PathLike) -> dict:
     return out
 
 
-def leaderboard(summary, dataset: str, *, timing=None, variants=None):
+def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None):
     """One dataset's leaderboard from :func:`setoolkit.evaluation.summarize`: one row per model, sorted by the
     primary metric (best first), the noisy input last.
 
     Columns: ``rank, model, family, n``, each metric's mean with ``_lo``/``_hi`` (95% CI), ``delta_*``
     improvements over noisy with CIs, the card costs (``latency_ms, params_M, file_MB, latency_class,
     size_class``), ``rtf``/``hop_ms``/``hop_p95_ms`` from ``timing`` (one-thread pass; NaN without it), and
-    ``tied``: the model's CI of the primary metric overlaps the leader's. Runtime variants listed in
+    ``tied``: with ``table`` (the per-file evaluation table the summary came from), the model is not significantly
+    different from the leader on the primary metric over the same files (paired Wilcoxon signed-rank,
+    Holm-corrected across the models of this leaderboard, p >= 0.05; ``p_holm`` and ``vs_leader``, the mean
+    paired difference, beside it); without ``table``, the model's 95% CI of the mean overlaps the leader's.
+    ``in_domain``: the model's card says it was trained on this set's corpus. Runtime variants listed in
     ``variants`` (model != representative) are left out: they are shown under their representative.
-    ``attrs``: ``dataset, primary, metrics, deltas``.
+    ``attrs``: ``dataset, primary, metrics, deltas, paired`` (whether ``tied`` is the paired test).
     """
     import pandas as pd
 
@@ -126,13 +131,34 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None):
     board = pd.concat([enhanced, oracles, board[board["model"] == NOISY]], ignore_index=True)
     board.insert(0, "rank", [i + 1 if not is_reference(m) else np.nan for i, m in enumerate(board["model"])])
     board["tied"] = False
-    if len(enhanced) and f"{primary}_lo" in board.columns:
+    board["p_holm"], board["vs_leader"] = np.nan, np.nan
+    paired = table is not None and len(enhanced) > 1 and primary in table.columns
+    if paired:
+        ties = leader_ties(table, dataset, primary, catalog.higher_is_better(primary)).set_index("model")
+        others = ~board["model"].map(is_reference) & (board.index > 0) & board["model"].isin(ties.index)
+        board.loc[others, "tied"] = board.loc[others, "model"].map(ties["tied"]).astype(bool)
+        board.loc[others, "p_holm"] = board.loc[others, "model"].map(ties["p_holm"])
+        board.loc[others, "vs_leader"] = board.loc[others, "model"].map(ties["difference"])
+    elif len(enhanced) and f"{primary}_lo" in board.columns:
         lead_lo = board.loc[0, f"{primary}_lo"]
         his = board[f"{primary}_hi"].to_numpy(dtype=float)
         board["tied"] = (~board["model"].map(is_reference) & (board.index > 0) & np.isfinite(his) & np.isfinite(lead_lo)
                          & (his >= lead_lo))
-    board.attrs.update(dataset=dataset, primary=primary, metrics=metrics, deltas=deltas)
+    board["in_domain"] = [bool(m in CARDS and in_domain(CARDS[m], dataset)) for m in board["model"]]
+    board.attrs.update(dataset=dataset, primary=primary, metrics=metrics, deltas=deltas, paired=bool(paired))
     return board
+
+
+def user_model_sentences(table, board) -> list[str]:
+    """One "your model vs the best" sentence (:func:`~setoolkit.evaluation.paired.versus_best`) per model of
+    ``board`` that is not in the registry (a model spec or an adapter of your own), naming the models it is
+    significantly better and worse than on the primary metric."""
+    primary, dataset = board.attrs["primary"], board.attrs["dataset"]
+    mine = [m for m in board["model"] if not is_reference(m) and m not in CARDS]
+    if table is None or primary not in table.columns:
+        return []
+    return [versus_best(table, dataset, primary, m, catalog.higher_is_better(primary)) for m in mine
+            if table[(table["dataset"] == dataset) & (table["model"] == m)][primary].notna().any()]
 
 
 def fmt_num(v, digits: int = 2) -> str:
@@ -168,7 +194,9 @@ def headline(board) -> str:
         text += "; too few files for a confidence interval, so the order is not evidence"
     elif len(tied):
         names = ", ".join(tied["model"].head(4)) + (f" and {len(tied) - 4} more" if len(tied) > 4 else "")
-        text += (f"; {names} {'is' if len(tied) == 1 else 'are'} within its 95% CI, so these "
+        how = ("not significantly different from it (paired Wilcoxon over the same files, Holm-corrected)"
+               if board.attrs.get("paired") else "within its 95% CI")
+        text += (f"; {names} {'is' if len(tied) == 1 else 'are'} {how}, so these "
                  f"{len(tied) + 1} are not separated by this data")
         group = enh[enh["tied"] | (enh.index == enh.index[0])]
         small = group.sort_values(["params_M", "latency_ms"], na_position="last").iloc[0]
@@ -176,7 +204,8 @@ def headline(board) -> str:
             text += (f"; the smallest of them is {small['model']} ({small['params_M']:.2f} M parameters, "
                      f"{fmt_num(small['latency_ms'], 0)} ms latency)")
     elif len(enh) > 1:
-        text += ", clearly ahead: no other model's 95% CI reaches the leader's"
+        text += (", significantly ahead of every other model (paired Wilcoxon, Holm-corrected)"
+                 if board.attrs.get("paired") else ", clearly ahead: no other model's 95% CI reaches the leader's")
     return text + "."
 
 
@@ -339,7 +368,8 @@ def board_display(board):
     import pandas as pd
 
     cols = {"#": board["rank"].map(lambda r: "" if not np.isfinite(r) else f"{int(r)}"),
-            "model": board["model"] + board["tied"].map(lambda t: " (tied)" if t else "")}
+            "model": board["model"] + board["tied"].map(lambda t: " (tied)" if t else "")
+            + board.get("in_domain", board["tied"] & False).map(lambda t: " (in-domain)" if t else "")}
     for m in board.attrs["metrics"] + board.attrs["deltas"]:
         d = catalog.digits(m)
         name = ("Δ " + catalog.label(m[6:])) if m.startswith("delta_") else catalog.label(m)
