@@ -52,7 +52,8 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     day or later, recomputes only what changed. A variant that fails parity raises after the report is written.
     """
     from .registry import representatives, runnable_models
-    from .evaluation.timing import Profile, parity_failures, timing_pass
+    from .evaluation.profile import Profile
+    from .evaluation.timing import parity_failures, timing_pass
 
     t_start = time.perf_counter()
     date = date or dt.date.today().isoformat()

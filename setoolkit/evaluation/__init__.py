@@ -17,9 +17,10 @@ from .keys import code_hash, file_hash, library_versions, metrics_fingerprint, m
 from .sets import make_tasks, set_files
 from .store import RowStore, RunStats
 from .summaries import SUMMARY_METRICS, VBD_NOMINAL_SNRS, bootstrap_ci, snr_bands, summarize
-from .task import NOISY, ORACLES, Task, metric_groups, run_task
+from .profile import Profile
+from .task import NOISY, ORACLES, Task, run_task
 
-__all__ = ["NOISY", "ORACLES", "SUMMARY_METRICS", "VBD_NOMINAL_SNRS", "RowStore", "RunStats", "Task", "bootstrap_ci",
-           "code_hash", "evaluate", "file_hash", "library_versions", "limit_threads", "make_tasks", "metric_groups",
+__all__ = ["NOISY", "ORACLES", "Profile", "SUMMARY_METRICS", "VBD_NOMINAL_SNRS", "RowStore", "RunStats", "Task", "bootstrap_ci",
+           "code_hash", "evaluate", "file_hash", "library_versions", "limit_threads", "make_tasks",
            "metrics_fingerprint", "model_fingerprint", "run_task", "set_files", "snr_bands", "summarize",
            "task_content"]

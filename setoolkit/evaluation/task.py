@@ -14,9 +14,10 @@ import numpy as np
 from ..audio import read, resample, to_mono, write
 from ..metrics import learned as quality_models
 from ..metrics import dnsmos
-from ..metrics.scoring import DEFAULT_METRICS, align, check_lengths, score_pair
+from ..metrics.scoring import DEFAULT_METRICS, score_pair
 from ..models.oracle import KINDS, oracle_enhance
 from ..registry import load
+from .profile import Profile
 
 NOISY = "noisy"
 #: The oracle-mask rows of paired sets (:mod:`setoolkit.models.oracle`): not models, the ceiling of each leaderboard.
@@ -50,44 +51,6 @@ _MODELS: dict = {}
 STAGES = "_stages"
 
 
-class _Clock:
-    """Seconds per stage of one task: ``with clock("enhance"): ...``."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def __call__(self, stage: str):
-        return _Lap(self, stage)
-
-
-class _Lap:
-    def __init__(self, clock: _Clock, stage: str) -> None:
-        self.clock, self.stage = clock, stage
-
-    def __enter__(self):
-        self.t0 = time.perf_counter()
-
-    def __exit__(self, *exc):
-        self.clock.seconds[self.stage] = self.clock.seconds.get(self.stage, 0.0) + time.perf_counter() - self.t0
-
-
-#: Metrics score_pair computes together in one call (the composite measures reuse PESQ-WB).
-SHARED_METRICS = (("pesq_wb", "csig", "cbak", "covl"),)
-
-
-def metric_groups(metrics: Sequence[str]) -> list[tuple[str, ...]]:
-    """``metrics`` as the calls that compute them: each group of :data:`SHARED_METRICS` present is one
-    call (at the place of its first member), every other metric its own."""
-    groups, seen = [], set()
-    for m in metrics:
-        if m in seen:
-            continue
-        group = next((tuple(x for x in g if x in metrics) for g in SHARED_METRICS if m in g), (m,))
-        groups.append(group)
-        seen.update(group)
-    return groups
-
-
 def _model(name: str, mirror=None):
     if name not in _MODELS:
         _MODELS[name] = load(name, mirror=mirror)
@@ -101,7 +64,8 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
     ``align``, one per metric, ``dnsmos`` and ``distillmos`` (not for the oracle rows: their non-intrusive MOS
     would rank no system and cost a tenth of the job); and ``cpu``, the process CPU time of the whole task, which a
     busy machine does not inflate as it does the wall-clock stages)."""
-    clock = _Clock()
+    profile = Profile()
+    clock = profile.stage
     cpu0 = time.process_time()
     with clock("read"):
         audio, sr = read(task.noisy)
@@ -122,7 +86,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
             t0 = time.perf_counter()
             y = model.enhance(audio, sr, name=task.noisy)
         seconds = time.perf_counter() - t0
-        clock.seconds["enhance"] = seconds
+        profile.seconds["enhance"] = seconds
         with clock("write"):
             write(task.output, y, sr)
     duration = audio.shape[1] / sr
@@ -132,18 +96,9 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
            "output_path": task.output if task.output else task.noisy}
     mono = to_mono(y)[0]
     if ref is not None:
-        # score_pair's own steps, timed one by one: align once, then each metric (or group of metrics that
-        # share a computation) on the aligned pair; the numbers are score_pair's
-        ref32 = np.asarray(ref, dtype=np.float32).reshape(-1)
-        est32 = np.asarray(mono, dtype=np.float32).reshape(-1)
-        check_lengths(len(ref32), len(est32), sr, name=task.noisy)
-        with clock("align"):
-            est, lag = align(ref32, est32, sr)
-        scores = {}
-        for group in metric_groups(metrics):
-            with clock("+".join(group)):
-                scores.update(score_pair(ref32, est, sr, metrics=group, align_signals=False))
+        scores = score_pair(ref, mono, sr, metrics=metrics, name=task.noisy, clock=clock)
         row.update({m: scores[m] for m in metrics})
+        lag = scores["lag"]
         row["lag"] = lag
     if use_dnsmos and task.model not in ORACLES:   # an oracle is a ceiling of the intrusive metrics, not a system
         with clock("load"):
@@ -153,5 +108,5 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         with clock("distillmos"):
             row["distillmos"] = quality_models.distillmos(mono, sr)
     row = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
-    row[STAGES] = {**clock.seconds, "cpu": time.process_time() - cpu0}
+    row[STAGES] = {**profile.seconds, "cpu": time.process_time() - cpu0}
     return row

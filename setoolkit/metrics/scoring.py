@@ -32,8 +32,9 @@ from __future__ import annotations
 import math
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -189,20 +190,49 @@ def align(ref, est, sr: int, *, max_lag_seconds: float = 0.1) -> tuple[np.ndarra
     return out.astype(np.float32), lag
 
 
+#: Metrics :func:`score_pair` computes together in one call (the composite measures reuse PESQ-WB).
+SHARED_METRICS = (("pesq_wb", "csig", "cbak", "covl"),)
+
+
+def metric_groups(metrics: Sequence[str]) -> list[tuple[str, ...]]:
+    """``metrics`` as the calls that compute them: each group of :data:`SHARED_METRICS` present is one
+    call (at the place of its first member), every other metric its own."""
+    groups: list[tuple[str, ...]] = []
+    seen: set[str] = set()
+    for m in metrics:
+        if m in seen:
+            continue
+        group = next((tuple(x for x in g if x in metrics) for g in SHARED_METRICS if m in g), (m,))
+        groups.append(group)
+        seen.update(group)
+    return groups
+
+
+def _no_clock(stage: str):
+    return nullcontext()
+
+
 def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, align_signals: bool = True,
-               max_lag_seconds: float = 0.1, name: str = "estimate") -> dict[str, float]:
+               max_lag_seconds: float = 0.1, name: str = "estimate",
+               clock: Callable[[str], AbstractContextManager] | None = None) -> dict[str, float]:
     """Every metric in ``metrics`` for one (reference, estimate) pair at ``sr`` Hz, plus ``lag`` (samples).
 
     ``ref``, ``est``: ``(samples,)``. Their lengths may differ by at most the alignment window
     (``max_lag_seconds``, a model's delay or a resampler's rounding); a larger difference is a wrong pair or a
     truncated file and raises :class:`MetricError` naming ``name`` and both lengths.
+
+    ``clock``: ``clock(stage)`` returns a context manager that times ``stage`` (e.g.
+    :meth:`setoolkit.evaluation.profile.Profile.stage`): ``align``, then one stage per group of metrics computed
+    together (:func:`metric_groups`, e.g. ``pesq_wb+csig+cbak+covl``).
     """
+    clock = clock or _no_clock
     ref = np.asarray(ref, dtype=np.float32).reshape(-1)
     est = np.asarray(est, dtype=np.float32).reshape(-1)
     check_lengths(len(ref), len(est), sr, name=name, max_lag_seconds=max_lag_seconds)
     lag = 0
     if align_signals:
-        est, lag = align(ref, est, sr, max_lag_seconds=max_lag_seconds)
+        with clock("align"):
+            est, lag = align(ref, est, sr, max_lag_seconds=max_lag_seconds)
     else:
         est = np.pad(est, (0, max(len(ref) - len(est), 0)))[: len(ref)]
     cache: dict[str, float] = {}
@@ -241,7 +271,11 @@ def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, a
     unknown = [m for m in metrics if m not in fns]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {list(fns)}")
-    out = {m: fns[m]() for m in metrics}
+    out = {}
+    for group in metric_groups(metrics):
+        with clock("+".join(group)):
+            out.update({m: fns[m]() for m in group})
+    out = {m: out[m] for m in metrics}
     out["lag"] = lag
     return out
 
