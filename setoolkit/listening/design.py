@@ -11,7 +11,7 @@ Three kinds of test:
   per-listener random order and rates the second against the first from -3 to +3; the analysis undoes the
   order, so scores are always "``b`` compared with ``a``".
 
-A :class:`TestDefinition` is plain data (JSON); :func:`test_id` is the sha256 of its canonical JSON
+A :class:`TestDefinition` is plain data (JSON); :func:`definition_id` is the sha256 of its canonical JSON
 (sorted keys, no spaces, UTF-8) and names its result files. :func:`listener_plan` gives each listener a
 seeded random trial order and on-screen stimulus order (blind labels A, B, C... by position); the page and
 the widget compute the same plan in JavaScript (``static/listening.js``, the same mulberry32 generator
@@ -95,6 +95,8 @@ class Trial:
 class TestDefinition:
     """A frozen listening test: everything a listener's page needs besides the audio files."""
 
+    __test__ = False  # not a pytest class
+
     kind: str
     title: str
     seed: int
@@ -109,7 +111,7 @@ class TestDefinition:
     @property
     def id(self) -> str:
         """sha256 (hex) of :func:`canonical_json` of this definition."""
-        return test_id(self)
+        return definition_id(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,7 +139,7 @@ def canonical_json(test: TestDefinition | dict) -> str:
     return json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def test_id(test: TestDefinition | dict) -> str:
+def definition_id(test: TestDefinition | dict) -> str:
     """sha256 hex digest of :func:`canonical_json` of ``test``."""
     return hashlib.sha256(canonical_json(test).encode("utf-8")).hexdigest()
 
