@@ -115,6 +115,12 @@ def load_results(results_dir: str | os.PathLike, test: TestDefinition) -> list[d
     return sorted(out, key=lambda r: r["listener"])
 
 
+def import_result(path: str | os.PathLike, results_dir: str | os.PathLike, test: TestDefinition) -> Path:
+    """Check a result downloaded from the offline page against ``test`` and store it in ``results_dir``
+    under its canonical name; returns that path (:class:`ResultMismatch` for another test's result)."""
+    return save_result(results_dir, load_result(path, test), test)
+
+
 def record_trial(result: dict, trial_id: str, order: list[str], ratings: dict) -> dict:
     """A copy of ``result`` with ``trial_id`` rated (``order`` as shown, ``ratings``); ``updated`` set."""
     trials = {**result.get("trials", {}), trial_id: {"order": list(order), "ratings": ratings, "time": _now()}}

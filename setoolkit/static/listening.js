@@ -315,7 +315,8 @@ function render({ model, el }) {
     if (test.kind === "mushra") {
       const labels = test.scale.labels.slice().reverse();
       const scaleRow = h("div", { class: "sel-mushra-row sel-scale-row" }, h("span"), h("div", { class: "sel-scale" },
-        ...labels.map(([v, name]) => h("span", { style: `left:${v}%` }, name))), h("span"));
+        ...labels.map(([v, name]) => h("span", { style: `left:${v + 10}%` }, name)),
+        ...[20, 40, 60, 80].map((v) => h("i", { style: `left:${v}%` }))), h("span"));
       const rows = entry.order.map((id, i) => {
         const slider = h("input", { type: "range", min: "0", max: "100", step: "1", value: "50", class: "sel-slider sel-unrated", "data-stim": id });
         const value = h("span", { class: "sel-value" }, "–");
@@ -336,17 +337,20 @@ function render({ model, el }) {
       ratings[id] = {};
       const groups = test.scale.order.map((name) => {
         const sc = test.scale.scales[name];
-        return h("fieldset", { class: "sel-p835", "data-scale": name }, h("legend", {}, `${name}: ${sc.question}`),
-          ...sc.labels.map(([v, text]) => h("label", {}, h("input", { type: "radio", name: `${trial.id}-${name}`, value: String(v),
-            onchange: () => { ratings[id][name] = v; check(); } }), ` ${v} – ${text}`)));
+        return h("fieldset", { class: "sel-p835", "data-scale": name },
+          h("div", { class: "sel-q" }, h("b", {}, `${name}: `), sc.question),
+          h("div", { class: "sel-options", style: `grid-template-columns: repeat(${sc.labels.length}, 1fr)` },
+            ...sc.labels.map(([v, text]) => h("label", {}, h("input", { type: "radio", name: `${trial.id}-${name}`, value: String(v),
+              onchange: () => { ratings[id][name] = v; check(); } }), h("span", { class: "sel-num" }, String(v)), h("span", {}, text)))));
       });
       body = h("div", {}, h("div", { class: "sel-ref-row" }, pick(id, "Sample")), ...groups);
       complete = () => test.scale.order.every((n) => n in ratings[id]);
     } else {
       const opts = test.scale.labels.map(([v, text]) => h("label", {}, h("input", { type: "radio", name: `${trial.id}-ccr`, value: String(v),
-        onchange: () => { ratings.score = v; check(); } }), ` ${v > 0 ? "+" : ""}${v} ${text}`));
+        onchange: () => { ratings.score = v; check(); } }), h("span", { class: "sel-num" }, `${v > 0 ? "+" : ""}${v}`), h("span", {}, text)));
       body = h("div", {}, h("div", { class: "sel-ref-row" }, pick(entry.order[0], "First"), pick(entry.order[1], "Second")),
-        h("fieldset", { class: "sel-ccr" }, h("legend", {}, test.scale.question), ...opts));
+        h("fieldset", { class: "sel-ccr" }, h("div", { class: "sel-q" }, test.scale.question),
+          h("div", { class: "sel-options", style: `grid-template-columns: repeat(${opts.length}, 1fr)` }, ...opts)));
       complete = () => "score" in ratings;
     }
     function check() { nextBtn.disabled = !complete(); }
