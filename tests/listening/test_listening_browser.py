@@ -284,3 +284,19 @@ def test_mushra_in_jupyterlab(small_mushra, tmp_path):
             assert time.monotonic() < end, "the last rating did not reach the results file"
             time.sleep(0.2)
     assert set(on_disk()["trials"]) == {t.id for t in test.trials}
+
+
+def test_evil_name_page_renders(tmp_path):
+    from conftest import synthetic_table
+    from test_page import EVIL
+
+    table = synthetic_table(tmp_path / "data", n_paired=2, n_blind=0, names=[EVIL, "b.wav"])
+    test = build_test(table, tmp_path / "t", kind="mushra", n_items=1, seed=0, title="<i>x</i> & co")
+    with chromium(1000, 700) as driver:
+        driver.get((tmp_path / "t" / "listening_test.html").as_uri())
+        wait_for(driver, "return document.querySelector('.sel-test[data-screen=start]')", 20, "the page")
+        got = driver.execute_script("""const d = JSON.parse(document.getElementById('sel-data').textContent);
+            return [document.scripts.length, document.title, d.test.id, d.test.trials.map(t => t.file),
+                    document.querySelector('.sel-title').textContent];""")
+    assert got == [2, "<i>x</i> & co", test.id, [t.file for t in test.trials], "<i>x</i> & co"]
+    assert EVIL in got[3]
