@@ -74,6 +74,8 @@ def active_speech_level(x: np.ndarray, sr: int) -> float:
         a = 10 * np.log10(energy / n)
         a_db.append(a)
         delta.append(a - c_db)
+        if delta[-1] <= MARGIN_DB:  # the first crossing of the margin is all that is needed
+            break
     a_db, delta = np.asarray(a_db), np.asarray(delta)
     below = np.nonzero(delta <= MARGIN_DB)[0]
     if not below.size:  # never reaches the margin: everything is active
