@@ -1,0 +1,178 @@
+"""Build a self-contained listening-test folder from an evaluation table.
+
+``build_test`` chooses the items (:func:`.design.choose_items`), renders every stimulus (mono, the item's
+sample rate, trimmed to a common length of at most ``max_seconds``, anchors low-passed from the reference,
+each normalised to :data:`.loudness.TARGET_DBOV` active speech level), writes them atomically as 16-bit WAV
+under ``stimuli/`` with names that reveal nothing, adds the headphone-check tone, and writes ``test.json``
+(the frozen :class:`.design.TestDefinition`) and the offline page ``listening_test.html``. The folder can
+be copied anywhere: nothing in it points outside it.
+
+Examples
+--------
+>>> test = build_test(table, "listening/mushra", kind="mushra", n_items=4, seed=1)
+>>> test.id                                           # sha256 of the definition
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..audio import read, resample, to_mono, write
+from .anchors import ANCHORS, anchor
+from .design import (
+    NOISY,
+    REFERENCE,
+    SCALES,
+    Stimulus,
+    TestDefinition,
+    Trial,
+    choose_items,
+    choose_systems,
+    from_dict,
+    trial_systems,
+)
+from .files import atomic_write_json, sha256_file
+from .loudness import TARGET_DBOV, normalize_level
+from .page import write_page
+
+TEST_FILE, STIMULI = "test.json", "stimuli"
+HEADPHONE_FILE = f"{STIMULI}/headphone_check.wav"
+KIND_TITLES = {"mushra": "MUSHRA", "p835": "P.835", "ccr": "CCR"}
+#: The headphone check: a 1 kHz tone in the LEFT channel only; the listener says where they heard it.
+HEADPHONE_SIDE, HEADPHONE_HZ, HEADPHONE_SECONDS = "left", 1000.0, 1.5
+
+
+def _name(seed: int, trial: str, role: str) -> str:
+    h = hashlib.sha256(f"{seed}|{trial}|{role}".encode()).hexdigest()[:16]
+    return f"{STIMULI}/{h}.wav"
+
+
+def _sources(table: pd.DataFrame, dataset: str, fname: str) -> dict[str, str]:
+    """``{system: path}`` of one item: ``noisy``, ``reference`` (the clean file, when paired), each model."""
+    rows = table[(table["dataset"] == dataset) & (table["file"] == fname)]
+    first = rows[rows["model"] == NOISY].iloc[0]
+    out = {NOISY: str(first["noisy_path"])}
+    clean = first.get("clean_path")
+    if isinstance(clean, str) and clean:
+        out[REFERENCE] = clean
+    for _, r in rows[rows["model"] != NOISY].iterrows():
+        if isinstance(r.get("output_path"), str) and r["output_path"]:
+            out[r["model"]] = r["output_path"]
+    return out
+
+
+def _load_item(sources: dict[str, str], needed: Sequence[str], max_seconds: float) -> tuple[dict, int]:
+    """Mono signals ``{system: (samples,)}`` at the noisy file's rate, trimmed to a common length."""
+    _, sr = read(sources[NOISY])
+    sig = {}
+    for name in needed:
+        if name in ANCHORS:
+            continue
+        if name not in sources:
+            raise ValueError(f"build_test: no audio for {name!r} (has {sorted(sources)})")
+        a, r = read(sources[name])
+        sig[name] = resample(to_mono(a), r, sr)[0]
+    n = min(min(len(v) for v in sig.values()), int(max_seconds * sr))
+    return {k: v[:n] for k, v in sig.items()}, sr
+
+
+def _render(sig: dict, sr: int, needed: Sequence[str], target_dbov: float) -> dict[str, np.ndarray]:
+    """Every condition normalised to ``target_dbov``; anchors low-passed from the normalised reference."""
+    out = {k: normalize_level(v, sr, target_dbov=target_dbov) for k, v in sig.items()}
+    for name in needed:
+        if name in ANCHORS:
+            out[name] = normalize_level(anchor(out[REFERENCE], sr, name), sr, target_dbov=target_dbov)
+    return out
+
+
+def headphone_tone(sr: int = 16000) -> np.ndarray:
+    """The headphone-check stimulus ``(2, samples)``: a 1 kHz tone (-26 dBov, 20 ms ramps) in the left
+    channel, silence in the right."""
+    t = np.arange(int(HEADPHONE_SECONDS * sr)) / sr
+    ramp = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02)
+    tone = np.sqrt(2) * 10 ** (TARGET_DBOV / 20) * np.sin(2 * np.pi * HEADPHONE_HZ * t) * ramp
+    return np.stack([tone, np.zeros_like(tone)]).astype(np.float32)
+
+
+def _write(test_dir: Path, rel: str, audio: np.ndarray, sr: int) -> str:
+    path = test_dir / rel
+    write(path, audio, sr, subtype="PCM_16")
+    return sha256_file(path)
+
+
+def _trials_for(kind, item_id, training, conditions, seed, rendered, sr, test_dir) -> list[Trial]:
+    n = len(next(iter(rendered.values())))
+    common = {"dataset": item_id[0], "file": item_id[1], "sr": sr, "duration": round(n / sr, 3),
+              "training": training}
+    trials = []
+
+    def stim(tid, k, system):
+        rel = _name(seed, tid, system)
+        return Stimulus(id=f"{tid}-{k}", system=system, file=rel, sha256=_write(test_dir, rel, rendered[system], sr))
+
+    if kind == "mushra":
+        tid = item_id[2]
+        ref = _name(seed, tid, "open-reference")
+        _write(test_dir, ref, rendered[REFERENCE], sr)
+        return [Trial(id=tid, stimuli=tuple(stim(tid, k, s) for k, s in enumerate(conditions)), reference=ref,
+                      **common)]
+    for k, cond in enumerate(conditions[:1] if training else conditions):
+        tid = f"{item_id[2]}-{k}"
+        systems = cond if kind == "ccr" else (cond,)
+        trials.append(Trial(id=tid, stimuli=tuple(stim(tid, j, s) for j, s in enumerate(systems)), **common))
+    return trials
+
+
+def build_test(table: pd.DataFrame, test_dir: str | os.PathLike, kind: str = "mushra", *,
+               systems: Sequence[str] | None = None, pairs: Sequence[tuple[str, str]] | None = None,
+               n_items: int = 4, seed: int = 0, max_seconds: float = 8.0, title: str | None = None,
+               training: bool = True, target_dbov: float = TARGET_DBOV) -> TestDefinition:
+    """Write a listening test of ``kind`` (``"mushra"``, ``"p835"``, ``"ccr"``) into ``test_dir``.
+
+    ``table``: an evaluation table (:func:`setoolkit.evaluate.evaluate`); ``systems``: its models to test
+    (default all); ``pairs``: CCR pairs ``(a, b)`` (default each system against ``noisy``); ``n_items``
+    items (MUSHRA: paired ones; P.835: those without a clean reference when the table has any);
+    ``training``: add one familiarisation trial on another item. Returns the definition (also in
+    ``test_dir/test.json``); the page is ``test_dir/listening_test.html``.
+    """
+    test_dir = Path(test_dir)
+    systems = choose_systems(table, systems)
+    conditions = trial_systems(kind, systems, pairs)
+    needed = sorted({s for c in conditions for s in (c if kind == "ccr" else (c,))})
+    has_unpaired = "clean_path" in table.columns and \
+        table.loc[table["model"] == NOISY, "clean_path"].isna().any()
+    paired = True if kind == "mushra" else (False if kind == "p835" and has_unpaired else None)
+    items = choose_items(table, n_items=n_items + int(training), seed=seed, paired=paired)
+    rows = list(items.itertuples(index=False))
+    train_row = rows[n_items] if training and len(rows) > n_items else (rows[0] if training else None)
+    plan = ([(train_row, True)] if train_row is not None else []) + [(r, False) for r in rows[:n_items]]
+    trials: list[Trial] = []
+    for k, (row, is_training) in enumerate(plan):
+        tid = "training" if is_training else f"t{k + (0 if training else 1):02d}"
+        sig, sr = _load_item(_sources(table, row.dataset, row.file), needed, max_seconds)
+        rendered = _render(sig, sr, needed, target_dbov)
+        trials += _trials_for(kind, (row.dataset, row.file, tid), is_training, conditions, seed, rendered, sr,
+                              test_dir)
+    write(test_dir / HEADPHONE_FILE, headphone_tone(), 16000, subtype="PCM_16")
+    test = TestDefinition(kind=kind, title=title or f"Listening test ({KIND_TITLES[kind]})", seed=seed,
+                          systems=tuple(systems), trials=tuple(trials), target_dbov=target_dbov,
+                          scale=SCALES[kind], headphone_check=HEADPHONE_FILE,
+                          headphone_side=HEADPHONE_SIDE)
+    atomic_write_json(test_dir / TEST_FILE, test.to_dict())
+    write_page(test, test_dir)
+    return test
+
+
+def load_test(test_dir: str | os.PathLike) -> TestDefinition:
+    """The definition in ``test_dir/test.json``."""
+    path = Path(test_dir) / TEST_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no listening test here (build one with build_test)")
+    return from_dict(json.loads(path.read_text(encoding="utf-8")))

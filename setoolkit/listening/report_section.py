@@ -1,0 +1,154 @@
+"""The listening-test section of the daily report: HTML and Markdown fragments, a figure, a link to the test.
+
+:func:`listening_section` reads a test folder and its results folder and returns a
+:class:`ListeningSection`, or ``None`` when nobody has rated yet. Every name in the HTML is escaped; the
+figure is embedded in the HTML as a data URL and referenced by :attr:`ListeningSection.figure_name` in the
+Markdown (write it next to the Markdown with :meth:`ListeningSection.write_figure`).
+
+Examples
+--------
+>>> s = listening_section("listening/mushra/results", "listening/mushra", table)
+>>> s.write_figure("reports/2026-01-01"); html_parts.append(s.html)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .analysis import (
+    ccr_scores,
+    excluded,
+    metric_agreement,
+    paired_tests,
+    ratings_frame,
+    screen_listeners,
+    system_scores,
+)
+from .build import load_test
+from .page import PAGE_FILE
+from .plot import ratings_figure
+from .results import load_results
+
+KIND_NAMES = {"mushra": "MUSHRA (ITU-R BS.1534-3)", "p835": "P.835 (ITU-T)", "ccr": "CCR / CMOS (ITU-T P.800)"}
+
+
+@dataclass
+class ListeningSection:
+    """One listening test in the report: ``html`` and ``markdown`` fragments, ``figure_png`` (PNG bytes, named
+    ``figure_name`` in the Markdown), ``page`` (the test page) and the tables behind them."""
+
+    title: str
+    html: str
+    markdown: str
+    figure_png: bytes
+    figure_name: str
+    page: Path
+    scores: pd.DataFrame
+    tests: pd.DataFrame
+    screening: pd.DataFrame
+    agreement: pd.DataFrame
+
+    def write_figure(self, out_dir: str | os.PathLike) -> Path:
+        """Write the figure as ``out_dir/figure_name``; returns its path."""
+        path = Path(out_dir) / self.figure_name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.figure_png)
+        return path
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else ""
+    if isinstance(v, (float, np.floating)):
+        return "–" if not np.isfinite(v) else f"{v:.3g}" if abs(v) < 0.01 and v != 0 else f"{v:.2f}"
+    return str(v)
+
+
+def html_table(df: pd.DataFrame) -> str:
+    """``<table>`` of ``df`` with every header and cell escaped."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return f'<table class="listening-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """GitHub Markdown table of ``df`` (``|`` in cells escaped)."""
+    esc = lambda v: _fmt(v).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(esc(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _score_table(kind: str, scores: pd.DataFrame) -> pd.DataFrame:
+    if kind == "ccr":
+        return scores[["a", "b", "mean", "lo", "hi", "n_listeners", "n_items"]].rename(
+            columns={"mean": "CMOS (b vs a)", "lo": "CI lo", "hi": "CI hi", "n_listeners": "listeners",
+                     "n_items": "items"})
+    s = scores[["scale", "system", "mean", "lo", "hi", "n_listeners", "n_items"]]
+    return s.rename(columns={"mean": "mean", "lo": "CI lo", "hi": "CI hi", "n_listeners": "listeners",
+                             "n_items": "items"})
+
+
+def listening_section(results_dir: str | os.PathLike, test_dir: str | os.PathLike, table: pd.DataFrame | None = None,
+                      *, page_href: str | None = None) -> ListeningSection | None:
+    """The report section for the test in ``test_dir`` with the results in ``results_dir``; ``None`` when
+    there are none. ``table``: the evaluation table, for the agreement with DNSMOS, DistillMOS, PESQ and
+    ViSQOL; ``page_href``: the link to the test page (default its ``file://`` URI)."""
+    test = load_test(test_dir)
+    results = load_results(results_dir, test)
+    if not results:
+        return None
+    ratings = ratings_frame(results, test)
+    if not len(ratings):
+        return None
+    screening = screen_listeners(ratings)
+    out_listeners = excluded(screening)
+    kept = ratings[~ratings["listener"].isin(out_listeners)]
+    n_kept = kept["listener"].nunique()
+    scores = system_scores(kept)
+    tests = paired_tests(kept)
+    agreement = metric_agreement(kept, table) if table is not None else pd.DataFrame()
+    fig_scores = ccr_scores(kept) if test.kind == "ccr" else scores
+    title = f"Listening test: {KIND_NAMES.get(test.kind, test.kind)}"
+    png = ratings_figure(fig_scores, test.kind, title=test.title, n_listeners=n_kept)
+    figure_name = f"listening_{test.kind}_{test.id[:8]}.png"
+    page = Path(test_dir).resolve() / PAGE_FILE
+    href = page_href or page.as_uri()
+    n_items = kept.groupby(["dataset", "file"]).ngroups
+    excl = (f"{len(out_listeners)} excluded by BS.1534-3 post-screening (hidden reference below 90 in more "
+            f"than 15% of trials): {', '.join(out_listeners)}" if out_listeners else "none excluded")
+    hp = sum(1 for r in results if not r.get("headphone_check", {}).get("correct", False))
+    summary = (f"{len(results)} listeners ({excl}; {hp} failed the headphone check), {n_items} items, "
+               f"test id {test.id[:12]}. Stimuli at {test.target_dbov} dBov active speech level.")
+    table_s = _score_table(test.kind, fig_scores)
+    sig = tests[tests["significant"]][["scale", "a", "b", "mean_diff", "p_holm"]] if len(tests) else tests
+    agree = agreement[agreement["level"] == "system"] if len(agreement) else agreement
+    png_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    parts = [f'<section class="listening-section"><h3>{html.escape(title)}</h3>',
+             f"<p>{html.escape(summary)}</p>",
+             f'<img src="{png_url}" alt="{html.escape(test.title)}: ratings with 95% CIs" style="max-width:100%">',
+             html_table(table_s)]
+    md = [f"### {title}", "", summary, "", f"![ratings with 95% CIs]({figure_name})", "", markdown_table(table_s)]
+    if len(tests):
+        caption = (f"Paired Wilcoxon signed-rank tests, Holm-corrected: {int(tests['significant'].sum())} of "
+                   f"{len(tests)} differences significant (p < 0.05)")
+        parts += [f"<p>{html.escape(caption)}.</p>", html_table(sig) if len(sig) else ""]
+        md += ["", caption + ".", "", markdown_table(sig) if len(sig) else ""]
+    if len(agree):
+        caption = "Agreement with the objective metrics (system level, Pearson and Spearman)"
+        a = agree[["scale", "metric", "n", "pearson", "spearman"]]
+        parts += [f"<p>{html.escape(caption)}:</p>", html_table(a)]
+        md += ["", caption + ":", "", markdown_table(a)]
+    parts.append(f'<p><a href="{html.escape(href, quote=True)}">Take the test (offline page)</a></p></section>')
+    md += ["", f"[Take the test (offline page)](<{href}>)", ""]
+    return ListeningSection(title=title, html="\n".join(p for p in parts if p), markdown="\n".join(md),
+                            figure_png=png, figure_name=figure_name, page=page, scores=fig_scores, tests=tests,
+                            screening=screening, agreement=agreement)
