@@ -136,7 +136,7 @@ def build_test(table: pd.DataFrame, test_dir: str | os.PathLike, kind: str = "mu
                training: bool = True, target_dbov: float = TARGET_DBOV) -> TestDefinition:
     """Write a listening test of ``kind`` (``"mushra"``, ``"p835"``, ``"ccr"``) into ``test_dir``.
 
-    ``table``: an evaluation table (:func:`setoolkit.evaluate.evaluate`); ``systems``: its models to test
+    ``table``: an evaluation table (:func:`setoolkit.evaluation.evaluate`); ``systems``: its models to test
     (default all); ``pairs``: CCR pairs ``(a, b)`` (default each system against ``noisy``); ``n_items``
     items (MUSHRA: paired ones; P.835: those without a clean reference when the table has any);
     ``training``: add one familiarisation trial on another item. Returns the definition (also in

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..metrics import catalog
 from .analysis import (
     ccr_scores,
     excluded,
@@ -145,6 +146,7 @@ def listening_section(results_dir: str | os.PathLike, test_dir: str | os.PathLik
     if len(agree):
         caption = "Agreement with the objective metrics (system level, Pearson and Spearman)"
         a = agree[["scale", "metric", "n", "pearson", "spearman"]]
+        a = a.assign(metric=a["metric"].map(catalog.label))
         parts += [f"<p>{html.escape(caption)}:</p>", html_table(a)]
         md += ["", caption + ":", "", markdown_table(a)]
     parts.append(f'<p><a href="{html.escape(href, quote=True)}">Take the test (offline page)</a></p></section>')

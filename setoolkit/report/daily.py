@@ -26,14 +26,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..evaluation import NOISY, snr_bands, summarize
+from ..listening import listening_section
+from ..listening.build import TEST_FILE
+from ..listening.page import PAGE_FILE
+from ..listening.report_section import ListeningSection
 from ..metrics import catalog
-
+from ..registry import CARDS
 from .leaderboard import (
     EXAMPLES_PER_SET,
     LATENCY_CLASSES,
@@ -60,7 +65,6 @@ from .leaderboard import (
     user_model_sentences,
 )
 from .players import listening_players
-from ..registry import CARDS
 
 STATIC = Path(__file__).parents[1] / "static"
 TEMPLATES = Path(__file__).parents[1] / "templates"
@@ -162,14 +166,34 @@ def _matrix_html(board) -> dict:
     return {"rows": rows, "cols": lats + ["any latency"]}
 
 
+@dataclass
+class ReportData:
+    """Everything the HTML and Markdown writers need, computed once by :func:`build_report`."""
+
+    out_dir: Path
+    title: str
+    date: str
+    sections: list[dict]
+    summary: Any
+    bands: Any
+    changes: list[str]
+    notes: list[str]
+    speed: dict
+    listening: list[ListeningSection] = field(default_factory=list)
+
+
 def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: str | os.PathLike = "figures",
-                 sizes: dict | None = None, notes: Sequence[str] = (), examples: int = EXAMPLES_PER_SET) -> Path:
+                 sizes: dict | None = None, notes: Sequence[str] = (), examples: int = EXAMPLES_PER_SET,
+                 listening: Sequence[str | os.PathLike] = ()) -> Path:
     """Write ``summary.csv``, ``snr_bands.csv``, ``leaderboard_<set>.csv``, figures, the listening files,
     ``report.md`` and ``report.html`` into ``out_dir`` (the figures also into ``figures_dir``).
 
     ``table``: the evaluation table (:func:`setoolkit.evaluation.evaluate`). ``sizes``: model -> parameters in
     millions for the quality-vs-size figure (default: the model cards). The timing pass's ``timing.csv``,
-    ``variants.csv``, ``profile.csv`` in ``out_dir`` are used when present. Returns ``out_dir``.
+    ``variants.csv``, ``profile.csv`` in ``out_dir`` are used when present. ``listening``: listening-test folders
+    (:func:`setoolkit.listening.build_test`; their ratings in ``<folder>/results``); each one with results gets a
+    section (ratings with CIs, paired tests, agreement with the metrics) and a link to its page; test folders
+    under ``out_dir/listening/`` are found without being named. Returns ``out_dir``.
     """
     import pandas as pd
 
@@ -239,10 +263,24 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
     changes = (changes_since(pd.read_csv(prev / "summary.csv"), summary) if prev
                else ["first report in this folder"])
     notes = [*notes, f"previous report: {prev.name}" if prev else "previous report: none"]
-    title = f"setoolkit daily report {date}"
-    _write_markdown(out_dir, title, sections, summary, bands, changes, notes, speed)
-    _write_html(out_dir, title, date, sections, summary, bands, changes, notes, speed)
+    data = ReportData(out_dir, f"setoolkit daily report {date}", date, sections, summary, bands, changes, notes,
+                      speed, _listening_sections(table, out_dir, listening))
+    _write_markdown(data)
+    _write_html(data)
     return out_dir
+
+
+def _listening_sections(table, out_dir: Path, folders: Sequence[str | os.PathLike]) -> list[ListeningSection]:
+    """The listening-test sections of the report, their figures written into ``out_dir/figures``."""
+    found = sorted(p.parent for p in (out_dir / "listening").glob(f"*/{TEST_FILE}"))
+    out = []
+    for folder in dict.fromkeys(Path(f).resolve() for f in [*folders, *found]):
+        href = Path(os.path.relpath(folder / PAGE_FILE, out_dir.resolve())).as_posix()
+        section = listening_section(folder / "results", folder, table, page_href=href)
+        if section is not None:
+            section.write_figure(out_dir / "figures")
+            out.append(section)
+    return out
 
 
 def _with_variants(summary, variants):
@@ -285,7 +323,9 @@ def _speed_context(speed) -> dict:
     return ctx
 
 
-def _write_markdown(out_dir: Path, title, sections, summary, bands, changes, notes, speed) -> None:
+def _write_markdown(data: ReportData) -> None:
+    out_dir, title, sections, summary = data.out_dir, data.title, data.sections, data.summary
+    bands, changes, notes, speed = data.bands, data.changes, data.notes, data.speed
     md = [f"# {title}", "", "## At a glance", "", *[f"- {s['headline']}" for s in sections], ""]
     timing = speed["timing"]
     md += ["RTF: " + ("one-thread timing pass (timing.csv)" if timing is not None and len(timing)
@@ -310,12 +350,18 @@ def _write_markdown(out_dir: Path, title, sections, summary, bands, changes, not
                                                "delta_pesq_wb", "delta_si_sdr", "delta_OVRL")
                                    if c in summary.columns]].round(3)), "",
            "## Notes", "", *[f"- {n}" for n in notes], ""]
+    if data.listening:
+        md += ["## Listening tests", ""]
+        for sec in data.listening:
+            md += [sec.markdown.replace(f"]({sec.figure_name})", f"](figures/{sec.figure_name})"), ""]
     if bands is not None and len(bands):
         md += ["VoiceBank-DEMAND by input SNR band, long format: snr_bands.csv", ""]
     (out_dir / "report.md").write_text("\n".join(md) + "\n")
 
 
-def _write_html(out_dir: Path, title, date, sections, summary, bands, changes, notes, speed) -> None:
+def _write_html(data: ReportData) -> None:
+    out_dir, title, date, sections, summary = data.out_dir, data.title, data.date, data.sections, data.summary
+    bands, changes, notes, speed = data.bands, data.changes, data.notes, data.speed
     import jinja2
 
     from .figures import FAMILY_COLOURS
@@ -340,5 +386,6 @@ def _write_html(out_dir: Path, title, date, sections, summary, bands, changes, n
         bands_html=html_table(bands.round(3)) if bands is not None and len(bands) else "",
         player_css=(STATIC / "player.css").read_text(), report_css=(STATIC / "report.css").read_text(),
         player_js=(STATIC / "player.js").read_text(), json=lambda o: json.dumps(o).replace("</", "<\\/"),
-        label=catalog.label, primary_of=lambda s: s["board"].attrs["primary"])
+        label=catalog.label, primary_of=lambda s: s["board"].attrs["primary"],
+        listening=[sec.html for sec in data.listening])
     (out_dir / "report.html").write_text(page)

@@ -15,7 +15,6 @@ import numpy as np
 
 from ..metrics import catalog
 
-
 #: One colour per model family, fixed so that a family has the same colour in every figure and report.
 FAMILY_COLOURS = {"dpcrn": "#1f77b4", "deepfilternet": "#d62728", "gtcrn": "#2ca02c", "dtln": "#ff7f0e",
                   "nsnet2": "#9467bd", "rnnoise": "#8c564b", "demucs": "#e377c2", "segan": "#17becf",
@@ -396,7 +395,8 @@ def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, met
         ax.set_xlim(x.min() - 0.15 * span, x.max() + 0.15 * span)
     lo_all = np.concatenate([yv, s.get(f"{metric}_lo", s[metric]).to_numpy(dtype=float),
                              noisy[metric].to_numpy(dtype=float) if len(noisy) else []])
-    hi_all = np.concatenate([yv, s.get(f"{metric}_hi", s[metric]).to_numpy(dtype=float)])
+    hi_all = np.concatenate([yv, s.get(f"{metric}_hi", s[metric]).to_numpy(dtype=float),
+                             noisy[metric].to_numpy(dtype=float) if len(noisy) else []])
     lo_all, hi_all = lo_all[np.isfinite(lo_all)], hi_all[np.isfinite(hi_all)]
     if lo_all.size:
         span = (hi_all.max() - lo_all.min()) or 1.0

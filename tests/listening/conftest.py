@@ -1,7 +1,7 @@
 """Fixtures of the listening-test tests: a small synthetic evaluation table with real files on disk.
 
 Speech-like sources (harmonic syllables with pauses, full band), noisy = source + noise at a per-file SNR,
-two "systems" that leave less noise; 16 kHz, 2.5 s. Metric columns as :func:`setoolkit.evaluate.evaluate`
+two "systems" that leave less noise; 16 kHz, 2.5 s. Metric columns as :func:`setoolkit.evaluation.evaluate`
 writes them, with values that follow the systems' quality.
 """
 
