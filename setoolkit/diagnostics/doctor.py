@@ -28,10 +28,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import assets
-from .. import metrics
+from .. import assets, metrics
 from ..audio import DC_LIMIT, as_channels_first, read, resample
 from ..errors import SetoolkitError
+from ..model_specs import is_spec, load_spec
+from ..registry import CARDS, get_card, load
 
 CHECKS = ("weights", "input", "output", "delay", "streaming", "quality", "environment")
 
@@ -83,8 +84,6 @@ class DoctorReport:
 
 
 def _check_weights(model_or_name, mirror) -> tuple[Check, object]:
-    from ..registry import get_card, load
-
     if not isinstance(model_or_name, str):
         model = model_or_name
         card = getattr(model, "card", None)
@@ -99,6 +98,13 @@ def _check_weights(model_or_name, mirror) -> tuple[Check, object]:
             return Check(1, "weights", "fail", "; ".join(issues)[:160],
                          "the checkpoint does not match the architecture"), model
         return Check(1, "weights", "pass", f"{len(files)} file(s) verified, model built"), model
+    if model_or_name not in CARDS and is_spec(model_or_name):
+        try:
+            model = load_spec(model_or_name, mirror=mirror)
+        except SetoolkitError as exc:
+            return Check(1, "weights", "fail", str(exc)[:300], "fix the spec: the file, the callable, what it "
+                         "returns"), None
+        return _check_weights(model, mirror)
     card = get_card(model_or_name)
     try:
         for w in card.weights:
@@ -276,7 +282,8 @@ def _check_quality(model, pairs: Sequence[tuple[Path, Path]] | None) -> Check:
     if want_s is not None and (ds < want_s or dp < want_p):
         return Check(6, "quality", "warn", text + f" (card expects >= {want_s:+.1f} dB, {want_p:+.2f})",
                      "a little below the card on this subset")
-    return Check(6, "quality", "pass", text + (f" (card >= {want_s:+.1f} dB, {want_p:+.2f})" if want_s else ""))
+    return Check(6, "quality", "pass", text + (f" (card >= {want_s:+.1f} dB, {want_p:+.2f})" if want_s else
+                                               " (no card range: compared against the noisy input)"))
 
 
 def environment() -> dict[str, str]:
