@@ -11,7 +11,7 @@ from setoolkit.audio import read
 from setoolkit.errors import AssetError
 from setoolkit.models.dpcrn import config as dpcrn
 from setoolkit.models.dpcrn.enhancer import STREAMING_MODES, build_torch
-from setoolkit.models.dpcrn.torch_port import PORT_FAULTS, faulty_port
+from setoolkit.diagnostics.dpcrn_port_faults import PORT_FAULTS, faulty_port
 from setoolkit.registry import get_card
 from setoolkit.stft import frame_np
 from setoolkit.streaming import stream_signal, torch_threads
@@ -124,7 +124,7 @@ def test_each_known_port_fault_fails_the_parity_bar(dns3_torch, vbd):
     with torch.no_grad(), torch_threads(1):
         good = dpcrn.apply_mask(dpcrn.DNS3, spec, dns3_torch.torch_model(feats)[0].numpy())
         for fault in PORT_FAULTS:
-            bad = dpcrn.apply_mask(dpcrn.DNS3, spec, faulty_port(dns3_torch._weights, dpcrn.DNS3, fault)(feats)[0]
+            bad = dpcrn.apply_mask(dpcrn.DNS3, spec, faulty_port(dns3_torch.h5_weights, dpcrn.DNS3, fault)(feats)[0]
                                    .numpy())
             assert metrics.si_sdr(np.fft.irfft(good).ravel(), np.fft.irfft(bad).ravel()) < 55.0, fault
 

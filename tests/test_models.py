@@ -42,7 +42,7 @@ def test_unknown_and_unavailable_models_are_clear(monkeypatch):
 
 
 def test_outputs_identified_by_value_not_position(quant):
-    mask_i, cos_i, sin_i = quant._order
+    mask_i, cos_i, sin_i = quant.output_order
     assert (mask_i, cos_i, sin_i) == (0, 2, 1)  # these exports list mask, sin, cos
 
 

@@ -115,7 +115,7 @@ def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, 
 def test_dpcrn_h5_conversion_inverts_exactly(name):
     from setoolkit.models.dpcrn.config import load_h5
     from setoolkit.models.dpcrn.enhancer import h5_asset
-    from setoolkit.models.dpcrn.torch_port import from_h5, to_h5_weights
+    from setoolkit.models.dpcrn.torch_convert import from_h5, to_h5_weights
 
     card = setoolkit.get_card(name)
     cfg = setoolkit.load(name).cfg

@@ -37,8 +37,8 @@ class Delegating(Enhancer):
 def swapped_outputs(model):
     """Read the phase outputs by position, as upstream DPCRN scripts do (cos and sin exchanged)."""
     broken = copy.copy(model)
-    mask_i, cos_i, sin_i = model._order
-    broken._order = (mask_i, sin_i, cos_i)
+    mask_i, cos_i, sin_i = model.output_order
+    broken.output_order = (mask_i, sin_i, cos_i)
     return broken
 
 

@@ -16,12 +16,11 @@ import pandas as pd
 import soundfile as sf
 import torch
 
-from .. import assets
-from .. import metrics
+from .. import assets, metrics
 from ..audio import read
+from ..diagnostics.dpcrn_port_faults import PORT_FAULTS, faulty_port
 from ..errors import ModelError
 from ..models.dpcrn.enhancer import STREAMING_MODES, DpcrnNet, DpcrnTorchModel
-from ..models.dpcrn.torch_port import PORT_FAULTS, faulty_port
 from ..registry import load
 
 
@@ -160,12 +159,12 @@ def variant_table(names: list[str], pairs: list[tuple], *, speed_clip: np.ndarra
 
 
 def fault_parity(model: DpcrnNet, xs: list[np.ndarray]) -> dict[str, float]:
-    """For each known conversion mistake (:data:`~setoolkit.models.dpcrn.torch_port.PORT_FAULTS`), the mean SI-SDR
+    """For each known conversion mistake (:data:`~setoolkit.diagnostics.dpcrn_port_faults.PORT_FAULTS`), the mean SI-SDR
     (dB) of the PyTorch port with that mistake against the correct port, offline on ``xs``."""
     ref = [model.enhance_model_rate(x) for x in xs]
     out = {}
     for fault in PORT_FAULTS:
-        bad = DpcrnTorchModel(model.card, model.cfg, model._weights)
-        bad._torch = faulty_port(model._weights, model.cfg, fault)
+        port = faulty_port(model.h5_weights, model.cfg, fault)
+        bad = DpcrnTorchModel(model.card, model.cfg, model.h5_weights).with_torch_model(port)
         out[fault] = float(np.mean([metrics.si_sdr(a, bad.enhance_model_rate(x)) for a, x in zip(ref, xs)]))
     return out

@@ -11,10 +11,10 @@ import torch
 
 from ..assets import fetch
 from ..errors import ModelError
+from ..models.common.keras_h5 import write_layers
 from ..models.dpcrn.config import apply_mask, features, load_h5
 from ..models.dpcrn.enhancer import DpcrnTorchModel, h5_asset
-from ..models.dpcrn.torch_port import convert_h5, to_h5_weights
-from ..models.common.keras_h5 import write_layers
+from ..models.dpcrn.torch_convert import convert_h5, to_h5_weights
 from ..streaming import front_pad
 
 

@@ -12,6 +12,8 @@ streaming still equals offline.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -21,7 +23,8 @@ from ...streaming import StftFrameStream, lockstep_frames, torch_threads
 from ..common.base import FrameEnhancer
 from .config import DpcrnConfig, apply_mask, features, load_h5, sine_window
 from .keras_graph import KerasRunner
-from .torch_port import STATE_PARTS, from_h5, quantize_int8
+from .torch_convert import from_h5, quantize_int8
+from .torch_port import STATE_PARTS
 
 #: Streaming variants for the cache study: ``mode -> (state parts carried frame to frame, STFT overlap kept)``.
 STREAMING_MODES = {
@@ -51,7 +54,8 @@ class DpcrnNet(FrameEnhancer):
         self.cfg = cfg
         self.n_fft, self.hop, self.front_pad = cfg.n_fft, cfg.hop, cfg.front_pad
         self.window = sine_window(cfg.n_fft)
-        self._weights = weights
+        #: the released h5's arrays by layer, as read (the PyTorch port is built from them)
+        self.h5_weights = weights
         self._torch = None
 
     # -- the network ---------------------------------------------------------------------------------
@@ -63,8 +67,15 @@ class DpcrnNet(FrameEnhancer):
     def torch_model(self):
         """The PyTorch port (built from the same h5 on first use); it runs the streaming steps."""
         if self._torch is None:
-            self._torch = from_h5(self._weights, self.cfg)
+            self._torch = from_h5(self.h5_weights, self.cfg)
         return self._torch
+
+    def with_torch_model(self, port):
+        """A copy of this model whose streaming steps (and, for the PyTorch runtime, offline passes) run
+        ``port``, a :class:`~.torch_port.DpcrnTorch` (e.g. a fine-tuned or deliberately broken one)."""
+        other = copy.copy(self)
+        other._torch = port
+        return other
 
     def net_step(self, feat: np.ndarray, state, carry=None):
         """Frames ``(batch, bins, n_features)`` -> ``(batch, bins, 2 or 3)`` and the next state (PyTorch port).

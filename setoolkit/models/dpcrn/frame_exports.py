@@ -116,7 +116,8 @@ class DpcrnTflite(FrameEnhancer):
         self._feat_k, self._state_ins, self._state_outs = feat[0], states, state_outs
         self._state_shapes = [ins[k][1] for k in states]
         self._state_pairs = self.pair_states()
-        self._order = self.identify_outputs()
+        #: which frame output is (mask, cos, sin), identified by value on load
+        self.output_order = self.identify_outputs()
 
     # -- one call ------------------------------------------------------------------------------------
     def _run(self, spec: np.ndarray, state: tuple) -> tuple[list[np.ndarray], tuple]:
@@ -178,7 +179,7 @@ class DpcrnTflite(FrameEnhancer):
     def output_roles(self) -> dict[str, str]:
         """``{role: output tensor name}`` for mask, cos, sin and each state, as identified."""
         names = [n for n, _ in self._rt.outputs]
-        roles = {r: names[self._frame_outs[i]] for r, i in zip(("mask", "cos", "sin"), self._order)}
+        roles = {r: names[self._frame_outs[i]] for r, i in zip(("mask", "cos", "sin"), self.output_order)}
         for k, j in enumerate(self._state_pairs):
             roles[f"state {self._rt.inputs[self._state_ins[k]][0]} ->"] = names[self._state_outs[j]]
         return roles
@@ -186,9 +187,9 @@ class DpcrnTflite(FrameEnhancer):
     def self_check(self) -> list[tuple[str, bool, str]]:
         """For ``setoolkit doctor``: are the outputs used in the roles their values show?"""
         found = self.identify_outputs()
-        ok = tuple(self._order) == found
+        ok = tuple(self.output_order) == found
         detail = (f"(mask, cos, sin) = outputs {found}, as used" if ok else
-                  f"outputs used as (mask, cos, sin) = {tuple(self._order)}, but by value they are {found}")
+                  f"outputs used as (mask, cos, sin) = {tuple(self.output_order)}, but by value they are {found}")
         return [("output roles", ok, detail)]
 
     # -- FrameModel ---------------------------------------------------------------------------------
@@ -197,7 +198,7 @@ class DpcrnTflite(FrameEnhancer):
 
     def process_frame(self, spec: np.ndarray, state: tuple):
         outs, state = self._run(spec, state)
-        mask, cos, sin = (outs[i] for i in self._order)
+        mask, cos, sin = (outs[i] for i in self.output_order)
         return spec * mask * (cos + 1j * sin), state
 
 
