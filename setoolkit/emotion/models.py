@@ -56,12 +56,6 @@ def svm_classifier(*, kernel: str = "rbf", C: float = 10.0, gamma: str | float =
                          lambda clf, X: _softmax(clf.decision_function(X)))
 
 
-def logreg_classifier(*, C: float = 0.1, seed: int = 0):
-    """``fit_predict``: per-fold standardisation + multinomial logistic regression (balanced weights)."""
-    from sklearn.linear_model import LogisticRegression
-
-    return _standardised(lambda: LogisticRegression(C=C, class_weight="balanced", max_iter=2000, random_state=seed),
-                         lambda clf, X: clf.predict_proba(X))
 
 
 # ---------------------------------------------------------------------------------------- networks

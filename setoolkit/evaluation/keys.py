@@ -23,7 +23,8 @@ LIBRARIES = ("numpy", "scipy", "soxr", "soundfile", "onnxruntime", "torch", "ten
 _NOT_HASHED = {"setoolkit.registry"}
 
 
-def _sha1(*parts) -> str:
+def digest(*parts) -> str:
+    """sha1 (hex) of ``parts`` joined by a unit separator: the one hash every key of the engine is made of."""
     return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
@@ -93,22 +94,22 @@ def model_fingerprint(name: str, mirror=None) -> str:
     if name == NOISY:
         return NOISY
     if name in ORACLES:
-        return _sha1(name, code_hash("setoolkit.models.oracle"), library_versions())
+        return digest(name, code_hash("setoolkit.models.oracle"), library_versions())
     card = get_card(name)
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
     module = getattr(card.builder, "__module__", "") or ""
     builder = f"{module}:{getattr(card.builder, '__qualname__', card.builder)}"
-    return _sha1(card.name, builder, card.sample_rate, card.frame, card.hop, repr(card.config), card.weights,
+    return digest(card.name, builder, card.sample_rate, card.frame, card.hop, repr(card.config), card.weights,
                  weights, code_hash(module) if module else "", library_versions())
 
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
     """Hash of the metric set and of the code that reads, aligns and scores (this module and its imports)."""
-    return _sha1(tuple(metrics), use_dnsmos, code_hash("setoolkit.evaluation.task", "setoolkit.metrics.dnsmos", "setoolkit.metrics.learned"),
+    return digest(tuple(metrics), use_dnsmos, code_hash("setoolkit.evaluation.task", "setoolkit.metrics.dnsmos", "setoolkit.metrics.learned"),
                  library_versions())
 
 
 def task_content(model: str, noisy, clean, *, metrics: Sequence[str], use_dnsmos: bool, mirror=None) -> str:
     """The content part of a row's key: input and reference sha256, model fingerprint, metric fingerprint."""
-    return _sha1(file_hash(noisy), file_hash(clean), model_fingerprint(model, str(mirror) if mirror else None),
+    return digest(file_hash(noisy), file_hash(clean), model_fingerprint(model, str(mirror) if mirror else None),
                  metrics_fingerprint(metrics, use_dnsmos))

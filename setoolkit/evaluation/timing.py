@@ -30,7 +30,7 @@ from ..audio import read, resample, to_mono
 from ..metrics.scoring import snr
 from ..registry import load
 from .engine import limit_threads
-from .keys import code_hash, file_hash, model_fingerprint
+from .keys import code_hash, digest, file_hash, model_fingerprint
 from .store import RowStore
 
 TIMING_COLUMNS = ("model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms")
@@ -59,12 +59,6 @@ def cpu_name() -> str:
 # ------------------------------------------------------------------------------------------ the pass
 
 
-def _key(*parts) -> str:
-    import hashlib
-
-    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:20]
-
-
 def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str | os.PathLike,
                 clip: str | os.PathLike, parity_files: Sequence[str | os.PathLike], threads: int = 1,
                 mirror=None, stages: dict | None = None):
@@ -87,8 +81,8 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
     timing_cache, parity_cache = RowStore(root / "timing"), RowStore(root / "parity")
     have_t, have_p = timing_cache.done(), parity_cache.done()
     files = [str(f) for f in parity_files]
-    tkey = {m: _key(model_fingerprint(m, mirror), cpu, threads, file_hash(clip), code) for m in models}
-    pkey = {v: _key(model_fingerprint(v, mirror), model_fingerprint(r, mirror), *map(file_hash, files), code)
+    tkey = {m: digest(model_fingerprint(m, mirror), cpu, threads, file_hash(clip), code)[:20] for m in models}
+    pkey = {v: digest(model_fingerprint(v, mirror), model_fingerprint(r, mirror), *map(file_hash, files), code)[:20]
             for v, r in variants.items()}
     timed = {m: timing_cache.get(k) if k in have_t else None for m, k in tkey.items()}
     parity = {v: parity_cache.get(k) if k in have_p else None for v, k in pkey.items()}

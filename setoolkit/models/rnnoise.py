@@ -72,11 +72,6 @@ def load_library(path: str | None = None) -> ctypes.CDLL:
     return lib
 
 
-def pyrnnoise_version() -> str:
-    try:
-        return importlib.metadata.version("pyrnnoise")
-    except importlib.metadata.PackageNotFoundError:
-        return "-"
 
 
 class RnnoiseStream(StreamingEnhancer):
