@@ -143,10 +143,10 @@ def _pivot_html(p) -> dict:
     return {"columns": list(p.columns), "rows": rows, "n": p.attrs.get("n", {})}
 
 
-def _matrix_html(board) -> dict:
+def _matrix_html(board, matrix) -> dict:
     """Size class rows x latency class columns, each cell the best model there and its primary score; the last
     column is the best of each size class at any latency, the last row the best of each latency class at any
-    size."""
+    size. ``matrix``: ``best_by_group(board, ["size_class", "latency_class"])``, computed once by the caller."""
     primary = board.attrs["primary"]
     d = catalog.digits(primary)
 
@@ -155,7 +155,7 @@ def _matrix_html(board) -> dict:
                                                       "n": r.models}
                 for r in table.itertuples(index=False)} if len(table) else {}
 
-    both = cells(best_by_group(board, ["size_class", "latency_class"]), ["size_class", "latency_class"])
+    both = cells(matrix, ["size_class", "latency_class"])
     by_size = cells(best_by_group(board, "size_class"), ["size_class"])
     by_lat = cells(best_by_group(board, "latency_class"), ["latency_class"])
     sizes = [l for _, l in SIZE_CLASSES] + ["size unknown"]
@@ -251,13 +251,13 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
         groups = {name: best_by_group(board, key) for name, key in
                   (("family", "family"), ("latency", "latency_class"), ("size", "size_class"))}
         paper = paper_table(summary, ds)
+        matrix = best_by_group(board, ["size_class", "latency_class"])
         sections.append({"dataset": ds, "board": board, "paper_html": html_table(paper) if paper is not None else "", "board_html": _board_html(board, variants, threads),
                          "headline": headline(board), "figures": local,
                          "versus": user_model_sentences(table, board), "pivot": pivot,
                          "pivot_html": _pivot_html(pivot) if pivot is not None else None,
                          "players": players, "groups": groups,
-                         "matrix": best_by_group(board, ["size_class", "latency_class"])})
-        sections[-1]["matrix_html"] = _matrix_html(board)
+                         "matrix": matrix, "matrix_html": _matrix_html(board, matrix)})
 
     prev = previous_report(out_dir.parent, date)
     changes = (changes_since(pd.read_csv(prev / "summary.csv"), summary) if prev

@@ -266,7 +266,7 @@ def pick_examples(table, dataset: str, n: int = EXAMPLES_PER_SET) -> list[tuple[
     """``(file, why)`` for the listening section: the hardest input (lowest noisy primary metric) and the
     most typical one (noisy score nearest the median)."""
     t = table[(table["dataset"] == dataset) & (table["model"] == NOISY)]
-    metric = "pesq_wb" if "pesq_wb" in t.columns and t["pesq_wb"].notna().any() else "OVRL"
+    metric = primary_metric(t)
     if metric not in t.columns or not t[metric].notna().any():
         return [(f, "first file") for f in list(t["file"])[:n]]
     t = t[t[metric].notna()].sort_values(metric)
