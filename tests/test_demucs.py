@@ -20,7 +20,7 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError
-from setoolkit.models.demucs import DemucsStream, build
+from setoolkit.models.demucs.network import DemucsStream, build
 from setoolkit.streaming import stream_signal
 
 

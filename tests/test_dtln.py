@@ -8,7 +8,7 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError, ModelError
-from setoolkit.models import dtln
+from setoolkit.models.dtln import network as dtln
 from setoolkit.streaming import stream_signal
 
 VARIANTS = ["dtln", "dtln-tflite", "dtln-quant", "dtln-onnx"]

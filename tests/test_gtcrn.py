@@ -11,7 +11,7 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError
-from setoolkit.models import gtcrn
+from setoolkit.models.gtcrn import network as gtcrn
 from setoolkit.streaming import StftFrameStream, offline_frames, stream_signal
 
 EXPORT_CKPT = "weights/gtcrn/model_trained_on_dns3_stream_export.tar"

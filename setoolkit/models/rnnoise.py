@@ -142,7 +142,7 @@ def build(card: ModelCard, *, mirror=None) -> Rnnoise:
 CARDS = [
     card(name="rnnoise", family="rnnoise", sample_rate=48000, framework="c (pyrnnoise)", frame=480, hop=480,
          latency_ms=30.0, params=2_900_000, weights=[], license="BSD-3-Clause (RNNoise), Apache-2.0 (pyrnnoise)",
-         streaming=True, builder=build, expected={"si_sdr": 5.3, "pesq_wb": 0.24},   # measured +5.57 dB, +0.26
+         streaming=True, builder=build, extras=["rnnoise"], expected={"si_sdr": 5.3, "pesq_wb": 0.24},   # measured +5.57 dB, +0.26
          published=[Published(d, m, v, "GTCRN README @01b1f7e comparison rows 'RNNoise (2018)' (Rong et al. 2024)",
                               "measured by the GTCRN authors, not an official RNNoise number", official=False)
                     for d, m, v in (("vbd", "pesq_wb", 2.29), ("dns3_blind", "P808_MOS", 3.15),
