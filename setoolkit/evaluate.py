@@ -40,6 +40,7 @@ from .audio import read, resample, to_mono, write
 from .errors import SetoolkitError
 from .metrics import DEFAULT_METRICS, score_pair
 from .oracle import KINDS, oracle_enhance
+from .registry import missing_extras, not_run_note
 
 NOISY = "noisy"
 #: The oracle-mask rows of paired sets (:mod:`setoolkit.oracle`): not models, the ceiling of each leaderboard.
@@ -164,7 +165,8 @@ def model_fingerprint(name: str, mirror=None) -> str:
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
     """Hash of the metric set and of the code that reads, aligns and scores (this module and its imports)."""
-    return _sha1(tuple(metrics), use_dnsmos, code_hash(__name__, "setoolkit.dnsmos", "setoolkit.quality_models"),
+    return _sha1(tuple(metrics), use_dnsmos, not missing_extras(["learned-mos"]),
+                 code_hash(__name__, "setoolkit.dnsmos", "setoolkit.quality_models"),
                  library_versions())
 
 
@@ -335,8 +337,9 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
             dnsmos.warm_up(mirror=mirror)
         with clock("dnsmos"):
             row.update(dnsmos.dnsmos(mono, sr, mirror=mirror))
-        with clock("distillmos"):
-            row["distillmos"] = quality_models.distillmos(mono, sr)
+        if not missing_extras(["learned-mos"]):  # DistillMOS needs setoolkit[learned-mos]; the core skips it
+            with clock("distillmos"):
+                row["distillmos"] = quality_models.distillmos(mono, sr)
     row = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
     row[STAGES] = {**clock.seconds, "cpu": time.process_time() - cpu0}
     return row
@@ -397,7 +400,7 @@ class RunStats:
         text = (f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, "
                 f"{len(self.failed)} failed")
         if self.models_without_weights:
-            text += f"; not run (weights not on this machine): {', '.join(self.models_without_weights)}"
+            text += "; " + not_run_note(self.models_without_weights)
         return text
 
 
@@ -457,7 +460,8 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
             table[col] = [getattr(here[k], attr) for k in zip(table["dataset"], table["model"], table["file"])]
         out_dir.mkdir(parents=True, exist_ok=True)
         table.to_csv(out_dir / "scores.csv", index=False)
-        table.to_parquet(out_dir / "scores.parquet", index=False)
+        if not missing_extras(["parquet"]):  # scores.parquet needs pyarrow (setoolkit[parquet])
+            table.to_parquet(out_dir / "scores.parquet", index=False)
     stages["lookup"] = time.perf_counter() - t1
     stats = RunStats(len(tasks), len(tasks) - len(todo), len(todo) - len(failed), failed, not_here, stages)
     return (table, stats) if return_stats else table

@@ -254,6 +254,16 @@ def runnable_models() -> tuple[list[str], dict[str, str]]:
     return ready, missing
 
 
+def not_run_note(reasons: dict[str, str]) -> str:
+    """``runnable_models()``'s ``{name: reason}`` as one line for a report: the models grouped by why they
+    were not run ("weights not on this machine", "needs setoolkit[tf]"...)."""
+    groups: dict[str, list[str]] = {}
+    for name, reason in reasons.items():
+        groups.setdefault(reason if reason.startswith("needs setoolkit[") else "weights not on this machine",
+                          []).append(name)
+    return "not run: " + "; ".join(f"{', '.join(names)} ({why})" for why, names in groups.items())
+
+
 def get_card(name: str) -> ModelCard:
     """The card of ``name``; an unknown name gets an error listing the valid ones."""
     if name not in CARDS:
