@@ -24,8 +24,9 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 quiet .venv-build/bin/"${PIP[@]}" "build>=1"
 .venv-build/bin/python -m build --outdir "$OUT/dist" . >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 WHEEL="$(ls "$OUT"/dist/setoolkit-*.whl)"
+LISTING="$(unzip -l "$WHEEL")"
 for f in setoolkit/assets.tsv setoolkit/templates/ setoolkit/static/ setoolkit/models/gtcrn/cards.py; do
-    unzip -l "$WHEEL" | grep -q " $f" || { echo "wheel lane: $f missing from $(basename "$WHEEL")" >&2; exit 1; }
+    grep -q " $f" <<<"$LISTING" || { echo "wheel lane: $f missing from $(basename "$WHEEL")" >&2; exit 1; }
 done
 echo "== wheel lane: built $(basename "$WHEEL") + $(basename "$(ls "$OUT"/dist/*.tar.gz)") ($((SECONDS - t0)) s)"
 
@@ -44,8 +45,8 @@ echo "== wheel lane: core installed, $(du -sm .venv-wheel | cut -f1) MB ($((SECO
 cd "$OUT"
 "$W/python" -c 'import setoolkit, sys; assert "site-packages" in setoolkit.__file__, setoolkit.__file__'
 "$W/setoolkit" models >models.txt
-grep -E "^deepfilternet3 .* here " models.txt >/dev/null
-grep -E "^gtcrn .* needs setoolkit\[torch\]" models.txt >/dev/null
+grep -qE "^deepfilternet3 .* here " models.txt
+grep -qE "^gtcrn .* needs setoolkit\[torch\]" models.txt
 "$W/python" - <<'EOF'
 import shutil
 from pathlib import Path
