@@ -1,9 +1,9 @@
 """Set-up files agree with each other and with the README."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
