@@ -85,3 +85,14 @@ def test_missing_metric_extra_is_named(monkeypatch):
     with pytest.raises(MissingExtraError, match=r"the visqol metric needs setoolkit\[visqol\]"):
         quality_models._visqol_api()
     quality_models._visqol_api.cache_clear()
+
+
+def test_doctor_environment_check_passes_without_torch(monkeypatch):
+    import importlib.util
+
+    from setoolkit import doctor
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else find_spec(name, *a))
+    check = doctor._check_environment(None)
+    assert check.status == "pass" and "torch not installed" in check.value
