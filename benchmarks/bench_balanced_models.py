@@ -18,7 +18,8 @@ import numpy as np
 import setoolkit
 from setoolkit import assets
 from setoolkit.audio import read, resample
-from setoolkit.models import gtcrn, nsnet2, rnnoise
+from setoolkit.models import nsnet2, rnnoise
+from setoolkit.models.gtcrn import network as gtcrn
 from setoolkit.streaming import stream_signal
 
 

@@ -18,7 +18,7 @@ import torch
 
 from setoolkit import assets
 from setoolkit.audio import read
-from setoolkit.models.demucs import Demucs, DemucsStream
+from setoolkit.models.demucs.network import Demucs, DemucsStream
 from setoolkit.streaming import stream_signal
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv/ at the repo root (if missing) and install setoolkit with its pinned dependencies.
+# Create .venv/ at the repo root (if missing) and install setoolkit with the locked full stack (requirements-lock.txt).
 # Sourced by scripts/main.sh and scripts/test.sh; safe to run again (pip skips what is installed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -8,8 +8,15 @@ PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r scripts/no-deps-requirements.txt
+# The full stack at the exact versions of requirements-lock.txt (every extra + dev, transitive packages included),
+# then setoolkit itself, editable, with --no-deps: pyproject.toml's ranges admit the lock (tests/test_packaging.py).
+PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
+"${PIP[@]}" -r requirements-lock.txt
+"${PIP[@]}" --no-deps -r scripts/no-deps-requirements.txt
+if ! .venv/bin/python -c 'import sys, setoolkit; sys.exit(setoolkit.__file__ != sys.argv[1])' "$ROOT/setoolkit/__init__.py" \
+        2>/dev/null; then
+    "${PIP[@]}" --no-deps -e .
+fi
 # Browser tests (tests/test_browser.py) drive Debian's Chromium and its driver; install them when missing.
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -26,11 +26,18 @@ def cmd_models(args) -> int:
                      f"{c.frame}/{c.hop}" if c.frame else "-", f"{c.latency_ms:g} ms" if c.latency_ms else "-",
                      f"{c.params / 1e6:.2f}M" if c.params else "-", f"{size / 1e6:.1f}" if size else "-",
                      "yes" if c.streaming else "no",
-                     "here" if c.name in here else ("download" if c.available else "-"), c.status])
+                     _where(c, here), c.status])
     widths = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
     for r in [cols] + rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
     return 0
+
+
+def _where(card, here) -> str:
+    """The ``weights`` column: here, to download, or the extra the model needs first."""
+    if card.available and card.missing_extras:
+        return f"needs setoolkit[{card.missing_extras[0]}]"
+    return "here" if card.name in here else ("download" if card.available else "-")
 
 
 def cmd_enhance(args) -> int:

@@ -38,3 +38,8 @@ class MetricError(SetoolkitError, ValueError):
 
 class OutputError(SetoolkitError, OSError):
     """An output path would overwrite an input or another output, or cannot be written."""
+
+
+class MissingExtraError(SetoolkitError, ImportError):
+    """A model or metric needs an optional part of setoolkit that is not installed; the message names the extra
+    (``pip install 'setoolkit[torch]'``)."""

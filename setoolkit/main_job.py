@@ -16,6 +16,7 @@ from typing import Sequence
 from .errors import SetoolkitError
 from .evaluation import ORACLES, evaluate
 from .metrics import DEFAULT_METRICS
+from .registry import METRIC_EXTRAS, missing_extras, not_run_note
 from .report import build_report
 
 #: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, and real noisy recordings (DNSMOS only).
@@ -63,8 +64,10 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     with prof.stage("plan"):
         names, not_here = (list(models), {}) if models else runnable_models()
         scored, variants = representatives(names)
+    # a metric whose extra is not installed (ViSQOL: setoolkit[visqol]) is left out, as DistillMOS is by evaluate
+    metrics = [m for m in MAIN_JOB_METRICS if m not in METRIC_EXTRAS or not missing_extras([METRIC_EXTRAS[m]])]
     t0 = time.perf_counter()
-    table, stats = evaluate([*scored, *ORACLES], datasets, out, metrics=MAIN_JOB_METRICS, workers=workers,
+    table, stats = evaluate([*scored, *ORACLES], datasets, out, metrics=metrics, workers=workers,
                             scheduler=scheduler, limit=limit, mirror=mirror, use_dnsmos=use_dnsmos, progress=progress,
                             return_stats=True, store=store)
     wall = time.perf_counter() - t0
@@ -100,7 +103,7 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     notes.append("intrusive metrics after cross-correlation alignment; PESQ-WB at 16 kHz; DNSMOS at 16 kHz; "
                  "16 kHz models on 48 kHz sets run 48k -> 16k -> 48k; RTF = processing time / audio duration")
     if stats.models_without_weights:
-        notes.append(f"not run (weights not on this machine): {', '.join(stats.models_without_weights)}")
+        notes.append(not_run_note(stats.models_without_weights))
     if stats.failed:
         notes.append(f"FAILED tasks: {stats.failed[:5]}")
     notes += [f"VARIANT PARITY FAILED: {line}" for line in failures]

@@ -8,7 +8,8 @@ layouts are confused, and ``permute``/``transpose`` mix-ups between ``(batch, fr
 * :func:`stft` always returns a complex tensor ``(..., freq, frames)``;
 * :func:`istft` accepts that complex tensor *or* the old real layout (``layout="real_imag"``) and gives
   identical results on torch 1.13 and torch >= 2.0 (the overlap-add is done here, not by ``torch.istft``);
-* :func:`stft_np` / :func:`istft_np` are the numpy reference with the same conventions;
+* :func:`stft_np` / :func:`istft_np` are the numpy reference with the same conventions (the core install runs
+  them; torch is imported by the torch functions only, so ``import setoolkit.stft`` needs no torch);
 * :func:`convert` / :func:`to_complex` / :func:`from_complex` change layout by *name*, asserting every dim.
 
 Conventions (explicit, never implied): ``n_fft`` = window length, one-sided spectrum of ``n_fft // 2 + 1``
@@ -25,10 +26,21 @@ Examples
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from .errors import LayoutError
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _is_torch(x) -> bool:
+    """Whether ``x`` is a torch tensor, without importing torch (it is loaded only if ``x`` came from it)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 # ---------------------------------------------------------------------------------------------- windows
 
@@ -57,6 +69,8 @@ def window(name: str, n: int, *, dtype=np.float32) -> np.ndarray:
 
 
 def _as_torch_window(w, n_fft: int, like: torch.Tensor) -> torch.Tensor:
+    import torch
+
     w = torch.as_tensor(np.asarray(w) if not isinstance(w, torch.Tensor) else w)
     if w.shape != (n_fft,):
         raise LayoutError(f"window must have shape ({n_fft},), got {tuple(w.shape)}")
@@ -87,6 +101,8 @@ def stft(x: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False) ->
     --------
     >>> spec = stft(torch.randn(2, 16000), 512, 256, window("sqrt_hann", 512))   # (2, 257, 61)
     """
+    import torch
+
     x = torch.as_tensor(x)
     if x.shape[-1] < (0 if center else n_fft):
         raise LayoutError(f"stft input has {x.shape[-1]} samples, fewer than one frame of {n_fft}")
@@ -116,6 +132,8 @@ def istft(spec: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False
     torch.Tensor, shape ``(..., samples)``, real: least-squares overlap-add (windowed inverse FFT divided by
     the summed squared window where it is above 1e-11)
     """
+    import torch
+
     spec = to_complex(spec, layout) if layout != "complex" else torch.as_tensor(spec)
     if not spec.is_complex():
         raise LayoutError(f"istft(layout='complex') needs a complex tensor, got dtype {spec.dtype}; "
@@ -143,6 +161,8 @@ def istft(spec: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False
 
 def overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
     """Overlap-add ``(batch, frames, frame_len)`` with stride ``hop`` -> ``(batch, (frames - 1) * hop + frame_len)``."""
+    import torch
+
     b, n_frames, frame_len = frames.shape
     out_len = (n_frames - 1) * hop + frame_len
     return torch.nn.functional.fold(frames.transpose(1, 2), output_size=(1, out_len),
@@ -220,7 +240,7 @@ def _check_layout(x, layout: str) -> None:
     dims = LAYOUTS[layout]
     if x.ndim != len(dims):
         raise LayoutError(f"layout {layout!r} expects {len(dims)} dims {dims}, got shape {tuple(x.shape)}")
-    is_complex = torch.is_complex(x) if isinstance(x, torch.Tensor) else np.iscomplexobj(x)
+    is_complex = x.is_complex() if _is_torch(x) else np.iscomplexobj(x)
     if layout == "complex" and not is_complex:
         raise LayoutError(f"layout 'complex' expects a complex tensor {dims}, got real dtype {x.dtype}")
     if layout != "complex":
@@ -239,8 +259,8 @@ def to_complex(x, layout: str):
         return x
     dims = LAYOUTS[layout]
     order = [dims.index(d) for d in ("batch", "freq", "frames", "ri")]
-    if isinstance(x, torch.Tensor):
-        return torch.view_as_complex(x.permute(*order).contiguous())
+    if _is_torch(x):
+        return sys.modules["torch"].view_as_complex(x.permute(*order).contiguous())
     y = np.transpose(x, order)
     return y[..., 0] + 1j * y[..., 1]
 
@@ -253,8 +273,8 @@ def from_complex(z, layout: str):
     dims = LAYOUTS[layout]
     src = ("batch", "freq", "frames", "ri")
     order = [src.index(d) for d in dims]
-    if isinstance(z, torch.Tensor):
-        return torch.view_as_real(z).permute(*order).contiguous()
+    if _is_torch(z):
+        return sys.modules["torch"].view_as_real(z).permute(*order).contiguous()
     return np.ascontiguousarray(np.transpose(np.stack([z.real, z.imag], axis=-1), order))
 
 
@@ -282,11 +302,13 @@ def permute_named(x, src: str, dst: str, **sizes: int):
             raise LayoutError(f"permute_named: dim {name!r} of ({src}) should be {size}, got {got} "
                               f"(shape {tuple(x.shape)})")
     order = [src_dims.index(d) for d in dst_dims]
-    return x.permute(*order) if isinstance(x, torch.Tensor) else np.transpose(x, order)
+    return x.permute(*order) if _is_torch(x) else np.transpose(x, order)
 
 
 def torch_istft_takes_real_layout() -> bool:
     """Whether the installed torch still accepts a real ``(..., 2)`` tensor in ``torch.istft`` (torch < 2.0)."""
+    import torch
+
     spec = torch.zeros(1, 5, 3, 2)
     try:
         torch.istft(spec, 8, 4, window=torch.ones(8), center=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 import torch
 
 import setoolkit
-from setoolkit.models.demucs import Demucs
-from setoolkit.models.segan import SeganGenerator
+from setoolkit.models.demucs.network import Demucs
+from setoolkit.models.segan.network import SeganGenerator
 
 
 def random_demucs(name: str, path, *, seed: int = 0) -> Path:

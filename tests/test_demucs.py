@@ -20,7 +20,7 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError
-from setoolkit.models.demucs import DemucsStream, build
+from setoolkit.models.demucs.network import DemucsStream, build
 from setoolkit.streaming import stream_signal
 
 
@@ -78,6 +78,7 @@ def _upstream_stream(net, x, chunk=256):
 # ----------------------------------------------------------------------------------------------- parity
 
 
+@pytest.mark.torch_compat
 @pytest.mark.parametrize("name", ["denoiser-dns48", "denoiser-dns64"])
 def test_offline_equals_upstream(ckpts, noisy, name):
     net, path = ckpts[name]
@@ -113,6 +114,7 @@ def test_offline_on_two_threads_equals_float64(dns48, noisy):
     assert np.abs(ours - ref).max() < 1e-5
 
 
+@pytest.mark.torch_compat
 def test_streaming_equals_demucs_streamer(ckpts, dns48, noisy):
     net, _ = ckpts["denoiser-dns48"]
     x = noisy[:16000]
@@ -125,6 +127,7 @@ def test_streaming_equals_demucs_streamer(ckpts, dns48, noisy):
     assert np.abs(stream_signal(dns48.stream(), x, chunk=160) - ours).max() < 1e-6
 
 
+@pytest.mark.torch_compat
 def test_streaming_equals_demucs_streamer_hidden64(ckpts, noisy):
     net, path = ckpts["denoiser-dns64"]
     x = noisy[:8000]

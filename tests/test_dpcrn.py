@@ -182,6 +182,7 @@ def test_cacheless_streaming_collapses(dns3_torch, vbd, torch_offline):
     assert metrics.si_sdr(offline[0], y) < 30.0
 
 
+@pytest.mark.torch_compat
 def test_stream_latency_is_one_hop_of_overlap(dns3_torch):
     s = dns3_torch.stream()
     assert (s.hop, s.latency) == (200, 200)
@@ -195,6 +196,7 @@ def base_family():
     return {n: setoolkit.load(n) for n in ("dpcrn-base-h5", "dpcrn-base", "dpcrn-base-onnx", "dpcrn-quant")}
 
 
+@pytest.mark.torch_compat
 def test_base_h5_tflite_onnx_agree_and_int8_within_quantisation(base_family, vbd):
     xs = [vbd[k][1] for k in (0, 11, 22)]
     ys = {n: [m.enhance_model_rate(x) for x in xs] for n, m in base_family.items()}

@@ -8,7 +8,7 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError, ModelError
-from setoolkit.models import dtln
+from setoolkit.models.dtln import network as dtln
 from setoolkit.streaming import stream_signal
 
 VARIANTS = ["dtln", "dtln-tflite", "dtln-quant", "dtln-onnx"]
@@ -29,6 +29,7 @@ def real_noisy(pairs):
     return np.concatenate([read(pairs[k][1])[0][0] for k in (3, 21)])
 
 
+@pytest.mark.torch_compat
 def test_all_variants_agree_with_the_h5(models, real_noisy):
     ref = models["dtln"].enhance_model_rate(real_noisy)
     agree = {n: metrics.si_sdr(ref, models[n].enhance_model_rate(real_noisy)) for n in VARIANTS[1:]}
@@ -39,6 +40,7 @@ def test_all_variants_agree_with_the_h5(models, real_noisy):
     assert metrics.si_sdr(real_noisy, ref) < 20  # and the model does change its input
 
 
+@pytest.mark.torch_compat
 @pytest.mark.parametrize("name", ["dtln", "dtln-tflite"])
 def test_streaming_equals_offline(models, real_noisy, name):
     m = models[name]
@@ -50,6 +52,7 @@ def test_streaming_equals_offline(models, real_noisy, name):
         assert metrics.si_sdr(offline, stream_signal(m.stream(), x, chunk=chunk)) > 60
 
 
+@pytest.mark.torch_compat
 def test_lstm_states_are_carried(models, real_noisy):
     """Resetting either stage's LSTM states every block gives a clearly different output."""
     m = models["dtln"]

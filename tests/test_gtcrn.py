@@ -11,7 +11,7 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError
-from setoolkit.models import gtcrn
+from setoolkit.models.gtcrn import network as gtcrn
 from setoolkit.streaming import StftFrameStream, offline_frames, stream_signal
 
 EXPORT_CKPT = "weights/gtcrn/model_trained_on_dns3_stream_export.tar"
@@ -36,6 +36,7 @@ def model():
     return setoolkit.load("gtcrn")
 
 
+@pytest.mark.torch_compat
 def test_port_matches_official_streaming_onnx(mirror, real_noisy):
     card = setoolkit.get_card("gtcrn")
     port = gtcrn.Gtcrn(replace(card, weights=(EXPORT_CKPT,)), str(assets.fetch(EXPORT_CKPT, mirror=mirror)))
@@ -48,6 +49,7 @@ def test_port_matches_official_streaming_onnx(mirror, real_noisy):
     assert metrics.si_sdr(real_noisy, ref) < 30  # the reference really enhances (not identity)
 
 
+@pytest.mark.torch_compat
 def test_streaming_equals_offline_any_chunk(model, real_noisy):
     x = real_noisy[: 5 * 16000]
     offline = model.enhance_model_rate(x)
@@ -57,6 +59,7 @@ def test_streaming_equals_offline_any_chunk(model, real_noisy):
         assert metrics.si_sdr(offline, streamed) > 60, chunk
 
 
+@pytest.mark.torch_compat
 def test_every_cache_is_carried(model, real_noisy):
     """Dropping any part of the state between frames changes the output: all five are really used."""
     x = real_noisy[: 24000]
@@ -135,6 +138,7 @@ def test_bad_checkpoints_are_refused_clearly(tmp_path, mirror):
         gtcrn.build(card, mirror=tmp_path)
 
 
+@pytest.mark.torch_compat
 def test_offline_frames_batched_path_equals_frame_loop(model, real_noisy):
     """The batched offline call gives what the frame-by-frame loop gives (the FrameModel contract)."""
     x = real_noisy[:16000]

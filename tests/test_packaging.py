@@ -1,30 +1,77 @@
 """Set-up files agree with each other and with the README."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _pins_environment_yml():
+def _lock(path: Path) -> dict[str, str]:
+    """``{normalised name: version}`` of a requirements file of exact pins (comments and blank lines skipped)."""
     pins = {}
-    for line in (ROOT / "environment.yml").read_text().splitlines():
-        m = re.match(r"\s+-\s+([A-Za-z0-9_.-]+)==([^\s#]+)", line)
-        if m:
-            pins[m.group(1).lower()] = m.group(2)
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep and version, f"{path.name}: {line!r} is not an exact pin"
+            assert canonicalize_name(name) not in pins, f"{path.name}: {name} pinned twice"
+            pins[canonicalize_name(name)] = version
     return pins
 
 
-def test_environment_yml_and_pyproject_list_the_same_pins():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
-    py_pins = {}
-    for r in reqs:
-        name, version = r.split("==")
-        py_pins[name.lower()] = version
-    assert py_pins == _pins_environment_yml()
-    assert py_pins["torch"] == py_pins["torchaudio"] == "2.11.0"
+def _project():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _requirements() -> dict[str, list[Requirement]]:
+    """Every requirement of pyproject.toml by group (``core`` and each extra), self-references left out."""
+    project = _project()
+    groups = {"core": project["dependencies"], **project["optional-dependencies"]}
+    return {g: [r for r in map(Requirement, reqs) if r.name != "setoolkit"] for g, reqs in groups.items()}
+
+
+def test_pyproject_has_ranges_a_light_core_and_named_extras():
+    groups = _requirements()
+    assert all(not str(r.specifier).startswith("==") for reqs in groups.values() for r in reqs), "ranges, not pins"
+    core = {r.name for r in groups["core"]}
+    assert {"numpy", "scipy", "soundfile", "soxr", "onnxruntime", "ai-edge-litert", "pesq", "pystoi", "pandas",
+            "matplotlib", "pooch", "platformdirs", "tqdm", "jinja2"} <= core
+    assert core.isdisjoint({"torch", "torchaudio", "tensorflow-cpu", "keras", "jupyterlab", "dask", "pyarrow"})
+    assert str(next(r for r in groups["core"] if r.name == "numpy").specifier) == "<3,>=1.24"
+    extras = set(_project()["optional-dependencies"])
+    assert {"torch", "tf", "notebooks", "dask", "emotion", "learned-mos", "visqol", "classical", "all",
+            "dev"} <= extras
+    from setoolkit.registry import EXTRAS
+
+    assert set(EXTRAS) == extras - {"all", "dev"}         # every extra the cards can name is installable
+    all_extra = _project()["optional-dependencies"]["all"][0]
+    assert set(Requirement(all_extra).extras) == set(EXTRAS)
+
+
+def test_every_locked_version_satisfies_the_ranges():
+    lock = _lock(ROOT / "requirements-lock.txt")
+    no_deps = _lock(ROOT / "scripts" / "no-deps-requirements.txt")
+    assert set(lock).isdisjoint(no_deps)
+    pinned = {**lock, **no_deps}
+    for group, reqs in _requirements().items():
+        for r in reqs:
+            name = canonicalize_name(r.name)
+            assert name in pinned, f"{r} ({group}) is not in requirements-lock.txt"
+            assert r.specifier.contains(pinned[name], prereleases=True), f"lock {name}=={pinned[name]} vs {r}"
+    assert lock["torch"] == lock["torchaudio"] == "2.11.0"        # the main job's stack, unchanged
+
+
+def test_environment_yml_installs_the_lock():
+    env = (ROOT / "environment.yml").read_text()
+    pip_lines = re.findall(r"^\s+-\s+(-r .*|\S+==\S+)$", env, flags=re.MULTILINE)
+    assert pip_lines == ["-r requirements-lock.txt"]
+    assert "python=3.11" in env
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    assert "-r requirements-lock.txt" in setup and "--no-deps -r scripts/no-deps-requirements.txt" in setup
 
 
 def test_readme_opens_with_the_two_commands_and_ci_uses_the_test_one():

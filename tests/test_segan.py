@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 import setoolkit
 from setoolkit.errors import AssetError
-from setoolkit.models.segan import SeganGenerator, build, de_emphasis, pre_emphasis, upstream_scale
+from setoolkit.models.segan.network import SeganGenerator, build, de_emphasis, pre_emphasis, upstream_scale
 
 CARD = setoolkit.get_card("segan-plus")
 K = 31

@@ -10,6 +10,8 @@ import torch
 from setoolkit import stft as S
 from setoolkit.errors import LayoutError
 
+pytestmark = pytest.mark.torch_compat
+
 CONFIGS = [("sine", 400, 200), ("sine", 512, 256), ("sqrt_hann", 512, 256), ("vorbis", 960, 480)]
 
 

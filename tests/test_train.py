@@ -38,7 +38,7 @@ class OneBatch:
 
 
 def test_loss_decreases_and_checkpoint_reloads_identically(tmp_path, data):
-    from setoolkit.models.gtcrn import Gtcrn
+    from setoolkit.models.gtcrn.network import Gtcrn
 
     model = setoolkit.load("gtcrn")
     adapter = adapter_for(model)
@@ -93,7 +93,7 @@ def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, 
     """Demucs releases are plain state dicts; the official files are not on this machine, so a checkpoint
     written in exactly that format (random weights) stands in for the loader and the training loop."""
     from fake_checkpoints import random_demucs
-    from setoolkit.models.demucs import build, sinc_kernel
+    from setoolkit.models.demucs.network import build, sinc_kernel
 
     card = setoolkit.get_card("denoiser-dns48")
     start = random_demucs("denoiser-dns48", tmp_path / "dns48.th")
@@ -152,7 +152,7 @@ def test_dpcrn_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
 def test_dtln_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
     """DTLN's PyTorch port (from the official h5): the h5 conversion inverts exactly, the differentiable path
     equals inference, the loss falls, and the checkpoint (a Keras h5 again) reloads to identical outputs."""
-    from setoolkit.models.dtln import _h5_layers, build, to_h5_weights
+    from setoolkit.models.dtln.network import _h5_layers, build, to_h5_weights
 
     model = setoolkit.load("dtln")
     released = _h5_layers(str(assets.fetch(model.card.weights[0])))

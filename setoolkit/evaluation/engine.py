@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..metrics.scoring import DEFAULT_METRICS, cpu_count
-from ..registry import runnable_models
+from ..registry import missing_extras, runnable_models
 from .sets import make_tasks
 from .store import RowStore, RunStats, reusable
 from .task import STAGES, Task, run_task
@@ -87,7 +87,8 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
             table[col] = [getattr(here[k], attr) for k in zip(table["dataset"], table["model"], table["file"])]
         out_dir.mkdir(parents=True, exist_ok=True)
         table.to_csv(out_dir / "scores.csv", index=False)
-        table.to_parquet(out_dir / "scores.parquet", index=False)
+        if not missing_extras(["parquet"]):  # scores.parquet needs pyarrow (setoolkit[parquet])
+            table.to_parquet(out_dir / "scores.parquet", index=False)
     stages["lookup"] = time.perf_counter() - t1
     stats = RunStats(len(tasks), len(tasks) - len(todo), len(todo) - len(failed), failed, not_here, stages)
     return (table, stats) if return_stats else table

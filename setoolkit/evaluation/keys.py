@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import assets
-from ..registry import get_card
+from ..registry import get_card, missing_extras
 from .task import NOISY, ORACLES
 
 
@@ -105,7 +105,7 @@ def model_fingerprint(name: str, mirror=None) -> str:
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
     """Hash of the metric set and of the code that reads, aligns and scores (this module and its imports)."""
-    return digest(tuple(metrics), use_dnsmos, code_hash("setoolkit.evaluation.task", "setoolkit.metrics.dnsmos", "setoolkit.metrics.learned"),
+    return digest(tuple(metrics), use_dnsmos, not missing_extras(["learned-mos"]), code_hash("setoolkit.evaluation.task", "setoolkit.metrics.dnsmos", "setoolkit.metrics.learned"),
                  library_versions())
 
 

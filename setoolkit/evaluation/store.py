@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from ..registry import not_run_note
 from .task import NOISY, Task
 
 
@@ -63,5 +64,5 @@ class RunStats:
         text = (f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, "
                 f"{len(self.failed)} failed")
         if self.models_without_weights:
-            text += f"; not run (weights not on this machine): {', '.join(self.models_without_weights)}"
+            text += "; " + not_run_note(self.models_without_weights)
         return text

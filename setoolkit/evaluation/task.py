@@ -16,7 +16,7 @@ from ..metrics import learned as quality_models
 from ..metrics import dnsmos
 from ..metrics.scoring import DEFAULT_METRICS, score_pair
 from ..models.oracle import KINDS, oracle_enhance
-from ..registry import load
+from ..registry import load, missing_extras
 from .profile import Profile
 
 NOISY = "noisy"
@@ -105,8 +105,9 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
             dnsmos.warm_up(mirror=mirror)
         with clock("dnsmos"):
             row.update(dnsmos.dnsmos(mono, sr, mirror=mirror))
-        with clock("distillmos"):
-            row["distillmos"] = quality_models.distillmos(mono, sr)
+        if not missing_extras(["learned-mos"]):  # DistillMOS needs setoolkit[learned-mos]; the core skips it
+            with clock("distillmos"):
+                row["distillmos"] = quality_models.distillmos(mono, sr)
     row = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
     row[STAGES] = {**profile.seconds, "cpu": time.process_time() - cpu0}
     return row

@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..audio import resample
+from ..registry import require_extras
 from .pairs import degenerate, equal_length, is_silent, mono
 
 #: The rate both models work at (Hz).
@@ -51,6 +52,7 @@ def _at_rate(x: np.ndarray, sr: int) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _distillmos_model():
+    require_extras(["learned-mos"], "the distillmos metric")
     import torch
     from distillmos.sqa import DEFAULT_WEIGHTS_CHKPT, ConvTransformerSQAModel
 
@@ -130,6 +132,7 @@ def _distillmos_forward(model, torch, x) -> float:
 
 @lru_cache(maxsize=1)
 def _visqol_api():
+    require_extras(["visqol"], "the visqol metric")
     import logging
 
     from visqol.api import VisqolApi

@@ -137,7 +137,7 @@ def build(card: ModelCard, *, mirror=None) -> Rnnoise:
 CARDS = [
     card(name="rnnoise", family="rnnoise", sample_rate=48000, framework="c (pyrnnoise)", frame=480, hop=480,
          latency_ms=30.0, params=2_900_000, weights=[], license="BSD-3-Clause (RNNoise), Apache-2.0 (pyrnnoise)",
-         streaming=True, builder=build, trained_on="its own mixture (RNNoise training data)",
+         streaming=True, builder=build, extras=["rnnoise"], trained_on="its own mixture (RNNoise training data)",
          expected={"si_sdr": 5.3, "pesq_wb": 0.24},   # measured +5.57 dB, +0.26
          published=[Published(d, m, v, "GTCRN README @01b1f7e comparison rows 'RNNoise (2018)' (Rong et al. 2024)",
                               "measured by the GTCRN authors, not an official RNNoise number", official=False)

@@ -104,7 +104,7 @@ class GtcrnAdapter(StftAdapter):
     Checkpoints are ``{"model": state_dict, ...}`` as the family's loader expects."""
 
     def enhance_spec(self, spec):
-        from ..models.gtcrn import GtcrnState
+        from ..models.gtcrn.network import GtcrnState
 
         return torch.cat([self.module(s[None], GtcrnState.zeros())[0] for s in spec])
 
@@ -148,7 +148,7 @@ class DtlnAdapter(StftAdapter, SideFileCheckpoint):
     """The DTLN PyTorch port (from the released Keras h5): 512-sample blocks at shift 128, no analysis window;
     stage 1 masks the magnitude, stage 2 re-synthesises each block through its learned basis. Every weight
     trains except the torch-only second LSTM biases (kept 0, so the weights map back to Keras); checkpoints
-    are Keras h5 files (:func:`~setoolkit.models.dtln.write_h5`) that ``setoolkit.models.dtln.build(card,
+    are Keras h5 files (:func:`~setoolkit.models.dtln.network.write_h5`) that ``setoolkit.models.dtln.network.build(card,
     checkpoint=...)`` and upstream ``load_weights`` read."""
 
     def __init__(self, enhancer) -> None:
@@ -158,7 +158,7 @@ class DtlnAdapter(StftAdapter, SideFileCheckpoint):
         _freeze_second_rnn_biases(self.module, "bias_hh_l0")
 
     def enhance_spec(self, spec):
-        from ..models.dtln import BLOCK, zero_state
+        from ..models.dtln.network import BLOCK, zero_state
 
         out = []
         for s in spec:                                                   # (frames, bins), batch-1 LSTM states
@@ -170,12 +170,12 @@ class DtlnAdapter(StftAdapter, SideFileCheckpoint):
 
     def write_weights(self, path) -> None:
         from ..assets import fetch
-        from ..models.dtln import write_h5
+        from ..models.dtln.network import write_h5
 
         write_h5(self.module, str(fetch(self.enhancer.card.weights[0])), path)
 
     def read_weights(self, path) -> None:
-        from ..models.dtln import DtlnTorch, read_h5
+        from ..models.dtln.network import DtlnTorch, read_h5
 
         self.module.load_state_dict(DtlnTorch(read_h5(str(path))).state_dict())
 
@@ -213,7 +213,7 @@ def _dpcrn(model) -> TrainAdapter:
 
 
 def _dtln(model) -> TrainAdapter:
-    from ..models.dtln import H5Backend
+    from ..models.dtln.network import H5Backend
 
     if not isinstance(model.backend, H5Backend):
         raise ModelError(f"fine-tuning DTLN needs its PyTorch port of the h5 ('dtln'); {model.name!r} runs "

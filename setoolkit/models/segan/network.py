@@ -37,10 +37,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..assets import load_torch_checkpoint
-from ..registry import ModelCard, card
-from .common.base import Enhancer
-from .common.checkpoints import load_state_strict, resolve_checkpoint
+from ...assets import load_torch_checkpoint
+from ...registry import ModelCard
+from ..common.base import Enhancer
+from ..common.checkpoints import load_state_strict, resolve_checkpoint
 
 #: The generator's configuration in ckpt_segan+/train.opts.
 TRAIN_OPTS = dict(slice_size=16384, kwidth=31, fmaps=(64, 128, 256, 512, 1024), poolings=(4, 4, 4, 4, 4),
@@ -225,15 +225,3 @@ def build(card: ModelCard, *, mirror=None, checkpoint=None, verify: bool = True,
     state = generator_state(load_torch_checkpoint(path))
     net = load_state_strict(SeganGenerator(), state, source=path, model_name=card.name)
     return SeganPlus(card, net, seed=seed)
-
-
-CARDS = [
-    card(name="segan-plus", family="segan", sample_rate=16000, framework="torch", frame=16384, hop=16384,
-         latency_ms=1024.0, params=64_770_561, weights=["weights/segan/segan+_generator.ckpt"], license="MIT",
-         streaming=False, builder=build, trained_on="VoiceBank-DEMAND (Valentini 28 spk)",
-         description="SEGAN+ generator (santi-pdp/segan_pytorch, ckpt_segan+/train.opts): conv encoder-decoder on "
-                     "pre-emphasised 16384-sample slices, alpha skips, z; loader proven only on checkpoints in the "
-                     "released key layout with random values: quality numbers need the real file",
-         status="available with verify=False only: the official segan+_generator.ckpt has no published sha256 and "
-                "is not in the mirror; no quality numbers measured here"),
-]

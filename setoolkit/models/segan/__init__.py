@@ -1,0 +1,1 @@
+"""SEGAN+ (santi-pdp/segan_pytorch): ``network`` (the network, its checkpoint loading and streaming state; PyTorch) -> ``cards`` (one per released checkpoint, framework-free)."""
