@@ -82,7 +82,7 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     table = rows.table([t.key for t in tasks])
     if len(table):
         # paths are where the files are now (a moved mirror changes no number)
-        here = {(t.dataset, t.model, Path(t.noisy).name): t for t in tasks}
+        here = {(t.dataset, t.model, t.file): t for t in tasks}
         for col, attr in (("noisy_path", "noisy"), ("clean_path", "clean")):
             table[col] = [getattr(here[k], attr) for k in zip(table["dataset"], table["model"], table["file"])]
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import assets
-from ..registry import get_card
+from ..model_specs import is_spec, spec_fingerprint
+from ..registry import CARDS, get_card
 from .task import NOISY, ORACLES
 
 
@@ -89,11 +90,15 @@ def file_hash(path: str | os.PathLike | None) -> str:
 def model_fingerprint(name: str, mirror=None) -> str:
     """Hash of what a model's output depends on: the card fields that shape it (builder, rate, framing,
     hyper-parameters, weight names), the sha256 of each weights file as found now (looked up on every call: a file replaced
-    in a running session is seen), and the code of its builder module."""
+    in a running session is seen), and the code of its builder module. A user model spec (``file.py:build``,
+    ``pkg.mod:build``) is keyed by :func:`setoolkit.model_specs.spec_fingerprint` (its file's bytes and the
+    weights files it names), so editing the spec file recomputes exactly its rows."""
     if name == NOISY:
         return NOISY
     if name in ORACLES:
         return _sha1(name, code_hash("setoolkit.models.oracle"), library_versions())
+    if name not in CARDS and is_spec(name):
+        return _sha1("spec", spec_fingerprint(name), library_versions())
     card = get_card(name)
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
     module = getattr(card.builder, "__module__", "") or ""

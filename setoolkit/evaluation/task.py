@@ -4,6 +4,7 @@ enhances and scores it (:func:`run_task`), one row per task."""
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..audio import read, resample, to_mono, write
 from ..metrics import learned as quality_models
 from ..metrics import dnsmos
 from ..metrics.scoring import DEFAULT_METRICS, align, check_lengths, score_pair
+from ..model_specs import is_spec, parse_spec
 from ..models.oracle import KINDS, oracle_enhance
 from ..registry import load
 
@@ -28,7 +30,9 @@ class Task:
     """One unit of work: enhance ``noisy`` with ``model`` (or take it as is for ``"noisy"``) and score it.
 
     ``content`` is the hash of what the row depends on besides the names (inputs, weights, code, metric
-    set; see :func:`task_content`); :attr:`key` names the row in the store.
+    set; see :func:`task_content`); ``file`` is the input's key in its set (the table's ``file`` column: its
+    name, or its path relative to the set's ``noisy/`` folder; default the file name); :attr:`key` names the
+    row in the store.
     """
 
     dataset: str
@@ -37,10 +41,15 @@ class Task:
     clean: str | None
     output: str | None
     content: str = ""
+    file: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.file:
+            object.__setattr__(self, "file", Path(self.noisy).name)
 
     @property
     def key(self) -> str:
-        text = f"{self.dataset}|{self.model}|{Path(self.noisy).name}|{self.content}"
+        text = f"{self.dataset}|{self.model}|{self.file}|{self.content}"
         return hashlib.sha1(text.encode()).hexdigest()[:20]
 
 
@@ -88,10 +97,30 @@ def metric_groups(metrics: Sequence[str]) -> list[tuple[str, ...]]:
     return groups
 
 
+def _files_stamp(files: Sequence[str | Path]) -> tuple:
+    """(path, size, mtime, ctime) of each file: changes when any of them is rewritten."""
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append((str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        except OSError:
+            out.append((str(f), None))
+    return tuple(out)
+
+
 def _model(name: str, mirror=None):
-    if name not in _MODELS:
-        _MODELS[name] = load(name, mirror=mirror)
-    return _MODELS[name]
+    """The loaded model ``name``, once per process; a model spec whose file or weights files changed since it was
+    built (a spec edited between two runs of one session) is built again."""
+    cached = _MODELS.get(name)
+    if cached is not None and _files_stamp(cached[1]) == cached[2]:
+        return cached[0]
+    model = load(name, mirror=mirror)
+    files = list(getattr(model, "weights_files", ()) or ())
+    if is_spec(name) and parse_spec(name)[0] == "file":
+        files.append(parse_spec(name)[1])
+    _MODELS[name] = (model, files, _files_stamp(files))
+    return model
 
 
 def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True,
@@ -126,7 +155,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         with clock("write"):
             write(task.output, y, sr)
     duration = audio.shape[1] / sr
-    row = {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name, "sr": sr,
+    row = {"dataset": task.dataset, "model": task.model, "file": task.file, "sr": sr,
            "duration": duration, "seconds": seconds, "rtf": seconds / duration,
            "noisy_path": task.noisy, "clean_path": task.clean,
            "output_path": task.output if task.output else task.noisy}
@@ -142,7 +171,8 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         scores = {}
         for group in metric_groups(metrics):
             with clock("+".join(group)):
-                scores.update(score_pair(ref32, est, sr, metrics=group, align_signals=False))
+                scores.update(score_pair(ref32, est, sr, metrics=group, align_signals=False, name=task.noisy,
+                                             reference=task.clean))
         row.update({m: scores[m] for m in metrics})
         row["lag"] = lag
     if use_dnsmos and task.model not in ORACLES:   # an oracle is a ceiling of the intrusive metrics, not a system
