@@ -13,6 +13,7 @@ import numpy as np
 
 from ..evaluation import NOISY
 from ..metrics import catalog
+from .escape import md_escape
 
 #: Model names of the oracle-mask rows (see :mod:`setoolkit.models.oracle`).
 ORACLE_PREFIX = "oracle-"
@@ -283,11 +284,13 @@ def _fmt(v) -> str:
 
 
 def markdown_table(df, *, index: bool = False) -> str:
+    """A Markdown table of a DataFrame (numbers to 3 decimals, NaN as –); every header and cell escaped
+    (:func:`setoolkit.report.escape.md_escape`), so a name is text, never markup."""
     if index:
         df = df.reset_index()
     cols = list(df.columns)
-    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(md_escape(_fmt(v)) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
 
