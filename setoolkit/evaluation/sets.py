@@ -270,7 +270,7 @@ def make_tasks(models: Sequence[str], datasets: Sequence[str], out_dir: Path, *,
     tasks = []
     for src in resolve_sets(datasets):
         for f in set_pairs(src, mirror=mirror)[:limit]:
-            for m in [NOISY, *models]:
+            for m in dict.fromkeys([NOISY, *models]):  # the noisy baseline once, even when asked for
                 if m in ORACLES and f.clean is None:
                     continue  # an oracle needs the clean speech
                 t = Task(src.name, m, str(f.noisy), str(f.clean) if f.clean else None, None,
