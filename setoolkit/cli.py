@@ -68,9 +68,7 @@ def _limit_arg(limit: int | None) -> int | None:
 
 
 def cmd_models(args) -> int:
-    from .registry import list_models
-
-    from .registry import runnable_models
+    from .registry import list_models, runnable_models
 
     cols = ["name", "family", "rate", "framework", "frame/hop", "latency", "params", "MB", "stream", "weights",
             "status"]
@@ -113,10 +111,8 @@ def cmd_enhance(args) -> int:
 def cmd_score(args) -> int:
     import pandas as pd
 
-    from .metrics import DEFAULT_METRICS, score_files
-
     from .audio import info
-    from .metrics import check_lengths
+    from .metrics import DEFAULT_METRICS, check_lengths, score_files
 
     clean_dir, enh_dir = Path(args.clean), Path(args.enhanced)
     for d in (clean_dir, enh_dir):

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import os
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from .. import assets
-from ..model_specs import is_spec, spec_fingerprint
+from ..model_specs import is_spec, load_spec, parse_spec, spec_fingerprint
 from ..registry import CARDS, get_card
 from .task import NOISY, ORACLES
-
 
 #: Libraries whose version can change a row's numbers (absent ones count as "absent").
 LIBRARIES = ("numpy", "scipy", "soxr", "soundfile", "onnxruntime", "torch", "tensorflow-cpu", "keras",
@@ -37,7 +37,7 @@ def _module_path(module: str) -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_hash(*modules: str) -> str:
     """sha1 of the source of ``modules`` (``"setoolkit.metrics.scoring"``...) and of every setoolkit module they
     import, directly or not, at the top or inside functions (found statically, by parsing the imports)."""
@@ -98,13 +98,49 @@ def model_fingerprint(name: str, mirror=None) -> str:
     if name in ORACLES:
         return _sha1(name, code_hash("setoolkit.models.oracle"), library_versions())
     if name not in CARDS and is_spec(name):
-        return _sha1("spec", spec_fingerprint(name), library_versions())
+        return _sha1("spec", _spec_fingerprint(name), library_versions())
     card = get_card(name)
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
     module = getattr(card.builder, "__module__", "") or ""
     builder = f"{module}:{getattr(card.builder, '__qualname__', card.builder)}"
     return _sha1(card.name, builder, card.sample_rate, card.frame, card.hop, repr(card.config), card.weights,
                  weights, code_hash(module) if module else "", library_versions())
+
+
+#: spec -> (files it depends on, their stamps, fingerprint): a run builds each spec's model once to key it, and
+#: again only when its file or weights change.
+_SPECS: dict[str, tuple[list[str], tuple, str]] = {}
+
+
+def _stamps(files: Sequence[str]) -> tuple:
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append((f, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        except OSError:
+            out.append((f, None))
+    return tuple(out)
+
+
+def _spec_fingerprint(spec: str) -> str:
+    """:func:`setoolkit.model_specs.spec_fingerprint`, memoised on the stamps (size, mtime, ctime) of the spec's
+    file (or module file) and of the weights files its model names."""
+    cached = _SPECS.get(spec)
+    if cached is not None and _stamps(cached[0]) == cached[1]:
+        return cached[2]
+    kind, target, _ = parse_spec(spec)
+    if kind == "file":
+        files = [str(Path(target).expanduser().resolve())]
+    else:
+        found = importlib.util.find_spec(target)
+        files = [found.origin] if found is not None and found.origin and Path(found.origin).is_file() else []
+    stamps = _stamps(files)
+    model = load_spec(spec)
+    files += [str(w) for w in getattr(model, "weights_files", ()) or ()]
+    fp = spec_fingerprint(spec, model)
+    _SPECS[spec] = (files, stamps + _stamps(files[len(stamps):]), fp)
+    return fp
 
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:

@@ -89,7 +89,7 @@ def resolve_sets(datasets: Sequence[str | os.PathLike]) -> list[SetSource]:
         text = str(entry).strip()
         if not text:
             raise SetError(f"empty set name in {', '.join(map(str, datasets))!r}")
-        if not isinstance(entry, os.PathLike) and text in known:
+        if text in known and not (isinstance(entry, os.PathLike) and Path(entry).exists()):
             kind, source, base = "registry", text, text
             if Path(text).is_dir():
                 warnings.warn(f"{text}: using the registry set; a folder {text}/ is here too: write ./{text} "

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..evaluation import NOISY, snr_bands, summarize
 from ..metrics import catalog
-
+from .escape import md_escape, script_json, url_path
 from .leaderboard import (
     EXAMPLES_PER_SET,
     LATENCY_CLASSES,
@@ -57,7 +57,6 @@ from .leaderboard import (
     read_speed,
     snr_pivot,
 )
-from .escape import md_escape, script_json, url_path
 from .players import listening_players
 
 STATIC = Path(__file__).parents[1] / "static"

@@ -32,10 +32,13 @@ _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u
 def md_escape(text: Any) -> str:
     """``text`` as literal Markdown text (a table cell, a list item, a heading): ``<``, ``>``, ``&`` as HTML
     entities (no raw HTML reaches a CommonMark viewer), the Markdown specials (:data:`MD_SPECIALS`: emphasis,
-    code, links, table pipes) backslash-escaped, line breaks as spaces (a cell or an item stays one line)."""
+    code, links, table pipes; ``_`` only where it could start or end emphasis, not inside a word) backslash-escaped,
+    line breaks as spaces (a cell or an item stays one line)."""
     s = html.escape(str(text), quote=False)
     s = re.sub(r"[\r\n\u2028\u2029]+", " ", s)
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    # an underscore inside a word (delta_si_sdr) can open no emphasis in CommonMark: left readable
+    return re.sub(r"(?<=[A-Za-z0-9])\\_(?=[A-Za-z0-9])", "_", s)
 
 
 def script_json(obj: Any) -> str:

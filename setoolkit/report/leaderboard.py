@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -279,7 +279,7 @@ def changes_since(previous_summary, summary) -> list[str]:
 
 def _fmt(v) -> str:
     if isinstance(v, (float, np.floating)):
-        return "–" if v != v else f"{v:.3f}"
+        return "–" if np.isnan(v) else f"{v:.3f}"
     return str(v)
 
 

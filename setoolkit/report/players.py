@@ -4,8 +4,8 @@ their metric rows, and the player entries (audio, spectrogram) written into a re
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
