@@ -268,8 +268,16 @@ def make_tasks(models: Sequence[str], datasets: Sequence[str], out_dir: Path, *,
     check_limit(limit)
     models = resolve_models(models)
     tasks = []
+    outputs = Path(out_dir).resolve()
     for src in resolve_sets(datasets):
-        for f in set_pairs(src, mirror=mirror)[:limit]:
+        files = set_pairs(src, mirror=mirror)
+        if src.kind == "folder" and outputs.is_relative_to(Path(src.source)):
+            inputs = [f for f in files if not Path(f.noisy).resolve().is_relative_to(outputs)]
+            if len(inputs) < len(files):  # an earlier run's outputs inside the set folder are not inputs
+                warnings.warn(f"{src.name}: {len(files) - len(inputs)} audio file(s) under the output folder "
+                              f"{outputs} are outputs, not inputs of the set; left out")
+            files = inputs
+        for f in files[:limit]:
             for m in dict.fromkeys([NOISY, *models]):  # the noisy baseline once, even when asked for
                 if m in ORACLES and f.clean is None:
                     continue  # an oracle needs the clean speech

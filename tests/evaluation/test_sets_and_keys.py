@@ -260,3 +260,16 @@ def test_bad_config_and_unwritable_cache_are_one_line(tmp_path, monkeypatch, cap
     assert main(["fetch", "nsnet2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"cache folder {blocked / 'cache'} is not writable" in err[0]
+
+
+def test_outputs_inside_the_set_folder_are_not_inputs_next_time(tmp_path, monkeypatch):
+    root = tmp_path / "recordings"
+    _audio(root / "a.wav")
+    _audio(root / "b.wav")
+    monkeypatch.chdir(root)
+    table, _ = _run([NOISY, "oracle-irm"], ["."], root / "runs" / "x")  # no clean: no oracle rows
+    assert sorted(table["file"]) == ["a.wav", "b.wav"]
+    _audio(root / "runs" / "x" / "audio" / "recordings" / "old.wav")
+    with pytest.warns(UserWarning, match="1 audio file.*under the output folder"):
+        again, _ = _run([NOISY], ["."], root / "runs" / "x")
+    assert sorted(again["file"]) == ["a.wav", "b.wav"]
