@@ -32,13 +32,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import pickle
-import threading
-import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from .errors import AssetError
 
@@ -108,7 +105,11 @@ def configured_mirrors() -> list[Path]:
             entry = tomllib.loads(f.read_text()).get("mirror", [])
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise AssetError(f"{f}: not a valid setoolkit config file ({exc})") from None
-        dirs += [Path(p) for p in ([entry] if isinstance(entry, str) else entry)]
+        entries = [entry] if isinstance(entry, str) else entry
+        if not isinstance(entries, list) or not all(isinstance(p, str) and p for p in entries):
+            raise AssetError(f"{f}: mirror = {entry!r} is not a folder path or a list of them "
+                             '(write mirror = ["/path/to/mirror"])')
+        dirs += [Path(p) for p in entries]
     return dirs
 
 
@@ -140,6 +141,22 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("setoolkit"))
+
+
+def writable_cache_dir() -> Path:
+    """:func:`cache_dir`, created if needed; an :class:`AssetError` naming it when it cannot be created or written
+    (set ``$SETOOLKIT_CACHE`` to a writable folder)."""
+    import tempfile
+
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise AssetError(f"cache folder {folder} is not writable ({exc.strerror or exc}); set ${CACHE_ENV} to a "
+                         "writable folder") from None
+    return folder
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -219,15 +236,58 @@ def package_file(asset: Asset) -> Path | None:
 def extracted(name: str, *, mirror: str | os.PathLike | None = None) -> Path:
     """Folder holding the members of the verified archive ``name`` (a ``.tar.gz`` asset), unpacked once into
     ``<cache>/extracted/<sha256 prefix>/`` (written to a temporary folder, then renamed: never half-unpacked).
-    Members are flattened to their file names; links and absolute or ``..`` paths are refused."""
+    Members are flattened to their file names; links and absolute or ``..`` paths are refused.
+
+    At extraction a manifest ``<sha256 prefix>.sha256`` (beside the folder: ``sha256  file`` per member) is
+    written; every later call checks the folder against it (hashes memoised on size, mtime and ctime, so the
+    check costs a ``stat`` per file) and, when a file was edited, added or removed, unpacks the archive again
+    with a warning naming the files: an edited ``config.ini`` never changes a model's output in silence.
+    """
+    import shutil
+    import warnings
+
+    archive = fetch(name, mirror=mirror)
+    target = cache_dir() / "extracted" / sha256_of(archive)[:16]
+    manifest = target.with_name(target.name + ".sha256")
+    if target.is_dir():
+        changed = _extraction_changes(target, manifest)
+        if not changed:
+            return target
+        warnings.warn(f"{name}: files unpacked into {target} differ from the archive ({', '.join(changed[:5])}); "
+                      "unpacking it again")
+        stale = target.with_name(f".stale-{target.name}-{os.getpid()}")
+        try:
+            os.replace(target, stale)
+        except OSError:  # another process moved it first
+            pass
+        shutil.rmtree(stale, ignore_errors=True)
+        manifest.unlink(missing_ok=True)
+    _unpack(archive, target, manifest)
+    return target
+
+
+def _extraction_changes(target: Path, manifest: Path) -> list[str]:
+    """Files of ``target`` that differ from ``manifest`` (edited, missing, added); every file when there is no
+    manifest (a folder unpacked by an older setoolkit)."""
+    if not manifest.is_file():
+        return ["no manifest"]
+    want = {}
+    for line in manifest.read_text().splitlines():
+        digest, _, fname = line.partition("  ")
+        if fname:
+            want[fname] = digest
+    have = {p.name for p in target.iterdir() if p.is_file()}
+    changed = sorted(have ^ set(want))
+    changed += sorted(f for f in have & set(want) if sha256_of(target / f) != want[f])
+    return changed
+
+
+def _unpack(archive: Path, target: Path, manifest: Path) -> None:
     import shutil
     import tarfile
     import tempfile
 
-    archive = fetch(name, mirror=mirror)
-    target = cache_dir() / "extracted" / sha256_of(archive)[:16]
-    if target.is_dir():
-        return target
+    writable_cache_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=target.parent))
     try:
@@ -239,21 +299,29 @@ def extracted(name: str, *, mirror: str | os.PathLike | None = None) -> Path:
                     raise AssetError(f"{archive}: refusing archive member {member.name!r} (not a plain file)")
                 with tar.extractfile(member) as src, open(tmp / Path(member.name).name, "wb") as dst:
                     shutil.copyfileobj(src, dst)
-        try:
+        lines = "".join(f"{sha256_of(p)}  {p.name}\n" for p in sorted(tmp.iterdir()))
+        tmp_manifest = tmp.with_name(tmp.name + ".sha256")
+        tmp_manifest.write_text(lines)
+        os.replace(tmp_manifest, manifest)  # first: whoever sees the folder finds its manifest (same archive,
+        try:                                # same content, whichever process wrote it)
             os.replace(tmp, target)
         except OSError:  # another process unpacked it first
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return target
 
 
 def _download(asset: Asset, target: Path, check) -> Path:
     import pooch
 
     created = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
-    target.parent.mkdir(parents=True, exist_ok=True)
+    writable_cache_dir()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AssetError(f"cannot create {target.parent} in the cache ({exc.strerror or exc}); set ${CACHE_ENV} to "
+                         "a writable folder") from None
     known = f"sha256:{asset.sha256}" if len(asset.sha256) == 64 else None
     try:
         try:
@@ -300,51 +368,3 @@ def dataset_pairs(dataset: str, *, mirror: str | os.PathLike | None = None) -> l
     if not common:
         raise AssetError(f"dataset {dataset!r} has no clean/noisy pairs with matching names")
     return [(clean[n], noisy[n]) for n in common]
-
-
-class _WeightsUnpickler(pickle.Unpickler):
-    """Tensors, storages, dtypes and plain containers only: the ``weights_only`` contract, for torch 1.x, whose own
-    weights-only unpickler lacks opcodes that released checkpoints use (GTCRN's ``.tar``: BINFLOAT)."""
-
-    def find_class(self, module: str, name: str):
-        import torch
-
-        safe = (module, name) in {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
-                                  ("torch._utils", "_rebuild_parameter"), ("torch", "Size"), ("builtins", "set")}
-        value = getattr(torch, name, None) if module == "torch" else None
-        if safe or (module == "torch" and name.endswith("Storage")) or isinstance(value, torch.dtype):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a weights file")
-
-
-_TORCH1_LOAD = threading.Lock()
-
-
-def _torch1_load(path, map_location):
-    """``torch.load`` on torch 1.x with :class:`_WeightsUnpickler` (torch 1.13 ignores a ``pickle_module`` unless it
-    is its own, so the module's ``pickle`` is swapped for a restricted copy while the file loads)."""
-    import torch.serialization
-
-    restricted = types.ModuleType("pickle")
-    restricted.__dict__.update(vars(pickle))
-    restricted.Unpickler = _WeightsUnpickler
-    restricted.load = lambda f, **kw: _WeightsUnpickler(f, **kw).load()
-    with _TORCH1_LOAD:
-        saved, torch.serialization.pickle = torch.serialization.pickle, restricted
-        try:
-            return torch.load(path, map_location=map_location)
-        finally:
-            torch.serialization.pickle = saved
-
-
-def load_torch_checkpoint(path: str | os.PathLike, *, map_location: str = "cpu"):
-    """Load a torch checkpoint safely (``weights_only=True``: tensors and plain containers, no code; on torch 1.x
-    through :class:`_WeightsUnpickler`, the same contract)."""
-    import torch
-
-    try:
-        if int(torch.__version__.split(".")[0]) < 2:
-            return _torch1_load(path, map_location)
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:
-        raise AssetError(f"{path}: not a loadable torch checkpoint ({type(exc).__name__}: {exc})") from None

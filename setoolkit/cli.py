@@ -7,14 +7,68 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import assets
 from .errors import SetoolkitError
+from .evaluation.sets import check_limit, resolve_models, resolve_sets
 from .output_plan import find_audio
+
+#: Output formats ``enhance --format`` writes (soundfile's names).
+OUTPUT_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}
+
+
+class UsageError(SetoolkitError, ValueError):
+    """A command-line value that cannot work, refused before any work (one line, exit code 2)."""
+
+
+def _check_output_format(fmt: str | None, subtype: str | None, plan) -> None:
+    """``--format`` and ``--subtype`` valid for every planned output, before the model loads."""
+    import soundfile as sf
+
+    if fmt is not None and fmt.lower() not in OUTPUT_FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(OUTPUT_FORMATS)}")
+    if subtype is None:
+        return
+    for _, dst in plan:
+        kind = OUTPUT_FORMATS.get(Path(dst).suffix.lower().lstrip("."), Path(dst).suffix.lstrip(".").upper())
+        if not sf.check_format(kind, subtype.upper()):
+            known = ", ".join(sorted(sf.available_subtypes(kind))) if kind in sf.available_formats() else "none"
+            raise UsageError(f"--subtype {subtype!r} cannot be written as {kind} ({dst}); {kind} takes: {known}")
+
+
+def _sets_arg(text: str | None, *, default=None) -> list[str]:
+    """The ``--sets`` list, checked (every entry a registry set, folder or pair list) before any work."""
+    if text is None:
+        if default is None:
+            raise UsageError("--sets is required: registry sets (vbd16k...), folders or pair lists (pairs.csv)")
+        return list(default)
+    entries = [e.strip() for e in text.split(",")]
+    if not any(entries):
+        raise UsageError(f"--sets {text!r}: no set named")
+    if not all(entries):
+        raise UsageError(f"--sets {text!r}: an empty entry (two commas, or one at an end)")
+    resolve_sets(entries)
+    return entries
+
+
+def _models_arg(text: str | None) -> list[str] | None:
+    if text is None or not text.strip():
+        return None
+    entries = [e.strip() for e in text.split(",")]
+    if not all(entries):
+        raise UsageError(f"--models {text!r}: an empty entry (two commas, or one at an end)")
+    return resolve_models(entries)
+
+
+def _limit_arg(limit: int | None) -> int | None:
+    try:
+        check_limit(limit)
+    except SetoolkitError:
+        raise UsageError(f"--limit {limit}: files per set must be a positive integer") from None
+    return limit
 
 
 def cmd_models(args) -> int:
-    from .registry import list_models
-
-    from .registry import runnable_models
+    from .registry import list_models, runnable_models
 
     cols = ["name", "family", "rate", "framework", "frame/hop", "latency", "params", "MB", "stream", "weights",
             "status"]
@@ -48,12 +102,14 @@ def cmd_enhance(args) -> int:
     from .registry import get_card, load
 
     get_card(args.model)  # a mistyped name first: it is the cheapest check
-    plan = plan_outputs(args.inputs, args.output, suffix=f".{args.format}" if args.format else None)
+    _check_output_format(args.format, None, [])
+    plan = plan_outputs(args.inputs, args.output, suffix=f".{args.format.lower()}" if args.format else None)
+    _check_output_format(args.format, args.subtype, plan)
     for src, _ in plan:  # every header is sane before the first model call
         info(src)
     model = load(args.model)
     for src, dst in tqdm(plan, desc=f"enhance {model.name}", disable=args.quiet):
-        model.enhance_file(src, dst, downmix=args.downmix, subtype=args.subtype)
+        model.enhance_file(src, dst, downmix=args.downmix, subtype=args.subtype.upper() if args.subtype else None)
         if args.quiet is False and len(plan) == 1:
             print(dst)
     return 0
@@ -62,10 +118,8 @@ def cmd_enhance(args) -> int:
 def cmd_score(args) -> int:
     import pandas as pd
 
-    from .metrics import DEFAULT_METRICS, score_files
-
     from .audio import info
-    from .metrics import check_lengths
+    from .metrics import DEFAULT_METRICS, check_lengths, score_files
 
     clean_dir, enh_dir = Path(args.clean), Path(args.enhanced)
     for d in (clean_dir, enh_dir):
@@ -97,8 +151,9 @@ def cmd_score(args) -> int:
 
 
 def cmd_fetch(args) -> int:
-    from . import assets
     from .registry import get_card
+
+    assets.writable_cache_dir()
 
     names = []
     for n in args.names:
@@ -117,10 +172,10 @@ def _date(text: str | None) -> str:
 def cmd_run(args) -> int:
     from .main_job import DEFAULT_SETS, run_comparison
 
-    out = run_comparison(models=args.models.split(",") if args.models else None,
-                         datasets=args.sets.split(",") if args.sets else DEFAULT_SETS,
+    limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets, default=DEFAULT_SETS)
+    out = run_comparison(models=models, datasets=sets,
                          reports_dir=args.reports, figures_dir=args.figures, date=_date(args.date),
-                         limit=args.limit, workers=args.workers, scheduler=args.scheduler,
+                         limit=limit, workers=args.workers, scheduler=args.scheduler,
                          use_dnsmos=not args.no_dnsmos, progress=not args.quiet)
     print(f"report: {out / 'report.html'}")
     print((out / "report.md").read_text().split("## Figures")[0])
@@ -130,8 +185,9 @@ def cmd_run(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate, summarize
 
-    table, stats = evaluate(args.models.split(",") if args.models else None, args.sets.split(","), args.out,
-                            workers=args.workers, scheduler=args.scheduler, limit=args.limit,
+    limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets)
+    table, stats = evaluate(models, sets, args.out,
+                            workers=args.workers, scheduler=args.scheduler, limit=limit,
                             use_dnsmos=not args.no_dnsmos, progress=not args.quiet, return_stats=True)
     print(stats)
     cols = [c for c in ("dataset", "model", "n", "pesq_wb", "stoi", "si_sdr", "OVRL", "rtf") if c]
@@ -160,6 +216,10 @@ def cmd_report(args) -> int:
 def cmd_doctor(args) -> int:
     from .diagnostics.doctor import doctor
 
+    if args.sr is not None and args.sr <= 0:
+        raise UsageError(f"--sr {args.sr}: a sample rate is a positive number of Hz (e.g. 16000)")
+    if args.n_pairs is not None and args.n_pairs <= 0:
+        raise UsageError(f"--n-pairs {args.n_pairs}: must be a positive integer")
     report = doctor(args.model, audio=args.audio, sr=args.sr, pairs=args.pairs, n_pairs=args.n_pairs)
     print(report)
     return 1 if report.failed else 0
@@ -179,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, help="output folder")
     s.add_argument("--downmix", action="store_true", help="average channels first (default: each channel)")
     s.add_argument("--subtype", help="output subtype, e.g. PCM_16, PCM_24, FLOAT (default: the input's)")
-    s.add_argument("--format", choices=["wav", "flac", "ogg"], help="output format (default: the input's)")
+    s.add_argument("--format", help="output format: wav, flac or ogg (default: the input's)")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_enhance)
 
@@ -222,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("evaluate", help="evaluation table (resumable) for models x sets")
-    s.add_argument("--sets", required=True, help="registry sets (vbd16k, dns3_blind...) or folders (noisy/ [clean/])")
+    s.add_argument("--sets", help="required: registry sets (vbd16k, dns3_blind...), folders (noisy/ [clean/], "
+                                  "subfolders mirrored) or pair lists (.csv/.tsv with noisy,clean columns)")
     s.add_argument("--out", required=True, help="output folder (rows/, audio/, scores.csv, scores.parquet)")
     add_eval_args(s)
     s.set_defaults(func=cmd_evaluate)
@@ -245,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = warnings.showwarning
     warnings.showwarning = _show_warning  # one plain line per warning, no source line from inside setoolkit
     try:
+        assets.mirrors()  # a broken config file is one error line before any work
         return args.func(args)
     except SetoolkitError as exc:
         print(f"setoolkit: error: {exc}", file=sys.stderr)

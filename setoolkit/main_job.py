@@ -52,9 +52,9 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     ``store`` (default ``reports_dir/store``) keeps rows, audio and timings by content key: a rerun, the same
     day or later, recomputes only what changed. A variant that fails parity raises after the report is written.
     """
-    from .registry import representatives, runnable_models
     from .evaluation.profile import Profile
     from .evaluation.timing import parity_failures, timing_pass
+    from .registry import representatives, runnable_models
 
     t_start = time.perf_counter()
     date = date or dt.date.today().isoformat()

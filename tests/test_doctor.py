@@ -4,8 +4,9 @@ exactly the check responsible (later symptoms of it are downgraded to warnings n
 import pytest
 
 import setoolkit
-from setoolkit import assets; from setoolkit.diagnostics import faults
+from setoolkit import assets
 from setoolkit.audio import read
+from setoolkit.diagnostics import faults
 from setoolkit.diagnostics.doctor import CHECKS, doctor
 
 

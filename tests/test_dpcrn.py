@@ -8,10 +8,10 @@ import pytest
 import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
+from setoolkit.diagnostics.dpcrn_port_faults import PORT_FAULTS, faulty_port
 from setoolkit.errors import AssetError
 from setoolkit.models.dpcrn import config as dpcrn
 from setoolkit.models.dpcrn.enhancer import STREAMING_MODES, build_torch
-from setoolkit.diagnostics.dpcrn_port_faults import PORT_FAULTS, faulty_port
 from setoolkit.registry import get_card
 from setoolkit.stft import frame_np
 from setoolkit.streaming import stream_signal, torch_threads

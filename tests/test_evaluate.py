@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from setoolkit import assets; from setoolkit.diagnostics import faults
+from setoolkit import assets
 from setoolkit.audio import read
-from setoolkit.metrics.dnsmos import dnsmos
+from setoolkit.diagnostics import faults
 from setoolkit.evaluation import bootstrap_ci, evaluate, snr_bands, summarize
+from setoolkit.metrics.dnsmos import dnsmos
 
 MODELS = ["dpcrn-quant"]
 

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from setoolkit.report import figures
 from setoolkit.registry import CARDS
+from setoolkit.report import figures
 
 # every available card: several share a latency (32 ms) and near-equal scores, the worst case for labels
 MODELS = [c.name for c in CARDS.values() if c.available and c.params]

@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
-from setoolkit.metrics import scoring as M
 from setoolkit.audio import read, resample
+from setoolkit.metrics import scoring as M
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import pytest
 
 import setoolkit
 from setoolkit import assets
-from setoolkit.metrics import learned as Q
 from setoolkit.audio import read, resample
+from setoolkit.metrics import learned as Q
 
 
 @pytest.fixture(scope="module")

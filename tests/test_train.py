@@ -93,6 +93,7 @@ def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, 
     """Demucs releases are plain state dicts; the official files are not on this machine, so a checkpoint
     written in exactly that format (random weights) stands in for the loader and the training loop."""
     from fake_checkpoints import random_demucs
+
     from setoolkit.models.demucs.network import build, sinc_kernel
 
     card = setoolkit.get_card("denoiser-dns48")

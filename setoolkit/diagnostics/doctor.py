@@ -344,6 +344,9 @@ def doctor(model, *, audio: str | Path | np.ndarray | None = None, sr: int | Non
     list of path pairs) for the quality check; default: the 44 ``vbd16k`` pairs the cards' expected ranges were
     measured on. ``n_pairs`` keeps only the first pairs (faster, noisier against the card).
     """
+    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, float, np.number)) or not sr > 0
+                           or not np.isfinite(sr)):
+        raise SetoolkitError(f"doctor: sr={sr!r} is not a sample rate (a positive number of Hz)")
     name = model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
     checks: list[Check] = []
     c1, loaded = _check_weights(model, mirror)
@@ -358,7 +361,7 @@ def doctor(model, *, audio: str | Path | np.ndarray | None = None, sr: int | Non
         audio = assets.dataset_pairs("vbd16k", mirror=mirror)[0][1]
     if isinstance(audio, (str, Path)):
         x, file_sr = read(audio)
-        sr = sr or file_sr
+        sr = sr if sr is not None else file_sr
     else:
         if sr is None:
             raise ValueError("doctor(audio=array) needs sr=")

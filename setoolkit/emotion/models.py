@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # ------------------------------------------------------------------------------------------------ SVM
 
 def _softmax(z: np.ndarray) -> np.ndarray:

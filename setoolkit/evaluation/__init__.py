@@ -13,14 +13,62 @@ Examples
 """
 
 from .engine import evaluate, limit_threads
-from .keys import code_hash, file_hash, library_versions, metrics_fingerprint, model_fingerprint, task_content
-from .sets import make_tasks, set_files
-from .store import RowStore, RunStats
-from .summaries import SUMMARY_METRICS, VBD_NOMINAL_SNRS, bootstrap_ci, snr_bands, summarize
+from .keys import (
+           code_hash,
+           file_hash,
+           library_versions,
+           metrics_fingerprint,
+           model_fingerprint,
+           task_content,
+)
 from .profile import Profile
+from .sets import (
+           SetError,
+           SetFile,
+           SetSource,
+           make_tasks,
+           resolve_models,
+           resolve_sets,
+           set_files,
+           set_pairs,
+)
+from .store import RowStore, RunStats
+from .summaries import (
+           SUMMARY_METRICS,
+           VBD_NOMINAL_SNRS,
+           bootstrap_ci,
+           snr_bands,
+           summarize,
+)
 from .task import NOISY, ORACLES, Task, run_task
 
-__all__ = ["NOISY", "ORACLES", "Profile", "SUMMARY_METRICS", "VBD_NOMINAL_SNRS", "RowStore", "RunStats", "Task", "bootstrap_ci",
-           "code_hash", "evaluate", "file_hash", "library_versions", "limit_threads", "make_tasks",
-           "metrics_fingerprint", "model_fingerprint", "run_task", "set_files", "snr_bands", "summarize",
-           "task_content"]
+__all__ = [
+           "NOISY",
+           "ORACLES",
+           "Profile",
+           "SUMMARY_METRICS",
+           "VBD_NOMINAL_SNRS",
+           "RowStore",
+           "RunStats",
+           "SetError",
+           "SetFile",
+           "SetSource",
+           "Task",
+           "bootstrap_ci",
+           "code_hash",
+           "evaluate",
+           "file_hash",
+           "library_versions",
+           "limit_threads",
+           "make_tasks",
+           "metrics_fingerprint",
+           "model_fingerprint",
+           "resolve_models",
+           "resolve_sets",
+           "run_task",
+           "set_files",
+           "set_pairs",
+           "snr_bands",
+           "summarize",
+           "task_content",
+]

@@ -36,7 +36,6 @@ from .sets import make_tasks
 from .store import RowStore, RunStats, reusable
 from .task import STAGES, Task, run_task
 
-
 #: Environment variables that pin the numeric libraries to one pool size (read when they start).
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
               "TF_NUM_INTEROP_THREADS")
@@ -82,7 +81,7 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     table = rows.table([t.key for t in tasks])
     if len(table):
         # paths are where the files are now (a moved mirror changes no number)
-        here = {(t.dataset, t.model, Path(t.noisy).name): t for t in tasks}
+        here = {(t.dataset, t.model, t.file): t for t in tasks}
         for col, attr in (("noisy_path", "noisy"), ("clean_path", "clean")):
             table[col] = [getattr(here[k], attr) for k in zip(table["dataset"], table["model"], table["file"])]
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +134,6 @@ def _run_local(todo, store, task_fn, kwargs, *, workers, scheduler, progress, st
 
 def _run_dask(todo, store, task_fn, kwargs, *, workers, scheduler, progress, stages) -> list:
     from distributed import Client, as_completed
-
     from tqdm.auto import tqdm
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)

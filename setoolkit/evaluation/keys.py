@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import os
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from .. import assets
-from ..registry import get_card, missing_extras
+from ..model_specs import is_spec, load_spec, parse_spec, spec_fingerprint
+from ..registry import CARDS, get_card, missing_extras
 from .task import NOISY, ORACLES
-
 
 #: Libraries whose version can change a row's numbers (absent ones count as "absent").
 LIBRARIES = ("numpy", "scipy", "soxr", "soundfile", "onnxruntime", "torch", "tensorflow-cpu", "keras",
@@ -37,7 +38,7 @@ def _module_path(module: str) -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_hash(*modules: str) -> str:
     """sha1 of the source of ``modules`` (``"setoolkit.metrics.scoring"``...) and of every setoolkit module they
     import, directly or not, at the top or inside functions (found statically, by parsing the imports)."""
@@ -90,17 +91,57 @@ def file_hash(path: str | os.PathLike | None) -> str:
 def model_fingerprint(name: str, mirror=None) -> str:
     """Hash of what a model's output depends on: the card fields that shape it (builder, rate, framing,
     hyper-parameters, weight names), the sha256 of each weights file as found now (looked up on every call: a file replaced
-    in a running session is seen), and the code of its builder module."""
+    in a running session is seen), and the code of its builder module. A user model spec (``file.py:build``,
+    ``pkg.mod:build``) is keyed by :func:`setoolkit.model_specs.spec_fingerprint` (its file's bytes and the
+    weights files it names), so editing the spec file recomputes exactly its rows."""
     if name == NOISY:
         return NOISY
     if name in ORACLES:
         return digest(name, code_hash("setoolkit.models.oracle"), library_versions())
+    if name not in CARDS and is_spec(name):
+        return digest("spec", _spec_fingerprint(name), library_versions())
     card = get_card(name)
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
     module = getattr(card.builder, "__module__", "") or ""
     builder = f"{module}:{getattr(card.builder, '__qualname__', card.builder)}"
     return digest(card.name, builder, card.sample_rate, card.frame, card.hop, repr(card.config), card.weights,
                  weights, code_hash(module) if module else "", library_versions())
+
+
+#: spec -> (files it depends on, their stamps, fingerprint): a run builds each spec's model once to key it, and
+#: again only when its file or weights change.
+_SPECS: dict[str, tuple[list[str], tuple, str]] = {}
+
+
+def _stamps(files: Sequence[str]) -> tuple:
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append((f, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        except OSError:
+            out.append((f, None))
+    return tuple(out)
+
+
+def _spec_fingerprint(spec: str) -> str:
+    """:func:`setoolkit.model_specs.spec_fingerprint`, memoised on the stamps (size, mtime, ctime) of the spec's
+    file (or module file) and of the weights files its model names."""
+    cached = _SPECS.get(spec)
+    if cached is not None and _stamps(cached[0]) == cached[1]:
+        return cached[2]
+    kind, target, _ = parse_spec(spec)
+    if kind == "file":
+        files = [str(Path(target).expanduser().resolve())]
+    else:
+        found = importlib.util.find_spec(target)
+        files = [found.origin] if found is not None and found.origin and Path(found.origin).is_file() else []
+    stamps = _stamps(files)
+    model = load_spec(spec)
+    files += [str(w) for w in getattr(model, "weights_files", ()) or ()]
+    fp = spec_fingerprint(spec, model)
+    _SPECS[spec] = (files, stamps + _stamps(files[len(stamps):]), fp)
+    return fp
 
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:

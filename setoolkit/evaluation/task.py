@@ -4,6 +4,7 @@ enhances and scores it (:func:`run_task`), one row per task."""
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,10 @@ from typing import Sequence
 import numpy as np
 
 from ..audio import read, resample, to_mono, write
-from ..metrics import learned as quality_models
 from ..metrics import dnsmos
+from ..metrics import learned as quality_models
 from ..metrics.scoring import DEFAULT_METRICS, score_pair
+from ..model_specs import is_spec, parse_spec
 from ..models.oracle import KINDS, oracle_enhance
 from ..registry import load, missing_extras
 from .profile import Profile
@@ -29,7 +31,9 @@ class Task:
     """One unit of work: enhance ``noisy`` with ``model`` (or take it as is for ``"noisy"``) and score it.
 
     ``content`` is the hash of what the row depends on besides the names (inputs, weights, code, metric
-    set; see :func:`task_content`); :attr:`key` names the row in the store.
+    set; see :func:`task_content`); ``file`` is the input's key in its set (the table's ``file`` column: its
+    name, or its path relative to the set's ``noisy/`` folder; default the file name); :attr:`key` names the
+    row in the store.
     """
 
     dataset: str
@@ -38,10 +42,15 @@ class Task:
     clean: str | None
     output: str | None
     content: str = ""
+    file: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.file:
+            object.__setattr__(self, "file", Path(self.noisy).name)
 
     @property
     def key(self) -> str:
-        text = f"{self.dataset}|{self.model}|{Path(self.noisy).name}|{self.content}"
+        text = f"{self.dataset}|{self.model}|{self.file}|{self.content}"
         return hashlib.sha1(text.encode()).hexdigest()[:20]
 
 
@@ -51,10 +60,30 @@ _MODELS: dict = {}
 STAGES = "_stages"
 
 
+def _files_stamp(files: Sequence[str | Path]) -> tuple:
+    """(path, size, mtime, ctime) of each file: changes when any of them is rewritten."""
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append((str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        except OSError:
+            out.append((str(f), None))
+    return tuple(out)
+
+
 def _model(name: str, mirror=None):
-    if name not in _MODELS:
-        _MODELS[name] = load(name, mirror=mirror)
-    return _MODELS[name]
+    """The loaded model ``name``, once per process; a model spec whose file or weights files changed since it was
+    built (a spec edited between two runs of one session) is built again."""
+    cached = _MODELS.get(name)
+    if cached is not None and _files_stamp(cached[1]) == cached[2]:
+        return cached[0]
+    model = load(name, mirror=mirror)
+    files = list(getattr(model, "weights_files", ()) or ())
+    if is_spec(name) and parse_spec(name)[0] == "file":
+        files.append(parse_spec(name)[1])
+    _MODELS[name] = (model, files, _files_stamp(files))
+    return model
 
 
 def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True,
@@ -90,13 +119,13 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         with clock("write"):
             write(task.output, y, sr)
     duration = audio.shape[1] / sr
-    row = {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name, "sr": sr,
+    row = {"dataset": task.dataset, "model": task.model, "file": task.file, "sr": sr,
            "duration": duration, "seconds": seconds, "rtf": seconds / duration,
            "noisy_path": task.noisy, "clean_path": task.clean,
            "output_path": task.output if task.output else task.noisy}
     mono = to_mono(y)[0]
     if ref is not None:
-        scores = score_pair(ref, mono, sr, metrics=metrics, name=task.noisy, clock=clock)
+        scores = score_pair(ref, mono, sr, metrics=metrics, name=task.noisy, reference=task.clean, clock=clock)
         row.update({m: scores[m] for m in metrics})
         lag = scores["lag"]
         row["lag"] = lag

@@ -47,8 +47,8 @@ import warnings
 import numpy as np
 
 from ..audio import resample
-from .pesq_p862 import pesq
 from .pairs import degenerate, equal_length, is_silent
+from .pesq_p862 import pesq
 
 #: The rate the composite measures are computed at (Hz).
 RATE = 16000

@@ -56,8 +56,8 @@ def _distillmos_model():
     import torch
     from distillmos.sqa import DEFAULT_WEIGHTS_CHKPT, ConvTransformerSQAModel
 
-    from ..assets import load_torch_checkpoint
     from ..errors import AssetError
+    from ..models.common.checkpoints import load_torch_checkpoint
 
     with open(DEFAULT_WEIGHTS_CHKPT, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()

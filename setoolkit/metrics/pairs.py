@@ -58,3 +58,12 @@ def degenerate(metric: str, ref: np.ndarray, est: np.ndarray) -> bool:
         warnings.warn(f"{metric} of an all-zero {' and '.join(which)} is undefined; returning NaN")
         return True
     return False
+
+
+def silent_reference(metric: str, ref: np.ndarray) -> bool:
+    """Warn and return True when ``ref`` is all zeros: ``metric`` compares against clean speech that is not there
+    (STOI would say 0, LSD ~67 dB, segmental SNR its -10 dB floor: numbers that look like scores)."""
+    if is_silent(ref):
+        warnings.warn(f"{metric} against an all-zero reference is undefined; returning NaN")
+        return True
+    return False

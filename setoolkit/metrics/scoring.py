@@ -38,12 +38,13 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import learned as quality_models
 from ..audio import resample
-from .composite import composite
 from ..errors import MetricError
+from . import catalog
+from . import learned as quality_models
+from .composite import composite
+from .pairs import degenerate, equal_length, is_silent, silent_reference
 from .pesq_p862 import pesq
-from .pairs import degenerate, equal_length, is_silent
 
 #: Metrics computed by :func:`score_pair` unless told otherwise: the set SE papers print (PESQ, CSIG/CBAK/COVL
 #: of Hu & Loizou 2008 on the wide-band PESQ, STOI) and the signal-level ones.
@@ -115,6 +116,8 @@ def segmental_snr(ref, est, sr: int, *, frame_seconds: float = 0.03, lo: float =
 
     ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; frames of ``frame_seconds`` (s), no overlap."""
     ref, est = equal_length(ref, est)
+    if silent_reference("segmental SNR", ref):
+        return float("nan")
     n = max(int(frame_seconds * sr), 1)
     k = len(ref) // n
     if k == 0:
@@ -133,6 +136,8 @@ def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
     from ..stft import stft_np, window
 
     ref, est = equal_length(ref, est)
+    if silent_reference("LSD", ref):
+        return float("nan")
     n_fft = n_fft or (512 if sr <= 16000 else 2048)
     if len(ref) < n_fft:
         return float("nan")
@@ -151,6 +156,8 @@ def stoi(ref, est, sr: int, *, extended: bool = False) -> float:
     from pystoi import stoi as _stoi
 
     ref, est = equal_length(ref, est)
+    if silent_reference("ESTOI" if extended else "STOI", ref):
+        return float("nan")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -214,8 +221,12 @@ def _no_clock(stage: str):
 
 def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, align_signals: bool = True,
                max_lag_seconds: float = 0.1, name: str = "estimate",
+               reference: str = "reference",
                clock: Callable[[str], AbstractContextManager] | None = None) -> dict[str, float]:
     """Every metric in ``metrics`` for one (reference, estimate) pair at ``sr`` Hz, plus ``lag`` (samples).
+
+    An all-zero reference (``reference`` names it in the warning) makes every intrusive metric NaN, with one
+    warning; the non-intrusive ones (DistillMOS) are still computed.
 
     ``ref``, ``est``: ``(samples,)``. Their lengths may differ by at most the alignment window
     (``max_lag_seconds``, a model's delay or a resampler's rounding); a larger difference is a wrong pair or a
@@ -271,6 +282,15 @@ def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, a
     unknown = [m for m in metrics if m not in fns]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {list(fns)}")
+    intrusive = [m for m in metrics if catalog.info(m).intrusive]
+    if intrusive and is_silent(ref):
+        # no clean speech to compare with: every intrusive metric is undefined (STOI would say 0, LSD 67 dB,
+        # segmental SNR -10 dB: numbers that look like scores and would enter the means)
+        warnings.warn(f"{reference}: the clean reference is all zeros; {', '.join(intrusive)} undefined, NaN "
+                      f"(for {name})")
+        out = {m: (float("nan") if m in intrusive else fns[m]()) for m in metrics}
+        out["lag"] = lag
+        return out
     out = {}
     for group in metric_groups(metrics):
         with clock("+".join(group)):

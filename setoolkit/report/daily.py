@@ -23,7 +23,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from ..listening.page import PAGE_FILE
 from ..listening.report_section import ListeningSection
 from ..metrics import catalog
 from ..registry import CARDS
+from .escape import md_escape, script_json, url_path
 from .leaderboard import (
     EXAMPLES_PER_SET,
     LATENCY_CLASSES,
@@ -326,30 +326,31 @@ def _speed_context(speed) -> dict:
 def _write_markdown(data: ReportData) -> None:
     out_dir, title, sections, summary = data.out_dir, data.title, data.sections, data.summary
     bands, changes, notes, speed = data.bands, data.changes, data.notes, data.speed
-    md = [f"# {title}", "", "## At a glance", "", *[f"- {s['headline']}" for s in sections], ""]
+    md = [f"# {md_escape(title)}", "", "## At a glance", "", *[f"- {md_escape(s['headline'])}" for s in sections], ""]
     timing = speed["timing"]
     md += ["RTF: " + ("one-thread timing pass (timing.csv)" if timing is not None and len(timing)
                       else "– (no timing pass in this folder; the evaluation workers' times are contended)"), ""]
     for s in sections:
-        md += [f"## Leaderboard: {s['dataset']}", "", markdown_table(board_display(s["board"])), "",
-               *[f"{v}\n" for v in s["versus"]]]
+        md += [f"## Leaderboard: {md_escape(s['dataset'])}", "", markdown_table(board_display(s["board"])), "",
+               *[f"{md_escape(v)}\n" for v in s["versus"]]]
     md += ["## Comparison groups", ""]
     for s in sections:
         m = s["matrix"]
         if len(m):
-            md += [f"### {s['dataset']}: best model per size x latency class", "",
+            md += [f"### {md_escape(s['dataset'])}: best model per size x latency class", "",
                    markdown_table(m[["size_class", "latency_class", "best", s["board"].attrs["primary"], "ci"]]), ""]
     for s in sections:
         if s["pivot"] is not None:
-            md += [f"## {s['dataset']} by input SNR band ({catalog.label('pesq_wb')})", "",
+            md += [f"## {md_escape(s['dataset'])} by input SNR band ({catalog.label('pesq_wb')})", "",
                    markdown_table(s["pivot"].round(3), index=True), ""]
-    md += ["## What changed since the previous report", "", *[f"- {c}" for c in changes], "",
-           "## Figures", "", *[f"![{Path(f).stem}]({f})" for s in sections for f in s["figures"]], "",
+    md += ["## What changed since the previous report", "", *[f"- {md_escape(c)}" for c in changes], "",
+           "## Figures", "", *[f"![{md_escape(Path(f).stem)}]({url_path(f)})" for s in sections for f in s["figures"]],
+           "",
            "## Full summary (means, 95% bootstrap CIs in summary.csv)", "",
            markdown_table(summary[[c for c in ("dataset", "model", "n", "pesq_wb", "stoi", "si_sdr", "OVRL",
                                                "delta_pesq_wb", "delta_si_sdr", "delta_OVRL")
                                    if c in summary.columns]].round(3)), "",
-           "## Notes", "", *[f"- {n}" for n in notes], ""]
+           "## Notes", "", *[f"- {md_escape(n)}" for n in notes], ""]
     if data.listening:
         md += ["## Listening tests", ""]
         for sec in data.listening:
@@ -385,7 +386,7 @@ def _write_html(data: ReportData) -> None:
         summary_html=html_table(summary.round(3)),
         bands_html=html_table(bands.round(3)) if bands is not None and len(bands) else "",
         player_css=(STATIC / "player.css").read_text(), report_css=(STATIC / "report.css").read_text(),
-        player_js=(STATIC / "player.js").read_text(), json=lambda o: json.dumps(o).replace("</", "<\\/"),
+        player_js=(STATIC / "player.js").read_text(), json=script_json, url=url_path,
         label=catalog.label, primary_of=lambda s: s["board"].attrs["primary"],
         listening=[sec.html for sec in data.listening])
     (out_dir / "report.html").write_text(page)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from ..evaluation.paired import leader_ties, versus_best
 from ..metrics import catalog
 from ..registry import CARDS
 from ..training_data import in_domain
+from .escape import md_escape
 
 #: Model names of the oracle-mask rows (see :mod:`setoolkit.models.oracle`).
 ORACLE_PREFIX = "oracle-"
@@ -307,16 +308,18 @@ def changes_since(previous_summary, summary) -> list[str]:
 
 def _fmt(v) -> str:
     if isinstance(v, (float, np.floating)):
-        return "–" if v != v else f"{v:.3f}"
+        return "–" if np.isnan(v) else f"{v:.3f}"
     return str(v)
 
 
 def markdown_table(df, *, index: bool = False) -> str:
+    """A Markdown table of a DataFrame (numbers to 3 decimals, NaN as –); every header and cell escaped
+    (:func:`setoolkit.report.escape.md_escape`), so a name is text, never markup."""
     if index:
         df = df.reset_index()
     cols = list(df.columns)
-    lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(md_escape(_fmt(v)) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
 

@@ -4,14 +4,16 @@ their metric rows, and the player entries (audio, spectrogram) written into a re
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from ..audio import read, to_mono
 from ..evaluation import NOISY
+from ..evaluation.sets import path_part
 from ..metrics import catalog
+from .escape import url_path
 from .figures import spectrogram_image
 from .leaderboard import PAIRED_METRICS, UNPAIRED_METRICS
 
@@ -49,8 +51,10 @@ def listening_players(table, out_dir: Path, dataset: str, models: Sequence[str],
     names = [m for m in (PAIRED_METRICS if paired else UNPAIRED_METRICS) if m in table.columns]
     players = []
     for fname, why in examples:
-        stem = Path(fname).stem
-        folder = out_dir / "listening" / dataset / stem
+        # names from the file system as safe path parts: a key may be nested (a/x.wav) or absolute (pair
+        # lists), a model may be a spec path; nothing may land outside the report folder
+        parts = [path_part(p) for p in Path(fname).with_suffix("").parts if p not in ("/", "..", "")]
+        folder = out_dir.joinpath("listening", path_part(dataset), *parts)
         folder.mkdir(parents=True, exist_ok=True)
         sigs = [sg for sg in player_signals(table, dataset, fname, models) if Path(sg[2]).exists()]
         if not sigs or sigs[0][0] != "noisy":
@@ -73,14 +77,14 @@ def listening_players(table, out_dir: Path, dataset: str, models: Sequence[str],
             else:  # a mono 16-bit FLAC copy (what the player plays) keeps the folder self-contained and small
                 import soundfile as sf
 
-                dst = folder / f"{label}.flac"
+                dst = folder / f"{path_part(label)}.flac"
                 a, sr = audio[label]
                 sf.write(dst, np.clip(a, -1, 1), sr, subtype="PCM_16")
                 url = os.path.relpath(dst, out_dir)
-            spec = folder / f"{label}.png"
+            spec = folder / f"{path_part(label)}.png"
             spec.write_bytes(specs[label])
-            signals.append({"label": label, "kind": kind, "audio": Path(url).as_posix(),
-                            "spec": Path(os.path.relpath(spec, out_dir)).as_posix(),
+            signals.append({"label": label, "kind": kind, "audio": url_path(Path(url).as_posix()),
+                            "spec": url_path(Path(os.path.relpath(spec, out_dir)).as_posix()),
                             "metrics": metric_text(row, names)})
         a, sr = audio["noisy"]
         players.append({"title": f"{dataset} / {fname}: {why}", "signals": signals,

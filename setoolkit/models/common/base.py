@@ -13,8 +13,18 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ...audio import (MAX_CHUNK_SECONDS, as_channels_first, check_sample_rate, check_signal, process_in_chunks, read,
-                     remove_dc, resample, to_mono, write)
+from ...audio import (
+    MAX_CHUNK_SECONDS,
+    as_channels_first,
+    check_sample_rate,
+    check_signal,
+    process_in_chunks,
+    read,
+    remove_dc,
+    resample,
+    to_mono,
+    write,
+)
 from ...errors import ModelError
 from ...output_plan import check_not_input, ensure_writable_dir
 from ...registry import ModelCard

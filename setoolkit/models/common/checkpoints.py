@@ -3,6 +3,10 @@ local path, sha256-checked) and a strict load that names the first mismatching k
 
 from __future__ import annotations
 
+import os
+import pickle
+import threading
+import types
 from pathlib import Path
 
 import torch
@@ -59,3 +63,47 @@ def load_state_strict(module: nn.Module, state, *, source, model_name: str) -> n
                          f"first: {problems[0]}. Is it the checkpoint of another architecture?")
     module.load_state_dict({k: state[k] for k in expected})
     return module
+
+
+class _WeightsUnpickler(pickle.Unpickler):
+    """Tensors, storages, dtypes and plain containers only: the ``weights_only`` contract, for torch 1.x, whose own
+    weights-only unpickler lacks opcodes that released checkpoints use (GTCRN's ``.tar``: BINFLOAT)."""
+
+    def find_class(self, module: str, name: str):
+        safe = (module, name) in {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+                                  ("torch._utils", "_rebuild_parameter"), ("torch", "Size"), ("builtins", "set")}
+        value = getattr(torch, name, None) if module == "torch" else None
+        if safe or (module == "torch" and name.endswith("Storage")) or isinstance(value, torch.dtype):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a weights file")
+
+
+_TORCH1_LOAD = threading.Lock()
+
+
+def _torch1_load(path, map_location):
+    """``torch.load`` on torch 1.x with :class:`_WeightsUnpickler` (torch 1.13 ignores a ``pickle_module`` unless it
+    is its own, so the module's ``pickle`` is swapped for a restricted copy while the file loads)."""
+    import torch.serialization
+
+    restricted = types.ModuleType("pickle")
+    restricted.__dict__.update(vars(pickle))
+    restricted.Unpickler = _WeightsUnpickler
+    restricted.load = lambda f, **kw: _WeightsUnpickler(f, **kw).load()
+    with _TORCH1_LOAD:
+        saved, torch.serialization.pickle = torch.serialization.pickle, restricted
+        try:
+            return torch.load(path, map_location=map_location)
+        finally:
+            torch.serialization.pickle = saved
+
+
+def load_torch_checkpoint(path: str | os.PathLike, *, map_location: str = "cpu"):
+    """Load a torch checkpoint safely (``weights_only=True``: tensors and plain containers, no code; on torch 1.x
+    through :class:`_WeightsUnpickler`, the same contract)."""
+    try:
+        if int(torch.__version__.split(".")[0]) < 2:
+            return _torch1_load(path, map_location)
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise AssetError(f"{path}: not a loadable torch checkpoint ({type(exc).__name__}: {exc})") from None

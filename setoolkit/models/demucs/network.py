@@ -34,12 +34,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ...assets import load_torch_checkpoint
 from ...errors import ModelError
 from ...registry import ModelCard
 from ...streaming import StreamingEnhancer
 from ..common.base import Enhancer
-from ..common.checkpoints import load_state_strict, resolve_checkpoint
+from ..common.checkpoints import load_state_strict, load_torch_checkpoint, resolve_checkpoint
 
 _SINC_ZEROS = 56  # half-length (in zero crossings) of the interpolation filter, as upstream
 

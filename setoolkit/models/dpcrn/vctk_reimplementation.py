@@ -20,12 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...assets import fetch, load_torch_checkpoint
+from ...assets import fetch
 from ...errors import AssetError
 from ...registry import ModelCard
 from ...stft import istft_np, stft_np
 from ...streaming import torch_threads
 from ..common.base import Enhancer
+from ..common.checkpoints import load_torch_checkpoint
 
 N_FFT, HOP = 400, 200
 ENC = [(32, (5, 2), (2, 1), (1, 0, 0, 2)), (32, (3, 2), (2, 1), (1, 0, 0, 1)), (32, (3, 2), (1, 1), (1, 0, 1, 1)),

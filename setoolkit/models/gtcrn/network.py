@@ -33,12 +33,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...assets import fetch, load_torch_checkpoint
+from ...assets import fetch
 from ...errors import AssetError, ModelError
 from ...registry import ModelCard
 from ...stft import window
 from ...streaming import FrameModel, torch_threads
 from ..common.base import FrameEnhancer
+from ..common.checkpoints import load_torch_checkpoint
 from ..common.runtimes import onnx_session
 
 N_FFT, HOP, SAMPLE_RATE = 512, 256, 16000

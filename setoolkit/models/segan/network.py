@@ -37,10 +37,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ...assets import load_torch_checkpoint
 from ...registry import ModelCard
 from ..common.base import Enhancer
-from ..common.checkpoints import load_state_strict, resolve_checkpoint
+from ..common.checkpoints import load_state_strict, load_torch_checkpoint, resolve_checkpoint
 
 #: The generator's configuration in ckpt_segan+/train.opts.
 TRAIN_OPTS = dict(slice_size=16384, kwidth=31, fmaps=(64, 128, 256, 512, 1024), poolings=(4, 4, 4, 4, 4),
