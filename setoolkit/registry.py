@@ -267,8 +267,9 @@ def not_run_note(reasons: dict[str, str]) -> str:
     were not run ("weights not on this machine", "needs setoolkit[tf]"...)."""
     groups: dict[str, list[str]] = {}
     for name, reason in reasons.items():
-        groups.setdefault(reason if reason.startswith("needs setoolkit[") else "weights not on this machine",
-                          []).append(name)
+        why = (reason if reason.startswith(("needs setoolkit[", "model spec"))
+               else "weights not on this machine")
+        groups.setdefault(why, []).append(name)
     return "not run: " + "; ".join(f"{', '.join(names)} ({why})" for why, names in groups.items())
 
 

@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 
 from ..metrics.scoring import DEFAULT_METRICS, cpu_count
 from ..registry import missing_extras, runnable_models
-from .sets import make_tasks
+from .sets import make_tasks, resolve_models, split_unbuildable
 from .store import RowStore, RunStats, reusable
 from .task import STAGES, Task, run_task
 
@@ -67,6 +67,8 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     out_dir = Path(out_dir)
     store_dir = Path(store) if store is not None else out_dir
     names, not_here = (list(models), {}) if models else runnable_models()
+    names, broken_specs = split_unbuildable(resolve_models(names), mirror=mirror)
+    not_here.update(broken_specs)
     rows = RowStore(store_dir / "rows")
     tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics,
                        use_dnsmos=use_dnsmos)

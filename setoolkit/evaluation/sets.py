@@ -31,10 +31,10 @@ from pathlib import Path
 from .. import assets
 from ..errors import SetoolkitError
 from ..metrics.scoring import DEFAULT_METRICS
-from ..model_specs import is_spec, parse_spec
+from ..model_specs import is_spec, load_spec, parse_spec
 from ..output_plan import AUDIO_EXTS
 from ..registry import CARDS
-from .keys import task_content
+from .keys import model_fingerprint, task_content
 from .task import NOISY, ORACLES, Task
 
 #: Suffixes read as pair lists (``noisy``/``clean`` columns), with their delimiters.
@@ -144,6 +144,29 @@ def resolve_models(models: Sequence[str]) -> list[str]:
             continue
         out.append(name)
     return out
+
+
+def split_unbuildable(models: Sequence[str], *, mirror=None) -> tuple[list[str], dict[str, str]]:
+    """``models`` minus the model specs that cannot give a model here, and ``{spec: reason}`` for those.
+
+    Each spec is built once in the calling process (and its file hashed) before any task is planned: a missing
+    file, a callable not found, a callable that raises or returns something that is not an Enhancer is one
+    reason naming the spec (:class:`~setoolkit.model_specs.SpecError`), the spec's tasks are not run, and the
+    other models' rows are computed as usual. Registry names pass through unchecked."""
+    ok, broken = [], {}
+    for name in models:
+        if name in CARDS or name in ORACLES or name == NOISY or not is_spec(name):
+            ok.append(name)
+            continue
+        try:
+            load_spec(name, mirror=mirror)
+            model_fingerprint(name, mirror)
+        except SetoolkitError as exc:
+            warnings.warn(str(exc))
+            broken[name] = str(exc)
+            continue
+        ok.append(name)
+    return ok, broken
 
 
 def _audio_under(folder: Path, *, skip: Path | None = None) -> list[Path]:
