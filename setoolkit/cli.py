@@ -99,15 +99,20 @@ def cmd_enhance(args) -> int:
 
     from .audio import info
     from .output_plan import plan_outputs
-    from .registry import get_card, load
+    from .model_specs import is_spec
+    from .registry import CARDS, get_card, load
 
-    get_card(args.model)  # a mistyped name first: it is the cheapest check
+    if args.model not in CARDS and is_spec(args.model):
+        model = load(args.model)  # a spec of your own: built first, a bad spec is one error naming it
+    else:
+        get_card(args.model)  # a mistyped name first: it is the cheapest check
+        model = None
     _check_output_format(args.format, None, [])
     plan = plan_outputs(args.inputs, args.output, suffix=f".{args.format.lower()}" if args.format else None)
     _check_output_format(args.format, args.subtype, plan)
     for src, _ in plan:  # every header is sane before the first model call
         info(src)
-    model = load(args.model)
+    model = model or load(args.model)
     for src, dst in tqdm(plan, desc=f"enhance {model.name}", disable=args.quiet):
         model.enhance_file(src, dst, downmix=args.downmix, subtype=args.subtype.upper() if args.subtype else None)
         if args.quiet is False and len(plan) == 1:

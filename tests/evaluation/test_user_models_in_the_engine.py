@@ -98,3 +98,23 @@ def test_bad_specs_are_one_reason_each_and_the_other_rows_are_computed(tmp_path)
     assert all(spec in text for spec in bad)
     failures = [str(f) for f in stats.failed]
     assert len(failures) == 2 and all("halflen" in f and "one sample per input sample" in f for f in failures)
+
+
+def test_cli_enhance_and_evaluate_take_a_spec(tmp_path, mirror):
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    spec = _spec(tmp_path)
+    noisy = sorted((mirror / "data" / "vbd16k" / "noisy").glob("*.wav"))[0]
+    run = [sys.executable, "-m", "setoolkit"]
+    r = subprocess.run([*run, "enhance", str(noisy), "-m", spec, "-o", str(tmp_path / "out"), "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    x, _ = sf.read(noisy)
+    y, _ = sf.read(tmp_path / "out" / noisy.name)
+    assert np.allclose(y, 0.5 * x, atol=1e-4)
+    r = subprocess.run([*run, "enhance", str(noisy), "-m", f"{tmp_path}/nothere.py:build", "-o", str(tmp_path / "o2")],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "nothere.py" in r.stderr and "Traceback" not in r.stderr
