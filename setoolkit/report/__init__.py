@@ -32,6 +32,7 @@ from .leaderboard import (
     primary_metric,
     published_table,
     read_speed,
+    short_model_names,
     size_class,
     snr_pivot,
 )
@@ -41,4 +42,4 @@ __all__ = ["CHANGE_THRESHOLDS", "PAIRED_METRICS", "PAPER_METRICS", "SET_ORDER", 
            "best_under", "board_display", "build_report", "changes_since", "headline", "html_table", "is_reference",
            "latency_class", "leaderboard", "listening_players", "markdown_table", "metric_text", "model_info",
            "paper_table", "pick_examples", "player_signals", "primary_metric", "published_table", "read_speed",
-           "size_class", "snr_pivot"]
+           "short_model_names", "size_class", "snr_pivot"]

@@ -61,6 +61,7 @@ from .leaderboard import (
     previous_report,
     published_table,
     read_speed,
+    short_model_names,
     snr_pivot,
     user_model_sentences,
 )
@@ -201,6 +202,7 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    table = short_model_names(table)
     summary = summarize(table)
     summary.to_csv(out_dir / "summary.csv", index=False)
     bands = snr_bands(table[table["dataset"].str.startswith("vbd")]) if len(table) else None

@@ -61,6 +61,16 @@ def size_class(params: float | None) -> str:
     return next(label for bound, label in SIZE_CLASSES if params < bound)
 
 
+def short_model_names(table):
+    """``table`` with each file spec's model name (``/abs/path/my_model.py:build``, as the engine keys it) shortened
+    to ``my_model.py:build`` for display, unless two specs would then share a name."""
+    specs = {m for m in table["model"].unique() if ":" in str(m) and ("/" in str(m) or "\\" in str(m))}
+    short = {m: f"{Path(str(m).rsplit(':', 1)[0]).name}:{str(m).rsplit(':', 1)[1]}" for m in specs}
+    if len(set(short.values())) < len(short):
+        return table
+    return table.assign(model=table["model"].map(lambda m: short.get(m, m)))
+
+
 def model_info(models: Sequence[str]):
     """Model-card facts per model: ``model, family, latency_ms, params_M, file_MB, latency_class,
     size_class`` (NaN where a card does not state it; unknown names get family ``other``)."""

@@ -52,3 +52,12 @@ def test_in_domain_marks_models_trained_on_the_set_corpus():
     table = pd.DataFrame(rows)
     board = leaderboard(summarize(table, ["pesq_wb"]), "vbd16k", table=table).set_index("model")
     assert board.loc["gtcrn-vctk", "in_domain"] and not board.loc["gtcrn", "in_domain"]
+
+
+def test_spec_names_are_shortened_for_display_unless_they_collide():
+    from setoolkit.report import short_model_names
+
+    t = pd.DataFrame({"model": ["noisy", "/a/b/mine.py:build", "gtcrn"]})
+    assert list(short_model_names(t)["model"]) == ["noisy", "mine.py:build", "gtcrn"]
+    t2 = pd.DataFrame({"model": ["/a/mine.py:build", "/b/mine.py:build"]})
+    assert list(short_model_names(t2)["model"]) == ["/a/mine.py:build", "/b/mine.py:build"]
