@@ -7,7 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .errors import SetoolkitError
+from .errors import Interrupted, SetoolkitError
 from .output_plan import find_audio
 
 
@@ -239,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning  # one plain line per warning, no source line from inside setoolkit
     try:
         return args.func(args)
+    except Interrupted as exc:  # SIGINT/SIGTERM during an evaluation: finished rows kept, 130/143
+        print(f"setoolkit: {exc}", file=sys.stderr)
+        return exc.exit_code
     except SetoolkitError as exc:
         print(f"setoolkit: error: {exc}", file=sys.stderr)
         return 2

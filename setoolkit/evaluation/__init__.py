@@ -12,14 +12,15 @@ Examples
 >>> summarize(table)                                                 # means with bootstrap 95% CIs
 """
 
+from ..errors import Interrupted
 from .engine import evaluate, limit_threads
 from .keys import code_hash, file_hash, library_versions, metrics_fingerprint, model_fingerprint, task_content
 from .sets import make_tasks, set_files
-from .store import RowStore, RunStats
+from .store import Failure, RowStore, RunStats
 from .summaries import SUMMARY_METRICS, VBD_NOMINAL_SNRS, bootstrap_ci, snr_bands, summarize
 from .task import NOISY, ORACLES, Task, metric_groups, run_task
 
-__all__ = ["NOISY", "ORACLES", "SUMMARY_METRICS", "VBD_NOMINAL_SNRS", "RowStore", "RunStats", "Task", "bootstrap_ci",
+__all__ = ["NOISY", "ORACLES", "SUMMARY_METRICS", "VBD_NOMINAL_SNRS", "Failure", "Interrupted", "RowStore", "RunStats", "Task", "bootstrap_ci",
            "code_hash", "evaluate", "file_hash", "library_versions", "limit_threads", "make_tasks", "metric_groups",
            "metrics_fingerprint", "model_fingerprint", "run_task", "set_files", "snr_bands", "summarize",
            "task_content"]

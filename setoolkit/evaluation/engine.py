@@ -6,40 +6,84 @@ Each task (set, model, file) enhances the file (``model == "noisy"`` is the unpr
 output, and scores it: every intrusive metric against the clean file when there is one (after alignment),
 DNSMOS P.835/P.808 always, plus processing time and real-time factor. One row per task.
 
-Rows are written one JSON file each under ``<store>/rows/`` as tasks finish, named by a *content key*: the
-hash of everything the row depends on (the input and reference files' sha256, the model's card and weights'
-sha256, the source of the setoolkit code that computes it and the versions of the libraries it calls, the
-metric set). An interrupted run keeps what it finished; a rerun, the same day or the next into another
-folder sharing the store, reuses every row whose key is unchanged and computes only new or changed ones; a
-row computed from other inputs, weights, code or metrics is never reused. Tasks run in local processes
-(``workers``), or on a Dask distributed cluster when ``scheduler`` (an address or a ``distributed.Client``)
-is given: one code path, one task function, the same keys.
+Rows are written one JSON file each under ``<store>/rows/`` as tasks finish (:mod:`.store`), named by a
+*content key*: the hash of everything the row depends on (the input and reference files' sha256, the model's
+card and weights' sha256, the source of the setoolkit code that computes it and the versions of the libraries it
+calls, the metric set). An interrupted run keeps what it finished; a rerun, the same day or the next into another
+folder sharing the store, reuses every row whose key is unchanged (and whose row and audio verify) and computes
+only new or changed ones; a row computed from other inputs, weights, code or metrics is never reused.
+
+Tasks run in this process (``workers=1``), in local processes (``workers``, spawned), or on a Dask distributed
+cluster when ``scheduler`` (an address or a ``distributed.Client``) is given: three runners behind one
+result-collecting loop (:func:`_collect`), one task function, the same keys.
+
+Under faults:
+
+* a failed task is kept as a :class:`~.store.Failure` (set, file, model, exception type and message) in
+  ``RunStats.failed`` and ``out_dir/failures.csv``; a warning names the first ones; when every task fails,
+  :func:`evaluate` raises :class:`SetoolkitError` with the first reasons;
+* warnings raised inside a task are caught there and re-issued once in the calling process, prefixed with the set,
+  file and model (one per distinct message, with the count of other tasks that raised it);
+* SIGINT and SIGTERM stop the workers within seconds (each unwinds its task, so no temporary file is left, then
+  exits; after 5 s it is killed), every finished row is kept, and :class:`Interrupted` (a ``KeyboardInterrupt``)
+  is raised; the CLI exits 130 / 143. Workers ignore SIGINT (a terminal sends it to the whole group: the parent
+  decides) and watch their parent: when it dies, even by SIGKILL, they exit within about a second;
+* a script that calls ``evaluate(..., workers=2)`` at module level without ``if __name__ == "__main__":``
+  would make each spawned worker re-run the script: this is detected before any process starts and raised as
+  one :class:`SetoolkitError` saying where to put the guard (not run in-process instead: that would silently
+  lose the parallelism asked for);
+* the output folder and the store are proven writable before any work; ``scores.csv``, ``scores.parquet`` and
+  ``failures.csv`` are written atomically; a write that fails (full disk) is one :class:`OutputError` naming the
+  file, and the rows already stored stay for the rerun.
 
 Examples
 --------
 >>> table = evaluate(["dpcrn-quant"], ["vbd16k"], "runs/today")      # pandas DataFrame
+>>> table, stats = evaluate(["dpcrn-quant"], ["vbd16k"], "runs/today", return_stats=True)
+>>> print(stats)                                                     # counts and the first failures
 >>> summarize(table)                                                 # means with bootstrap 95% CIs
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as futures_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
 
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..errors import Interrupted, OutputError, SetoolkitError
 from ..metrics.scoring import DEFAULT_METRICS, cpu_count
+from ..output_plan import ensure_writable_dir
 from ..registry import runnable_models
 from .sets import make_tasks
-from .store import RowStore, RunStats, reusable
+from .store import Failure, RowStore, RunStats, atomic_save, failures_table, rows_table, sweep_temporaries
 from .task import STAGES, Task, run_task
-
 
 #: Environment variables that pin the numeric libraries to one pool size (read when they start).
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
               "TF_NUM_INTEROP_THREADS")
+#: Seconds a worker has to unwind its task after SIGTERM before it is killed.
+STOP_GRACE = 5.0
+#: How often (s) a worker checks that its parent is alive.
+WATCH_INTERVAL = 0.5
+
+GUARD_HELP = ('put the call under `if __name__ == "__main__":` (worker processes are spawned: each imports the '
+              "script again, and an unguarded evaluate() there would start workers of its own), or pass workers=1")
 
 
 def limit_threads(threads: int) -> None:
@@ -50,6 +94,270 @@ def limit_threads(threads: int) -> None:
         sys.modules["torch"].set_num_threads(threads)
 
 
+# ------------------------------------------------------------------------------------------- worker side
+
+_IN_TASK = False
+
+
+class _Stop(BaseException):
+    """Raised in a worker's task by SIGTERM: unwinds it (temporary files removed), then the worker exits."""
+
+
+def _worker_init(threads: int, parent: int) -> None:
+    """Worker process set-up: one thread per library, SIGINT left to the parent, SIGTERM unwinds the task, and a
+    daemon thread that ends the worker when its parent is gone."""
+    limit_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_term)
+    threading.Thread(target=_watch_parent, args=(parent,), name="setoolkit-watch-parent", daemon=True).start()
+
+
+def _worker_term(signum, frame) -> None:
+    if _IN_TASK:
+        raise _Stop(signum)
+    os._exit(128 + signum)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCH_INTERVAL)
+    os.kill(os.getpid(), signal.SIGTERM)  # unwind the task in the main thread (temporary files removed)...
+    time.sleep(STOP_GRACE)
+    os._exit(1)  # ... unless it is stuck in native code
+
+
+def call_task(task_fn: Callable, task: Task, kwargs: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """Run ``task_fn(task, **kwargs)`` (in a worker or in-process) and return its row with the warnings it raised,
+    as ``(category name, message)``, for the caller to re-issue once, prefixed with the task."""
+    global _IN_TASK
+    _IN_TASK = True
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            row = task_fn(task, **kwargs)
+    except _Stop as stop:
+        os._exit(128 + stop.args[0])
+    finally:
+        _IN_TASK = False
+    return row, [(w.category.__name__, str(w.message)) for w in caught]
+
+
+# ------------------------------------------------------------------------------------------- runners
+# Each runner yields (task, (row, warnings) or the exception) as tasks finish; stop() ends its workers.
+
+
+class _InProcess:
+    def __init__(self, task_fn: Callable, kwargs: dict) -> None:
+        self.task_fn, self.kwargs = task_fn, kwargs
+
+    def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
+        for t in todo:
+            try:
+                out = call_task(self.task_fn, t, self.kwargs)
+            except Exception as exc:  # noqa: BLE001 -- one bad file must not stop a batch: recorded
+                out = exc
+            yield t, out
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _LocalPool:
+    """Spawned processes: each loads each model once; spawn keeps TF/torch/onnxruntime state out of the
+    children, and each computes on one thread (as many processes as cores: more threads would only contend)."""
+
+    def __init__(self, task_fn: Callable, kwargs: dict, workers: int) -> None:
+        self.task_fn, self.kwargs = task_fn, kwargs
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_worker_init, initargs=(1, os.getpid()))
+        self.futures: dict = {}
+
+    def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
+        by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
+        self.futures = {self.pool.submit(call_task, self.task_fn, t, self.kwargs): t for t in by_model}
+        for fut in futures_completed(self.futures):
+            try:
+                out = fut.result()
+            except BrokenProcessPool as exc:
+                out = BrokenProcessPool(f"a worker process died ({exc}; killed, out of memory, or a script calling "
+                                        f"evaluate() at module level: {GUARD_HELP})")
+            except Exception as exc:  # noqa: BLE001 -- the task's own error: recorded, the rest goes on
+                out = exc
+            yield self.futures[fut], out
+
+    def stop(self) -> None:
+        """SIGTERM every worker (each unwinds its task and exits), SIGKILL those alive after :data:`STOP_GRACE`."""
+        for f in self.futures:
+            f.cancel()
+        procs = [p for p in list((self.pool._processes or {}).values()) if p.is_alive()]
+        for p in procs:
+            p.terminate()
+        deadline = time.monotonic() + STOP_GRACE
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class _Dask:
+    def __init__(self, task_fn: Callable, kwargs: dict, scheduler) -> None:
+        from distributed import Client
+
+        self.task_fn, self.kwargs = task_fn, kwargs
+        self.own = not isinstance(scheduler, Client)
+        self.client = Client(scheduler) if self.own else scheduler
+        self.futures: list = []
+
+    def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
+        from distributed import as_completed
+
+        self.futures = [self.client.submit(call_task, self.task_fn, t, self.kwargs, pure=False,
+                                           key=f"setoolkit-{t.key}-{time.time_ns()}") for t in todo]
+        tasks = {f.key: t for f, t in zip(self.futures, todo)}
+        for fut in as_completed(self.futures):
+            try:
+                out = fut.result()
+            except Exception as exc:  # noqa: BLE001 -- KilledWorker, model errors: recorded, the rest goes on
+                out = exc
+            yield tasks[fut.key], out
+
+    def stop(self) -> None:
+        self.client.cancel(self.futures)
+
+    def close(self) -> None:
+        if self.own:
+            self.client.close()
+
+
+# ------------------------------------------------------------------------------------------- the one loop
+
+
+def _collect(runner, todo: Sequence[Task], store: RowStore, stages: dict, bar, rows: dict, failed: list,
+             warned: dict) -> None:
+    """Store each finished row as it arrives (stage seconds summed into ``stages``, warnings gathered in
+    ``warned``), each failure in ``failed``. A row that cannot be stored (a full disk) ends the run."""
+    for t, out in runner.results(todo):
+        if isinstance(out, BaseException):
+            failed.append(Failure(asdict(t), f"{type(out).__name__}: {out}"))
+        else:
+            row, caught = out
+            for w in caught:
+                warned.setdefault(w, []).append(t)
+            for k, v in row.pop(STAGES, {}).items():
+                stages[k] = stages.get(k, 0.0) + v
+            try:
+                store.put(t.key, row)
+            except OSError as exc:
+                raise OutputError(f"{store.path(t.key)}: cannot store the row ({exc.strerror or exc}); the "
+                                  f"{len(rows)} rows stored before are kept: free space and rerun") from None
+            rows[t.key] = store.get(t.key)
+        bar.update()
+
+
+@contextmanager
+def _signals_raise():
+    """Within the block, the first SIGINT or SIGTERM raises :class:`_Signal` in the main thread (later ones are
+    ignored while the run stops); handlers are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = []
+
+    def handler(signum, frame):
+        if not fired:
+            fired.append(signum)
+            raise _Signal(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class _Signal(BaseException):
+    pass
+
+
+def _reissue(warned: dict) -> None:
+    for (category, message), tasks in warned.items():
+        t = tasks[0]
+        more = f" [and {len(tasks) - 1} more tasks]" if len(tasks) > 1 else ""
+        cat = getattr(builtins, category, None)
+        cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
+        warnings.warn(f"{t.dataset}/{Path(t.noisy).name} ({t.model}): {message}{more}", cat, stacklevel=3)
+
+
+def _unguarded_main_line() -> str | None:
+    """``"script.py, line N"``: where the ``__main__`` script makes this call when that line is not under ``if
+    __name__ == "__main__":`` and spawned processes would import the script again; ``None`` otherwise."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if name is not None:
+        if name == "__main__" or name.endswith(".__main__"):
+            return None  # spawn does not re-run a package's __main__
+        path = getattr(spec, "origin", None)
+    else:
+        path = getattr(main, "__file__", None)
+    if not path or not Path(path).is_file():
+        return None  # interactive, -c, a notebook: nothing is re-imported
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    try:
+        tree = ast.parse(Path(path).read_text())
+    except (SyntaxError, OSError, ValueError):
+        return None
+    line = frame.f_lineno
+    for node in ast.walk(tree):
+        guard = isinstance(node, ast.If) and {"__main__", "__name__"} <= set(_names(node.test))
+        if guard and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line):
+            return None
+    return f"{path}, line {line}"
+
+
+def _names(test: ast.expr) -> list[str]:
+    """The names and string constants in an ``if`` test (``__name__ == "__main__"`` -> both)."""
+    return [n.id if isinstance(n, ast.Name) else n.value for n in ast.walk(test)
+            if isinstance(n, ast.Name) or (isinstance(n, ast.Constant) and isinstance(n.value, str))]
+
+
+def _check_not_bootstrapping() -> None:
+    if getattr(multiprocessing.process.current_process(), "_inheriting", False):
+        raise SetoolkitError(f"evaluate() was called while a worker process was starting: {GUARD_HELP}")
+
+
+def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: Path) -> Path | None:
+    """scores.csv, scores.parquet and failures.csv (or none, a stale one removed), each written atomically."""
+    kept = f"the rows stay in the store {store_dir / 'rows'}: free space and rerun (nothing is recomputed)"
+    writes = []
+    if len(table):
+        writes += [(out_dir / "scores.csv", lambda p: table.to_csv(p, index=False)),
+                   (out_dir / "scores.parquet", lambda p: table.to_parquet(p, index=False))]
+    fpath = out_dir / "failures.csv"
+    if failures:
+        writes.append((fpath, lambda p: failures_table(failures).to_csv(p, index=False)))
+    else:
+        fpath.unlink(missing_ok=True)
+    for path, writer in writes:
+        try:
+            atomic_save(path, writer)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); {kept}") from None
+    return fpath if failures else None
+
 
 def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str | os.PathLike, *,
              metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True, workers: int | None = None,
@@ -58,98 +366,89 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     """Evaluate ``models`` (default: every available model whose weights are on this machine) on ``datasets``.
 
     Incremental: ``store`` (default ``out_dir``) holds the rows (``rows/``) and the enhanced audio
-    (``audio/``) by content key; tasks whose row is there are reused, the others computed. Point several
-    runs (e.g. one report folder a day) at one store and each computes only what changed. ``workers``:
-    local processes (default: all cores); ``scheduler``: a Dask scheduler address or ``distributed.Client``
-    to run the same tasks on a cluster. The table of this call's tasks is saved as ``out_dir/scores.csv``
-    and ``scores.parquet``.
+    (``audio/``) by content key; tasks whose row is there (and verifies) are reused, the others computed. Point
+    several runs (e.g. one report folder a day) at one store and each computes only what changed; concurrent runs
+    on one store are safe. ``workers``: local processes (default: all cores; 1 runs in this process);
+    ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per task of this call that has a row (failed tasks have none), also saved as
+        ``out_dir/scores.csv`` and ``scores.parquet``.
+    stats : RunStats
+        Only with ``return_stats=True``: counts, seconds per stage, and ``failed`` (one :class:`Failure` per
+        failed task, also in ``out_dir/failures.csv``; a warning names the first ones either way).
+
+    Raises
+    ------
+    SetoolkitError
+        When every task failed (the first reasons in the message), or a script calls this at module level
+        without ``if __name__ == "__main__":`` and workers would be spawned.
+    OutputError
+        ``out_dir`` or the store is not writable (before any work), or a row or table cannot be written.
+    Interrupted
+        SIGINT or SIGTERM: the workers are stopped, every finished row is kept; rerun to resume.
     """
+    _check_not_bootstrapping()
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     store_dir = Path(store) if store is not None else out_dir
+    for folder in (out_dir, store_dir, store_dir / "rows"):
+        ensure_writable_dir(folder)
+    sweep_temporaries(store_dir)
     names, not_here = (list(models), {}) if models else runnable_models()
-    rows = RowStore(store_dir / "rows")
+    store_rows = RowStore(store_dir / "rows", base=store_dir)
     tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics,
                        use_dnsmos=use_dnsmos)
-    done = rows.done()
-    todo = [t for t in tasks if not reusable(t, rows, done)]
+    done = store_rows.done()
+    rows = {t.key: r for t in tasks if t.key in done and (r := store_rows.verified(t)) is not None}
+    todo = [t for t in tasks if t.key not in rows]
     stages = {"plan": time.perf_counter() - t0}
     kwargs = {"metrics": tuple(metrics), "use_dnsmos": use_dnsmos, "mirror": str(mirror) if mirror else None}
-    runner = _run_dask if scheduler is not None else _run_local
-    failed = runner(todo, rows, task_fn, kwargs, workers=workers, scheduler=scheduler, progress=progress,
-                    stages=stages)
-    t1 = time.perf_counter()
-    table = rows.table([t.key for t in tasks])
-    if len(table):
-        # paths are where the files are now (a moved mirror changes no number)
-        here = {(t.dataset, t.model, Path(t.noisy).name): t for t in tasks}
-        for col, attr in (("noisy_path", "noisy"), ("clean_path", "clean")):
-            table[col] = [getattr(here[k], attr) for k in zip(table["dataset"], table["model"], table["file"])]
-        out_dir.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out_dir / "scores.csv", index=False)
-        table.to_parquet(out_dir / "scores.parquet", index=False)
-    stages["lookup"] = time.perf_counter() - t1
-    stats = RunStats(len(tasks), len(tasks) - len(todo), len(todo) - len(failed), failed, not_here, stages)
-    return (table, stats) if return_stats else table
-
-
-def _finish(t: Task, row: dict, store: RowStore, stages: dict) -> None:
-    for k, v in row.pop(STAGES, {}).items():
-        stages[k] = stages.get(k, 0.0) + v
-    store.put(t.key, row)
-
-
-def _run_local(todo, store, task_fn, kwargs, *, workers, scheduler, progress, stages) -> list:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-
-    from tqdm.auto import tqdm
-
     workers = workers or cpu_count()
-    failed = []
-    bar = tqdm(total=len(todo), desc="evaluate", disable=not progress)
-    if workers <= 1 or len(todo) <= 1:
-        for t in todo:
+    if scheduler is not None:
+        runner = _Dask(task_fn, kwargs, scheduler)
+    elif workers <= 1 or len(todo) <= 1:
+        runner = _InProcess(task_fn, kwargs)
+    else:
+        where = _unguarded_main_line()
+        if where is not None:
+            raise SetoolkitError(f"{where}: evaluate(..., workers={workers}) is called at module level: {GUARD_HELP}")
+        runner = _LocalPool(task_fn, kwargs, workers)
+    reused = len(rows)
+    failed: list[Failure] = []
+    warned: dict = {}
+    bar = tqdm(total=len(todo), desc="evaluate (dask)" if scheduler is not None else "evaluate",
+               disable=not progress)
+    try:
+        with _signals_raise():
             try:
-                _finish(t, task_fn(t, **kwargs), store, stages)
-            except Exception as exc:  # keep going: one bad file must not stop a batch
-                failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
-            bar.update()
-        return failed
-    # each process loads each model once; spawn keeps TF/torch/onnxruntime state out of the children, and
-    # each child computes on one thread (as many processes as cores: more threads would only contend)
-    by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=limit_threads,
-                             initargs=(1,)) as pool:
-        futures = {pool.submit(task_fn, t, **kwargs): t for t in by_model}
-        for fut in as_completed(futures):
-            t = futures[fut]
-            try:
-                _finish(t, fut.result(), store, stages)
-            except Exception as exc:
-                failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
-            bar.update()
-    return failed
-
-
-def _run_dask(todo, store, task_fn, kwargs, *, workers, scheduler, progress, stages) -> list:
-    from distributed import Client, as_completed
-
-    from tqdm.auto import tqdm
-
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-    failed = []
-    futures = [client.submit(task_fn, t, **kwargs, key=f"setoolkit-{t.key}-{time.time_ns()}", pure=False)
-               for t in todo]
-    tasks = {f.key: t for f, t in zip(futures, todo)}
-    bar = tqdm(total=len(todo), desc="evaluate (dask)", disable=not progress)
-    for fut in as_completed(futures):
-        t = tasks[fut.key]
-        try:
-            _finish(t, fut.result(), store, stages)
-        except Exception as exc:  # KilledWorker, model errors: recorded, the rest goes on
-            failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
-        bar.update()
-    if client is not scheduler:
-        client.close()
-    return failed
+                _collect(runner, todo, store_rows, stages, bar, rows, failed, warned)
+            except _Signal as sig:
+                runner.stop()
+                raise Interrupted(sig.args[0], len(rows) - reused, reused, store_dir / "rows") from None
+            except BaseException:
+                runner.stop()
+                raise
+    finally:
+        bar.close()
+        runner.close()
+        _reissue(warned)
+    t1 = time.perf_counter()
+    table = rows_table([rows[t.key] for t in tasks if t.key in rows])
+    if len(table):
+        # paths are where the files are now (a moved mirror or store changes no number)
+        here = {(t.dataset, t.model, Path(t.noisy).name): t for t in tasks}
+        for col, attr in (("noisy_path", "noisy"), ("clean_path", "clean"), ("output_path", "output")):
+            table[col] = [getattr(t, attr) or (t.noisy if attr == "output" else None)
+                          for t in (here[k] for k in zip(table["dataset"], table["model"], table["file"]))]
+    fpath = _save_tables(out_dir, table, failed, store_dir)
+    stages["lookup"] = time.perf_counter() - t1
+    stats = RunStats(len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath)
+    if failed:
+        first = "; ".join(map(str, failed[:3]))
+        if len(failed) == len(tasks):
+            raise SetoolkitError(f"every task failed ({len(failed)}; all in {fpath}): {first}")
+        warnings.warn(f"{len(failed)} of {len(tasks)} tasks failed (all in {fpath}): {first}", stacklevel=2)
+    return (table, stats) if return_stats else table
