@@ -249,7 +249,7 @@ def _collect(runner, todo: Sequence[Task], store: RowStore, stages: dict, bar, r
             failed.append(Failure(asdict(t), f"{type(out).__name__}: {out}"))
         else:
             row, caught = out
-            for w in caught:
+            for w in dict.fromkeys(map(tuple, caught)):  # once per task
                 warned.setdefault(w, []).append(t)
             for k, v in row.pop(STAGES, {}).items():
                 stages[k] = stages.get(k, 0.0) + v
