@@ -55,10 +55,14 @@ def test_two_processes_writing_overlapping_keys_never_collide(tmp_path):
     """Two writers and readers on the same 20 keys: every write lands whole, every read is a whole row (a fixed
     temporary name made writers move each other's half-written files: FileNotFoundError, invalid JSON)."""
     script = textwrap.dedent(f"""
-        import sys
+        import sys, time
+        from pathlib import Path
         from setoolkit.evaluation.store import RowStore
         store, me = RowStore({str(tmp_path / 'rows')!r}), sys.argv[1]
-        for i in range(400):
+        Path({str(tmp_path)!r}, "ready-" + me).touch()
+        while len(list(Path({str(tmp_path)!r}).glob("ready-*"))) < 2:  # start together
+            time.sleep(0.001)
+        for i in range(1000):
             key = f"k{{i % 20}}"
             store.put(key, {{"dataset": "d", "model": "m", "file": key, "writer": me, "pad": "x" * 20000}})
             row = store.get(f"k{{(i * 7) % 20}}") if i > 20 else None
@@ -66,7 +70,7 @@ def test_two_processes_writing_overlapping_keys_never_collide(tmp_path):
         """)
     procs = [subprocess.Popen([sys.executable, "-c", script, w], env=ENV, stderr=subprocess.PIPE, text=True)
              for w in ("A", "B")]
-    errors = [p.communicate(timeout=180)[1] for p in procs]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     store = RowStore(tmp_path / "rows")
     assert len(store.done()) == 20 and all(store.get(k)["writer"] in "AB" for k in store.done())
