@@ -185,10 +185,10 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _start_and_wait_for(cmd: list[str], rows: Path, n_rows: int, n_workers: int = 2, *, timeout: float = 240):
-    """Start ``cmd``; return it once ``n_rows`` rows are stored, with its worker processes' ids."""
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+def _start_and_wait_for(cmd: list[str], rows: Path, n_rows: int, log: Path, *, timeout: float = 240):
+    """Start ``cmd`` (its output to ``log``); return it once ``n_rows`` rows are stored, with its children's ids."""
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd, env=ENV, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
     workers: set[int] = set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -197,7 +197,7 @@ def _start_and_wait_for(cmd: list[str], rows: Path, n_rows: int, n_workers: int 
             return proc, workers
         time.sleep(0.05)
     proc.kill()
-    pytest.fail(f"no {n_rows} rows within {timeout} s: {proc.communicate()[1][-2000:]}")
+    pytest.fail(f"no {n_rows} rows within {timeout} s: {log.read_text()[-2000:]}")
 
 
 def _gone_within(pids: set[int], seconds: float) -> bool:
@@ -221,13 +221,14 @@ def test_cli_evaluate_stops_on_a_signal_keeping_rows(cli_set, tmp_path, sig, cod
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "setoolkit", "evaluate", "--sets", str(cli_set), "--models", "nsnet2",
            "--no-dnsmos", "--workers", "2", "--out", str(out), "-q"]
-    proc, workers = _start_and_wait_for(cmd, out / "rows", 1)
+    proc, workers = _start_and_wait_for(cmd, out / "rows", 1, tmp_path / "log")
     t0 = time.monotonic()
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)
     else:
         proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    err = (tmp_path / "log").read_text()
     assert time.monotonic() - t0 < 15 and proc.returncode == code, err[-3000:]
     assert workers and _gone_within(workers, 2)
     kept = len(list((out / "rows").glob("*.json")))
@@ -254,9 +255,9 @@ def test_a_kill_at_any_point_then_a_rerun_gives_the_uninterrupted_table(toy, mir
     """SIGKILL leaves no worker alive longer than about a task (they watch their parent); whatever the kill, the
     rerun's table equals an uninterrupted run's."""
     engine_toys.make_set(toy / "set", n=6)
-    proc, workers = _start_and_wait_for(_script(toy, mirror, "out"), toy / "out" / "rows", after_rows)
+    proc, workers = _start_and_wait_for(_script(toy, mirror, "out"), toy / "out" / "rows", after_rows, toy / "log")
     proc.send_signal(sig)
-    proc.communicate(timeout=60)
+    proc.wait(timeout=60)
     assert workers and _gone_within(workers, 3), "a worker outlived its parent"
     if sig != signal.SIGKILL:
         assert not _temporaries(toy / "out")
