@@ -73,7 +73,7 @@ from .runners import (
     unguarded_main_line,
 )
 from .sets import make_tasks
-from .store import Failure, RowStore, RunStats, atomic_save, failures_table, rows_table, sweep_temporaries
+from .store import REQUIRED, Failure, RowStore, RunStats, atomic_save, failures_table, rows_table, sweep_temporaries
 from .task import STAGES, Task, run_task
 
 __all__ = ["evaluate", "limit_threads"]
@@ -169,9 +169,10 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     store_dir = Path(store) if store is not None else out_dir
     for folder in (out_dir, store_dir, store_dir / "rows"):
         ensure_writable_dir(folder)
-    sweep_temporaries(store_dir)
+    for folder in (out_dir, store_dir / "rows", *store_dir.glob("audio/*/*")):  # what a SIGKILL left
+        sweep_temporaries(folder)
     names, not_here = (list(models), {}) if models else runnable_models()
-    store_rows = RowStore(store_dir / "rows", base=store_dir)
+    store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
     tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics,
                        use_dnsmos=use_dnsmos)
     done = store_rows.done()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 import warnings
@@ -41,7 +42,7 @@ from ..audio import _wav_declared_frames, info
 from ..errors import AudioError, SetoolkitError
 from .task import NOISY, Task
 
-#: Fields every stored row has; a row without them is not reused.
+#: Fields every evaluation row has; one without them is not reused (``RowStore(..., required=REQUIRED)``).
 REQUIRED = ("dataset", "model", "file")
 #: Row fields holding a path inside the store: written relative to the store folder, resolved on read.
 STORE_PATHS = ("output_path",)
@@ -78,13 +79,17 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     return atomic_save(path, lambda tmp: tmp.write_bytes(data))
 
 
+#: Names of the temporary files of :func:`atomic_save` and of :func:`setoolkit.audio.write` (``mkstemp``).
+TEMPORARY = re.compile(r"^\..+\.(\d+\.[0-9a-f]{12}\.tmp|[a-z0-9_]{8}\.(wav|flac|ogg|mp3))$")
+
+
 def sweep_temporaries(folder: str | os.PathLike, *, older_than: float = STALE_SECONDS) -> int:
-    """Remove the temporary files (hidden, ``.tmp`` or audio temporaries of :func:`setoolkit.audio.write`) that a
-    killed process left under ``folder`` more than ``older_than`` seconds ago; returns how many."""
+    """Remove the temporary files that a killed process left in ``folder`` (not below it) more than ``older_than``
+    seconds ago: only names :data:`TEMPORARY` matches, nothing else. Returns how many."""
     now, n = time.time(), 0
-    for p in Path(folder).rglob(".*"):
+    for p in Path(folder).glob(".*"):
         try:
-            if p.is_file() and now - p.stat().st_mtime > older_than:
+            if TEMPORARY.match(p.name) and p.is_file() and now - p.stat().st_mtime > older_than:
                 p.unlink()
                 n += 1
         except OSError:  # another run removed or renamed it meanwhile
@@ -148,11 +153,14 @@ def rows_table(rows: Sequence[dict]) -> pd.DataFrame:
 class RowStore:
     """Finished rows as one JSON file per content key under ``root`` (see the module docstring: atomic,
     verified on read, relocatable). ``base`` (default: ``root``'s parent, the store folder) is the folder the
-    paths of :data:`STORE_PATHS` are relative to."""
+    paths of :data:`STORE_PATHS` are relative to; ``required``: the fields a row must have to be read (the
+    evaluation rows: :data:`REQUIRED`; the timing pass's caches hold other rows)."""
 
-    def __init__(self, root: str | os.PathLike, *, base: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike, *, base: str | os.PathLike | None = None,
+                 required: Sequence[str] = ()) -> None:
         self.root = Path(root)
         self.base = Path(base) if base is not None else self.root.parent
+        self.required = tuple(required)
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
@@ -172,7 +180,7 @@ class RowStore:
 
     def get(self, key: str) -> dict:
         """The row stored under ``key``, paths resolved; :class:`RowError` naming the file when it is unreadable,
-        not a JSON object, or lacks a :data:`REQUIRED` field (``FileNotFoundError`` when there is none)."""
+        not a JSON object, or lacks a required field (``FileNotFoundError`` when there is none)."""
         p = self.path(key)
         text = p.read_text()  # FileNotFoundError: no row (a caller's question, not a corrupt store)
         try:
@@ -181,7 +189,7 @@ class RowStore:
             raise RowError(f"{p}: not valid JSON ({exc}; {len(text)} bytes)") from None
         if not isinstance(row, dict):
             raise RowError(f"{p}: not a JSON object")
-        missing = [k for k in REQUIRED if k not in row]
+        missing = [k for k in self.required if k not in row]
         if missing:
             raise RowError(f"{p}: missing field(s) {', '.join(missing)}")
         for k in STORE_PATHS:
@@ -201,8 +209,8 @@ class RowStore:
             warnings.warn(f"stored row not reused, recomputing: {exc}", stacklevel=2)
             return None
         mine = {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name}
-        if any(row[k] != v for k, v in mine.items()):
-            theirs = {k: row[k] for k in mine}
+        if any(row.get(k) != v for k, v in mine.items()):
+            theirs = {k: row.get(k) for k in mine}
             warnings.warn(f"stored row not reused, recomputing: {self.path(task.key)}: holds {theirs}, not {mine}",
                           stacklevel=2)
             return None

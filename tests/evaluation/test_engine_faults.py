@@ -303,3 +303,17 @@ def test_full_disk_keeps_the_rows_and_names_the_table(toy, mirror, tmpfs):
     filler.unlink()
     _, stats = _run(toy, str(tmpfs), mirror=mirror, store=toy / "store")
     assert stats.computed == 0 and len(pd.read_csv(tmpfs / "scores.csv")) == 9
+
+
+def test_temporaries_left_by_a_killed_run_are_swept_and_nothing_else(toy, mirror):
+    _run(toy, "out", mirror=mirror)
+    model_dir = next((toy / "out" / "audio").glob("*/*"))
+    stale = [toy / "out" / "rows" / ".k.json.12.0123456789ab.tmp", model_dir / ".a.7240d54c.k3j_x9a1.wav",
+             toy / "out" / ".scores.csv.12.0123456789ab.tmp"]
+    fresh, mine = toy / "out" / "rows" / ".j.json.13.0123456789ab.tmp", toy / "out" / ".notes"
+    for p in [*stale, fresh, mine]:
+        p.write_text("x")
+        if p is not fresh:
+            os.utime(p, (time.time() - 7200, time.time() - 7200))
+    _, stats = _run(toy, "out", mirror=mirror)
+    assert stats.computed == 0 and not any(p.exists() for p in stale) and fresh.exists() and mine.exists()
