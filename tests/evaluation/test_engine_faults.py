@@ -317,3 +317,14 @@ def test_temporaries_left_by_a_killed_run_are_swept_and_nothing_else(toy, mirror
             os.utime(p, (time.time() - 7200, time.time() - 7200))
     _, stats = _run(toy, "out", mirror=mirror)
     assert stats.computed == 0 and not any(p.exists() for p in stale) and fresh.exists() and mine.exists()
+
+
+def test_a_full_store_stops_the_run_with_one_error_naming_the_row(toy, mirror, tmpfs):
+    with open(tmpfs / "filler", "wb") as f:  # fill it: creating a file still works, writing one does not
+        try:
+            f.write(b"\0" * (64 * 1024))
+        except OSError:
+            pass
+    with pytest.raises(OutputError, match=r"rows/\w+\.json: cannot store the row \(No space left on device\)"):
+        _run(toy, "out", mirror=mirror, store=tmpfs)
+    assert not _temporaries(tmpfs / "rows") and not list((tmpfs / "rows").glob("*.json"))
