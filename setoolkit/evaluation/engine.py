@@ -175,10 +175,11 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
     tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics,
                        use_dnsmos=use_dnsmos)
+    t1 = time.perf_counter()
     done = store_rows.done()
     rows = {t.key: r for t in tasks if t.key in done and (r := store_rows.verified(t)) is not None}
     todo = [t for t in tasks if t.key not in rows]
-    stages = {"plan": time.perf_counter() - t0}
+    stages = {"plan": t1 - t0, "lookup": time.perf_counter() - t1}
     kwargs = {"metrics": tuple(metrics), "use_dnsmos": use_dnsmos, "mirror": str(mirror) if mirror else None}
     workers = workers or cpu_count()
     if scheduler is not None:
@@ -209,7 +210,7 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
         bar.close()
         runner.close()
         _reissue(warned)
-    t1 = time.perf_counter()
+    t2 = time.perf_counter()
     table = rows_table([rows[t.key] for t in tasks if t.key in rows])
     if len(table):
         # paths are where the files are now (a moved mirror or store changes no number)
@@ -218,7 +219,7 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
             table[col] = [getattr(t, attr) or (t.noisy if attr == "output" else None)
                           for t in (here[k] for k in zip(table["dataset"], table["model"], table["file"]))]
     fpath = _save_tables(out_dir, table, failed, store_dir)
-    stages["lookup"] = time.perf_counter() - t1
+    stages["lookup"] += time.perf_counter() - t2
     stats = RunStats(len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath)
     if failed:
         first = "; ".join(map(str, failed[:3]))

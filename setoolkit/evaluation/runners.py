@@ -96,6 +96,8 @@ def call_task(task_fn: Callable, task: Task, kwargs: dict) -> tuple[dict, list[t
 
 
 class InProcess:
+    """This process, one task after the other (``workers=1``): no guard needed, models load once here."""
+
     def __init__(self, task_fn: Callable, kwargs: dict) -> None:
         self.task_fn, self.kwargs = task_fn, kwargs
 
@@ -158,6 +160,8 @@ class LocalPool:
 
 
 class DaskPool:
+    """A Dask distributed cluster (``scheduler``: an address, or a ``distributed.Client`` left open after)."""
+
     def __init__(self, task_fn: Callable, kwargs: dict, scheduler) -> None:
         from distributed import Client
 

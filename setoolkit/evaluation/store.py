@@ -257,7 +257,8 @@ class RunStats:
     failed: list
     models_without_weights: dict = field(default_factory=dict)
     #: seconds per stage summed over the tasks computed now (see :func:`run_task`), plus ``plan`` (listing
-    #: files, hashing them, keys) and ``lookup`` (reading reused rows), both in the calling process
+    #: files, hashing them, keys) and ``lookup`` (reading and verifying stored rows, writing the tables), both in
+    #: the calling process
     stages: dict = field(default_factory=dict)
     failures_path: Path | None = None
     #: how many failure reasons :meth:`__str__` lists
