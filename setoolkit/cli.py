@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 from . import assets
-from .errors import SetoolkitError
+from .errors import Interrupted, SetoolkitError
 from .evaluation.sets import check_limit, resolve_models, resolve_sets
 from .output_plan import find_audio
 
@@ -313,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         assets.mirrors()  # a broken config file is one error line before any work
         return args.func(args)
+    except Interrupted as exc:  # SIGINT/SIGTERM during an evaluation: finished rows kept, 130/143
+        print(f"setoolkit: {exc}", file=sys.stderr)
+        return exc.exit_code
     except SetoolkitError as exc:
         print(f"setoolkit: error: {exc}", file=sys.stderr)
         return 2

@@ -4,6 +4,8 @@ Every error raised on bad input names the file (or argument) and the problem, so
 fails loudly at the input instead of deep inside a model.
 """
 
+import signal
+
 
 class SetoolkitError(Exception):
     """Base class of every error setoolkit raises on purpose."""
@@ -43,3 +45,19 @@ class OutputError(SetoolkitError, OSError):
 class MissingExtraError(SetoolkitError, ImportError):
     """A model or metric needs an optional part of setoolkit that is not installed; the message names the extra
     (``pip install 'setoolkit[torch]'``)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """:func:`setoolkit.evaluation.evaluate` stopped by SIGINT or SIGTERM: every finished row is kept in the
+    store and a rerun resumes (a ``KeyboardInterrupt``, as Ctrl-C is anywhere else).
+
+    ``exit_code`` is the shell's ``128 + signal`` (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, signum: int, kept: int, reused: int, store: object) -> None:
+        super().__init__(signum, kept, reused, store)
+        self.signum, self.kept, self.reused, self.store = signum, kept, reused, store
+        self.exit_code = 128 + signum
+
+    def __str__(self) -> str:
+        return (f"interrupted by {signal.Signals(self.signum).name}: {self.kept} rows computed in this run and "
+                f"{self.reused} reused are kept in {self.store}; rerun the same command to resume")

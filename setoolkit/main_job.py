@@ -105,7 +105,8 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     if stats.models_without_weights:
         notes.append(not_run_note(stats.models_without_weights))
     if stats.failed:
-        notes.append(f"FAILED tasks: {stats.failed[:5]}")
+        notes.append(f"FAILED tasks ({len(stats.failed)}, all in {stats.failures_path}): "
+                     + "; ".join(map(str, stats.failed[:5])))
     notes += [f"VARIANT PARITY FAILED: {line}" for line in failures]
     prof.write(out / "profile.csv")
     with prof.stage("report"):

@@ -12,6 +12,7 @@ Examples
 >>> summarize(table)                                                 # means with bootstrap 95% CIs
 """
 
+from ..errors import Interrupted
 from .engine import evaluate, limit_threads
 from .keys import (
            code_hash,
@@ -32,7 +33,7 @@ from .sets import (
            set_files,
            set_pairs,
 )
-from .store import RowStore, RunStats
+from .store import Failure, RowStore, RunStats
 from .summaries import (
            SUMMARY_METRICS,
            VBD_NOMINAL_SNRS,
@@ -45,6 +46,8 @@ from .task import NOISY, ORACLES, Task, run_task
 __all__ = [
            "NOISY",
            "ORACLES",
+           "Failure",
+           "Interrupted",
            "Profile",
            "SUMMARY_METRICS",
            "VBD_NOMINAL_SNRS",

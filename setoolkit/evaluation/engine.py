@@ -6,48 +6,131 @@ Each task (set, model, file) enhances the file (``model == "noisy"`` is the unpr
 output, and scores it: every intrusive metric against the clean file when there is one (after alignment),
 DNSMOS P.835/P.808 always, plus processing time and real-time factor. One row per task.
 
-Rows are written one JSON file each under ``<store>/rows/`` as tasks finish, named by a *content key*: the
-hash of everything the row depends on (the input and reference files' sha256, the model's card and weights'
-sha256, the source of the setoolkit code that computes it and the versions of the libraries it calls, the
-metric set). An interrupted run keeps what it finished; a rerun, the same day or the next into another
-folder sharing the store, reuses every row whose key is unchanged and computes only new or changed ones; a
-row computed from other inputs, weights, code or metrics is never reused. Tasks run in local processes
-(``workers``), or on a Dask distributed cluster when ``scheduler`` (an address or a ``distributed.Client``)
-is given: one code path, one task function, the same keys.
+Rows are written one JSON file each under ``<store>/rows/`` as tasks finish (:mod:`.store`), named by a
+*content key*: the hash of everything the row depends on (the input and reference files' sha256, the model's
+card and weights' sha256, the source of the setoolkit code that computes it and the versions of the libraries it
+calls, the metric set). An interrupted run keeps what it finished; a rerun, the same day or the next into another
+folder sharing the store, reuses every row whose key is unchanged (and whose row and audio verify) and computes
+only new or changed ones; a row computed from other inputs, weights, code or metrics is never reused.
+
+Tasks run in this process (``workers=1``), in local processes (``workers``, spawned), or on a Dask distributed
+cluster when ``scheduler`` (an address or a ``distributed.Client``) is given: three runners (:mod:`.runners`)
+behind one result-collecting loop (:func:`_collect`), one task function, the same keys.
+
+Under faults:
+
+* a failed task is kept as a :class:`~.store.Failure` (set, file, model, exception type and message) in
+  ``RunStats.failed`` and ``out_dir/failures.csv``; a warning names the first ones; when every task fails,
+  :func:`evaluate` raises :class:`SetoolkitError` with the first reasons;
+* warnings raised inside a task are caught there and re-issued once in the calling process, prefixed with the set,
+  file and model (one per distinct message, with the count of other tasks that raised it);
+* SIGINT and SIGTERM stop the workers within seconds (each unwinds its task, so no temporary file is left, then
+  exits; after 5 s it is killed), every finished row is kept, and :class:`Interrupted` (a ``KeyboardInterrupt``)
+  is raised; the CLI exits 130 / 143. Workers ignore SIGINT (a terminal sends it to the whole group: the parent
+  decides) and watch their parent: when it dies, even by SIGKILL, they exit within about a second;
+* a script that calls ``evaluate(..., workers=2)`` at module level without ``if __name__ == "__main__":``
+  would make each spawned worker re-run the script: this is detected before any process starts and raised as
+  one :class:`SetoolkitError` saying where to put the guard (not run in-process instead: that would silently
+  lose the parallelism asked for);
+* the output folder and the store are proven writable before any work; ``scores.csv``, ``scores.parquet`` and
+  ``failures.csv`` are written atomically; a write that fails (full disk) is one :class:`OutputError` naming the
+  file, and the rows already stored stay for the rerun.
 
 Examples
 --------
 >>> table = evaluate(["dpcrn-quant"], ["vbd16k"], "runs/today")      # pandas DataFrame
+>>> table, stats = evaluate(["dpcrn-quant"], ["vbd16k"], "runs/today", return_stats=True)
+>>> print(stats)                                                     # counts and the first failures
 >>> summarize(table)                                                 # means with bootstrap 95% CIs
 """
 
 from __future__ import annotations
 
+import builtins
 import os
-import sys
 import time
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
 
+import pandas as pd
+from tqdm.auto import tqdm
+
+from ..errors import Interrupted, OutputError, SetoolkitError
 from ..metrics.scoring import DEFAULT_METRICS, cpu_count
+from ..output_plan import ensure_writable_dir
 from ..registry import missing_extras, runnable_models
+from .runners import (
+    GUARD_HELP,
+    DaskPool,
+    InProcess,
+    LocalPool,
+    SignalReceived,
+    check_not_bootstrapping,
+    limit_threads,
+    raise_on_signals,
+    unguarded_main_line,
+)
 from .sets import make_tasks, resolve_models, split_unbuildable
-from .store import RowStore, RunStats, reusable
+from .store import REQUIRED, Failure, RowStore, RunStats, atomic_save, failures_table, rows_table, sweep_temporaries
 from .task import STAGES, Task, run_task
 
-#: Environment variables that pin the numeric libraries to one pool size (read when they start).
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-              "TF_NUM_INTEROP_THREADS")
+__all__ = ["evaluate", "limit_threads"]
+
+# ------------------------------------------------------------------------------------------- the one loop
 
 
-def limit_threads(threads: int) -> None:
-    """Pin this process's numeric libraries to ``threads`` threads (call before torch/TF start)."""
-    for k in THREAD_ENV:
-        os.environ[k] = str(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
+def _collect(runner, todo: Sequence[Task], store: RowStore, stages: dict, bar, rows: dict, failed: list,
+             warned: dict) -> None:
+    """Store each finished row as it arrives (stage seconds summed into ``stages``, warnings gathered in
+    ``warned``), each failure in ``failed``. A row that cannot be stored (a full disk) ends the run."""
+    for t, out in runner.results(todo):
+        if isinstance(out, BaseException):
+            failed.append(Failure(asdict(t), f"{type(out).__name__}: {out}"))
+        else:
+            row, caught = out
+            for w in dict.fromkeys(map(tuple, caught)):  # once per task
+                warned.setdefault(w, []).append(t)
+            for k, v in row.pop(STAGES, {}).items():
+                stages[k] = stages.get(k, 0.0) + v
+            try:
+                store.put(t.key, row)
+            except OSError as exc:
+                raise OutputError(f"{store.path(t.key)}: cannot store the row ({exc.strerror or exc}); the "
+                                  f"{len(rows)} rows stored before are kept: free space and rerun") from None
+            rows[t.key] = store.get(t.key)
+        bar.update()
 
+
+def _reissue(warned: dict) -> None:
+    for (category, message), tasks in warned.items():
+        t = tasks[0]
+        more = f" [and {len(tasks) - 1} more tasks]" if len(tasks) > 1 else ""
+        cat = getattr(builtins, category, None)
+        cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
+        warnings.warn(f"{t.dataset}/{Path(t.noisy).name} ({t.model}): {message}{more}", cat, stacklevel=3)
+
+
+def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: Path) -> Path | None:
+    """scores.csv, scores.parquet and failures.csv (or none, a stale one removed), each written atomically."""
+    kept = f"the rows stay in the store {store_dir / 'rows'}: free space and rerun (nothing is recomputed)"
+    writes = []
+    if len(table):
+        writes.append((out_dir / "scores.csv", lambda p: table.to_csv(p, index=False)))
+        if not missing_extras(["parquet"]):  # scores.parquet needs pyarrow (setoolkit[parquet])
+            writes.append((out_dir / "scores.parquet", lambda p: table.to_parquet(p, index=False)))
+    fpath = out_dir / "failures.csv"
+    if failures:
+        writes.append((fpath, lambda p: failures_table(failures).to_csv(p, index=False)))
+    else:
+        fpath.unlink(missing_ok=True)
+    for path, writer in writes:
+        try:
+            atomic_save(path, writer)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc}); {kept}") from None
+    return fpath if failures else None
 
 
 def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str | os.PathLike, *,
@@ -57,100 +140,93 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     """Evaluate ``models`` (default: every available model whose weights are on this machine) on ``datasets``.
 
     Incremental: ``store`` (default ``out_dir``) holds the rows (``rows/``) and the enhanced audio
-    (``audio/``) by content key; tasks whose row is there are reused, the others computed. Point several
-    runs (e.g. one report folder a day) at one store and each computes only what changed. ``workers``:
-    local processes (default: all cores); ``scheduler``: a Dask scheduler address or ``distributed.Client``
-    to run the same tasks on a cluster. The table of this call's tasks is saved as ``out_dir/scores.csv``
-    and ``scores.parquet``.
+    (``audio/``) by content key; tasks whose row is there (and verifies) are reused, the others computed. Point
+    several runs (e.g. one report folder a day) at one store and each computes only what changed; concurrent runs
+    on one store are safe. ``workers``: local processes (default: all cores; 1 runs in this process);
+    ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per task of this call that has a row (failed tasks have none), also saved as
+        ``out_dir/scores.csv`` and ``scores.parquet``.
+    stats : RunStats
+        Only with ``return_stats=True``: counts, seconds per stage, and ``failed`` (one :class:`Failure` per
+        failed task, also in ``out_dir/failures.csv``; a warning names the first ones either way).
+
+    Raises
+    ------
+    SetoolkitError
+        When every task failed (the first reasons in the message), or a script calls this at module level
+        without ``if __name__ == "__main__":`` and workers would be spawned.
+    OutputError
+        ``out_dir`` or the store is not writable (before any work), or a row or table cannot be written.
+    Interrupted
+        SIGINT or SIGTERM: the workers are stopped, every finished row is kept; rerun to resume.
     """
+    check_not_bootstrapping()
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     store_dir = Path(store) if store is not None else out_dir
+    for folder in (out_dir, store_dir, store_dir / "rows"):
+        ensure_writable_dir(folder)
+    for folder in (out_dir, store_dir / "rows", *store_dir.glob("audio/*/*")):  # what a SIGKILL left
+        sweep_temporaries(folder)
     names, not_here = (list(models), {}) if models else runnable_models()
     names, broken_specs = split_unbuildable(resolve_models(names), mirror=mirror)
     not_here.update(broken_specs)
-    rows = RowStore(store_dir / "rows")
+    store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
     tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics,
                        use_dnsmos=use_dnsmos)
-    done = rows.done()
-    todo = [t for t in tasks if not reusable(t, rows, done)]
-    stages = {"plan": time.perf_counter() - t0}
-    kwargs = {"metrics": tuple(metrics), "use_dnsmos": use_dnsmos, "mirror": str(mirror) if mirror else None}
-    runner = _run_dask if scheduler is not None else _run_local
-    failed = runner(todo, rows, task_fn, kwargs, workers=workers, scheduler=scheduler, progress=progress,
-                    stages=stages)
     t1 = time.perf_counter()
-    table = rows.table([t.key for t in tasks])
-    if len(table):
-        # paths are where the files are now (a moved mirror changes no number)
-        here = {(t.dataset, t.model, t.file): t for t in tasks}
-        for col, attr in (("noisy_path", "noisy"), ("clean_path", "clean")):
-            table[col] = [getattr(here[k], attr) for k in zip(table["dataset"], table["model"], table["file"])]
-        out_dir.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out_dir / "scores.csv", index=False)
-        if not missing_extras(["parquet"]):  # scores.parquet needs pyarrow (setoolkit[parquet])
-            table.to_parquet(out_dir / "scores.parquet", index=False)
-    stages["lookup"] = time.perf_counter() - t1
-    stats = RunStats(len(tasks), len(tasks) - len(todo), len(todo) - len(failed), failed, not_here, stages)
-    return (table, stats) if return_stats else table
-
-
-def _finish(t: Task, row: dict, store: RowStore, stages: dict) -> None:
-    for k, v in row.pop(STAGES, {}).items():
-        stages[k] = stages.get(k, 0.0) + v
-    store.put(t.key, row)
-
-
-def _run_local(todo, store, task_fn, kwargs, *, workers, scheduler, progress, stages) -> list:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-
-    from tqdm.auto import tqdm
-
+    done = store_rows.done()
+    rows = {t.key: r for t in tasks if t.key in done and (r := store_rows.verified(t)) is not None}
+    todo = [t for t in tasks if t.key not in rows]
+    stages = {"plan": t1 - t0, "lookup": time.perf_counter() - t1}
+    kwargs = {"metrics": tuple(metrics), "use_dnsmos": use_dnsmos, "mirror": str(mirror) if mirror else None}
     workers = workers or cpu_count()
-    failed = []
-    bar = tqdm(total=len(todo), desc="evaluate", disable=not progress)
-    if workers <= 1 or len(todo) <= 1:
-        for t in todo:
+    if scheduler is not None:
+        runner = DaskPool(task_fn, kwargs, scheduler)
+    elif workers <= 1 or len(todo) <= 1:
+        runner = InProcess(task_fn, kwargs)
+    else:
+        where = unguarded_main_line()
+        if where is not None:
+            raise SetoolkitError(f"{where}: evaluate(..., workers={workers}) is called at module level: {GUARD_HELP}")
+        runner = LocalPool(task_fn, kwargs, workers)
+    reused = len(rows)
+    failed: list[Failure] = []
+    warned: dict = {}
+    bar = tqdm(total=len(todo), desc="evaluate (dask)" if scheduler is not None else "evaluate",
+               disable=not progress)
+    try:
+        with raise_on_signals():
             try:
-                _finish(t, task_fn(t, **kwargs), store, stages)
-            except Exception as exc:  # keep going: one bad file must not stop a batch
-                failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
-            bar.update()
-        return failed
-    # each process loads each model once; spawn keeps TF/torch/onnxruntime state out of the children, and
-    # each child computes on one thread (as many processes as cores: more threads would only contend)
-    by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=limit_threads,
-                             initargs=(1,)) as pool:
-        futures = {pool.submit(task_fn, t, **kwargs): t for t in by_model}
-        for fut in as_completed(futures):
-            t = futures[fut]
-            try:
-                _finish(t, fut.result(), store, stages)
-            except Exception as exc:
-                failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
-            bar.update()
-    return failed
-
-
-def _run_dask(todo, store, task_fn, kwargs, *, workers, scheduler, progress, stages) -> list:
-    from distributed import Client, as_completed
-    from tqdm.auto import tqdm
-
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-    failed = []
-    futures = [client.submit(task_fn, t, **kwargs, key=f"setoolkit-{t.key}-{time.time_ns()}", pure=False)
-               for t in todo]
-    tasks = {f.key: t for f, t in zip(futures, todo)}
-    bar = tqdm(total=len(todo), desc="evaluate (dask)", disable=not progress)
-    for fut in as_completed(futures):
-        t = tasks[fut.key]
-        try:
-            _finish(t, fut.result(), store, stages)
-        except Exception as exc:  # KilledWorker, model errors: recorded, the rest goes on
-            failed.append((asdict(t), f"{type(exc).__name__}: {exc}"))
-        bar.update()
-    if client is not scheduler:
-        client.close()
-    return failed
+                _collect(runner, todo, store_rows, stages, bar, rows, failed, warned)
+            except SignalReceived as sig:
+                runner.stop()
+                raise Interrupted(sig.args[0], len(rows) - reused, reused, store_dir / "rows") from None
+            except BaseException:
+                runner.stop()
+                raise
+    finally:
+        bar.close()
+        runner.close()
+        _reissue(warned)
+    t2 = time.perf_counter()
+    table = rows_table([rows[t.key] for t in tasks if t.key in rows])
+    if len(table):
+        # paths are where the files are now (a moved mirror or store changes no number)
+        here = {(t.dataset, t.model, t.file): t for t in tasks}
+        for col, attr in (("noisy_path", "noisy"), ("clean_path", "clean"), ("output_path", "output")):
+            table[col] = [getattr(t, attr) or (t.noisy if attr == "output" else None)
+                          for t in (here[k] for k in zip(table["dataset"], table["model"], table["file"]))]
+    fpath = _save_tables(out_dir, table, failed, store_dir)
+    stages["lookup"] += time.perf_counter() - t2
+    stats = RunStats(len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath)
+    if failed:
+        first = "; ".join(map(str, failed[:3]))
+        if len(failed) == len(tasks):
+            raise SetoolkitError(f"every task failed ({len(failed)}; all in {fpath}): {first}")
+        warnings.warn(f"{len(failed)} of {len(tasks)} tasks failed (all in {fpath}): {first}", stacklevel=2)
+    return (table, stats) if return_stats else table

@@ -1,0 +1,259 @@
+"""How evaluation tasks run: in this process, in spawned local processes, or on a Dask cluster -- three runners
+with one interface (``results(todo)`` yields ``(task, (row, warnings) or the exception)`` as tasks finish,
+``stop()`` ends the workers, ``close()``), the worker side (:func:`call_task`, signals, the parent watch), and
+the checks a parent makes before spawning (:func:`unguarded_main_line`). See :mod:`.engine` for what
+:func:`~.engine.evaluate` promises under faults."""
+
+from __future__ import annotations
+
+import ast
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import as_completed as futures_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import SetoolkitError
+from .task import Task
+
+#: Environment variables that pin the numeric libraries to one pool size (read when they start).
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+              "TF_NUM_INTEROP_THREADS")
+#: Seconds a worker has to unwind its task after SIGTERM before it is killed.
+STOP_GRACE = 5.0
+#: How often (s) a worker checks that its parent is alive.
+WATCH_INTERVAL = 0.5
+
+GUARD_HELP = ('put the call under `if __name__ == "__main__":` (worker processes are spawned: each imports the '
+              "script again, and an unguarded evaluate() there would start workers of its own), or pass workers=1")
+
+
+def limit_threads(threads: int) -> None:
+    """Pin this process's numeric libraries to ``threads`` threads (call before torch/TF start)."""
+    for k in THREAD_ENV:
+        os.environ[k] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+# ------------------------------------------------------------------------------------------- worker side
+
+_IN_TASK = False
+
+
+class _Stop(BaseException):
+    """Raised in a worker's task by SIGTERM: unwinds it (temporary files removed), then the worker exits."""
+
+
+def _worker_init(threads: int, parent: int) -> None:
+    """Worker process set-up: one thread per library, SIGINT left to the parent, SIGTERM unwinds the task, and a
+    daemon thread that ends the worker when its parent is gone."""
+    limit_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_term)
+    threading.Thread(target=_watch_parent, args=(parent,), name="setoolkit-watch-parent", daemon=True).start()
+
+
+def _worker_term(signum, frame) -> None:
+    if _IN_TASK:
+        raise _Stop(signum)
+    os._exit(128 + signum)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(WATCH_INTERVAL)
+    os.kill(os.getpid(), signal.SIGTERM)  # unwind the task in the main thread (temporary files removed)...
+    time.sleep(STOP_GRACE)
+    os._exit(1)  # ... unless it is stuck in native code
+
+
+def call_task(task_fn: Callable, task: Task, kwargs: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """Run ``task_fn(task, **kwargs)`` (in a worker or in-process) and return its row with the warnings it raised,
+    as ``(category name, message)``, for the caller to re-issue once, prefixed with the task."""
+    global _IN_TASK
+    _IN_TASK = True
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            row = task_fn(task, **kwargs)
+    except _Stop as stop:
+        os._exit(128 + stop.args[0])
+    finally:
+        _IN_TASK = False
+    return row, [(w.category.__name__, str(w.message)) for w in caught]
+
+
+# ------------------------------------------------------------------------------------------- runners
+# Each runner yields (task, (row, warnings) or the exception) as tasks finish; stop() ends its workers.
+
+
+class InProcess:
+    """This process, one task after the other (``workers=1``): no guard needed, models load once here."""
+
+    def __init__(self, task_fn: Callable, kwargs: dict) -> None:
+        self.task_fn, self.kwargs = task_fn, kwargs
+
+    def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
+        for t in todo:
+            try:
+                out = call_task(self.task_fn, t, self.kwargs)
+            except Exception as exc:  # noqa: BLE001 -- one bad file must not stop a batch: recorded
+                out = exc
+            yield t, out
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class LocalPool:
+    """Spawned processes: each loads each model once; spawn keeps TF/torch/onnxruntime state out of the
+    children, and each computes on one thread (as many processes as cores: more threads would only contend)."""
+
+    def __init__(self, task_fn: Callable, kwargs: dict, workers: int) -> None:
+        self.task_fn, self.kwargs = task_fn, kwargs
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_worker_init, initargs=(1, os.getpid()))
+        self.futures: dict = {}
+
+    def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
+        by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
+        self.futures = {self.pool.submit(call_task, self.task_fn, t, self.kwargs): t for t in by_model}
+        for fut in futures_completed(self.futures):
+            try:
+                out = fut.result()
+            except BrokenProcessPool as exc:
+                out = BrokenProcessPool(f"a worker process died ({exc}; killed, out of memory, or a script calling "
+                                        f"evaluate() at module level: {GUARD_HELP})")
+            except Exception as exc:  # noqa: BLE001 -- the task's own error: recorded, the rest goes on
+                out = exc
+            yield self.futures[fut], out
+
+    def stop(self) -> None:
+        """SIGTERM every worker (each unwinds its task and exits), SIGKILL those alive after :data:`STOP_GRACE`."""
+        for f in self.futures:
+            f.cancel()
+        procs = [p for p in list((self.pool._processes or {}).values()) if p.is_alive()]
+        for p in procs:
+            p.terminate()
+        deadline = time.monotonic() + STOP_GRACE
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class DaskPool:
+    """A Dask distributed cluster (``scheduler``: an address, or a ``distributed.Client`` left open after)."""
+
+    def __init__(self, task_fn: Callable, kwargs: dict, scheduler) -> None:
+        from distributed import Client
+
+        self.task_fn, self.kwargs = task_fn, kwargs
+        self.own = not isinstance(scheduler, Client)
+        self.client = Client(scheduler) if self.own else scheduler
+        self.futures: list = []
+
+    def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
+        from distributed import as_completed
+
+        self.futures = [self.client.submit(call_task, self.task_fn, t, self.kwargs, pure=False,
+                                           key=f"setoolkit-{t.key}-{time.time_ns()}") for t in todo]
+        tasks = {f.key: t for f, t in zip(self.futures, todo)}
+        for fut in as_completed(self.futures):
+            try:
+                out = fut.result()
+            except Exception as exc:  # noqa: BLE001 -- KilledWorker, model errors: recorded, the rest goes on
+                out = exc
+            yield tasks[fut.key], out
+
+    def stop(self) -> None:
+        self.client.cancel(self.futures)
+
+    def close(self) -> None:
+        if self.own:
+            self.client.close()
+
+
+@contextmanager
+def raise_on_signals():
+    """Within the block, the first SIGINT or SIGTERM raises :class:`SignalReceived` in the main thread (later ones are
+    ignored while the run stops); handlers are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = []
+
+    def handler(signum, frame):
+        if not fired:
+            fired.append(signum)
+            raise SignalReceived(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class SignalReceived(BaseException):
+    pass
+
+
+def unguarded_main_line() -> str | None:
+    """``"script.py, line N"``: where the ``__main__`` script makes this call when that line is not under ``if
+    __name__ == "__main__":`` and spawned processes would import the script again; ``None`` otherwise."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if name is not None:
+        if name == "__main__" or name.endswith(".__main__"):
+            return None  # spawn does not re-run a package's __main__
+        path = getattr(spec, "origin", None)
+    else:
+        path = getattr(main, "__file__", None)
+    if not path or not Path(path).is_file():
+        return None  # interactive, -c, a notebook: nothing is re-imported
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    try:
+        tree = ast.parse(Path(path).read_text())
+    except (SyntaxError, OSError, ValueError):
+        return None
+    line = frame.f_lineno
+    for node in ast.walk(tree):
+        guard = isinstance(node, ast.If) and {"__main__", "__name__"} <= set(_names(node.test))
+        if guard and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line):
+            return None
+    return f"{path}, line {line}"
+
+
+def _names(test: ast.expr) -> list[str]:
+    """The names and string constants in an ``if`` test (``__name__ == "__main__"`` -> both)."""
+    return [n.id if isinstance(n, ast.Name) else n.value for n in ast.walk(test)
+            if isinstance(n, ast.Name) or (isinstance(n, ast.Constant) and isinstance(n.value, str))]
+
+
+def check_not_bootstrapping() -> None:
+    if getattr(multiprocessing.process.current_process(), "_inheriting", False):
+        raise SetoolkitError(f"evaluate() was called while a worker process was starting: {GUARD_HELP}")
