@@ -10,16 +10,18 @@ the state carried, or a causal model's stream), a second streaming resampler bac
 file, renamed over the destination once complete (:func:`~setoolkit.audio.atomic_output`).
 
 Memory bound: peak RSS = the model + O(chunk), whatever the file's length: one read block (65536 frames), one
-chunk of at most 10 s per channel at the model rate and the resamplers' state: a few MB on top of the model
-(measured, ``benchmarks/bench_long_file_memory.py``: ~20 MB for a 2 min and a 30 min 48 kHz stereo file alike
-with nsnet2, against 3.5x the float32 input for the whole-file path). Models whose offline path needs the whole
-signal and that have no stream (``chunk_seconds = None``, no ``stream()``: SEGAN+) hold one channel at the model
-rate.
+chunk of at most 10 s (or one block of 1024 STFT frames) per channel at the model rate, the model's working
+memory for it and the resamplers' state. Measured (``benchmarks/bench_long_file_memory.py``, nsnet2, 48 kHz
+stereo): 605 MB peak for a 2 min and for a 30 min file alike, 41 MB above the loaded model (564 MB); the
+whole-file path took 757 MB and 3131 MB (4.75x the 659 MB float32 input of the 30 min file). Models whose
+offline path needs the whole signal and that have no stream (``chunk_seconds = None``, no ``stream()``:
+SEGAN+) hold one channel at the model rate.
 
 Output equals :meth:`Enhancer.enhance <setoolkit.models.common.base.Enhancer.enhance>` on the whole file: the
 streaming resampler is bit-identical to soxr's one-shot call, and the chunks, frame blocks and overlap-add sums
-are the same, so the only difference is the DC mean summed block by block (float64, ~1e-16 relative): within
-1e-6 of full scale (tested). Causal models fed through their stream match offline as their family's streaming
+are the same, so the only possible difference is the DC mean summed block by block (float64, ~1e-16
+relative): within 1e-6 of full scale (tested; measured bit-identical for chunked, frame and stream models and
+for 2 and 30 min files). Causal models fed through their stream match offline as their family's streaming
 parity does.
 
 Examples

@@ -199,7 +199,7 @@ def _key(*parts) -> str:
 
 def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str | os.PathLike,
                 clip: str | os.PathLike, parity_files: Sequence[str | os.PathLike], threads: int = 1,
-                mirror=None, stages: dict | None = None):
+                mirror=None, stages: dict | None = None, tries: int = MAX_TRIES):
     """Time every model in ``models`` and check each ``{variant: representative}`` pair, reusing what
     ``store`` already holds for the same weights, code, CPU and threads.
 
@@ -208,6 +208,7 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
     ``parity_files``: recordings on which each variant's output is compared with its representative's
     (SNR in dB, the lowest over the files). What is missing is measured in one fresh process with
     ``threads`` threads; each model's timing records the machine's load (:func:`_time_uncontended`). A row
+    ``tries``: measurements per model at most while the machine is busy. A row
     flagged ``busy`` is kept like any other (a rerun reports the same numbers); delete ``store/timing`` to
     measure again on a quiet machine. Returns ``(timing, variants)`` DataFrames with :data:`TIMING_COLUMNS` and
     :data:`VARIANT_COLUMNS`. ``stages`` (a dict) gets ``load``/``time``/``parity`` seconds added.
@@ -235,7 +236,7 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
         with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=limit_threads,
                                  initargs=(threads,)) as pool:
             new_t, new_p, spent = pool.submit(_measure, to_time, to_check, str(clip), files, threads,
-                                              mirror).result()
+                                              mirror, tries).result()
         for m, row in new_t.items():
             row.update(threads=threads, cpu=cpu)
             timing_cache.put(tkey[m], row)
@@ -262,7 +263,8 @@ def parity_failures(variants) -> list[str]:
             for r in bad.itertuples(index=False)]
 
 
-def _measure(to_time: list[str], to_check: dict[str, str], clip: str, files: list[str], threads: int, mirror):
+def _measure(to_time: list[str], to_check: dict[str, str], clip: str, files: list[str], threads: int, mirror,
+             tries: int = MAX_TRIES):
     """In the timing process: load each model once (representative, then its variants), time it, compare."""
     limit_threads(threads)
     x, sr = read(clip)
@@ -281,7 +283,7 @@ def _measure(to_time: list[str], to_check: dict[str, str], clip: str, files: lis
             spent["load"] += time.perf_counter() - t0
             if name in to_time:
                 t0 = time.perf_counter()
-                timed[name] = _time_uncontended(models[name], x, sr)
+                timed[name] = _time_uncontended(models[name], x, sr, tries=tries)
                 spent["time"] += time.perf_counter() - t0
             if name in to_check:
                 t0 = time.perf_counter()

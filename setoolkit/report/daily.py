@@ -32,7 +32,6 @@ from typing import Sequence
 import numpy as np
 
 from ..evaluation import NOISY, snr_bands, summarize
-from ..evaluation.timing import MAX_TRIES
 from ..metrics import catalog
 from .leaderboard import (
     BUSY_MARK,
@@ -300,8 +299,8 @@ def load_sentence(timing) -> str:
             f"{other.min():.0f}-{other.max():.0f}% of a core (busiest: {worst.get('other_top') or '-'}), "
             f"CPU steal up to {steal.max() if len(steal) else 0:.0f}%. ")
     if busy:
-        return text + (f"{len(busy)} of {len(timing)} models stayed busy over {MAX_TRIES} tries ({', '.join(busy)}; "
-                       f"{BUSY_MARK} beside their RTF): their RTF is an upper bound.")
+        return text + (f"{len(busy)} of {len(timing)} models were timed again and stayed contended "
+                       f"({', '.join(busy)}; {BUSY_MARK} beside their RTF): their RTF is an upper bound.")
     return text + "Every model was timed with the machine to itself (other processes under half a core)."
 
 

@@ -124,7 +124,7 @@ class Enhancer:
         """Enhance file ``src`` into ``dst``, written atomically at the input's rate (and subtype, unless given).
 
         Streams through the file (:func:`setoolkit.blockwise.enhance_file`): read, resample, enhance and write
-        block by block, so peak memory is the model + O(chunk) (a few MB) whatever the file's length; the result
+        block by block, so peak memory is the model + O(chunk) (~40 MB) whatever the file's length; the result
         equals ``write(dst, self.enhance(*read(src)))`` to float precision (1e-6 of full scale).
         Refuses, before any work, a ``dst`` that is ``src`` itself or sits in a folder that cannot be written
         (:class:`~setoolkit.errors.OutputError`); ``src`` is only ever read.
