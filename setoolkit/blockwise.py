@@ -200,16 +200,17 @@ class ChunkJoiner:
         buf = np.concatenate(self._in) if len(self._in) > 1 else self._in[0]
         seg = buf[start - self._in_start:stop - self._in_start]
         last = self.k == len(self.bounds) - 1
-        if len(self.bounds) == 1:
-            return _checked_len(self.fn(seg), self.n)
-        y = _checked_len(self.fn(seg), stop - start).astype(np.float32)
-        if self.k > 0:
-            y[:self.overlap] *= crossfade_ramp(self.overlap)
-        if not last:
-            y[-self.overlap:] *= crossfade_ramp(self.overlap)[::-1]
-        acc = np.zeros(stop - start, dtype=np.float32)
-        acc[:self._acc.shape[0]] += self._acc
-        acc += y
+        if len(self.bounds) == 1:  # one chunk: the model's output as it is (process_in_chunks adds nothing)
+            acc = _checked_len(self.fn(seg), self.n)
+        else:
+            y = _checked_len(self.fn(seg), stop - start).astype(np.float32)
+            if self.k > 0:
+                y[:self.overlap] *= crossfade_ramp(self.overlap)
+            if not last:
+                y[-self.overlap:] *= crossfade_ramp(self.overlap)[::-1]
+            acc = np.zeros(stop - start, dtype=np.float32)
+            acc[:self._acc.shape[0]] += self._acc
+            acc += y
         nxt = self.n if last else self.bounds[self.k + 1][0]
         self._acc = acc[nxt - start:]
         self._in, self._in_len = [buf[nxt - self._in_start:]], self._in_start + buf.shape[0] - nxt
