@@ -36,6 +36,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import soundfile as sf
@@ -133,6 +134,15 @@ def scan(path: str | os.PathLike, *, downmix: bool = False, block_frames: int = 
 
 
 # ------------------------------------------------------------------------------------------ block processors
+
+
+class BlockProcessor(Protocol):
+    """One channel of a signal of known length at the model rate, enhanced piece by piece: ``push`` a piece
+    ``(samples,)`` and get the output samples that are final, ``finish`` for the rest; as many out as in."""
+
+    def push(self, x: np.ndarray) -> np.ndarray: ...
+
+    def finish(self) -> np.ndarray: ...
 
 
 class Resampler:

@@ -23,7 +23,7 @@ from ...audio import (
     resample,
     to_mono,
 )
-from ...blockwise import ChunkJoiner, StreamRunner, WholeChannel
+from ...blockwise import BlockProcessor, ChunkJoiner, StreamRunner, WholeChannel
 from ...errors import ModelError
 from ...output_plan import check_not_input, ensure_writable_dir
 from ...registry import ModelCard
@@ -102,7 +102,7 @@ class Enhancer:
             raise ModelError(f"{self.name}: model produced NaN/Inf output")
         return y
 
-    def block_processor(self, n_samples: int):
+    def block_processor(self, n_samples: int) -> BlockProcessor:
         """How a signal of ``n_samples`` at the model rate is enhanced piece by piece (:mod:`setoolkit.blockwise`):
         an object with ``push((samples,)) -> (samples',)`` and ``finish() -> (samples',)``, ``n_samples`` out in
         all, equal to :meth:`enhance_model_rate` (with :meth:`enhance`'s chunking) on the whole signal.
@@ -155,7 +155,7 @@ class FrameEnhancer(Enhancer, FrameModel):
     def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
         return offline_frames(self, x)
 
-    def block_processor(self, n_samples: int):
+    def block_processor(self, n_samples: int) -> BlockProcessor:
         """:class:`~setoolkit.streaming.FrameBlocks`: :func:`~setoolkit.streaming.offline_frames` piece by piece
         (bit-identical), unless the offline network needs the whole sequence (``offline_block_frames = None``)."""
         if self.offline_block_frames is None or type(self).enhance_model_rate is not FrameEnhancer.enhance_model_rate:
