@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,8 @@ class InputWarning(UserWarning):
     """Something about an input deserves a look (DC offset, clipping, silence) but does not stop the work."""
 
 
+#: soxr quality of every resampling (:func:`resample` and the streamed file path, :mod:`setoolkit.blockwise`).
+RESAMPLE_QUALITY = "VHQ"
 #: Longest stretch an offline model processes in one call; longer inputs are chunked with crossfades.
 MAX_CHUNK_SECONDS = 10.0
 #: Overlap between consecutive chunks, crossfaded with complementary raised-cosine ramps.
@@ -152,18 +155,24 @@ def check_signal(audio: np.ndarray, sr: int, name: str = "audio") -> dict:
     """:func:`inspect_signal`, warning (:class:`InputWarning`, naming ``name`` and the number) about a DC offset,
     clipping or silence. Returns the facts."""
     facts = inspect_signal(audio, sr, name)
+    warn_signal(facts, name, stacklevel=4)
+    return facts
+
+
+def warn_signal(facts: dict, name: str = "audio", *, stacklevel: int = 3) -> None:
+    """The warnings of :func:`check_signal` for facts already measured (:func:`inspect_signal`'s keys)."""
     dc = facts["dc"]
     if np.any(np.abs(dc) > DC_LIMIT):
         worst = int(np.argmax(np.abs(dc)))
         warnings.warn(f"{name}: DC offset {dc[worst]:+.4f} (channel {worst + 1}); removed before the model "
-                      "(DC is not speech)", InputWarning, stacklevel=3)
+                      "(DC is not speech)", InputWarning, stacklevel=stacklevel)
     if facts["clipped_fraction"] > CLIP_FRACTION:
         warnings.warn(f"{name}: {100 * facts['clipped_fraction']:.2f}% of samples at full scale: the recording is "
-                      "clipped; enhancement cannot restore clipped peaks", InputWarning, stacklevel=3)
+                      "clipped; enhancement cannot restore clipped peaks", InputWarning, stacklevel=stacklevel)
     if facts["peak"] < SILENCE_PEAK:
         level = "digital silence" if facts["peak"] == 0 else f"peak {20 * np.log10(facts['peak']):.0f} dBFS"
-        warnings.warn(f"{name}: silent ({level}); the output will be silent too", InputWarning, stacklevel=3)
-    return facts
+        warnings.warn(f"{name}: silent ({level}); the output will be silent too", InputWarning,
+                      stacklevel=stacklevel)
 
 
 def remove_dc(audio: np.ndarray, *, limit: float = DC_LIMIT) -> np.ndarray:
@@ -216,10 +225,19 @@ def write(path: str | os.PathLike, audio: np.ndarray, sr: int, *, subtype: str |
         if clipped:
             warnings.warn(f"{path}: {clipped} samples beyond full scale clipped to [-1, 1] for {subtype}")
             audio = np.clip(audio, -1.0, 1.0)
+    with atomic_output(path) as tmp:
+        sf.write(tmp, audio.T, int(sr), subtype=subtype, format=fmt)
+    return path
+
+
+@contextmanager
+def atomic_output(path: Path):
+    """Yield a temp path in ``path``'s folder; on success it becomes ``path`` (``os.replace``), on any error it is
+    removed, so ``path`` is either the complete new file or untouched. soundfile errors become :class:`AudioError`."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".wav", dir=path.parent)
     os.close(fd)
     try:
-        sf.write(tmp, audio.T, int(sr), subtype=subtype, format=fmt)
+        yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are as readable as any new file
         os.replace(tmp, path)
     except BaseException as exc:
@@ -227,7 +245,6 @@ def write(path: str | os.PathLike, audio: np.ndarray, sr: int, *, subtype: str |
         if isinstance(exc, (sf.LibsndfileError, ValueError, TypeError)):
             raise AudioError(f"{path}: cannot write audio ({exc})") from None
         raise
-    return path
 
 
 def _umask() -> int:
@@ -270,18 +287,26 @@ def as_channels_first(audio, *, name: str = "audio") -> np.ndarray:
     if audio.shape[1] == 0:
         raise AudioError(f"{name}: audio has no samples (shape {tuple(audio.shape)})")
     _check_finite(audio, name)
-    peak = float(np.max(np.abs(audio)))
+    check_scale(float(np.max(np.abs(audio))), name)
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def check_scale(peak: float, name: str = "audio") -> None:
+    """Raise :class:`AudioError` for a float peak far beyond full scale (integer samples stored as float)."""
     if peak > 64.0:
         raise AudioError(f"{name}: peak {peak:.0f} is far beyond full scale 1.0; this looks like integer "
                          "samples stored as float: divide by 32768 (16-bit) or 2**23 (24-bit)")
-    return np.ascontiguousarray(audio, dtype=np.float32)
 
 
 def _check_finite(audio: np.ndarray, name: str) -> None:
     bad = ~np.isfinite(audio)
     if bad.any():
-        what = "all samples are" if bad.all() else f"{int(bad.sum())} of {audio.size} samples are"
-        raise AudioError(f"{name}: {what} NaN or Inf")
+        raise nonfinite_error(name, int(bad.sum()), audio.size)
+
+
+def nonfinite_error(name: str, bad: int, total: int) -> AudioError:
+    """The :class:`AudioError` for ``bad`` NaN/Inf samples out of ``total``."""
+    return AudioError(f"{name}: {'all samples are' if bad == total else f'{bad} of {total} samples are'} NaN or Inf")
 
 
 def to_mono(audio: np.ndarray) -> np.ndarray:
@@ -300,9 +325,9 @@ def resample(audio: np.ndarray, sr_in: int, sr_out: int, *, length: int | None =
     x = np.asarray(audio, dtype=np.float32)
     if sr_in != sr_out:
         if x.ndim == 1:
-            x = soxr.resample(x, sr_in, sr_out, quality="VHQ")
+            x = soxr.resample(x, sr_in, sr_out, quality=RESAMPLE_QUALITY)
         else:
-            x = soxr.resample(x.T, sr_in, sr_out, quality="VHQ").T
+            x = soxr.resample(x.T, sr_in, sr_out, quality=RESAMPLE_QUALITY).T
     if length is not None:
         x = fit_length(x, length)
     return np.ascontiguousarray(x, dtype=np.float32)
@@ -348,8 +373,8 @@ def process_in_chunks(fn, x: np.ndarray, sr: int, *, max_seconds: float = MAX_CH
     Nothing is truncated: the output has exactly ``len(x)`` samples.
     """
     n = x.shape[-1]
-    chunk = int(round(max_seconds * sr))
-    overlap = int(round(overlap_seconds * sr))
+    chunk = round(max_seconds * sr)
+    overlap = round(overlap_seconds * sr)
     bounds = chunk_bounds(n, chunk, overlap)
     if len(bounds) == 1:
         return _checked_len(fn(x), n)

@@ -199,33 +199,90 @@ def offline_frames(model: FrameModel, x: np.ndarray, *, block_frames: int | None
     runs ``process_frames`` (or ``process_frame`` frame by frame) on each block carrying the state, and
     overlap-adds with the synthesis window. Working memory is bounded by the block, whatever the length of
     ``x``; ``block_frames=None`` runs every frame in one call. Equal to :func:`stream_signal` on the same model
-    to float precision.
+    to float precision. :class:`FrameBlocks` is the same computation fed piece by piece.
     """
-    from .stft import frame_np
+    x = np.asarray(x, dtype=np.float32).reshape(-1)
+    blocks = FrameBlocks(model, x.shape[0], block_frames=block_frames)
+    return np.concatenate([blocks.push(x), blocks.finish()])
 
-    n, n_fft, hop = x.shape[0], model.n_fft, model.hop
-    xp, front, n_frames = _padded(model, np.asarray(x, dtype=np.float32))
-    out = np.zeros(xp.shape[0], dtype=np.float32)
-    synthesis = _synthesis_window(model)
-    batched = getattr(model, "process_frames", None)
-    state = model.initial_state()
-    if block_frames == "model":
-        block_frames = getattr(model, "offline_block_frames", 1024)
-    block = block_frames or n_frames
-    for t0 in range(0, n_frames, block):
-        t1 = min(t0 + block, n_frames)
-        specs = np.fft.rfft(frame_np(xp[t0 * hop:(t1 - 1) * hop + n_fft], n_fft, hop) * model.window, axis=-1)
-        if batched is not None:
-            enh, state = batched(specs, state)
-        else:
-            enh = np.empty_like(specs)
-            for t in range(specs.shape[0]):
-                enh[t], state = model.process_frame(specs[t], state)
-        frames = (np.fft.irfft(enh, n=n_fft, axis=-1) * synthesis).astype(np.float32)
-        for k, frame in enumerate(frames):
-            start = (t0 + k) * hop
-            out[start:start + n_fft] += frame
-    return out[front:front + n]
+
+class FrameBlocks:
+    """:func:`offline_frames` over a signal of ``n_samples`` that arrives in pieces of any size.
+
+    :meth:`push` a piece ``(samples,)``, get back the output samples that are final so far; :meth:`finish`
+    returns the rest. The frames, their blocks, the carried state and the order of the overlap-add sums are
+    those of one :func:`offline_frames` call on the whole signal, so the concatenated output is bit-identical
+    to it; memory is one block of frames plus one piece, whatever ``n_samples``.
+    """
+
+    def __init__(self, model: FrameModel, n_samples: int, *, block_frames: int | None | str = "model") -> None:
+        self.model, self.n = model, int(n_samples)
+        self.front = front_pad(model)
+        self.n_frames = (self.front + self.n - 1) // model.hop + 1
+        if block_frames == "model":
+            block_frames = getattr(model, "offline_block_frames", 1024)
+        self.block = block_frames or self.n_frames
+        self.synthesis = _synthesis_window(model)
+        self.batched = getattr(model, "process_frames", None)
+        self.state = model.initial_state()
+        self.t0 = 0                                   # next frame to run
+        self._in = [np.zeros(self.front, dtype=np.float32)]   # padded input from sample t0 * hop on
+        self._in_len = self.front
+        self._acc = np.zeros(0, dtype=np.float32)     # overlap-add sums from sample t0 * hop on (padded grid)
+        self._received = 0
+
+    def push(self, x: np.ndarray) -> np.ndarray:
+        """Add the next ``(samples,)`` of the signal; return the output samples completed by it."""
+        x = np.asarray(x, dtype=np.float32).reshape(-1)
+        x = x[:max(self.n - self._received, 0)]
+        self._received += x.shape[0]
+        self._in.append(x)
+        self._in_len += x.shape[0]
+        return self._run(final=False)
+
+    def finish(self) -> np.ndarray:
+        """End of the signal (zeros after its last sample, as offline); return the remaining output."""
+        return self._run(final=True)
+
+    def _run(self, *, final: bool) -> np.ndarray:
+        from .stft import frame_np  # torch-free import of this module
+
+        m, hop, n_fft = self.model, self.model.hop, self.model.n_fft
+        out = []
+        while self.t0 < self.n_frames:
+            t1 = min(self.t0 + self.block, self.n_frames)
+            need = (t1 - 1 - self.t0) * hop + n_fft
+            if self._in_len < need and not final:
+                break
+            buf = np.concatenate(self._in) if len(self._in) > 1 else self._in[0]
+            if buf.shape[0] < need:
+                buf = np.concatenate([buf, np.zeros(need - buf.shape[0], dtype=np.float32)])
+            specs = np.fft.rfft(frame_np(buf[:need], n_fft, hop) * m.window, axis=-1)
+            if self.batched is not None:
+                enh, self.state = self.batched(specs, self.state)
+            else:
+                enh = np.empty_like(specs)
+                for t in range(specs.shape[0]):
+                    enh[t], self.state = m.process_frame(specs[t], self.state)
+            frames = (np.fft.irfft(enh, n=n_fft, axis=-1) * self.synthesis).astype(np.float32)
+            acc = np.zeros(need, dtype=np.float32)
+            acc[:self._acc.shape[0]] = self._acc
+            for k, frame in enumerate(frames):
+                acc[k * hop:k * hop + n_fft] += frame
+            done = (t1 - self.t0) * hop           # samples before frame t1 get nothing more
+            out.append(self._emit(self.t0 * hop, acc[:done]))
+            self._acc = acc[done:]
+            self._in, self._in_len = [buf[done:]], buf.shape[0] - done
+            self.t0 = t1
+        if final and self.t0 >= self.n_frames:
+            out.append(self._emit(self.t0 * hop, self._acc))
+            self._acc = np.zeros(0, dtype=np.float32)
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def _emit(self, start: int, y: np.ndarray) -> np.ndarray:
+        """The part of padded-grid samples ``[start, start + len(y))`` that is signal (``[front, front + n)``)."""
+        lo, hi = max(self.front - start, 0), min(self.front + self.n - start, y.shape[0])
+        return y[lo:hi] if hi > lo else np.zeros(0, dtype=np.float32)
 
 
 def lockstep_frames(model: FrameModel, xs: list[np.ndarray], step, state, *,

@@ -85,7 +85,8 @@ def test_main_job_writes_report_and_figures(tmp_path, capsys):
     y, sr = read(next((tmp_path / "reports" / "store" / "audio" / "dns4_real48k" / "dpcrn-quant").glob("*.wav")))
     assert sr == 48000
     timing = pd.read_csv(report / "timing.csv")
-    assert list(timing.columns) == ["model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms"]
+    assert list(timing.columns) == ["model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms", "load1", "steal_pct",
+                                    "other_cpu", "other_top", "busy"]
     assert timing.loc[0, "model"] == "dpcrn-quant" and 0 < timing.loc[0, "rtf"] < 1 and timing.loc[0, "hop_ms"] > 0
     stages = pd.read_csv(report / "profile.csv").set_index("stage")["seconds"]
     assert {"evaluate", "evaluate: enhance", "evaluate: dnsmos", "evaluate: pesq_wb+csig+cbak+covl", "evaluate: stoi",

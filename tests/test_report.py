@@ -115,3 +115,27 @@ def test_changes_since_previous_report(built, tmp_path):
                           examples=0)
     md = (second / "report.md").read_text()
     assert "previous report: 2026-01-01" in md and "gtcrn on vbd16k: pesq_wb" in md
+
+
+def test_busy_timing_is_marked_beside_the_rtf(built, tmp_path):
+    """A model the timing pass flagged ``busy`` gets a mark beside its RTF, and the page says how loaded the
+    machine was during the pass."""
+    table, _ = built
+    out = tmp_path / "2026-01-04"
+    out.mkdir()
+    pd.DataFrame({"model": ["gtcrn", "rnnoise"], "threads": [1, 1], "cpu": ["Test CPU 9000"] * 2,
+                  "rtf": [0.0123, 0.2401], "hop_ms": [0.2, 0.3], "hop_p95_ms": [0.25, 0.35],
+                  "load1": [0.4, 3.7], "steal_pct": [0.0, 1.5], "other_cpu": [12.0, 180.0],
+                  "other_top": ["sshd 12%", "python 150%, ruff 20%, git 10%"], "busy": [False, True]}).to_csv(
+        out / "timing.csv", index=False)
+    build_report(table, out, date="2026-01-04", figures_dir=tmp_path / "figs", examples=0)
+    page = (out / "report.html").read_text()
+    cells = re.findall(r'<td class="num cost[^"]*"[^>]*>[^<]*</td>', page)
+    assert any("busy" in c and "0.240 †" in c for c in cells)                 # rnnoise: marked
+    assert not any("busy" in c and "0.012" in c for c in cells)               # gtcrn: quiet, no mark
+    assert "† = timed while the machine was busy" in page
+    assert ("Machine load during the pass: load average 0.4-3.7, other processes 12-180% of a core (busiest: "
+            "python 150%, ruff 20%, git 10%), CPU steal up to 2%") in page
+    assert "1 of 2 models were timed again and stayed contended (rnnoise" in page
+    md = (out / "report.md").read_text()
+    assert "0.240 †" in md and "Machine load during the pass" in md

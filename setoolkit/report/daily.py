@@ -40,6 +40,7 @@ from ..metrics import catalog
 from ..registry import CARDS
 from .escape import md_escape, script_json, url_path
 from .leaderboard import (
+    BUSY_MARK,
     EXAMPLES_PER_SET,
     LATENCY_CLASSES,
     ORACLE_PREFIX,
@@ -126,7 +127,11 @@ def _board_html(board, variants=None, threads: int | None = None) -> dict:
         for c, _, _, d, _ in cost_cols:
             v = getattr(r, c)
             is_best = not noisy and bests[c] is not None and np.isfinite(v) and np.isclose(v, bests[c])
-            cells.append({"text": "" if noisy else fmt_num(v, d), "cls": "num cost" + (" best" if is_best else "")})
+            cell = {"text": "" if noisy else fmt_num(v, d), "cls": "num cost" + (" best" if is_best else "")}
+            if c == "rtf" and not noisy and getattr(r, "rtf_busy", False):
+                cell.update(text=f"{cell['text']} {BUSY_MARK}", cls=cell["cls"] + " busy",
+                            title="timed while other processes used the CPU (timing.csv busy): an upper bound")
+            cells.append(cell)
         rows.append({"cells": cells, "cls": "noisy" if noisy else ("tied" if r.tied else "")})
     return {"header": header, "rows": rows}
 
@@ -306,9 +311,12 @@ def _speed_context(speed) -> dict:
     if timing is not None and len(timing):
         cpus = ", ".join(str(c) for c in dict.fromkeys(timing.get("cpu", []))) or "CPU not recorded"
         threads = ", ".join(str(t) for t in dict.fromkeys(timing.get("threads", []))) or "?"
+        load = load_sentence(timing)
+        busy = timing["busy"].fillna(False).astype(bool).any() if "busy" in timing else False
         ctx["timing"] = {"text": f"RTF and per-hop latency from the dedicated timing pass: {threads} thread(s) "
-                                 f"on {cpus}, warmed up, nothing else running.",
-                         "short": f"timing pass, {threads} thread(s) on {cpus}",
+                                 f"on {cpus}, warmed up, after the evaluation workers finished. {load}".strip(),
+                         "short": f"timing pass, {threads} thread(s) on {cpus}"
+                                  + (f"; {BUSY_MARK} = timed while the machine was busy" if busy else ""),
                          "table": html_table(timing.round(4))}
     if variants is not None and len(variants):
         ctx["variants"] = html_table(variants.round(4))
@@ -325,12 +333,31 @@ def _speed_context(speed) -> dict:
     return ctx
 
 
+def load_sentence(timing) -> str:
+    """One sentence on the machine's load during the timing pass (timing.csv ``load1, steal_pct, other_cpu,
+    other_top, busy``); empty for a table without them."""
+    if "other_cpu" not in timing or not timing["other_cpu"].notna().any():
+        return ""
+    load1, other = timing["load1"].dropna(), timing["other_cpu"].dropna()
+    steal = timing["steal_pct"].dropna() if "steal_pct" in timing else other * np.nan
+    busy = timing.loc[timing["busy"].fillna(False).astype(bool), "model"].tolist() if "busy" in timing else []
+    worst = timing.loc[timing["other_cpu"].idxmax()]
+    text = (f"Machine load during the pass: load average {load1.min():.1f}-{load1.max():.1f}, other processes "
+            f"{other.min():.0f}-{other.max():.0f}% of a core (busiest: {worst.get('other_top') or '-'}), "
+            f"CPU steal up to {steal.max() if len(steal) else 0:.0f}%. ")
+    if busy:
+        return text + (f"{len(busy)} of {len(timing)} models were timed again and stayed contended "
+                       f"({', '.join(busy)}; {BUSY_MARK} beside their RTF): their RTF is an upper bound.")
+    return text + "Every model was timed with the machine to itself (other processes under half a core)."
+
+
 def _write_markdown(data: ReportData) -> None:
     out_dir, title, sections, summary = data.out_dir, data.title, data.sections, data.summary
     bands, changes, notes, speed = data.bands, data.changes, data.notes, data.speed
     md = [f"# {md_escape(title)}", "", "## At a glance", "", *[f"- {md_escape(s['headline'])}" for s in sections], ""]
     timing = speed["timing"]
-    md += ["RTF: " + ("one-thread timing pass (timing.csv)" if timing is not None and len(timing)
+    md += ["RTF: " + (f"one-thread timing pass (timing.csv). {load_sentence(timing)}".strip()
+                      if timing is not None and len(timing)
                       else "– (no timing pass in this folder; the evaluation workers' times are contended)"), ""]
     for s in sections:
         md += [f"## Leaderboard: {md_escape(s['dataset'])}", "", markdown_table(board_display(s["board"])), "",

@@ -90,6 +90,10 @@ def model_info(models: Sequence[str]):
                                        "size_class"])
 
 
+#: Beside an RTF measured while the machine was busy (timing.csv ``busy``): the number is an upper bound.
+BUSY_MARK = "†"
+
+
 def read_speed(folder: str | os.PathLike) -> dict:
     """``timing``, ``variants``, ``profile`` DataFrames from the timing pass's CSV files in ``folder``
     (``None`` for each file that is not there)."""
@@ -108,7 +112,8 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
 
     Columns: ``rank, model, family, n``, each metric's mean with ``_lo``/``_hi`` (95% CI), ``delta_*``
     improvements over noisy with CIs, the card costs (``latency_ms, params_M, file_MB, latency_class,
-    size_class``), ``rtf``/``hop_ms``/``hop_p95_ms`` from ``timing`` (one-thread pass; NaN without it), and
+    size_class``), ``rtf``/``hop_ms``/``hop_p95_ms`` from ``timing`` (one-thread pass; NaN without it),
+    ``rtf_busy`` (the timing pass flagged the model ``busy``: timed while other processes used the CPU), and
     ``tied``: with ``table`` (the per-file evaluation table the summary came from), the model is not significantly
     different from the leader on the primary metric over the same files (paired Wilcoxon signed-rank,
     Holm-corrected across the models of this leaderboard, p >= 0.05; ``p_holm`` and ``vs_leader``, the mean
@@ -134,8 +139,11 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
         t = timing.drop_duplicates("model", keep="last").set_index("model")
         for col in ("rtf", "hop_ms", "hop_p95_ms"):
             board[col] = board["model"].map(t[col]) if col in t.columns else np.nan
+        board["rtf_busy"] = (board["model"].map(t["busy"].astype(bool)).fillna(False).astype(bool)
+                             if "busy" in t.columns else False)
     else:
         board["rtf"], board["hop_ms"], board["hop_p95_ms"] = np.nan, np.nan, np.nan
+        board["rtf_busy"] = False
     ref = board["model"].map(is_reference)
     enhanced = board[~ref].sort_values(primary, ascending=False, na_position="last")
     oracles = board[ref & (board["model"] != NOISY)].sort_values(primary, ascending=False, na_position="last")
@@ -393,5 +401,6 @@ def board_display(board):
     cols["latency ms"] = board["latency_ms"].map(lambda v: fmt_num(v, 0))
     cols["params M"] = board["params_M"].map(lambda v: fmt_num(v, 2))
     cols["file MB"] = board["file_MB"].map(lambda v: fmt_num(v, 1))
-    cols["RTF (timing pass)"] = board["rtf"].map(lambda v: fmt_num(v, 3))
+    busy = board["rtf_busy"] if "rtf_busy" in board else [False] * len(board)
+    cols["RTF (timing pass)"] = [fmt_num(v, 3) + (f" {BUSY_MARK}" if b else "") for v, b in zip(board["rtf"], busy)]
     return pd.DataFrame(cols)
