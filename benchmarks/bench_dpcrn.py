@@ -303,8 +303,8 @@ def write_doc(path: Path, res: dict) -> None:
           "bear-boy/DPCRN-Pytorch ((batch, channels, freq, frames) layout, scipy cosine window, shared PReLUs), "
           "not to the repository's later `model.py`; its norms span the whole utterance, so it cannot stream.",
           "* Quality floors (`vbd16k`, mean improvement over noisy): `dpcrn-dns3` TF and PyTorch >= +10 dB "
-          "SI-SDR and +0.6 PESQ-WB; `dpcrn-base`/`dpcrn-quant` >= +9 dB and +0.5 (tests/test_dpcrn.py, "
-          "tests/test_models.py).", ""]
+          "SI-SDR and +0.6 PESQ-WB; `dpcrn-base`/`dpcrn-quant` >= +9 dB and +0.5 (tests/models/test_dpcrn.py, "
+          "tests/models/test_models.py).", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(L))
 

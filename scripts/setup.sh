@@ -17,7 +17,7 @@ if ! .venv/bin/python -c 'import sys, setoolkit; sys.exit(setoolkit.__file__ != 
         2>/dev/null; then
     "${PIP[@]}" --no-deps -e .
 fi
-# Browser tests (tests/test_browser.py) drive Debian's Chromium and its driver; install them when missing.
+# Browser tests (tests/report/test_browser.py) drive Debian's Chromium and its driver; install them when missing.
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null

@@ -16,7 +16,7 @@ quiet .venv-torch1/bin/python -m pip install --quiet --disable-pip-version-check
 quiet .venv-torch1/bin/python -m pip install --quiet --disable-pip-version-check --no-deps "denoiser==0.1.5"
 echo "== torch_compat lane under $(.venv-torch1/bin/python -c 'import numpy, torch; print("torch", torch.__version__, "numpy", numpy.__version__)')"
 # only the modules that hold such tests are collected (the others may import what this venv does not have)
-mapfile -t COMPAT < <(grep -l "torch_compat" tests/test_*.py)
+mapfile -t COMPAT < <(grep -rl --include="test_*.py" "torch_compat" tests)
 PYTHONPATH="$ROOT" .venv-torch1/bin/python -m pytest -q -p no:cacheprovider -m torch_compat "${COMPAT[@]}"
 echo "== wheel lane"
 bash scripts/wheel_lane.sh

@@ -13,8 +13,8 @@ import json
 import time
 
 import pytest
-from test_browser import AUDIO_STATE, chromium, jupyterlab, screenshots, wait_for
-from test_browser import pytestmark as browser_marks
+from browser_helpers import AUDIO_STATE, chromium, jupyterlab, screenshots, wait_for
+from browser_helpers import pytestmark as browser_marks
 
 from setoolkit.listening import (
     build_test,
