@@ -98,8 +98,8 @@ def cmd_enhance(args) -> int:
     from tqdm.auto import tqdm
 
     from .audio import info
-    from .output_plan import plan_outputs
     from .model_specs import is_spec
+    from .output_plan import plan_outputs
     from .registry import CARDS, get_card, load
 
     if args.model not in CARDS and is_spec(args.model):

@@ -13,10 +13,13 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from .assets import dataset_files
 from .errors import SetoolkitError
 from .evaluation import ORACLES, evaluate
+from .evaluation.profile import Profile
+from .evaluation.timing import parity_failures, timing_pass
 from .metrics import DEFAULT_METRICS
-from .registry import METRIC_EXTRAS, missing_extras, not_run_note
+from .registry import METRIC_EXTRAS, missing_extras, not_run_note, representatives, runnable_models
 from .report import build_report
 
 #: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, and real noisy recordings (DNSMOS only).
@@ -30,7 +33,6 @@ PARITY_FILES = 3
 
 
 def _timing_inputs(mirror=None):
-    from .assets import dataset_files
 
     return (dataset_files("dns3_synthetic", mirror=mirror, subdir="noisy")[0],
             dataset_files("vbd16k", mirror=mirror, subdir="noisy")[:PARITY_FILES])
@@ -52,9 +54,6 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     ``store`` (default ``reports_dir/store``) keeps rows, audio and timings by content key: a rerun, the same
     day or later, recomputes only what changed. A variant that fails parity raises after the report is written.
     """
-    from .evaluation.profile import Profile
-    from .evaluation.timing import parity_failures, timing_pass
-    from .registry import representatives, runnable_models
 
     t_start = time.perf_counter()
     date = date or dt.date.today().isoformat()

@@ -19,7 +19,8 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import MissingExtraError, ModelError
+from .assets import fetch, registry
+from .errors import MissingExtraError, ModelError, SetoolkitError
 from .model_specs import entry_point_cards, is_spec, load_spec
 
 #: Where the cards are declared, in the order ``setoolkit models`` lists them.
@@ -169,7 +170,6 @@ class ModelCard:
 
     @property
     def file_bytes(self) -> int | None:
-        from .assets import registry
 
         sizes = [registry()[w].bytes for w in self.weights if w in registry()]
         return sum(s for s in sizes if s) if sizes and all(sizes) else None
@@ -245,8 +245,6 @@ def runnable_models() -> tuple[list[str], dict[str, str]]:
     """Names of available models whose extras are installed and whose weights are on this machine (mirror or
     cache, checksum verified), and ``{name: reason}`` for the available ones that are not ("needs
     setoolkit[tf]"; a missing file: ``setoolkit fetch NAME`` downloads it)."""
-    from .assets import fetch
-    from .errors import SetoolkitError
 
     ready, missing = [], {}
     for c in list_models(available_only=True):

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .errors import AudioError
+from .stft import frame_np
 
 
 class StreamingEnhancer:
@@ -245,7 +246,6 @@ class FrameBlocks:
         return self._run(final=True)
 
     def _run(self, *, final: bool) -> np.ndarray:
-        from .stft import frame_np  # torch-free import of this module
 
         m, hop, n_fft = self.model, self.model.hop, self.model.n_fft
         out = []

@@ -98,3 +98,23 @@ def test_every_family_declares_its_cards_and_builders_are_functions():
     assert len(FAMILY_CARDS) == len(families)
     assert all(callable(c.builder) for c in CARDS.values() if c.available)
     assert setoolkit.get_card("dpcrn-dns3").config.front_pad == 0          # upstream main.py's frame grid
+
+
+#: Modules that may import setoolkit inside a function, and why; everywhere else a file's header shows what it
+#: depends on.
+LAZY_IMPORTS = {
+    "setoolkit.cli": "start-up: `setoolkit models` answers without importing pandas, the metrics or the engine",
+    "setoolkit.model_specs": "registry -> model_specs -> models.common.base -> registry would be a cycle",
+    "setoolkit.metrics.learned": "DistillMOS's checkpoint loader imports torch (setoolkit[learned-mos])",
+    "setoolkit.train.adapters": "the torch networks of each family load only when that family is fine-tuned",
+    "setoolkit.train.protocol": "the trainer imports torch (setoolkit[torch])",
+    "setoolkit.emotion.smile_worker": "runs in its own process: openSMILE aborts one that imported TensorFlow",
+}
+
+
+def test_setoolkit_imports_are_at_the_top_of_each_module():
+    for module, path in _modules().items():
+        hidden = sorted({t for t, _ in _imports(path, top_level=False)})
+        if module in LAZY_IMPORTS:
+            continue
+        assert not hidden, f"{path.relative_to(PKG.parent)} imports {hidden} inside a function"

@@ -34,6 +34,8 @@ from ..audio import DC_LIMIT, as_channels_first, read, resample
 from ..errors import SetoolkitError
 from ..model_specs import is_spec, load_spec
 from ..registry import CARDS, get_card, load
+from ..stft import istft, stft, torch_istft_takes_real_layout, window
+from ..streaming import stream_signal
 
 CHECKS = ("weights", "input", "output", "delay", "streaming", "quality", "environment")
 
@@ -242,7 +244,6 @@ def _check_delay(model, x16: np.ndarray, y: np.ndarray | None) -> Check:
 
 
 def _check_streaming(model, x16: np.ndarray, offline: np.ndarray | None) -> Check:
-    from ..streaming import stream_signal
 
     if not model.card.streaming:
         return Check(5, "streaming", "skip", "model is not causal")
@@ -293,7 +294,6 @@ def environment() -> dict[str, str]:
 
     import torch
 
-    from ..stft import torch_istft_takes_real_layout
 
     env = {"torch": torch.__version__, "threads": str(torch.get_num_threads())}
     for pkg in ("torchaudio", "tensorflow-cpu", "onnxruntime", "ai-edge-litert", "numpy"):
@@ -311,7 +311,6 @@ def _check_environment(model_error: BaseException | None) -> Check:
                      "STFT checks do not apply")
     import torch
 
-    from ..stft import istft, stft, window
 
     env = environment()
     summary = (f"torch {env['torch']}, torchaudio {env['torchaudio']}, TF {env['tensorflow-cpu']}, "

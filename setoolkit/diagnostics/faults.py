@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evaluation import run_task
 from ..models.common.base import Enhancer
 from ..streaming import StftFrameStream
 
@@ -108,7 +109,6 @@ def corrupted_mirror(asset_name: str, source_mirror: str | Path, target: str | P
 def _kill_worker_on(task, *, kill_file: str, **kwargs):
     import os
 
-    from ..evaluation import run_task
 
     if Path(task.noisy).name == kill_file:
         os._exit(1)  # the worker process dies mid-task, as with an out-of-memory kill

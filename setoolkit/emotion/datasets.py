@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..assets import dataset_files
 from ..audio import fit_length, read, resample, to_mono
 from ..errors import AssetError
 
@@ -192,7 +193,6 @@ def load_emodb(root: str | os.PathLike | None = None) -> pd.DataFrame:
     if root is None and os.environ.get("SETOOLKIT_EMODB"):
         root = os.environ["SETOOLKIT_EMODB"]
     if root is None:
-        from ..assets import dataset_files
 
         files = dataset_files("emodb")
     else:

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..assets import dataset_files
 from ..audio import read, resample, to_mono
 from ..errors import AudioError
+from ..metrics import snr
 from .datasets import DatasetError
 
 
@@ -28,7 +30,6 @@ def load_noises(root: str | os.PathLike | None = None, *, sr: int = 16000) -> di
     """Every wav in ``root`` (default: the registry's ``data/noise`` recordings, sha256-verified, from the mirror
     or cache) as mono float32 ``(samples,)`` at ``sr`` Hz, keyed by file stem, sorted by name."""
     if root is None:
-        from ..assets import dataset_files
 
         files = dataset_files("noise")
     else:
@@ -72,7 +73,6 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, *,
 
 def measured_snr(speech: np.ndarray, mixture: np.ndarray) -> float:
     """10 log10(speech energy / (mixture - speech) energy), dB: :func:`setoolkit.metrics.snr`."""
-    from ..metrics import snr
 
     return snr(speech, mixture)
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import datasets, features, models
 from .evaluation import encode, fuse, loso_folds, run_loso, scores
+from .noise import enhance_batch, mix_batch
 
 #: Working sample rate: the rate of the 16 kHz enhancement models and the noise recordings.
 SR = 16000
@@ -155,7 +156,6 @@ def noise_study(data: Mapping, classifiers: Mapping, enhancers: Mapping, *, nois
     ``(classifier, condition, snr, speaker)`` with ``ua, wa, f1`` and the enhancement ``seconds`` of that
     condition (all folds); condition is ``clean`` (snr NaN), ``noisy`` or an enhancer name.
     """
-    from .noise import enhance_batch, mix_batch
 
     sr, audio, y, speakers = data["sr"], data["audio"], data["y"], data["speakers"]
     folds = loso_folds(speakers, n_folds=n_folds)

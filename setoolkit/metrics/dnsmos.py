@@ -32,6 +32,7 @@ import numpy as np
 
 from ..assets import fetch
 from ..audio import resample
+from ..models.common.runtimes import onnx_session
 
 SR = 16000
 WINDOW_SECONDS = 9.01
@@ -87,7 +88,6 @@ def _sessions(personalized: bool, mirror=None, threads: int = 1):
     """``(front, body, head, p808)`` onnxruntime sessions (the three P.835 parts and the P.808 model)."""
     import onnx
 
-    from ..models.common.runtimes import onnx_session
 
     primary = "weights/dnsmos/personalized/sig_bak_ovr.onnx" if personalized else "weights/dnsmos/p835/sig_bak_ovr.onnx"
     model = onnx.shape_inference.infer_shapes(onnx.load(str(fetch(primary, mirror=mirror))))

@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..audio import resample
+from ..errors import AssetError
 from ..registry import require_extras
 from .pairs import degenerate, equal_length, is_silent, mono
 
@@ -56,7 +57,6 @@ def _distillmos_model():
     import torch
     from distillmos.sqa import DEFAULT_WEIGHTS_CHKPT, ConvTransformerSQAModel
 
-    from ..errors import AssetError
     from ..models.common.checkpoints import load_torch_checkpoint
 
     with open(DEFAULT_WEIGHTS_CHKPT, "rb") as f:

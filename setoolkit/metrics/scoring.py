@@ -38,8 +38,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..audio import resample
+from ..audio import read, resample, to_mono
 from ..errors import MetricError
+from ..stft import stft_np, window
 from . import catalog
 from . import learned as quality_models
 from .composite import composite
@@ -133,7 +134,6 @@ def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
 
     ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; Hann frames of ``n_fft`` samples (default
     512 up to 16 kHz, else 2048), hop ``n_fft // 4``. NaN for a clip shorter than one frame."""
-    from ..stft import stft_np, window
 
     ref, est = equal_length(ref, est)
     if silent_reference("LSD", ref):
@@ -311,7 +311,6 @@ def check_lengths(n_ref: int, n_est: int, sr: int, *, name: str = "estimate", ma
 
 
 def _score_files(job: tuple) -> dict:
-    from ..audio import read, to_mono
 
     ref_path, est_path, metrics, align_signals = job
     ref, sr_ref = read(ref_path)
@@ -373,7 +372,6 @@ def score_improvement(enhance, pairs: Iterable[tuple[str, str]], *, metrics: Seq
     >>> score_improvement(model.enhance, assets.dataset_pairs("vbd16k")[:4]).mean_delta()
     {'si_sdr': 9.4, 'pesq_wb': 0.61}
     """
-    from ..audio import read
 
     before, after = [], []
     for clean_path, noisy_path in pairs:

@@ -38,7 +38,9 @@ from ..listening.page import PAGE_FILE
 from ..listening.report_section import ListeningSection
 from ..metrics import catalog
 from ..registry import CARDS
+from . import figures
 from .escape import md_escape, script_json, url_path
+from .figures import FAMILY_COLOURS
 from .leaderboard import (
     BUSY_MARK,
     EXAMPLES_PER_SET,
@@ -74,7 +76,6 @@ TEMPLATES = Path(__file__).parents[1] / "templates"
 
 def _board_html(board, variants=None, threads: int | None = None) -> dict:
     """Header and rows (cells with text, CI, CSS classes) of one leaderboard for the template."""
-    from .figures import FAMILY_COLOURS
 
     metrics, deltas, primary = board.attrs["metrics"], board.attrs["deltas"], board.attrs["primary"]
     enh = board[~board["model"].map(is_reference)]
@@ -203,7 +204,6 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
     """
     import pandas as pd
 
-    from . import figures
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -394,7 +394,6 @@ def _write_html(data: ReportData) -> None:
     bands, changes, notes, speed = data.bands, data.changes, data.notes, data.speed
     import jinja2
 
-    from .figures import FAMILY_COLOURS
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)

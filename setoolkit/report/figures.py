@@ -14,6 +14,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..metrics import catalog
+from ..registry import CARDS
+from ..stft import stft_np, window
 
 #: One colour per model family, fixed so that a family has the same colour in every figure and report.
 FAMILY_COLOURS = {"dpcrn": "#1f77b4", "deepfilternet": "#d62728", "gtcrn": "#2ca02c", "dtln": "#ff7f0e",
@@ -35,7 +37,6 @@ def _plt():
 def spectrogram_grid(signals: Mapping[str, np.ndarray], sr: int, out: str | Path, *, n_fft: int | None = None,
                      title: str = "") -> Path:
     """One log-power spectrogram per named signal ``(samples,)``, shared dB colour scale (top 80 dB)."""
-    from ..stft import stft_np, window
 
     plt = _plt()
     n_fft = n_fft or (512 if sr <= 16000 else 1024 if sr <= 24000 else 2048)
@@ -111,7 +112,6 @@ def loss_curves(logs: Mapping[str, str | Path], out: str | Path, *, ylabel: str 
 
 def family_of(model: str) -> str:
     """The model card's family of ``model`` (``"other"`` for names not in the registry)."""
-    from ..registry import CARDS
 
     card = CARDS.get(model)
     return card.family if card else "other"
@@ -122,7 +122,6 @@ def model_styles(models: Sequence[str]) -> dict[str, dict]:
     order within the family) a marker and a lighter shade of that colour for bars."""
     from matplotlib.colors import to_rgb
 
-    from ..registry import CARDS
 
     order = {n: i for i, n in enumerate(CARDS)}
     by_family: dict[str, list[str]] = {}
@@ -475,7 +474,6 @@ def spectrogram_image(audio: np.ndarray, sr: int, *, vmax: float | None = None, 
     the signal's own maximum, pass one value to compare signals). Returns ``(png, vmax)``."""
     import io
 
-    from ..stft import stft_np, window
 
     n_fft = n_fft or (512 if sr <= 16000 else 1024 if sr <= 24000 else 2048)
     hop = n_fft // 4

@@ -15,6 +15,7 @@ from ..evaluation import NOISY
 from ..evaluation.paired import leader_ties, versus_best
 from ..metrics import catalog
 from ..registry import CARDS
+from ..studies.published import published_vs_measured
 from ..training_data import in_domain
 from .escape import md_escape
 
@@ -372,7 +373,6 @@ def paper_table(summary, dataset: str):
 def published_table(summary, bands=None):
     """Published vs measured (:func:`setoolkit.studies.published.published_vs_measured`) for the models in
     ``summary``, rounded for display; ``None`` when none of them publishes a number."""
-    from ..studies.published import published_vs_measured
 
     t = published_vs_measured(summary, bands)
     t = t[t["model"].isin(set(summary["model"]))] if len(t) else t

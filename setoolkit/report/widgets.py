@@ -23,8 +23,10 @@ import anywidget
 import numpy as np
 import traitlets
 
+from ..audio import read, to_mono
 from ..evaluation import NOISY
 from ..metrics import catalog
+from .figures import spectrogram_image
 from .leaderboard import PAIRED_METRICS, UNPAIRED_METRICS
 from .players import metric_text, player_signals
 
@@ -101,8 +103,6 @@ class ComparisonPlayer(anywidget.AnyWidget):
             self.refresh()
 
     def _signal(self, label: str, kind: str, path: str, row, names, vmax):
-        from ..audio import read, to_mono
-        from .figures import spectrogram_image
         key = (label, str(path), vmax)
         if key not in self._cache:
             x, sr = read(path)

@@ -86,7 +86,6 @@ def agreement(outputs: dict[str, list[np.ndarray]]) -> list[dict]:
     """Pairwise agreement of variants run on the same inputs: ``outputs`` maps a variant name to its outputs
     (one ``(samples,)`` per input, same order). Returns ``[{"a", "b", "mean", "min"}]``: SI-SDR (dB) of b
     against a over the inputs. Float exports of one model agree to > 100 dB; int8 weights to 30-50 dB."""
-    from .. import metrics
 
     rows = []
     for a, b in combinations(outputs, 2):

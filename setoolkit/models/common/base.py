@@ -29,7 +29,6 @@ from ...output_plan import check_not_input, ensure_writable_dir
 from ...registry import ModelCard
 from ...streaming import FrameBlocks, FrameModel, StftFrameStream, offline_frames
 
-
 #: ``chunk_seconds = None`` models enhance a signal up to this long (s) in one offline call; longer ones stream.
 WHOLE_CHANNEL_SECONDS = 120.0
 
