@@ -297,7 +297,9 @@ def _unpack(archive: Path, target: Path, manifest: Path) -> None:
                     continue
                 if not member.isfile() or member.name.startswith("/") or ".." in Path(member.name).parts:
                     raise AssetError(f"{archive}: refusing archive member {member.name!r} (not a plain file)")
-                with tar.extractfile(member) as src, open(tmp / Path(member.name).name, "wb") as dst:
+                src_file = tar.extractfile(member)
+                assert src_file is not None  # a regular file (checked above) always has its data
+                with src_file as src, open(tmp / Path(member.name).name, "wb") as dst:
                     shutil.copyfileobj(src, dst)
         lines = "".join(f"{sha256_of(p)}  {p.name}\n" for p in sorted(tmp.iterdir()))
         tmp_manifest = tmp.with_name(tmp.name + ".sha256")

@@ -83,6 +83,7 @@ def _import_target(spec: str, kind: str, target: str) -> ModuleType:
         if not path.is_file():
             raise SpecError(f"model spec {spec!r}: file {target!r} does not exist")
         module_spec = importlib.util.spec_from_file_location(_file_module_name(path), path)
+        assert module_spec is not None and module_spec.loader is not None  # a .py file: the source loader
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_spec.name] = module
         try:
@@ -177,6 +178,7 @@ def spec_fingerprint(spec: str, model=None) -> str:
     """
     kind, target, _ = parse_spec(spec)
     h = hashlib.sha256(str(spec).encode())
+    path: Path | None
     if kind == "file":
         path = Path(target).expanduser()
         if not path.is_file():

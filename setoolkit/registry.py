@@ -17,7 +17,7 @@ import importlib
 import importlib.util
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from .assets import fetch, registry
 from .errors import MissingExtraError, ModelError, SetoolkitError
@@ -237,7 +237,8 @@ def representatives(names) -> tuple[list[str], dict[str, str]]:
     """Split model ``names`` into the ones to score and ``{variant: representative}`` for the runtime
     variants whose representative is among ``names`` (a variant without it is scored itself)."""
     names = list(names)
-    variants = {n: CARDS[n].variant_of for n in names if n in CARDS and CARDS[n].variant_of in names}
+    variants = {n: cast(str, CARDS[n].variant_of)  # in names: a str
+                for n in names if n in CARDS and CARDS[n].variant_of in names}
     return [n for n in names if n not in variants], variants
 
 
@@ -293,4 +294,5 @@ def load(name: str, **kwargs):
         ready = ", ".join(m.name for m in list_models(available_only=True))
         raise ModelError(f"model {name!r} is not available yet: {c.status}. Available now: {ready}")
     require_extras(c.extras, f"model {name!r}")
+    assert c.builder is not None  # available
     return c.builder(c, **kwargs)

@@ -25,7 +25,7 @@ import importlib.util
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 
@@ -86,7 +86,7 @@ class DoctorReport:
 # ------------------------------------------------------------------------------------------ checks
 
 
-def _check_weights(model_or_name, mirror) -> tuple[Check, object]:
+def _check_weights(model_or_name, mirror) -> tuple[Check, Any]:
     if not isinstance(model_or_name, str):
         model = model_or_name
         card = getattr(model, "card", None)
@@ -277,7 +277,7 @@ def _check_quality(model, pairs: Sequence[tuple[Path, Path]] | None) -> Check:
     if ds <= 0 or dp <= 0:
         return Check(6, "quality", "fail", text + " (worse than the input)", "the model makes things worse: "
                      "check the checks above")
-    want_s, want_p = expected.get("si_sdr"), expected.get("pesq_wb")
+    want_s, want_p = expected.get("si_sdr"), cast(float, expected.get("pesq_wb"))  # given with si_sdr
     if want_s is not None and (ds < want_s - 3.0 or dp < want_p - 0.3):
         return Check(6, "quality", "fail", text + f" (card expects >= {want_s:+.1f} dB, {want_p:+.2f})",
                      "far below the model card")

@@ -4,12 +4,14 @@ outputs; the doctor's tests check that they are caught."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 
 from ..models.dpcrn.config import DpcrnConfig
 from ..models.dpcrn.torch_convert import from_h5, stored_ln
-from ..models.dpcrn.torch_port import DpcrnTorch
+from ..models.dpcrn.torch_port import DeconvBlock, DpcrnTorch
 
 #: Conversion mistakes a DPCRN port can make, each plausible and each silent (the model still runs and
 #: still enhances a little): reproduced by :func:`faulty_port` for the parity notebook and tests.
@@ -34,6 +36,6 @@ def faulty_port(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig, fault: s
                 if v.ndim == 2 and ("_ln." in k or k.startswith("input_norm.")):
                     v.copy_(torch.from_numpy(stored_ln(k, weights).T.copy()))
         elif fault == "transposed-conv kernel flipped":
-            for blk in model.decoder:
+            for blk in cast("list[DeconvBlock]", model.decoder):
                 blk.conv.weight.copy_(blk.conv.weight.flip(2, 3))
     return model

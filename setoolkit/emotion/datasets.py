@@ -212,7 +212,8 @@ def restrict(table: pd.DataFrame, classes) -> pd.DataFrame:
     return table[table["emotion"].isin(list(classes))].reset_index(drop=True)
 
 
-def load_audio(table: pd.DataFrame, *, sr: int = 16000, seconds: float | None = 2.0) -> np.ndarray:
+def load_audio(table: pd.DataFrame, *, sr: int = 16000,
+               seconds: float | None = 2.0) -> np.ndarray | list[np.ndarray]:
     """Read every ``table.path``: mono, resampled to ``sr`` Hz (soxr VHQ), cut or zero-padded at the end to
     ``seconds``.
 

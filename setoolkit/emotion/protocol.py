@@ -13,7 +13,7 @@ Examples
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from .noise import enhance_batch, mix_batch
 #: Working sample rate: the rate of the 16 kHz enhancement models and the noise recordings.
 SR = 16000
 #: Log-mel settings of the learned models: 64 bands, 40 ms window, 20 ms hop (101 frames per 2 s).
-LOGMEL = {"n_mels": 64, "win_ms": 40.0, "hop_ms": 20.0}
+LOGMEL: dict[str, Any] = {"n_mels": 64, "win_ms": 40.0, "hop_ms": 20.0}
 
 Featurize = Callable[[np.ndarray], np.ndarray]
 

@@ -59,6 +59,7 @@ def code_hash(*modules: str) -> str:
                     base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
                     target = f"{base}.{node.module}" if node.module else base
                 elif (node.module or "").startswith("setoolkit"):
+                    assert node.module is not None  # it starts with "setoolkit"
                     target = node.module
                 else:
                     continue
@@ -114,7 +115,7 @@ _SPECS: dict[str, tuple[list[str], tuple, str]] = {}
 
 
 def _stamps(files: Sequence[str]) -> tuple:
-    out = []
+    out: list[tuple] = []
     for f in files:
         try:
             st = os.stat(f)

@@ -188,6 +188,7 @@ def _folder_files(folder: Path) -> list[SetFile]:
         raise SetError(f"{noisy_dir}: no audio files ({', '.join(sorted(AUDIO_EXTS))})")
     twins: dict[str, list[Path]] = {}
     for c in _audio_under(clean_dir) if clean_dir else []:
+        assert clean_dir is not None  # only iterated when there is one
         twins.setdefault(c.relative_to(clean_dir).with_suffix("").as_posix(), []).append(c)
     out, lonely = [], []
     for f in noisy:

@@ -59,8 +59,8 @@ def snr_bands(table, metrics: Sequence[str] = ("pesq_wb", "stoi", "si_sdr"), *,
     if "snr" not in table.columns:
         return pd.DataFrame()
     base = table[(table.model == NOISY) & table["snr"].notna()][["dataset", "file", "snr"]]
-    nominal = np.asarray(nominal)
-    base = base.assign(band=nominal[np.abs(base["snr"].to_numpy()[:, None] - nominal[None]).argmin(axis=1)])
+    bands = np.asarray(nominal)
+    base = base.assign(band=bands[np.abs(base["snr"].to_numpy()[:, None] - bands[None]).argmin(axis=1)])
     merged = table.merge(base[["dataset", "file", "band"]], on=["dataset", "file"])
     metrics = [m for m in metrics if m in merged.columns]
     out = merged.groupby(["dataset", "band", "model"], sort=True)[metrics].mean()

@@ -144,10 +144,10 @@ def ccr_scores(ratings: pd.DataFrame, **kwargs) -> pd.DataFrame:
 
 def holm(p: Sequence[float]) -> np.ndarray:
     """Holm-Bonferroni adjusted p-values (same order as ``p``)."""
-    p = np.asarray(p, dtype=float)
-    m = p.size
-    order = np.argsort(p)
-    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    pv = np.asarray(p, dtype=float)
+    m = pv.size
+    order = np.argsort(pv)
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * pv[order]))
     out = np.empty(m)
     out[order] = adj
     return out

@@ -44,7 +44,7 @@ FORMAT = "setoolkit-listening-test/1"
 MAX_MUSHRA_SYSTEMS = 12
 
 #: The rating scales with their standard wording, by test kind.
-SCALES = {
+SCALES: dict[str, dict] = {
     "mushra": {"min": 0, "max": 100, "question": "Rate the basic audio quality of each signal against the "
                "reference (rate at least one signal 100).",
                "labels": [[80, "Excellent"], [60, "Good"], [40, "Fair"], [20, "Poor"], [0, "Bad"]]},

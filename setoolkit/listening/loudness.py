@@ -66,17 +66,18 @@ def active_speech_level(x: np.ndarray, sr: int) -> float:
         return -np.inf
     env = envelope(x, sr)
     hang = round(HANGOVER_S * sr)
-    a_db, delta = [], []
+    a_list: list[float] = []
+    delta_list: list[float] = []
     for c_db in THRESHOLDS_DB:
         n = _activity(env, 10 ** (c_db / 20), hang)
         if n == 0:
             break
         a = 10 * np.log10(energy / n)
-        a_db.append(a)
-        delta.append(a - c_db)
-        if delta[-1] <= MARGIN_DB:  # the first crossing of the margin is all that is needed
+        a_list.append(a)
+        delta_list.append(a - c_db)
+        if delta_list[-1] <= MARGIN_DB:  # the first crossing of the margin is all that is needed
             break
-    a_db, delta = np.asarray(a_db), np.asarray(delta)
+    a_db, delta = np.asarray(a_list), np.asarray(delta_list)
     below = np.nonzero(delta <= MARGIN_DB)[0]
     if not below.size:  # never reaches the margin: everything is active
         return float(a_db[-1])

@@ -38,6 +38,7 @@ def audio_urls(test: TestDefinition, test_dir: str | os.PathLike | None = None, 
                                       ([t.reference] if t.reference else []) + [s.file for s in t.stimuli]]
     if not embed:
         return {f: f for f in dict.fromkeys(files)}
+    assert test_dir is not None, "embed=True reads the sounds from test_dir"
     return {f: "data:audio/wav;base64," + base64.b64encode((Path(test_dir) / f).read_bytes()).decode("ascii")
             for f in dict.fromkeys(files)}
 

@@ -68,7 +68,7 @@ def _fmt(v) -> str:
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else ""
     if isinstance(v, (float, np.floating)):
-        return "–" if not np.isfinite(v) else f"{v:.3g}" if abs(v) < 0.01 and v != 0 else f"{v:.2f}"
+        return "–" if not np.isfinite(v) else f"{v:.3g}" if abs(float(v)) < 0.01 and v != 0 else f"{v:.2f}"
     return str(v)
 
 

@@ -197,6 +197,7 @@ def _body_rows(body, logpow: np.ndarray) -> np.ndarray:
         if out is None:
             out = np.empty((*y.shape[:2], t, y.shape[3]), dtype=y.dtype)
         out[:, :, a:b] = y[:, :, a - lo: a - lo + (b - a)]
+    assert out is not None  # t >= 1: the clip is repeated to at least one window
     return out
 
 

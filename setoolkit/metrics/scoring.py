@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -323,8 +324,9 @@ def _score_files(job: tuple) -> dict:
     return row
 
 
-def score_files(pairs: Iterable[tuple[str, str]], *, metrics: Sequence[str] = DEFAULT_METRICS,
-                align_signals: bool = True, workers: int | None = None, progress: bool = True) -> list[dict]:
+def score_files(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]], *,
+                metrics: Sequence[str] = DEFAULT_METRICS, align_signals: bool = True, workers: int | None = None,
+                progress: bool = True) -> list[dict]:
     """Score many ``(reference_path, estimate_path)`` pairs in parallel processes with a progress bar.
 
     Returns one dict per pair (``file``, ``reference``, ``sr``, the metrics, ``lag``), in input order.
@@ -359,8 +361,8 @@ class Improvement:
         return {m: float(np.nanmean(self.delta[:, k])) for k, m in enumerate(self.metrics)}
 
 
-def score_improvement(enhance, pairs: Iterable[tuple[str, str]], *, metrics: Sequence[str] = ("si_sdr", "pesq_wb"),
-                      score_rate: int | None = None) -> Improvement:
+def score_improvement(enhance, pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]], *,
+                      metrics: Sequence[str] = ("si_sdr", "pesq_wb"), score_rate: int | None = None) -> Improvement:
     """Score each ``(clean_path, noisy_path)`` pair before and after ``enhance``.
 
     ``enhance``: ``(audio (channels, samples), sr) -> (channels, samples)``, e.g. ``model.enhance``. Files are

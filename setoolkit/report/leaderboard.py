@@ -229,7 +229,7 @@ def headline(board) -> str:
     return text + "."
 
 
-def best_by_group(board, by: str):
+def best_by_group(board, by: str | Sequence[str]):
     """The best model (highest primary metric) in each group of ``by`` (``family``, ``latency_class``,
     ``size_class``, or a list of them): ``group..., best, <primary>, ci, runner_up, models``."""
     import pandas as pd

@@ -5,6 +5,7 @@ a saver in the family's own checkpoint format. One adapter per family, looked up
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,6 +17,11 @@ from ..models.dpcrn.config import apply_mask, features, load_h5
 from ..models.dpcrn.enhancer import DpcrnTorchModel, h5_asset
 from ..models.dpcrn.torch_convert import convert_h5, to_h5_weights
 from ..streaming import front_pad
+
+if TYPE_CHECKING:
+    from ..models.dpcrn.torch_port import DpcrnTorch
+    from ..models.dtln.enhancer import Dtln
+    from ..models.dtln.network import DtlnTorch
 
 
 class TrainAdapter:
@@ -123,6 +129,9 @@ class DpcrnAdapter(StftAdapter, SideFileCheckpoint):
     the weights always map back to the Keras layout: checkpoints are Keras h5 files (a copy of the released
     file with new values) that the TF-native model, the port and upstream ``load_weights`` read."""
 
+    module: DpcrnTorch
+    enhancer: DpcrnTorchModel
+
     def __init__(self, enhancer) -> None:
         super().__init__(enhancer, enhancer.torch_model)
         _freeze_second_rnn_biases(self.module, ".hh.bias")
@@ -150,6 +159,9 @@ class DtlnAdapter(StftAdapter, SideFileCheckpoint):
     trains except the torch-only second LSTM biases (kept 0, so the weights map back to Keras); checkpoints
     are Keras h5 files (:func:`~setoolkit.models.dtln.network.write_h5`) that ``setoolkit.models.dtln.network.build(card,
     checkpoint=...)`` and upstream ``load_weights`` read."""
+
+    module: DtlnTorch
+    enhancer: Dtln
 
     def __init__(self, enhancer) -> None:
         super().__init__(enhancer, enhancer.backend.net)

@@ -148,6 +148,7 @@ class TorchEnhancer(UserEnhancer):
     def stream(self) -> StepStream:
         if not self.card.streaming:
             return super().stream()
+        assert self.card.hop is not None  # a streaming user card has its hop (see user_card)
         return StepStream(self._torch_step, None, hop=self.card.hop, latency=self.latency,
                           sample_rate=self.sample_rate)
 
@@ -183,6 +184,7 @@ class OnnxEnhancer(UserEnhancer):
             y = self.session.run(self._outputs[:1], {self._inputs[0].name: x[None]})[0]
             return np.asarray(y).reshape(-1) if np.asarray(y).shape[:1] == (1,) else np.asarray(y)
         hop = self.card.hop
+        assert hop is not None  # a streaming user card has its hop (see user_card)
         n = x.shape[0]
         xp = np.concatenate([x, np.zeros(-n % hop, dtype=np.float32)])
         state, out = self.initial_state(), []
@@ -194,6 +196,7 @@ class OnnxEnhancer(UserEnhancer):
     def stream(self) -> StepStream:
         if not self.card.streaming:
             return super().stream()
+        assert self.card.hop is not None  # a streaming user card has its hop (see user_card)
         return StepStream(self._onnx_step, self.initial_state(), hop=self.card.hop, latency=self.latency,
                           sample_rate=self.sample_rate)
 

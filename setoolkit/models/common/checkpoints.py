@@ -8,6 +8,7 @@ import pickle
 import threading
 import types
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -15,6 +16,8 @@ from torch import nn
 from ...assets import fetch, get, verify
 from ...errors import AssetError
 from ...registry import ModelCard
+
+_M = TypeVar("_M", bound=nn.Module)
 
 
 def resolve_checkpoint(card: ModelCard, *, mirror=None, checkpoint=None, verify_hash: bool = True) -> Path:
@@ -38,7 +41,7 @@ def resolve_checkpoint(card: ModelCard, *, mirror=None, checkpoint=None, verify_
     return verify(asset, path) if verify_hash else path
 
 
-def load_state_strict(module: nn.Module, state, *, source, model_name: str) -> nn.Module:
+def load_state_strict(module: _M, state, *, source, model_name: str) -> _M:
     """Load ``state`` into ``module`` requiring the same keys and shapes; return ``module``.
 
     Raises :class:`~setoolkit.errors.AssetError` naming ``source`` and the first mismatching key in the

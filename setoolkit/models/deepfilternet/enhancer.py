@@ -250,7 +250,7 @@ def _windows(a: np.ndarray, order: int, k: int) -> np.ndarray:
 def build(card: ModelCard, *, mirror=None) -> DeepFilterNet:
     """Fetch (and verify) the card's three ONNX parts and config.ini, or its official ``.tar.gz`` export
     (verified, then unpacked once into the cache), and build the model."""
-    paths = {}
+    paths: dict[str, str | Path] = {}
     for name in card.weights:
         if name.endswith(".tar.gz"):
             paths.update({p.stem: p for p in extracted(name, mirror=mirror).iterdir()})

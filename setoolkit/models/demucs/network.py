@@ -146,6 +146,7 @@ class Demucs(nn.Module):
     def forward(self, mix: torch.Tensor) -> torch.Tensor:
         if mix.dim() == 2:
             mix = mix.unsqueeze(1)
+        std: torch.Tensor | int
         if self.normalize:
             std = mix.mean(dim=1, keepdim=True).std(dim=-1, keepdim=True)
             x = mix / (self.floor + std)
@@ -285,7 +286,7 @@ class DemucsStream(StreamingEnhancer):
         self._in = torch.zeros(self.latency + self.hop)
         self._n_blocks = 0
         self._frames = 0
-        self._variance = 0.0
+        self._variance: float | torch.Tensor = 0.0
         self._prepare_weights()
         self._plan()
         self._hist = [_History(n, c, m) for n, c, m in zip(self._state_len, self._enc_ch, self._new)]
@@ -337,9 +338,9 @@ class DemucsStream(StreamingEnhancer):
             m //= S
             new.append(m)
         self._new = new                                              # new positions per hop and layer
-        ch = [net.encoder[i][0].out_channels for i in range(D)]
+        ch = [net.encoder[i][0].out_channels for i in range(D)]  # type: ignore[index]  # items: nn.Sequential
         self._enc_ch = ch[:-1]
-        self._dec_out_ch = [layer[2].out_channels for layer in net.decoder]
+        self._dec_out_ch = [layer[2].out_channels for layer in net.decoder]  # type: ignore[index]  # nn.Sequential
         # the right-context path ("extra") only matters where the output resampler reaches the kept samples
         last = self._buffer // R + self.hop - 1                      # last kept sample of the downsampled block
         for _ in range(int(math.log2(R))):
@@ -456,4 +457,5 @@ class DemucsStream(StreamingEnhancer):
                 x = x.relu_()
                 extra = extra.relu_()
             extra = extra[:self._extra_need[idx]]
+        assert extra is not None  # set by the first decoder layer (depth >= 1)
         return x.view(-1), extra.reshape(-1)

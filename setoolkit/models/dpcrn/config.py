@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def _rnn_shapes(cfg: DpcrnConfig, units: int, n_in: int) -> list[tuple]:
 def expected_layers(cfg: DpcrnConfig) -> list[tuple[str, list[tuple]]]:
     """Every h5 layer with weights, in file order, with its weight shapes: what a checkpoint must hold."""
     c, w = cfg.channels, cfg.width
-    layers = []
+    layers: list[tuple[str, list[tuple]]] = []
     if cfg.input_norm == "layernorm":
         layers.append(("layer_normalization", [(cfg.n_features, cfg.n_bins)] * 2))
     else:
@@ -134,7 +135,7 @@ def expected_layers(cfg: DpcrnConfig) -> list[tuple[str, list[tuple]]]:
                    (prelu_name(prelu), [(1, 1, f)])]
         prelu += 1
         c_in = f
-    ln = [(c, w)] * 2 if cfg.dprnn_ln_axes == 2 else [(c,)] * 2
+    ln: list[tuple] = [(c, w)] * 2 if cfg.dprnn_ln_axes == 2 else [(c,)] * 2
     half = cfg.units // 2
     for b in range(2):
         block = (_rnn_shapes(cfg, half, c) * 2 + [(cfg.units, c), (c,)] + ln
@@ -219,6 +220,8 @@ def sine_window(n: int) -> np.ndarray:
 def features(cfg: DpcrnConfig, spec):
     """Complex STFT ``(..., frames, bins)`` -> network input ``(..., frames, bins, n_features)`` float32.
     numpy in, numpy out; a torch tensor in, a (differentiable) torch tensor out (fine-tuning)."""
+    log: Any  # np.log or torch.log
+    stack: Any
     if isinstance(spec, np.ndarray):
         re, im = spec.real.astype(np.float32), spec.imag.astype(np.float32)
         log, stack = np.log, np.stack

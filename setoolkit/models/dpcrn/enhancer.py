@@ -13,18 +13,19 @@ streaming still equals offline.
 from __future__ import annotations
 
 import copy
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from ...assets import fetch
 from ...registry import ModelCard
-from ...streaming import StftFrameStream, lockstep_frames, torch_threads
+from ...streaming import FrameModel, StftFrameStream, lockstep_frames, torch_threads
 from ..common.base import FrameEnhancer
 from .config import DpcrnConfig, apply_mask, features, load_h5, sine_window
 from .keras_graph import KerasRunner
 from .torch_convert import from_h5, quantize_int8
-from .torch_port import STATE_PARTS
+from .torch_port import STATE_PARTS, DpcrnTorch
 
 #: Streaming variants for the cache study: ``mode -> (state parts carried frame to frame, STFT overlap kept)``.
 STREAMING_MODES = {
@@ -56,7 +57,7 @@ class DpcrnNet(FrameEnhancer):
         self.window = sine_window(cfg.n_fft)
         #: the released h5's arrays by layer, as read (the PyTorch port is built from them)
         self.h5_weights = weights
-        self._torch = None
+        self._torch: DpcrnTorch | None = None
 
     # -- the network ---------------------------------------------------------------------------------
     def net_offline(self, feats: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
@@ -104,7 +105,7 @@ class DpcrnNet(FrameEnhancer):
         frame to frame (default all of ``("conv", "deconv", "rnn")``); ``overlap=False`` drops the STFT
         overlap buffer (each frame holds zeros and the newest hop). Both reproduce broken streaming ports."""
         model = self if carry is None else StateSubsetView(self, tuple(carry))
-        return StftFrameStream(model, drop_overlap=not overlap)
+        return StftFrameStream(cast(FrameModel, model), drop_overlap=not overlap)  # duck-typed FrameModel
 
     def stream_many(self, xs: list[np.ndarray], carry=None, *, overlap: bool = True,
                     batch: int = 8) -> list[np.ndarray]:
@@ -119,7 +120,7 @@ class DpcrnNet(FrameEnhancer):
             return apply_mask(self.cfg, specs, masks), state
 
         order = sorted(range(len(xs)), key=lambda k: len(xs[k]))
-        out = [None] * len(xs)
+        out: list[Any] = [None] * len(xs)   # every entry set below
         for g in range(0, len(order), batch):
             group = order[g:g + batch]
             ys = lockstep_frames(self, [xs[k] for k in group], step, self.initial_state(len(group)),

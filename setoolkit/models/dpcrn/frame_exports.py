@@ -19,6 +19,8 @@ real-time export the mask output is named ``lambda/Log`` because it is a Keras `
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ...assets import fetch
@@ -76,7 +78,8 @@ def producer_ops(path: str, output_name: str, depth: int = 4) -> list[str]:
     producer = {o: op for op in it._get_ops_details() for o in op["outputs"]}
     if output_name not in names:
         raise ModelError(f"{path}: no tensor named {output_name!r}")
-    chain, idx = [], names[output_name]
+    chain: list[str] = []
+    idx = names[output_name]
     while idx in producer and len(chain) < depth + 1:
         op = producer[idx]
         chain.append(op["op_name"])
@@ -98,6 +101,7 @@ class DpcrnTflite(FrameEnhancer):
 
     def __init__(self, card: ModelCard, model_path: str) -> None:
         super().__init__(card)
+        assert card.frame is not None and card.hop is not None  # a per-frame export's card has its framing
         self.n_fft, self.hop = card.frame, card.hop
         self.window = window("sine", self.n_fft)
         self.model_path = model_path
@@ -122,7 +126,7 @@ class DpcrnTflite(FrameEnhancer):
     # -- one call ------------------------------------------------------------------------------------
     def _run(self, spec: np.ndarray, state: tuple) -> tuple[list[np.ndarray], tuple]:
         feat = np.stack([spec.real, spec.imag, np.log(spec.real ** 2 + spec.imag ** 2 + _LOG_EPS)], axis=-1)
-        arrays = [None] * (1 + len(state))
+        arrays: list[Any] = [None] * (1 + len(state))
         arrays[self._feat_k] = feat[None, None].astype(np.float32)
         for k, s in zip(self._state_ins, state):
             arrays[k] = s
@@ -148,7 +152,8 @@ class DpcrnTflite(FrameEnhancer):
         self._state_pairs = list(range(n))  # identity while probing
         spec = self._probe_frames(2)[1]
         base = [np.asarray(s) for s in self._run(spec, self.initial_state())[1]]
-        pairs, free = [None] * n, set(range(n))
+        pairs: list[Any] = [None] * n   # every entry set below
+        free = set(range(n))
         for k in reversed(range(n)):
             state = list(self.initial_state())
             state[k] = state[k] + np.float32(0.5)
@@ -163,12 +168,12 @@ class DpcrnTflite(FrameEnhancer):
     def identify_outputs(self) -> tuple[int, int, int]:
         """Run a voiced probe and find (mask, cos, sin) among the three frame outputs by their values."""
         state = self.initial_state()
-        seen = [[], [], []]
+        frames: list[list[np.ndarray]] = [[], [], []]
         for spec in self._probe_frames():
             outs, state = self._run(spec, state)
             for k in range(3):
-                seen[k].append(outs[k])
-        seen = [np.stack(s) for s in seen]
+                frames[k].append(outs[k])
+        seen = [np.stack(s) for s in frames]
         cos_i, sin_i = find_phase_pair(seen)
         mask_i = ({0, 1, 2} - {cos_i, sin_i}).pop()
         if seen[mask_i].min() < -1e-6:

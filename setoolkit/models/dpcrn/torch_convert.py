@@ -32,9 +32,9 @@ def convert_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig) -> dict[s
     a ``state_dict`` of :class:`DpcrnTorch` (without BatchNorm ``num_batches_tracked``)."""
     sd: dict[str, np.ndarray] = {}
     if cfg.input_norm == "layernorm":
-        g, b = weights["layer_normalization"]
-        sd["input_norm.weight"] = ln_param(g, (cfg.n_bins, cfg.n_features))
-        sd["input_norm.bias"] = ln_param(b, (cfg.n_bins, cfg.n_features))
+        gamma, beta = weights["layer_normalization"]
+        sd["input_norm.weight"] = ln_param(gamma, (cfg.n_bins, cfg.n_features))
+        sd["input_norm.bias"] = ln_param(beta, (cfg.n_bins, cfg.n_features))
     else:
         sd.update({k: v.reshape(cfg.n_bins, cfg.n_features)
                    for k, v in _bn("input_norm", weights["batch_normalization"]).items()})

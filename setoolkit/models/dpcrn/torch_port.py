@@ -28,6 +28,8 @@ the last ``kt - 1`` input frames of each encoder conv and of each decoder transp
 
 from __future__ import annotations
 
+from typing import Any, TypeGuard, cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -89,11 +91,12 @@ class KerasLSTM(nn.Module):
     def forward(self, x: torch.Tensor, state: tuple | None = None) -> tuple[torch.Tensor, tuple]:
         state = self.initial_state(x.shape[0]) if state is None else state
         if _fusable(self):
-            ys, state = run_fused([self], x.transpose(0, 1), state)
-            return ys.transpose(0, 1), state
+            y, state = run_fused([self], x.transpose(0, 1), state)
+            assert state is not None  # one direction: run_fused returns its final state
+            return y.transpose(0, 1), state
         xp = self.ih(x)
         steps = range(x.shape[1] - 1, -1, -1) if self.reverse else range(x.shape[1])
-        ys = [None] * x.shape[1]
+        ys: list[Any] = [None] * x.shape[1]
         for t in steps:
             ys[t], state = self.cell(xp[:, t], state)
         return torch.stack(ys, dim=1), state
@@ -124,7 +127,7 @@ def _training(params) -> bool:
     return torch.is_grad_enabled() and any(p.requires_grad for p in params)
 
 
-def _is_dynamic_int8(m: nn.Module) -> bool:
+def _is_dynamic_int8(m: nn.Module) -> TypeGuard[torch.ao.nn.quantized.dynamic.Linear]:
     return isinstance(m, torch.ao.nn.quantized.dynamic.Linear)
 
 
@@ -137,12 +140,13 @@ def _linear_params(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     quantised one dequantised (exactly the int8 grid times its scale)."""
     if _is_dynamic_int8(m):
         return m.weight().dequantize(), m.bias()
-    return m.weight, m.bias
+    lin = cast(nn.Linear, m)  # the fused path admits only nn.Linear besides int8 (see _fusable)
+    return lin.weight, lin.bias
 
 
 def _params_key(rnns) -> tuple:
     """Identity of the weights the fused cache was built from (quantised modules are immutable)."""
-    key = []
+    key: list[Any] = []
     for r in rnns:
         for m in (r.ih, r.hh):
             key += [id(m)] if _is_dynamic_int8(m) else [(id(p), p._version) for p in (m.weight, m.bias)]
@@ -242,7 +246,7 @@ def run_fused(rnns: list, x: torch.Tensor, state: tuple | None = None) -> tuple[
         init = tuple(torch.zeros(d, n, h) for _ in r0.initial_state(1))
     if r0.n_gates == 4:
         ys, hn, cn = _lstm_scan(xp, w_hh, init[0], init[1], hard)
-        final = (hn[0], cn[0])
+        final: tuple[torch.Tensor, ...] = (hn[0], cn[0])
     else:
         ys, hn = _gru_scan(xp, w_hh, init[0], hard)
         final = (hn[0],)
@@ -263,7 +267,7 @@ class DprnnBlock(nn.Module):
         self.intra_fc = nn.Linear(cfg.units, c)
         self.inter_rnn = rnn(c, cfg.units, gate)
         self.inter_fc = nn.Linear(cfg.units, c)
-        ln_shape = (cfg.width, c) if cfg.dprnn_ln_axes == 2 else (c,)
+        ln_shape = [cfg.width, c] if cfg.dprnn_ln_axes == 2 else [c]
         self.intra_ln = nn.LayerNorm(ln_shape, eps=cfg.dprnn_ln_eps)
         self.inter_ln = nn.LayerNorm(ln_shape, eps=cfg.dprnn_ln_eps)
 
@@ -280,6 +284,7 @@ class DprnnBlock(nn.Module):
             state = tuple(s.reshape(b * w, -1) for s in state)
         if _fusable(self.inter_rnn):
             ys, state = run_fused([self.inter_rnn], x.transpose(0, 1).reshape(t, b * w, c), state)
+            assert state is not None  # one direction: run_fused returns its final state
             ys = ys.reshape(t, b, w, -1).transpose(0, 1)
         else:
             ys, state = self.inter_rnn(x.transpose(1, 2).reshape(b * w, t, c), state)
@@ -387,7 +392,7 @@ class DpcrnTorch(nn.Module):
         self.cfg = cfg
         gate = gate or cfg.gate
         if cfg.input_norm == "layernorm":
-            self.input_norm = nn.LayerNorm((cfg.n_bins, cfg.n_features), eps=cfg.input_norm_eps)
+            self.input_norm: nn.Module = nn.LayerNorm([cfg.n_bins, cfg.n_features], eps=cfg.input_norm_eps)
         else:
             self.input_norm = ElementwiseBatchNorm((cfg.n_bins, cfg.n_features), cfg.input_norm_eps)
         chans = (cfg.n_features,) + tuple(cfg.filters)
@@ -441,9 +446,9 @@ class DpcrnTorch(nn.Module):
         chans = (cfg.n_features,) + tuple(cfg.filters)
         conv = [torch.zeros(batch, chans[i], kt - 1, sizes[i]) for i in range(5)]
         deconv = [torch.zeros(batch, blk.conv.in_channels, kt - 1, sizes[5 - i]) for i, blk in
-                  enumerate(self.decoder)]
+                  enumerate(cast("list[DeconvBlock]", self.decoder))]
         rnn = [tuple(s.reshape(batch, cfg.width, -1) for s in blk.inter_rnn.initial_state(batch * cfg.width))
-               for blk in self.dprnn]
+               for blk in cast("list[DprnnBlock]", self.dprnn)]
         return {"conv": conv, "deconv": deconv, "rnn": rnn}
 
     def step(self, feat: torch.Tensor, state: dict, carry=STATE_PARTS) -> tuple[torch.Tensor, dict]:
@@ -452,22 +457,22 @@ class DpcrnTorch(nn.Module):
         ``carry``: the state parts passed on from frame to frame (default all); a part left out restarts
         from zeros every frame, as in a port that forgets that cache.
         """
-        fresh = self.initial_state(feat.shape[0]) if set(carry) != set(STATE_PARTS) else None
+        fresh = self.initial_state(feat.shape[0]) if set(carry) != set(STATE_PARTS) else {}
         use = {k: (state[k] if k in carry else fresh[k]) for k in STATE_PARTS}
-        new = {"conv": [], "deconv": [], "rnn": []}
+        new: dict[str, list] = {"conv": [], "deconv": [], "rnn": []}
         x = self.input_norm(feat[:, None]).permute(0, 3, 1, 2)     # (B, nf, 1, F)
         skips = []
-        for blk, past in zip(self.encoder, use["conv"]):
-            new["conv"].append(torch.cat([past, x], dim=2)[:, :, 1:] if blk.kt > 1 else past)
-            x = blk(x, past)
+        for enc, past in zip(cast("list[ConvBlock]", self.encoder), use["conv"]):
+            new["conv"].append(torch.cat([past, x], dim=2)[:, :, 1:] if enc.kt > 1 else past)
+            x = enc(x, past)
             skips.append(x)
         h = x.permute(0, 2, 3, 1)
         for blk, st in zip(self.dprnn, use["rnn"]):
             h, st = blk(h, st)
             new["rnn"].append(st)
         y = h.permute(0, 3, 1, 2)
-        for i, (blk, past) in enumerate(zip(self.decoder, use["deconv"])):
+        for i, (dec, past) in enumerate(zip(cast("list[DeconvBlock]", self.decoder), use["deconv"])):
             skip_in = torch.cat([skips[4 - i], y], dim=1)
-            new["deconv"].append(torch.cat([past, skip_in], dim=2)[:, :, 1:] if blk.kt > 1 else past)
-            y = blk(skip_in, past)
+            new["deconv"].append(torch.cat([past, skip_in], dim=2)[:, :, 1:] if dec.kt > 1 else past)
+            y = dec(skip_in, past)
         return self._head(y, skip_in, use["deconv"][4])[:, 0], new

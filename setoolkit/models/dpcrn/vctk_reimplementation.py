@@ -81,7 +81,8 @@ class VctkDpcrnNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        c_in, convs = 2, []
+        c_in = 2
+        convs: list[nn.Module] = []
         for c, k, s, _ in ENC:
             convs.append(nn.Conv2d(c_in, c, k, s))
             c_in = c

@@ -24,10 +24,10 @@ def _torch_lstm(kernel: np.ndarray, recurrent: np.ndarray, bias: np.ndarray) -> 
     """A one-layer torch LSTM equal to a Keras LSTM (gate order i, f, c, o in both; sigmoid/tanh)."""
     lstm = nn.LSTM(kernel.shape[0], UNITS, batch_first=True)
     with torch.no_grad():
-        lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
-        lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
-        lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
-        lstm.bias_hh_l0.zero_()
+        lstm.get_parameter("weight_ih_l0").copy_(torch.from_numpy(kernel.T.copy()))
+        lstm.get_parameter("weight_hh_l0").copy_(torch.from_numpy(recurrent.T.copy()))
+        lstm.get_parameter("bias_ih_l0").copy_(torch.from_numpy(bias))
+        lstm.get_parameter("bias_hh_l0").zero_()
     return lstm
 
 

@@ -205,10 +205,10 @@ class _DualPath(nn.Module):
         super().__init__()
         self.intra_rnn = _GroupedGru(CHANNELS, CHANNELS // 2, bidirectional=True)
         self.intra_fc = nn.Linear(CHANNELS, CHANNELS)
-        self.intra_ln = nn.LayerNorm((WIDTH, CHANNELS), eps=1e-8)
+        self.intra_ln = nn.LayerNorm([WIDTH, CHANNELS], eps=1e-8)
         self.inter_rnn = _GroupedGru(CHANNELS, CHANNELS)
         self.inter_fc = nn.Linear(CHANNELS, CHANNELS)
-        self.inter_ln = nn.LayerNorm((WIDTH, CHANNELS), eps=1e-8)
+        self.inter_ln = nn.LayerNorm([WIDTH, CHANNELS], eps=1e-8)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor):
         """x ``(B, C, T, F)``, h ``(1, B*F, C)`` -> (y, h)."""

@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,8 +43,8 @@ from ..common.base import Enhancer
 from ..common.checkpoints import load_state_strict, load_torch_checkpoint, resolve_checkpoint
 
 #: The generator's configuration in ckpt_segan+/train.opts.
-TRAIN_OPTS = dict(slice_size=16384, kwidth=31, fmaps=(64, 128, 256, 512, 1024), poolings=(4, 4, 4, 4, 4),
-                  z_dim=1024, preemph=0.95)
+TRAIN_OPTS: dict[str, Any] = dict(slice_size=16384, kwidth=31, fmaps=(64, 128, 256, 512, 1024),
+                                  poolings=(4, 4, 4, 4, 4), z_dim=1024, preemph=0.95)
 
 
 # ------------------------------------------------------------------------------------------- network
