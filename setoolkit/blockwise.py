@@ -98,7 +98,8 @@ def scan(path: str | os.PathLike, *, downmix: bool = False, block_frames: int = 
         raise AudioError(f"{path}: is a directory, not an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty (0 bytes)")
-    frames, bad, peak_raw, peak, clipped, sums = 0, 0, 0.0, 0.0, 0, None
+    frames, bad, peak_raw, peak, clipped = 0, 0, 0.0, 0.0, 0
+    sums: np.ndarray | None = None
     try:
         with sf.SoundFile(str(path)) as f:
             declared, sr, fmt, channels, subtype = f.frames, f.samplerate, f.format, f.channels, f.subtype
@@ -129,6 +130,7 @@ def scan(path: str | os.PathLike, *, downmix: bool = False, block_frames: int = 
         raise nonfinite_error(str(path), bad, channels * frames)
     check_scale(peak_raw, str(path))
     n_ch = 1 if downmix else channels
+    assert sums is not None  # frames > 0: at least one block was summed
     return {"sr": int(sr), "channels": int(channels), "frames": frames, "subtype": subtype,
             "dc": sums / frames, "peak": peak, "clipped_fraction": clipped / (frames * n_ch), "seconds": frames / sr}
 
@@ -186,7 +188,8 @@ class ChunkJoiner:
         self.overlap = round(overlap_seconds * sr)
         self.bounds = chunk_bounds(self.n, round(max_seconds * sr), self.overlap)
         self.k = 0
-        self._in, self._in_start, self._in_len = [], 0, 0   # buffered input from sample _in_start on
+        self._in: list[np.ndarray] = []                     # buffered input from sample _in_start on
+        self._in_start, self._in_len = 0, 0
         self._acc = _EMPTY                                  # faded tail of the previous chunk
 
     def push(self, x: np.ndarray) -> np.ndarray:
@@ -258,7 +261,8 @@ class WholeChannel:
     (at the model rate) and runs ``fn`` once at the end. Memory O(signal), the only unbounded processor."""
 
     def __init__(self, fn: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.fn, self._in = fn, []
+        self.fn = fn
+        self._in: list[np.ndarray] = []
 
     def push(self, x: np.ndarray) -> np.ndarray:
         self._in.append(np.asarray(x, dtype=np.float32))
@@ -298,12 +302,12 @@ def enhance_file(model, src: str | os.PathLike, dst: str | os.PathLike, *, subty
     clipped = 0
 
     def run(xm: np.ndarray, last: bool) -> np.ndarray:
-        ym = [p.push(c) for p, c in zip(procs, xm)]
+        pieces = [p.push(c) for p, c in zip(procs, xm)]
         if last:
-            ym = [np.concatenate([y, p.finish()]) for p, y in zip(procs, ym)]
-        if len({y.shape[0] for y in ym}) > 1:
-            raise ModelError(f"{model.name}: channels gave {[y.shape[0] for y in ym]} samples for the same input")
-        ym = np.stack(ym).astype(np.float32)
+            pieces = [np.concatenate([y, p.finish()]) for p, y in zip(procs, pieces)]
+        if len({y.shape[0] for y in pieces}) > 1:
+            raise ModelError(f"{model.name}: channels gave {[y.shape[0] for y in pieces]} samples for the same input")
+        ym = np.stack(pieces).astype(np.float32)
         if not np.all(np.isfinite(ym)):
             raise ModelError(f"{model.name}: model produced NaN/Inf output")
         return up.push(ym, last=last)

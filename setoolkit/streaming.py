@@ -222,7 +222,7 @@ class FrameBlocks:
         self.n_frames = (self.front + self.n - 1) // model.hop + 1
         if block_frames == "model":
             block_frames = getattr(model, "offline_block_frames", 1024)
-        self.block = block_frames or self.n_frames
+        self.block: int = int(block_frames or self.n_frames)
         self.synthesis = _synthesis_window(model)
         self.batched = getattr(model, "process_frames", None)
         self.state = model.initial_state()

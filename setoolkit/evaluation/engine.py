@@ -185,6 +185,7 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     stages = {"plan": t1 - t0, "lookup": time.perf_counter() - t1}
     kwargs = {"metrics": tuple(metrics), "use_dnsmos": use_dnsmos, "mirror": str(mirror) if mirror else None}
     workers = workers or cpu_count()
+    runner: DaskPool | InProcess | LocalPool
     if scheduler is not None:
         runner = DaskPool(task_fn, kwargs, scheduler)
     elif workers <= 1 or len(todo) <= 1:

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from types import FrameType
 import threading
 import time
 import warnings
@@ -103,6 +104,7 @@ class InProcess:
 
     def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
         for t in todo:
+            out: object
             try:
                 out = call_task(self.task_fn, t, self.kwargs)
             except Exception as exc:  # noqa: BLE001 -- one bad file must not stop a batch: recorded
@@ -231,7 +233,7 @@ def unguarded_main_line() -> str | None:
         path = getattr(main, "__file__", None)
     if not path or not Path(path).is_file():
         return None  # interactive, -c, a notebook: nothing is re-imported
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)):
         frame = frame.f_back
     if frame is None:
@@ -242,7 +244,9 @@ def unguarded_main_line() -> str | None:
         return None
     line = frame.f_lineno
     for node in ast.walk(tree):
-        guard = isinstance(node, ast.If) and {"__main__", "__name__"} <= set(_names(node.test))
+        if not isinstance(node, ast.If):
+            continue
+        guard = {"__main__", "__name__"} <= set(_names(node.test))
         if guard and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line):
             return None
     return f"{path}, line {line}"
@@ -250,7 +254,7 @@ def unguarded_main_line() -> str | None:
 
 def _names(test: ast.expr) -> list[str]:
     """The names and string constants in an ``if`` test (``__name__ == "__main__"`` -> both)."""
-    return [n.id if isinstance(n, ast.Name) else n.value for n in ast.walk(test)
+    return [n.id if isinstance(n, ast.Name) else str(n.value) for n in ast.walk(test)
             if isinstance(n, ast.Name) or (isinstance(n, ast.Constant) and isinstance(n.value, str))]
 
 

@@ -62,7 +62,7 @@ STAGES = "_stages"
 
 def _files_stamp(files: Sequence[str | Path]) -> tuple:
     """(path, size, mtime, ctime) of each file: changes when any of them is rewritten."""
-    out = []
+    out: list[tuple] = []
     for f in files:
         try:
             st = os.stat(f)
@@ -108,6 +108,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
     else:
         if task.model in ORACLES:
             t0 = time.perf_counter()
+            assert ref is not None  # make_tasks plans oracle rows only on paired sets
             y = np.stack([oracle_enhance(ref, ch, sr, task.model[len("oracle-"):]) for ch in audio])
         else:
             with clock("load"):
@@ -116,6 +117,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
             y = model.enhance(audio, sr, name=task.noisy)
         seconds = time.perf_counter() - t0
         profile.seconds["enhance"] = seconds
+        assert task.output is not None  # every enhanced row has its output path (make_tasks)
         with clock("write"):
             write(task.output, y, sr)
     duration = audio.shape[1] / sr
@@ -125,7 +127,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
            "output_path": task.output if task.output else task.noisy}
     mono = to_mono(y)[0]
     if ref is not None:
-        scores = score_pair(ref, mono, sr, metrics=metrics, name=task.noisy, reference=task.clean, clock=clock)
+        scores = score_pair(ref, mono, sr, metrics=metrics, name=task.noisy, reference=str(task.clean), clock=clock)
         row.update({m: scores[m] for m in metrics})
         lag = scores["lag"]
         row["lag"] = lag

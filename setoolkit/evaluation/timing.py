@@ -181,8 +181,8 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
     tkey = {m: digest(model_fingerprint(m, mirror), cpu, threads, file_hash(clip), code)[:20] for m in models}
     pkey = {v: digest(model_fingerprint(v, mirror), model_fingerprint(r, mirror), *map(file_hash, files), code)[:20]
             for v, r in variants.items()}
-    timed = {m: timing_cache.get(k) if k in have_t else None for m, k in tkey.items()}
-    parity = {v: parity_cache.get(k) if k in have_p else None for v, k in pkey.items()}
+    timed: dict[str, dict | None] = {m: timing_cache.get(k) if k in have_t else None for m, k in tkey.items()}
+    parity: dict[str, dict | None] = {v: parity_cache.get(k) if k in have_p else None for v, k in pkey.items()}
     to_time = [m for m in models if timed[m] is None]
     to_check = {v: r for v, r in variants.items() if parity[v] is None}
     if to_time or to_check:
@@ -203,11 +203,13 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
         if stages is not None:
             for k, s in spent.items():
                 stages[k] = stages.get(k, 0.0) + s
-    timing = pd.DataFrame([{"model": m, **{c: timed[m].get(c) for c in TIMING_COLUMNS[1:]}} for m in models],
+    done = {m: row for m, row in timed.items() if row is not None}   # every model is timed by now
+    timing = pd.DataFrame([{"model": m, **{c: done[m].get(c) for c in TIMING_COLUMNS[1:]}} for m in models],
                           columns=list(TIMING_COLUMNS))
     timing["busy"] = timing["busy"].fillna(False).astype(bool)  # rows cached before the probe existed: unknown
     rtf = dict(zip(timing["model"], timing["rtf"]))
-    var = pd.DataFrame([{"model": v, "representative": r, "parity_db": parity[v]["parity_db"], "rtf": rtf.get(v)}
+    checked = {v: row for v, row in parity.items() if row is not None}
+    var = pd.DataFrame([{"model": v, "representative": r, "parity_db": checked[v]["parity_db"], "rtf": rtf.get(v)}
                         for v, r in variants.items()], columns=list(VARIANT_COLUMNS))
     return timing, var
 
@@ -255,7 +257,7 @@ def _time_uncontended(model, x: np.ndarray, sr: int, *, tries: int | None = None
     """:func:`_time_one` under a :class:`LoadProbe`; while the machine is busy, again (up to ``tries``, default
     :data:`MAX_TRIES`, :data:`RETRY_WAIT_S` apart). Keeps the first quiet measurement, else the fastest of the
     busy ones, flagged ``busy``; the row gets the probe's ``load1, steal_pct, other_cpu, other_top, busy``."""
-    best = None
+    best: dict | None = None
     for k in range(tries or MAX_TRIES):
         if k:
             time.sleep(RETRY_WAIT_S)
@@ -267,6 +269,7 @@ def _time_uncontended(model, x: np.ndarray, sr: int, *, tries: int | None = None
             best = row
         if not row["busy"]:
             break
+    assert best is not None  # tries >= 1
     return best
 
 

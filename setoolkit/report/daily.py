@@ -99,7 +99,7 @@ def _board_html(board, variants=None, threads: int | None = None) -> dict:
 
     bests = {m: best(m) for m in metrics + deltas}
     bests.update({c: best(c, higher=False) for c, *_ in cost_cols})
-    var_of = {}
+    var_of: dict[str, list[str]] = {}
     if variants is not None and len(variants):
         for r in variants.itertuples(index=False):
             if r.model != r.representative:
@@ -307,7 +307,7 @@ def _with_variants(summary, variants):
 
 def _speed_context(speed) -> dict:
     timing, variants, profile = speed["timing"], speed["variants"], speed["profile"]
-    ctx = {"timing": None, "variants": None, "profile": None}
+    ctx: dict[str, Any] = {"timing": None, "variants": None, "profile": None}
     if timing is not None and len(timing):
         cpus = ", ".join(str(c) for c in dict.fromkeys(timing.get("cpu", []))) or "CPU not recorded"
         threads = ", ".join(str(t) for t in dict.fromkeys(timing.get("threads", []))) or "?"

@@ -143,7 +143,7 @@ class Enhancer:
         return blockwise.enhance_file(self, src, dst, subtype=subtype, downmix=downmix)
 
 
-class FrameEnhancer(Enhancer, FrameModel):
+class FrameEnhancer(Enhancer, FrameModel):  # type: ignore[override]  # FrameModel declares sample_rate, Enhancer derives it
     """An :class:`Enhancer` for STFT-frame models with carried state (:class:`~setoolkit.streaming.FrameModel`):
     a family implements ``initial_state`` and ``process_frames`` (any number of frames per call) or
     ``process_frame`` (one frame per call); offline (blocks of frames, bounded memory), single-frame and
