@@ -43,11 +43,11 @@ def gtcrn_upstream(x: np.ndarray) -> np.ndarray:
     caches = {k: np.zeros(s, dtype=np.float32) for k, s in gtcrn._ONNX_STATES.items()}
     out = np.zeros(len(x) + 512)
     for t in range((len(x) - 512) // 256 + 1):
-        spec = np.fft.rfft(x[t * 256: t * 256 + 512] * win)
+        spec = np.fft.rfft(x[t * 256 : t * 256 + 512] * win)
         mix = np.stack([spec.real, spec.imag], -1)[None, :, None].astype(np.float32)
         enh, *state = sess.run(None, {"mix": mix, **caches})
         caches = dict(zip(caches, state))
-        out[t * 256: t * 256 + 512] += np.fft.irfft(enh[0, :, 0, 0] + 1j * enh[0, :, 0, 1]) * win
+        out[t * 256 : t * 256 + 512] += np.fft.irfft(enh[0, :, 0, 0] + 1j * enh[0, :, 0, 1]) * win
     return out
 
 
@@ -63,7 +63,7 @@ def dtln_upstream(x: np.ndarray) -> np.ndarray:
     buf_in, buf_out = np.zeros(512, dtype=np.float32), np.zeros(512, dtype=np.float32)
     out = np.zeros(len(x))
     for idx in range((len(x) - 384) // 128):
-        buf_in[:-128], buf_in[-128:] = buf_in[128:], x[idx * 128: idx * 128 + 128]
+        buf_in[:-128], buf_in[-128:] = buf_in[128:], x[idx * 128 : idx * 128 + 128]
         spec = np.fft.rfft(buf_in)
         (it, i, o), (it2, i2, o2) = its
         it.set_tensor(i[1]["index"], states[0])
@@ -77,7 +77,7 @@ def dtln_upstream(x: np.ndarray) -> np.ndarray:
         y, states[1] = it2.get_tensor(o2[0]["index"]), it2.get_tensor(o2[1]["index"])
         buf_out[:-128], buf_out[-128:] = buf_out[128:], 0
         buf_out += y[0, 0]
-        out[idx * 128: idx * 128 + 128] = buf_out[:128]
+        out[idx * 128 : idx * 128 + 128] = buf_out[:128]
     return out
 
 
@@ -85,12 +85,12 @@ def nsnet2_upstream(x: np.ndarray) -> np.ndarray:
     sess = nsnet2._session(str(assets.fetch("weights/nsnet2/nsnet2-20ms-baseline.onnx")))
     win = np.sqrt(np.hanning(320))
     n = (len(x) - 320) // 160 + 1
-    spec = np.fft.rfft(np.stack([x[t * 160: t * 160 + 320] for t in range(n)]) * win, axis=-1)
+    spec = np.fft.rfft(np.stack([x[t * 160 : t * 160 + 320] for t in range(n)]) * win, axis=-1)
     gain = np.clip(sess.run(None, {"input": nsnet2.log_power(spec)[None]})[0][0], 1e-4, 1)
     frames = np.fft.irfft(spec * gain, axis=-1) * win
     out = np.zeros((n - 1) * 160 + 320)
     for t in range(n):
-        out[t * 160: t * 160 + 320] += frames[t]
+        out[t * 160 : t * 160 + 320] += frames[t]
     return out
 
 
@@ -100,7 +100,7 @@ def rnnoise_upstream(x48: np.ndarray) -> np.ndarray:
     ptr = ctypes.POINTER(ctypes.c_float)
     out = []
     for t in range(len(x48) // 480):
-        frame = (x48[t * 480: t * 480 + 480] * 32767).astype(np.int16).astype(np.float32)
+        frame = (x48[t * 480 : t * 480 + 480] * 32767).astype(np.int16).astype(np.float32)
         lib.rnnoise_process_frame(state, frame.ctypes.data_as(ptr), frame.ctypes.data_as(ptr))
         out.append(frame.astype(np.int16))
     lib.rnnoise_destroy(state)
@@ -113,19 +113,23 @@ def main():
     x = np.tile(x[0], int(np.ceil(10 * sr / x.shape[1])))[: 10 * sr]  # 10 s of real noisy speech
     x48 = resample(x[None], sr, 48000)[0]
     dur = len(x) / sr
-    rows = [("gtcrn", gtcrn_upstream, x, "official streaming ONNX, per frame"),
-            ("dtln", dtln_upstream, x, "TFLite pair, per 128-sample shift"),
-            ("dtln-tflite", dtln_upstream, x, "TFLite pair, per 128-sample shift"),
-            ("nsnet2", nsnet2_upstream, x, "whole-file ONNX call"),
-            ("rnnoise", rnnoise_upstream, x48, "pyrnnoise per-frame int16 call")]
+    rows = [
+        ("gtcrn", gtcrn_upstream, x, "official streaming ONNX, per frame"),
+        ("dtln", dtln_upstream, x, "TFLite pair, per 128-sample shift"),
+        ("dtln-tflite", dtln_upstream, x, "TFLite pair, per 128-sample shift"),
+        ("nsnet2", nsnet2_upstream, x, "whole-file ONNX call"),
+        ("rnnoise", rnnoise_upstream, x48, "pyrnnoise per-frame int16 call"),
+    ]
     print("10 s clip of real noisy speech; RTF = processing time / audio time; ratio = setoolkit / upstream")
     for name, upstream, audio, what in rows:
         model = setoolkit.load(name)
         t_up = best_of(upstream, audio)
         t_off = best_of(model.enhance_model_rate, audio)
         t_str = best_of(streamed, model, audio)
-        print(f"{name:12s} upstream ({what}) RTF {t_up / dur:.4f} | setoolkit offline RTF {t_off / dur:.4f} "
-              f"(ratio {t_off / t_up:.2f}) | streaming RTF {t_str / dur:.4f} (ratio {t_str / t_up:.2f})")
+        print(
+            f"{name:12s} upstream ({what}) RTF {t_up / dur:.4f} | setoolkit offline RTF {t_off / dur:.4f} "
+            f"(ratio {t_off / t_up:.2f}) | streaming RTF {t_str / dur:.4f} (ratio {t_str / t_up:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -15,26 +15,34 @@ from setoolkit import assets
 from setoolkit.audio import read, resample
 from setoolkit.studies.dpcrn import speed
 
-MODELS = ["deepfilternet3", "deepfilternet3-ll", "deepfilternet2", "deepfilternet2-ll", "logmmse", "speex",
-          "spectral-gating"]
+MODELS = [
+    "deepfilternet3",
+    "deepfilternet3-ll",
+    "deepfilternet2",
+    "deepfilternet2-ll",
+    "logmmse",
+    "speex",
+    "spectral-gating",
+]
 
 
 def main() -> None:
     torch.set_num_threads(1)
     x16, sr = read(assets.dataset_pairs("vbd16k")[0][1])
-    x16 = np.tile(x16[0], 3)[: 5 * sr]                                   # 5 s of real noisy speech
+    x16 = np.tile(x16[0], 3)[: 5 * sr]  # 5 s of real noisy speech
     print(f"5 s clip, one thread, {time.strftime('%Y-%m-%d')}\n")
     print("| model | rate | offline RTF | hop (ms) | hop compute mean / p95 (ms) | hop budget |")
     print("|---|---|---|---|---|---|")
     for name in MODELS:
         m = setoolkit.load(name)
         x = resample(x16, 16000, m.sample_rate)
-        m.enhance(x[: m.sample_rate], m.sample_rate)                     # warm-up: sessions, caches
+        m.enhance(x[: m.sample_rate], m.sample_rate)  # warm-up: sessions, caches
         sp = speed(m, x, repeats=3)
         hop_cols = "– | – | –"
         if m.card.streaming:
-            hop_cols = (f"{sp['hop_duration_ms']:.0f} | {sp['hop_ms']:.2f} / {sp['hop_ms_p95']:.2f} | "
-                        f"{sp['hop_budget']:.2f}")
+            hop_cols = (
+                f"{sp['hop_duration_ms']:.0f} | {sp['hop_ms']:.2f} / {sp['hop_ms_p95']:.2f} | {sp['hop_budget']:.2f}"
+            )
         rtf = sp["rtf_offline"]
         print(f"| {name} | {m.sample_rate} | {rtf:.3f} | {hop_cols} |")
 

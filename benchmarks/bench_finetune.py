@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 import setoolkit
 from setoolkit import assets
-from setoolkit.report.figures import loss_curves
 from setoolkit.report import markdown_table
+from setoolkit.report.figures import loss_curves
 from setoolkit.train import MixingDataset
 from setoolkit.train.protocol import seed_study
 
@@ -38,18 +38,28 @@ def main():
     sections = previous_sections(Path(a.doc))
     for name in a.models.split(","):
         out = Path(a.out) / name
-        study = seed_study(lambda: setoolkit.load(name),
-                           lambda seed: MixingDataset(clean, noise, seconds=a.seconds, snr_db=(-5, 15), seed=seed),
-                           assets.dataset_pairs("vbd16k")[: a.pairs], out, seeds=seeds, steps=a.steps,
-                           batch_size=a.batch, lr=a.lr, progress=False)
+        study = seed_study(
+            lambda: setoolkit.load(name),
+            lambda seed: MixingDataset(clean, noise, seconds=a.seconds, snr_db=(-5, 15), seed=seed),
+            assets.dataset_pairs("vbd16k")[: a.pairs],
+            out,
+            seeds=seeds,
+            steps=a.steps,
+            batch_size=a.batch,
+            lr=a.lr,
+            progress=False,
+        )
         table = study.table()
         print(f"== {name}\n{table.to_string(index=False)}")
-        setup = (f"{a.steps} steps x {len(seeds)} seeds, batch {a.batch} x {a.seconds:g} s, lr {a.lr:g}, "
-                 f"{a.pairs} vbd16k pairs; wall time {study.seconds:.0f} s")
+        setup = (
+            f"{a.steps} steps x {len(seeds)} seeds, batch {a.batch} x {a.seconds:g} s, lr {a.lr:g}, "
+            f"{a.pairs} vbd16k pairs; wall time {study.seconds:.0f} s"
+        )
         print(setup, flush=True)
         fig = ROOT / "figures" / f"bench_finetune_{name}.png"
-        loss_curves({f"seed {s}": out / f"seed{s}" / "log.csv" for s in seeds}, fig,
-                    ylabel="loss (-SI-SDR + 10 x MR-STFT)")
+        loss_curves(
+            {f"seed {s}": out / f"seed{s}" / "log.csv" for s in seeds}, fig, ylabel="loss (-SI-SDR + 10 x MR-STFT)"
+        )
         sections[name] = f"### {name}\n\n{setup}.\n\n{markdown_table(table)}\n"
     Path(a.doc).write_text(HEADER + "\n".join(sections.values()) + FOOTER)
     print(f"wrote {a.doc}")
@@ -70,7 +80,8 @@ HEADER = """# Fine-tuning from the official checkpoints, and was it chance?
 converted from the official Keras h5, Demucs state dicts), fine-tunes on CPU on speech mixed on the fly with
 real noise, writes checkpoints the family's loader reads back (DPCRN, DTLN: a Keras h5 again), and resumes an
 interrupted run to the same weights. The "was it chance?" protocol fine-tunes once per seed and scores
-before / after on real VoiceBank-DEMAND pairs that are never trained on: per metric, the mean change per seed, its mean and 95% CI
+before / after on real VoiceBank-DEMAND pairs that are never trained on: per metric, the mean change per seed, its
+mean and 95% CI
 across seeds (Student t), a Wilcoxon signed-rank test per seed over files, and a verdict (a change is called
 real only when every seed moves the metric the same way with p < 0.05).
 

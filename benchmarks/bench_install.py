@@ -26,8 +26,13 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 IMPORT = "import time; t = time.perf_counter(); import setoolkit; print(time.perf_counter() - t)"
-CARDS = "import time; import setoolkit; t = time.perf_counter(); setoolkit.list_models(); print(time.perf_counter() - t)"
-FRAMEWORKS = "import sys, setoolkit; setoolkit.list_models(); print(sorted({'torch', 'tensorflow', 'onnxruntime'} & {m.split('.')[0] for m in sys.modules}))"
+CARDS = (
+    "import time; import setoolkit; t = time.perf_counter(); setoolkit.list_models(); print(time.perf_counter() - t)"
+)
+FRAMEWORKS = (
+    "import sys, setoolkit; setoolkit.list_models(); "
+    "print(sorted({'torch', 'tensorflow', 'onnxruntime'} & {m.split('.')[0] for m in sys.modules}))"
+)
 
 
 def venv_mb(venv: Path) -> float:
@@ -50,17 +55,26 @@ def measure(name: str, venv: Path, *, source_tree: bool, noisy: Path, work: Path
     env.pop("PYTHONPATH", None)
     if source_tree:
         env["PYTHONPATH"] = str(ROOT)
-    cwd = ROOT if source_tree else work      # the core venv runs the installed wheel, never the checkout
-    run(python, ["-c", "import setoolkit"], env=env, cwd=cwd)           # .pyc written once, not timed
+    cwd = ROOT if source_tree else work  # the core venv runs the installed wheel, never the checkout
+    run(python, ["-c", "import setoolkit"], env=env, cwd=cwd)  # .pyc written once, not timed
     imports = [float(run(python, ["-c", IMPORT], env=env, cwd=cwd)[1]) for _ in range(repeat)]
     cards = [float(run(python, ["-c", CARDS], env=env, cwd=cwd)[1]) for _ in range(repeat)]
     frameworks = run(python, ["-c", FRAMEWORKS], env=env, cwd=cwd)[1]
     out = work / name
-    wall, _ = run(python, ["-m", "setoolkit", "enhance", str(noisy), "-m", "deepfilternet3", "-o", str(out),
-                           "--subtype", "FLOAT", "-q"], env=env, cwd=cwd)
-    return {"venv MB": venv_mb(venv), "import s (median)": statistics.median(imports),
-            "list_models s (median)": statistics.median(cards), "frameworks after list_models": frameworks,
-            "first enhance dfn3 s": wall, "output": out / noisy.name}
+    wall, _ = run(
+        python,
+        ["-m", "setoolkit", "enhance", str(noisy), "-m", "deepfilternet3", "-o", str(out), "--subtype", "FLOAT", "-q"],
+        env=env,
+        cwd=cwd,
+    )
+    return {
+        "venv MB": venv_mb(venv),
+        "import s (median)": statistics.median(imports),
+        "list_models s (median)": statistics.median(cards),
+        "frameworks after list_models": frameworks,
+        "first enhance dfn3 s": wall,
+        "output": out / noisy.name,
+    }
 
 
 def main() -> None:
@@ -78,10 +92,12 @@ def main() -> None:
     _, noisy = dataset_pairs("vbd16k")[0]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rows = {"core (wheel)": measure("core", args.core, source_tree=False, noisy=noisy, work=work,
-                                        repeat=args.repeat),
-                "full (lock, all extras)": measure("full", args.full, source_tree=True, noisy=noisy, work=work,
-                                                   repeat=args.repeat)}
+        rows = {
+            "core (wheel)": measure("core", args.core, source_tree=False, noisy=noisy, work=work, repeat=args.repeat),
+            "full (lock, all extras)": measure(
+                "full", args.full, source_tree=True, noisy=noisy, work=work, repeat=args.repeat
+            ),
+        }
         a, _ = sf.read(rows["core (wheel)"].pop("output"), dtype="float64")
         b, _ = sf.read(rows["full (lock, all extras)"].pop("output"), dtype="float64")
     print(f"{'':32s}" + "".join(f"{k:>26s}" for k in rows))

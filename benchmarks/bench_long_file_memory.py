@@ -63,8 +63,13 @@ def make_file(path: Path, minutes: float, *, block_seconds: float = 10.0) -> int
 
 
 def measure(mode: str, model: str, src: Path, dst: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, mode, model, str(src), str(dst)], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, model, str(src), str(dst)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -74,8 +79,10 @@ def main() -> None:
     p.add_argument("--minutes", default="2,30", help="comma-separated lengths (default 2,30)")
     args = p.parse_args()
     print(f"model {args.model}; 48 kHz stereo 16-bit input; peak RSS per fresh process (MB)")
-    print(f"{'length':>7} {'input f32':>9} {'model':>7} {'whole':>7} {'streamed':>8} {'whole/in':>8} "
-          f"{'strm/in':>7} {'strm-model':>10} {'t whole':>8} {'t strm':>7}")
+    print(
+        f"{'length':>7} {'input f32':>9} {'model':>7} {'whole':>7} {'streamed':>8} {'whole/in':>8} "
+        f"{'strm/in':>7} {'strm-model':>10} {'t whole':>8} {'t strm':>7}"
+    )
     with tempfile.TemporaryDirectory(prefix="bench_long_file_") as tmp:
         tmp = Path(tmp)
         base = measure("model", args.model, tmp / "none.wav", tmp / "none_out.wav")
@@ -86,16 +93,20 @@ def main() -> None:
             t0 = time.perf_counter()
             whole = measure("whole", args.model, src, tmp / "whole.wav")
             streamed = measure("streamed", args.model, src, tmp / "streamed.wav")
-            a, b = sf.read(str(tmp / "whole.wav"), dtype="int16")[0], sf.read(str(tmp / "streamed.wav"),
-                                                                            dtype="int16")[0]
+            a, b = (
+                sf.read(str(tmp / "whole.wav"), dtype="int16")[0],
+                sf.read(str(tmp / "streamed.wav"), dtype="int16")[0],
+            )
             same = "identical" if np.array_equal(a, b) else f"max diff {np.abs(a.astype(int) - b).max()} LSB"
             del a, b
             for f in (src, tmp / "whole.wav", tmp / "streamed.wav"):
                 f.unlink()
-            print(f"{minutes:>5g} m {input_mb:9.0f} {base['rss_mb']:7.0f} {whole['rss_mb']:7.0f} "
-                  f"{streamed['rss_mb']:8.0f} {whole['rss_mb'] / input_mb:8.2f} {streamed['rss_mb'] / input_mb:7.2f} "
-                  f"{streamed['rss_mb'] - base['rss_mb']:10.0f} {whole['seconds']:7.1f}s {streamed['seconds']:6.1f}s"
-                  f"  outputs {same} ({time.perf_counter() - t0:.0f} s)")
+            print(
+                f"{minutes:>5g} m {input_mb:9.0f} {base['rss_mb']:7.0f} {whole['rss_mb']:7.0f} "
+                f"{streamed['rss_mb']:8.0f} {whole['rss_mb'] / input_mb:8.2f} {streamed['rss_mb'] / input_mb:7.2f} "
+                f"{streamed['rss_mb'] - base['rss_mb']:10.0f} {whole['seconds']:7.1f}s {streamed['seconds']:6.1f}s"
+                f"  outputs {same} ({time.perf_counter() - t0:.0f} s)"
+            )
 
 
 if __name__ == "__main__":

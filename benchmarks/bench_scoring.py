@@ -1,6 +1,6 @@
 """Scoring 44 real VoiceBank-DEMAND pairs with every metric: one process vs all cores, same run.
 
-    .venv/bin/python benchmarks/bench_scoring.py
+.venv/bin/python benchmarks/bench_scoring.py
 """
 
 import os
@@ -20,8 +20,9 @@ def main():
     many = score_files(pairs, workers=cores, progress=False)
     tn = time.perf_counter() - t0
     assert [r["si_sdr"] for r in one] == [r["si_sdr"] for r in many]
-    print(f"{len(pairs)} pairs, all metrics: 1 process {t1:.2f} s, {cores} processes {tn:.2f} s, "
-          f"speed-up {t1 / tn:.2f}x")
+    print(
+        f"{len(pairs)} pairs, all metrics: 1 process {t1:.2f} s, {cores} processes {tn:.2f} s, speed-up {t1 / tn:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Set up .venv (the locked full stack) and run, in order:
+#  0. lint and types: ruff check, ruff format --check, mypy (configured in pyproject.toml);
 #  1. the old-torch lane: the tests marked torch_compat (STFT, checkpoint loading, the torch ports' parity with the
 #     official ONNX/TFLite exports, Demucs vs upstream) under torch 1.13.1 + numpy < 2 in .venv-torch1/ (the core
 #     with setoolkit[torch] at the newest versions those admit; no TensorFlow);
@@ -8,6 +9,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 quiet() { "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }   # this machine's pip prints index noise
+echo "== lint and types"
+.venv/bin/ruff check setoolkit tests benchmarks
+.venv/bin/ruff format --check setoolkit tests benchmarks
+.venv/bin/mypy
 if [ ! -x .venv-torch1/bin/python ]; then
     "$PY" -m venv .venv-torch1
 fi

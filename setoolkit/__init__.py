@@ -13,12 +13,33 @@ from .registry import ModelCard, get_card, list_models, load
 
 __version__ = "0.1.0"
 #: Public names imported on first use, so that ``import setoolkit`` imports neither torch, onnxruntime nor scipy.
-_LAZY = {"from_function": "models.common.adapters", "from_torch": "models.common.adapters", "from_onnx": "models.common.adapters",
-         "compare": "evaluation.paired", "leader_ties": "evaluation.paired",
-         "versus_best": "evaluation.paired", "spec_fingerprint": "model_specs",
-         "SpecError": "model_specs", "in_domain": "training_data"}
-__all__ = ["load", "list_models", "get_card", "ModelCard", "__version__", "from_function", "from_torch", "from_onnx",
-           "compare", "leader_ties", "versus_best", "spec_fingerprint", "SpecError", "in_domain"]
+_LAZY = {
+    "from_function": "models.common.adapters",
+    "from_torch": "models.common.adapters",
+    "from_onnx": "models.common.adapters",
+    "compare": "evaluation.paired",
+    "leader_ties": "evaluation.paired",
+    "versus_best": "evaluation.paired",
+    "spec_fingerprint": "model_specs",
+    "SpecError": "model_specs",
+    "in_domain": "training_data",
+}
+__all__ = [
+    "load",
+    "list_models",
+    "get_card",
+    "ModelCard",
+    "__version__",
+    "from_function",
+    "from_torch",
+    "from_onnx",
+    "compare",
+    "leader_ties",
+    "versus_best",
+    "spec_fingerprint",
+    "SpecError",
+    "in_domain",
+]
 
 
 def __getattr__(name: str):

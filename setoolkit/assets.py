@@ -63,8 +63,12 @@ def registry() -> dict[str, Asset]:
     """All assets, by name."""
     with open(REGISTRY_FILE, newline="") as f:
         rows = csv.DictReader(f, delimiter="\t")
-        return {r["name"]: Asset(r["name"], r["sha256"], int(r["bytes"]) if r["bytes"] else None, r["url"],
-                                 r["license"], r["source"]) for r in rows}
+        return {
+            r["name"]: Asset(
+                r["name"], r["sha256"], int(r["bytes"]) if r["bytes"] else None, r["url"], r["license"], r["source"]
+            )
+            for r in rows
+        }
 
 
 def get(name: str) -> Asset:
@@ -89,8 +93,10 @@ def config_files() -> list[Path]:
 
     if CONFIG_ENV in os.environ:
         return [Path(os.environ[CONFIG_ENV])] if os.environ[CONFIG_ENV] else []
-    return [Path(sys.prefix) / "etc" / "setoolkit" / "config.toml",
-              Path(platformdirs.user_config_dir("setoolkit")) / "config.toml"]
+    return [
+        Path(sys.prefix) / "etc" / "setoolkit" / "config.toml",
+        Path(platformdirs.user_config_dir("setoolkit")) / "config.toml",
+    ]
 
 
 def configured_mirrors() -> list[Path]:
@@ -107,8 +113,9 @@ def configured_mirrors() -> list[Path]:
             raise AssetError(f"{f}: not a valid setoolkit config file ({exc})") from None
         entries = [entry] if isinstance(entry, str) else entry
         if not isinstance(entries, list) or not all(isinstance(p, str) and p for p in entries):
-            raise AssetError(f"{f}: mirror = {entry!r} is not a folder path or a list of them "
-                             '(write mirror = ["/path/to/mirror"])')
+            raise AssetError(
+                f'{f}: mirror = {entry!r} is not a folder path or a list of them (write mirror = ["/path/to/mirror"])'
+            )
         dirs += [Path(p) for p in entries]
     return dirs
 
@@ -154,8 +161,9 @@ def writable_cache_dir() -> Path:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
             pass
     except OSError as exc:
-        raise AssetError(f"cache folder {folder} is not writable ({exc.strerror or exc}); set ${CACHE_ENV} to a "
-                         "writable folder") from None
+        raise AssetError(
+            f"cache folder {folder} is not writable ({exc.strerror or exc}); set ${CACHE_ENV} to a writable folder"
+        ) from None
     return folder
 
 
@@ -163,8 +171,7 @@ def sha256_of(path: str | os.PathLike) -> str:
     """Hex sha256 of a file, memoised on path, device, inode, size, mtime and ctime (ctime changes on every
     write and cannot be set back, so a file rewritten in place with its old mtime is hashed again)."""
     st = os.stat(path)
-    return _sha256_cached(str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-                          st.st_ctime_ns)
+    return _sha256_cached(str(Path(path).resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 @lru_cache(maxsize=4096)
@@ -179,20 +186,24 @@ def _sha256_cached(path: str, dev: int, ino: int, size: int, mtime_ns: int, ctim
 def verify(asset: Asset, path: Path) -> Path:
     """Check ``path`` against the asset's sha256 (or published prefix); raise :class:`AssetError` on mismatch."""
     if not asset.sha256:
-        raise AssetError(f"{asset.name}: no published sha256 to verify {path} against; "
-                         "pass verify=False to use it anyway")
+        raise AssetError(
+            f"{asset.name}: no published sha256 to verify {path} against; pass verify=False to use it anyway"
+        )
     got = sha256_of(path)
     if not got.startswith(asset.sha256):
         size = path.stat().st_size
         size_note = f" ({size} bytes, expected {asset.bytes})" if asset.bytes and size != asset.bytes else ""
-        raise AssetError(f"{asset.name}: checksum mismatch for {path}{size_note}: expected sha256 "
-                         f"{asset.sha256}, got {got}. The file is corrupt, truncated or not the official "
-                         "release; delete it and fetch again")
+        raise AssetError(
+            f"{asset.name}: checksum mismatch for {path}{size_note}: expected sha256 "
+            f"{asset.sha256}, got {got}. The file is corrupt, truncated or not the official "
+            "release; delete it and fetch again"
+        )
     return path
 
 
-def fetch(name: str, *, mirror: str | os.PathLike | None = None, verify_hash: bool = True,
-          download: bool = True) -> Path:
+def fetch(
+    name: str, *, mirror: str | os.PathLike | None = None, verify_hash: bool = True, download: bool = True
+) -> Path:
     """Resolve an asset name to a verified local file (mirror, then cache, then official URL)."""
     asset = get(name)
     check = (lambda p: verify(asset, p)) if verify_hash else (lambda p: p)
@@ -208,12 +219,16 @@ def fetch(name: str, *, mirror: str | os.PathLike | None = None, verify_hash: bo
         return check(shipped)
     searched = ", ".join(str(m / name) for m in mirrors(mirror)) or f"no mirror set (${MIRROR_ENV})"
     if not asset.url:
-        raise AssetError(f"{name}: not found locally (looked in: {searched}; {cached}) and it has no stable "
-                         f"download URL; obtain it from {asset.source} and put it under a folder named by "
-                         f"${MIRROR_ENV}")
+        raise AssetError(
+            f"{name}: not found locally (looked in: {searched}; {cached}) and it has no stable "
+            f"download URL; obtain it from {asset.source} and put it under a folder named by "
+            f"${MIRROR_ENV}"
+        )
     if not download:
-        raise AssetError(f"{name}: not found locally (looked in: {searched}; {cached}); downloads disabled. "
-                         f"Official URL: {asset.url}")
+        raise AssetError(
+            f"{name}: not found locally (looked in: {searched}; {cached}); downloads disabled. "
+            f"Official URL: {asset.url}"
+        )
     return _download(asset, cached, check)
 
 
@@ -253,8 +268,10 @@ def extracted(name: str, *, mirror: str | os.PathLike | None = None) -> Path:
         changed = _extraction_changes(target, manifest)
         if not changed:
             return target
-        warnings.warn(f"{name}: files unpacked into {target} differ from the archive ({', '.join(changed[:5])}); "
-                      "unpacking it again")
+        warnings.warn(
+            f"{name}: files unpacked into {target} differ from the archive ({', '.join(changed[:5])}); "
+            "unpacking it again"
+        )
         stale = target.with_name(f".stale-{target.name}-{os.getpid()}")
         try:
             os.replace(target, stale)
@@ -305,7 +322,7 @@ def _unpack(archive: Path, target: Path, manifest: Path) -> None:
         tmp_manifest = tmp.with_name(tmp.name + ".sha256")
         tmp_manifest.write_text(lines)
         os.replace(tmp_manifest, manifest)  # first: whoever sees the folder finds its manifest (same archive,
-        try:                                # same content, whichever process wrote it)
+        try:  # same content, whichever process wrote it)
             os.replace(tmp, target)
         except OSError:  # another process unpacked it first
             shutil.rmtree(tmp, ignore_errors=True)
@@ -322,19 +339,21 @@ def _download(asset: Asset, target: Path, check) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise AssetError(f"cannot create {target.parent} in the cache ({exc.strerror or exc}); set ${CACHE_ENV} to "
-                         "a writable folder") from None
+        raise AssetError(
+            f"cannot create {target.parent} in the cache ({exc.strerror or exc}); set ${CACHE_ENV} to a writable folder"
+        ) from None
     known = f"sha256:{asset.sha256}" if len(asset.sha256) == 64 else None
     try:
         try:
-            path = pooch.retrieve(asset.url, known_hash=known, fname=target.name, path=target.parent,
-                                  progressbar=True)
+            path = pooch.retrieve(asset.url, known_hash=known, fname=target.name, path=target.parent, progressbar=True)
         except ValueError as exc:  # pooch's hash mismatch
             raise AssetError(f"{asset.name}: downloaded file from {asset.url} failed its checksum ({exc})") from None
         except Exception as exc:  # network errors of every kind
-            raise AssetError(f"{asset.name}: cannot download {asset.url} ({type(exc).__name__}: {exc}). Offline? "
-                             f"Set ${MIRROR_ENV} to a folder holding {asset.name}, or add it to a config file "
-                             f"(see setoolkit.assets.config_files)") from None
+            raise AssetError(
+                f"{asset.name}: cannot download {asset.url} ({type(exc).__name__}: {exc}). Offline? "
+                f"Set ${MIRROR_ENV} to a folder holding {asset.name}, or add it to a config file "
+                f"(see setoolkit.assets.config_files)"
+            ) from None
         try:
             return check(Path(path))
         except AssetError:

@@ -47,10 +47,6 @@ class InputWarning(UserWarning):
 
 #: soxr quality of every resampling (:func:`resample` and the streamed file path, :mod:`setoolkit.blockwise`).
 RESAMPLE_QUALITY = "VHQ"
-#: Longest stretch an offline model processes in one call; longer inputs are chunked with crossfades.
-MAX_CHUNK_SECONDS = 10.0
-#: Overlap between consecutive chunks, crossfaded with complementary raised-cosine ramps.
-CHUNK_OVERLAP_SECONDS = 0.5
 
 
 def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray, int]:
@@ -80,17 +76,18 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
             data = f.read(dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(
-            f"{path}: not a readable audio file (unsupported format or corrupt: {exc}); "
-            "supported: wav, flac, ogg, mp3"
+            f"{path}: not a readable audio file (unsupported format or corrupt: {exc}); supported: wav, flac, ogg, mp3"
         ) from None
     audio = np.ascontiguousarray(data.T)
     if audio.shape[1] == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
     declared = max(declared, _wav_declared_frames(path) or 0)
     if fmt in _EXACT_LENGTH_FORMATS and audio.shape[1] < declared:
-        raise AudioError(f"{path}: truncated: the header declares {declared} frames ({declared / sr:.2f} s) but "
-                         f"only {audio.shape[1]} ({audio.shape[1] / sr:.2f} s) are in the file (an interrupted "
-                         "copy or recording?)")
+        raise AudioError(
+            f"{path}: truncated: the header declares {declared} frames ({declared / sr:.2f} s) but "
+            f"only {audio.shape[1]} ({audio.shape[1] / sr:.2f} s) are in the file (an interrupted "
+            "copy or recording?)"
+        )
     _check_finite(audio, str(path))
     return audio, int(sr)
 
@@ -101,8 +98,10 @@ def _check_header(path: Path, sr: int, frames: int) -> None:
     if frames == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
     if frames > MAX_FILE_SECONDS * sr:
-        raise AudioError(f"{path}: {frames / sr / 3600:.1f} h long; setoolkit reads files up to "
-                         f"{MAX_FILE_SECONDS / 3600:g} h: split the recording first")
+        raise AudioError(
+            f"{path}: {frames / sr / 3600:.1f} h long; setoolkit reads files up to "
+            f"{MAX_FILE_SECONDS / 3600:g} h: split the recording first"
+        )
 
 
 def _wav_declared_frames(path: Path) -> int | None:
@@ -116,7 +115,7 @@ def _wav_declared_frames(path: Path) -> int | None:
         return None
     pos, block_align = 12, None
     while pos + 8 <= len(head):
-        chunk, size = head[pos:pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
+        chunk, size = head[pos : pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
         if chunk == b"fmt " and pos + 22 <= len(head):
             block_align = struct.unpack_from("<H", head, pos + 20)[0]
         elif chunk == b"data":
@@ -132,9 +131,11 @@ def check_sample_rate(sr, name: str = "audio") -> int:
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise AudioError(f"{name}: sample rate must be a positive integer in Hz, got {sr!r}")
     if not MIN_SAMPLE_RATE <= sr <= MAX_SAMPLE_RATE:
-        raise AudioError(f"{name}: sample rate {sr} Hz is outside the range of real recordings "
-                         f"({MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz): the header is corrupt or the rate was "
-                         "given in the wrong unit")
+        raise AudioError(
+            f"{name}: sample rate {sr} Hz is outside the range of real recordings "
+            f"({MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz): the header is corrupt or the rate was "
+            "given in the wrong unit"
+        )
     return int(sr)
 
 
@@ -146,9 +147,12 @@ def inspect_signal(audio: np.ndarray, sr: int, name: str = "audio") -> dict:
     """
     x = np.asarray(audio)
     peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return {"dc": x.mean(axis=-1, dtype=np.float64).reshape(-1), "peak": peak,
-            "clipped_fraction": float(np.mean(np.abs(x) >= CLIP_LEVEL)) if x.size else 0.0,
-            "seconds": x.shape[-1] / sr}
+    return {
+        "dc": x.mean(axis=-1, dtype=np.float64).reshape(-1),
+        "peak": peak,
+        "clipped_fraction": float(np.mean(np.abs(x) >= CLIP_LEVEL)) if x.size else 0.0,
+        "seconds": x.shape[-1] / sr,
+    }
 
 
 def check_signal(audio: np.ndarray, sr: int, name: str = "audio") -> dict:
@@ -164,15 +168,21 @@ def warn_signal(facts: dict, name: str = "audio", *, stacklevel: int = 3) -> Non
     dc = facts["dc"]
     if np.any(np.abs(dc) > DC_LIMIT):
         worst = int(np.argmax(np.abs(dc)))
-        warnings.warn(f"{name}: DC offset {dc[worst]:+.4f} (channel {worst + 1}); removed before the model "
-                      "(DC is not speech)", InputWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"{name}: DC offset {dc[worst]:+.4f} (channel {worst + 1}); removed before the model (DC is not speech)",
+            InputWarning,
+            stacklevel=stacklevel,
+        )
     if facts["clipped_fraction"] > CLIP_FRACTION:
-        warnings.warn(f"{name}: {100 * facts['clipped_fraction']:.2f}% of samples at full scale: the recording is "
-                      "clipped; enhancement cannot restore clipped peaks", InputWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"{name}: {100 * facts['clipped_fraction']:.2f}% of samples at full scale: the recording is "
+            "clipped; enhancement cannot restore clipped peaks",
+            InputWarning,
+            stacklevel=stacklevel,
+        )
     if facts["peak"] < SILENCE_PEAK:
         level = "digital silence" if facts["peak"] == 0 else f"peak {20 * np.log10(facts['peak']):.0f} dBFS"
-        warnings.warn(f"{name}: silent ({level}); the output will be silent too", InputWarning,
-                      stacklevel=stacklevel)
+        warnings.warn(f"{name}: silent ({level}); the output will be silent too", InputWarning, stacklevel=stacklevel)
 
 
 def remove_dc(audio: np.ndarray, *, limit: float = DC_LIMIT) -> np.ndarray:
@@ -205,8 +215,14 @@ def info(path: str | os.PathLike) -> dict:
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"{path}: not a readable audio file ({exc})") from None
     _check_header(path, i.samplerate, i.frames)
-    return {"samplerate": i.samplerate, "channels": i.channels, "frames": i.frames,
-            "duration": i.duration, "format": i.format, "subtype": i.subtype}
+    return {
+        "samplerate": i.samplerate,
+        "channels": i.channels,
+        "frames": i.frames,
+        "duration": i.duration,
+        "format": i.format,
+        "subtype": i.subtype,
+    }
 
 
 def write(path: str | os.PathLike, audio: np.ndarray, sr: int, *, subtype: str | None = None) -> Path:
@@ -279,11 +295,15 @@ def as_channels_first(audio, *, name: str = "audio") -> np.ndarray:
     if audio.ndim == 1:
         audio = audio[None, :]
     if audio.ndim != 2:
-        raise AudioError(f"{name}: audio must have shape (samples,) or (channels, samples), got rank {audio.ndim} "
-                         f"shape {tuple(audio.shape)}")
+        raise AudioError(
+            f"{name}: audio must have shape (samples,) or (channels, samples), got rank {audio.ndim} "
+            f"shape {tuple(audio.shape)}"
+        )
     if audio.shape[0] > 16 and audio.shape[1] <= 16:
-        raise AudioError(f"{name}: shape {tuple(audio.shape)} looks like (samples, channels); "
-                         "setoolkit uses (channels, samples): pass audio.T")
+        raise AudioError(
+            f"{name}: shape {tuple(audio.shape)} looks like (samples, channels); "
+            "setoolkit uses (channels, samples): pass audio.T"
+        )
     if audio.shape[1] == 0:
         raise AudioError(f"{name}: audio has no samples (shape {tuple(audio.shape)})")
     _check_finite(audio, name)
@@ -294,8 +314,10 @@ def as_channels_first(audio, *, name: str = "audio") -> np.ndarray:
 def check_scale(peak: float, name: str = "audio") -> None:
     """Raise :class:`AudioError` for a float peak far beyond full scale (integer samples stored as float)."""
     if peak > 64.0:
-        raise AudioError(f"{name}: peak {peak:.0f} is far beyond full scale 1.0; this looks like integer "
-                         "samples stored as float: divide by 32768 (16-bit) or 2**23 (24-bit)")
+        raise AudioError(
+            f"{name}: peak {peak:.0f} is far beyond full scale 1.0; this looks like integer "
+            "samples stored as float: divide by 32768 (16-bit) or 2**23 (24-bit)"
+        )
 
 
 def _check_finite(audio: np.ndarray, name: str) -> None:
@@ -340,57 +362,3 @@ def fit_length(x: np.ndarray, length: int) -> np.ndarray:
         return x[..., :length]
     pad = [(0, 0)] * (x.ndim - 1) + [(0, length - n)]
     return np.pad(x, pad)
-
-
-def crossfade_ramp(n: int) -> np.ndarray:
-    """Raised-cosine fade-in of ``n`` samples; ``fade_in + fade_in[::-1] == 1`` exactly (sin^2 + cos^2)."""
-    t = (np.arange(n) + 0.5) / n
-    return np.sin(0.5 * np.pi * t) ** 2
-
-
-def chunk_bounds(n_samples: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` of chunks of at most ``chunk`` samples overlapping by ``overlap``, covering ``n_samples``."""
-    if n_samples <= chunk:
-        return [(0, n_samples)]
-    if not 0 <= overlap < chunk:
-        raise ValueError(f"overlap must be in [0, chunk), got overlap={overlap}, chunk={chunk}")
-    step = chunk - overlap
-    n_chunks = int(np.ceil((n_samples - overlap) / step))
-    step = int(np.ceil((n_samples - overlap) / n_chunks))  # equal chunks, last one not a sliver
-    bounds = []
-    for k in range(n_chunks):
-        start = k * step
-        bounds.append((start, min(start + step + overlap, n_samples)))
-    return bounds
-
-
-def process_in_chunks(fn, x: np.ndarray, sr: int, *, max_seconds: float = MAX_CHUNK_SECONDS,
-                      overlap_seconds: float = CHUNK_OVERLAP_SECONDS) -> np.ndarray:
-    """Apply ``fn: (samples,) -> (samples,)`` to a 1-D signal in chunks of at most ``max_seconds``.
-
-    Consecutive chunks overlap by ``overlap_seconds`` and are joined with complementary raised-cosine
-    crossfades, so there is no click at a seam even when ``fn`` starts each chunk from a fresh state.
-    Nothing is truncated: the output has exactly ``len(x)`` samples.
-    """
-    n = x.shape[-1]
-    chunk = round(max_seconds * sr)
-    overlap = round(overlap_seconds * sr)
-    bounds = chunk_bounds(n, chunk, overlap)
-    if len(bounds) == 1:
-        return _checked_len(fn(x), n)
-    out = np.zeros(n, dtype=np.float32)
-    for k, (start, stop) in enumerate(bounds):
-        y = _checked_len(fn(x[start:stop]), stop - start).astype(np.float32)
-        if k > 0:  # fade in over the overlap with the previous chunk
-            y[:overlap] *= crossfade_ramp(overlap)
-        if k < len(bounds) - 1:  # fade out over the overlap with the next chunk
-            y[-overlap:] *= crossfade_ramp(overlap)[::-1]
-        out[start:stop] += y
-    return out
-
-
-def _checked_len(y: np.ndarray, n: int) -> np.ndarray:
-    y = np.asarray(y).reshape(-1)
-    if y.shape[0] != n:
-        raise RuntimeError(f"model returned {y.shape[0]} samples for an input of {n}")
-    return y

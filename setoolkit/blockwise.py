@@ -5,7 +5,7 @@ and ``setoolkit enhance`` run. It reads the file twice in blocks of :data:`BLOCK
 facts the whole-file path takes from the whole signal (frame count, DC per channel, peak, clipping, NaN/Inf),
 then a second pass that pushes each block through a streaming soxr resampler to the model rate, the model's
 block processor (:meth:`Enhancer.block_processor`: the crossfaded 10 s chunks of
-:func:`~setoolkit.audio.process_in_chunks` with the same chunk boundaries, a frame model's blocks of frames with
+:func:`~setoolkit.chunking.process_in_chunks` with the same chunk boundaries, a frame model's blocks of frames with
 the state carried, or a causal model's stream), a second streaming resampler back, and into the temp output
 file, renamed over the destination once complete (:func:`~setoolkit.audio.atomic_output`).
 
@@ -44,23 +44,19 @@ import soxr
 
 from .audio import (
     _EXACT_LENGTH_FORMATS,
-    CHUNK_OVERLAP_SECONDS,
     CLIP_LEVEL,
     DC_LIMIT,
-    MAX_CHUNK_SECONDS,
     RESAMPLE_QUALITY,
     _check_header,
-    _checked_len,
     _format_of,
     _wav_declared_frames,
     atomic_output,
     check_scale,
-    chunk_bounds,
-    crossfade_ramp,
     nonfinite_error,
     to_mono,
     warn_signal,
 )
+from .chunking import CHUNK_OVERLAP_SECONDS, MAX_CHUNK_SECONDS, _checked_len, chunk_bounds, crossfade_ramp
 from .errors import AudioError, ModelError
 
 #: Frames per read (and per write): 65536 (1.4 s at 48 kHz, 512 KB of float32 stereo).
@@ -118,21 +114,32 @@ def scan(path: str | os.PathLike, *, downmix: bool = False, block_frames: int = 
             s = x.sum(axis=-1, dtype=np.float64)
             sums = s if sums is None else sums + s
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"{path}: not a readable audio file (unsupported format or corrupt: {exc}); "
-                         "supported: wav, flac, ogg, mp3") from None
+        raise AudioError(
+            f"{path}: not a readable audio file (unsupported format or corrupt: {exc}); supported: wav, flac, ogg, mp3"
+        ) from None
     if frames == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
     declared = max(declared, _wav_declared_frames(path) or 0)
     if fmt in _EXACT_LENGTH_FORMATS and frames < declared:
-        raise AudioError(f"{path}: truncated: the header declares {declared} frames ({declared / sr:.2f} s) but "
-                         f"only {frames} ({frames / sr:.2f} s) are in the file (an interrupted copy or recording?)")
+        raise AudioError(
+            f"{path}: truncated: the header declares {declared} frames ({declared / sr:.2f} s) but "
+            f"only {frames} ({frames / sr:.2f} s) are in the file (an interrupted copy or recording?)"
+        )
     if bad:
         raise nonfinite_error(str(path), bad, channels * frames)
     check_scale(peak_raw, str(path))
     n_ch = 1 if downmix else channels
     assert sums is not None  # frames > 0: at least one block was summed
-    return {"sr": int(sr), "channels": int(channels), "frames": frames, "subtype": subtype,
-            "dc": sums / frames, "peak": peak, "clipped_fraction": clipped / (frames * n_ch), "seconds": frames / sr}
+    return {
+        "sr": int(sr),
+        "channels": int(channels),
+        "frames": frames,
+        "subtype": subtype,
+        "dc": sums / frames,
+        "peak": peak,
+        "clipped_fraction": clipped / (frames * n_ch),
+        "seconds": frames / sr,
+    }
 
 
 # ------------------------------------------------------------------------------------------ block processors
@@ -153,8 +160,11 @@ class Resampler:
     ``length``); bit-identical to the one-shot call on the whole signal. ``sr_in == sr_out`` passes through."""
 
     def __init__(self, sr_in: int, sr_out: int, channels: int, n_out: int) -> None:
-        self._rs = (soxr.ResampleStream(sr_in, sr_out, channels, dtype="float32", quality=RESAMPLE_QUALITY)
-                    if sr_in != sr_out else None)
+        self._rs = (
+            soxr.ResampleStream(sr_in, sr_out, channels, dtype="float32", quality=RESAMPLE_QUALITY)
+            if sr_in != sr_out
+            else None
+        )
         self.channels, self._left = channels, int(n_out)
 
     def push(self, x: np.ndarray, *, last: bool = False) -> np.ndarray:
@@ -163,7 +173,7 @@ class Resampler:
             y = x
         else:
             y = self._rs.resample_chunk(np.ascontiguousarray(x.T, dtype=np.float32), last=last).T
-        y = y[:, :self._left]
+        y = y[:, : self._left]
         if last and y.shape[1] < self._left:
             y = np.pad(y, ((0, 0), (0, self._left - y.shape[1])))
         self._left -= y.shape[1]
@@ -176,21 +186,28 @@ def resampled_length(n: int, sr_in: int, sr_out: int) -> int:
 
 
 class ChunkJoiner:
-    """:func:`~setoolkit.audio.process_in_chunks` for a signal of ``n_samples`` that arrives in pieces.
+    """:func:`~setoolkit.chunking.process_in_chunks` for a signal of ``n_samples`` that arrives in pieces.
 
-    The same :func:`~setoolkit.audio.chunk_bounds`, the same raised-cosine ramps and the same float32 sums,
+    The same :func:`~setoolkit.chunking.chunk_bounds`, the same raised-cosine ramps and the same float32 sums,
     so the concatenated output is bit-identical; it holds one chunk of input and one overlap of output.
     """
 
-    def __init__(self, fn: Callable[[np.ndarray], np.ndarray], n_samples: int, sr: int, *,
-                 max_seconds: float = MAX_CHUNK_SECONDS, overlap_seconds: float = CHUNK_OVERLAP_SECONDS) -> None:
+    def __init__(
+        self,
+        fn: Callable[[np.ndarray], np.ndarray],
+        n_samples: int,
+        sr: int,
+        *,
+        max_seconds: float = MAX_CHUNK_SECONDS,
+        overlap_seconds: float = CHUNK_OVERLAP_SECONDS,
+    ) -> None:
         self.fn, self.n = fn, int(n_samples)
         self.overlap = round(overlap_seconds * sr)
         self.bounds = chunk_bounds(self.n, round(max_seconds * sr), self.overlap)
         self.k = 0
-        self._in: list[np.ndarray] = []                     # buffered input from sample _in_start on
+        self._in: list[np.ndarray] = []  # buffered input from sample _in_start on
         self._in_start, self._in_len = 0, 0
-        self._acc = _EMPTY                                  # faded tail of the previous chunk
+        self._acc = _EMPTY  # faded tail of the previous chunk
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """Add the next ``(samples,)``; return the output samples final so far."""
@@ -211,25 +228,25 @@ class ChunkJoiner:
     def _chunk(self) -> np.ndarray:
         start, stop = self.bounds[self.k]
         buf = np.concatenate(self._in) if len(self._in) > 1 else self._in[0]
-        seg = buf[start - self._in_start:stop - self._in_start]
+        seg = buf[start - self._in_start : stop - self._in_start]
         last = self.k == len(self.bounds) - 1
         if len(self.bounds) == 1:  # one chunk: the model's output as it is (process_in_chunks adds nothing)
             acc = _checked_len(self.fn(seg), self.n)
         else:
             y = _checked_len(self.fn(seg), stop - start).astype(np.float32)
             if self.k > 0:
-                y[:self.overlap] *= crossfade_ramp(self.overlap)
+                y[: self.overlap] *= crossfade_ramp(self.overlap)
             if not last:
-                y[-self.overlap:] *= crossfade_ramp(self.overlap)[::-1]
+                y[-self.overlap :] *= crossfade_ramp(self.overlap)[::-1]
             acc = np.zeros(stop - start, dtype=np.float32)
-            acc[:self._acc.shape[0]] += self._acc
+            acc[: self._acc.shape[0]] += self._acc
             acc += y
         nxt = self.n if last else self.bounds[self.k + 1][0]
-        self._acc = acc[nxt - start:]
-        self._in, self._in_len = [buf[nxt - self._in_start:]], self._in_start + buf.shape[0] - nxt
+        self._acc = acc[nxt - start :]
+        self._in, self._in_len = [buf[nxt - self._in_start :]], self._in_start + buf.shape[0] - nxt
         self._in_start = nxt
         self.k += 1
-        return acc[:nxt - start]
+        return acc[: nxt - start]
 
 
 class StreamRunner:
@@ -251,7 +268,7 @@ class StreamRunner:
     def _take(self, y: np.ndarray) -> np.ndarray:
         drop = min(self._skip, y.shape[0])
         self._skip -= drop
-        y = y[drop:drop + self._left]
+        y = y[drop : drop + self._left]
         self._left -= y.shape[0]
         return y
 
@@ -275,8 +292,15 @@ class WholeChannel:
 # ------------------------------------------------------------------------------------------ the file path
 
 
-def enhance_file(model, src: str | os.PathLike, dst: str | os.PathLike, *, subtype: str | None = None,
-                 downmix: bool = False, block_frames: int = BLOCK_FRAMES) -> Path:
+def enhance_file(
+    model,
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    subtype: str | None = None,
+    downmix: bool = False,
+    block_frames: int = BLOCK_FRAMES,
+) -> Path:
     """Enhance audio file ``src`` into ``dst`` (atomically, at ``src``'s rate) in blocks of ``block_frames``.
 
     ``model``: an :class:`~setoolkit.models.common.base.Enhancer`. ``subtype``: as :func:`~setoolkit.audio.write`
@@ -298,7 +322,7 @@ def enhance_file(model, src: str | os.PathLike, dst: str | os.PathLike, *, subty
     down = Resampler(sr, rate, channels, n_model)
     up = Resampler(rate, sr, channels, n)
     procs = [model.block_processor(n_model) for _ in range(channels)]
-    clip = subtype not in ("FLOAT", "DOUBLE", "VORBIS", "OPUS")   # integer/compressed PCM: clip, never wrap
+    clip = subtype not in ("FLOAT", "DOUBLE", "VORBIS", "OPUS")  # integer/compressed PCM: clip, never wrap
     clipped = 0
 
     def run(xm: np.ndarray, last: bool) -> np.ndarray:
@@ -312,8 +336,11 @@ def enhance_file(model, src: str | os.PathLike, dst: str | os.PathLike, *, subty
             raise ModelError(f"{model.name}: model produced NaN/Inf output")
         return up.push(ym, last=last)
 
-    with atomic_output(dst) as tmp, sf.SoundFile(tmp, "w", samplerate=sr, channels=channels, subtype=subtype,
-                                                 format=fmt) as out:
+    with (
+        atomic_output(dst) as tmp,
+        sf.SoundFile(tmp, "w", samplerate=sr, channels=channels, subtype=subtype, format=fmt) as out,
+    ):
+
         def put(y: np.ndarray) -> None:
             nonlocal clipped
             check_scale(float(np.max(np.abs(y))) if y.size else 0.0, str(dst))

@@ -70,17 +70,38 @@ def _limit_arg(limit: int | None) -> int | None:
 def cmd_models(args) -> int:
     from .registry import list_models, runnable_models
 
-    cols = ["name", "family", "rate", "framework", "frame/hop", "latency", "params", "MB", "stream", "weights",
-            "status"]
+    cols = [
+        "name",
+        "family",
+        "rate",
+        "framework",
+        "frame/hop",
+        "latency",
+        "params",
+        "MB",
+        "stream",
+        "weights",
+        "status",
+    ]
     here, _ = runnable_models()
     rows = []
     for c in list_models(available_only=args.available):
         size = c.file_bytes
-        rows.append([c.name, c.family, str(c.sample_rate), c.framework,
-                     f"{c.frame}/{c.hop}" if c.frame else "-", f"{c.latency_ms:g} ms" if c.latency_ms else "-",
-                     f"{c.params / 1e6:.2f}M" if c.params else "-", f"{size / 1e6:.1f}" if size else "-",
-                     "yes" if c.streaming else "no",
-                     _where(c, here), c.status])
+        rows.append(
+            [
+                c.name,
+                c.family,
+                str(c.sample_rate),
+                c.framework,
+                f"{c.frame}/{c.hop}" if c.frame else "-",
+                f"{c.latency_ms:g} ms" if c.latency_ms else "-",
+                f"{c.params / 1e6:.2f}M" if c.params else "-",
+                f"{size / 1e6:.1f}" if size else "-",
+                "yes" if c.streaming else "no",
+                _where(c, here),
+                c.status,
+            ]
+        )
     widths = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
     for r in [cols] + rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
@@ -135,15 +156,21 @@ def cmd_score(args) -> int:
     pairs = [(clean[k], enhanced[k]) for k in sorted(clean) if k in enhanced]
     if not pairs:
         raise SetoolkitError(f"no files with matching names in {clean_dir} and {enh_dir}")
-    for side, missing in (("clean", sorted(set(clean) - set(enhanced))), ("enhanced", sorted(set(enhanced) - set(clean)))):
+    for side, missing in (
+        ("clean", sorted(set(clean) - set(enhanced))),
+        ("enhanced", sorted(set(enhanced) - set(clean))),
+    ):
         if missing:
             other = enh_dir if side == "clean" else clean_dir
-            names = ", ".join(str(m) for m in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            names = ", ".join(str(m) for m in missing[:10]) + (
+                f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+            )
             warnings.warn(f"{len(missing)} {side} file(s) have no twin in {other} and are not scored: {names}")
     for ref, est in pairs:  # a truncated or wrong file is an error before any scoring, not a zero-padded score
         r, e = info(ref), info(est)
-        check_lengths(r["frames"], round(e["frames"] * r["samplerate"] / e["samplerate"]), r["samplerate"],
-                      name=str(est))
+        check_lengths(
+            r["frames"], round(e["frames"] * r["samplerate"] / e["samplerate"]), r["samplerate"], name=str(est)
+        )
     metrics = args.metrics.split(",") if args.metrics else DEFAULT_METRICS
     table = pd.DataFrame(score_files(pairs, metrics=metrics, workers=args.workers, progress=not args.quiet))
     if args.csv:
@@ -178,10 +205,18 @@ def cmd_run(args) -> int:
     from .main_job import DEFAULT_SETS, run_comparison
 
     limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets, default=DEFAULT_SETS)
-    out = run_comparison(models=models, datasets=sets,
-                         reports_dir=args.reports, figures_dir=args.figures, date=_date(args.date),
-                         limit=limit, workers=args.workers, scheduler=args.scheduler,
-                         use_dnsmos=not args.no_dnsmos, progress=not args.quiet)
+    out = run_comparison(
+        models=models,
+        datasets=sets,
+        reports_dir=args.reports,
+        figures_dir=args.figures,
+        date=_date(args.date),
+        limit=limit,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        use_dnsmos=not args.no_dnsmos,
+        progress=not args.quiet,
+    )
     print(f"report: {out / 'report.html'}")
     print((out / "report.md").read_text().split("## Figures")[0])
     return 0
@@ -191,9 +226,17 @@ def cmd_evaluate(args) -> int:
     from .evaluation import evaluate, summarize
 
     limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets)
-    table, stats = evaluate(models, sets, args.out,
-                            workers=args.workers, scheduler=args.scheduler, limit=limit,
-                            use_dnsmos=not args.no_dnsmos, progress=not args.quiet, return_stats=True)
+    table, stats = evaluate(
+        models,
+        sets,
+        args.out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        limit=limit,
+        use_dnsmos=not args.no_dnsmos,
+        progress=not args.quiet,
+        return_stats=True,
+    )
     print(stats)
     cols = [c for c in ("dataset", "model", "n", "pesq_wb", "stoi", "si_sdr", "OVRL", "rtf") if c]
     s = summarize(table)
@@ -251,8 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="score enhanced files against clean references with matching names")
     s.add_argument("--clean", required=True)
     s.add_argument("--enhanced", required=True)
-    s.add_argument("--metrics", help="comma-separated metrics (default: pesq_wb,pesq_nb,csig,cbak,covl,stoi,estoi,"
-                                     "si_sdr,sdr,snr,segsnr,lsd; also visqol, distillmos)")
+    s.add_argument(
+        "--metrics",
+        help="comma-separated metrics (default: pesq_wb,pesq_nb,csig,cbak,covl,stoi,estoi,"
+        "si_sdr,sdr,snr,segsnr,lsd; also visqol, distillmos)",
+    )
     s.add_argument("--csv", help="write the per-file table here")
     s.add_argument("--workers", type=int)
     s.add_argument("-q", "--quiet", action="store_true")
@@ -279,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("-q", "--quiet", action="store_true")
 
     s = sub.add_parser("run", help="main job: evaluate every available model on the sample sets + daily report")
-    s.add_argument("--sets", help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k)")
+    s.add_argument(
+        "--sets", help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k)"
+    )
     s.add_argument("--reports", default="reports")
     s.add_argument("--figures", default="figures")
     s.add_argument("--date", help="YYYY-MM-DD or today (default)")
@@ -287,8 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("evaluate", help="evaluation table (resumable) for models x sets")
-    s.add_argument("--sets", help="required: registry sets (vbd16k, dns3_blind...), folders (noisy/ [clean/], "
-                                  "subfolders mirrored) or pair lists (.csv/.tsv with noisy,clean columns)")
+    s.add_argument(
+        "--sets",
+        help="required: registry sets (vbd16k, dns3_blind...), folders (noisy/ [clean/], "
+        "subfolders mirrored) or pair lists (.csv/.tsv with noisy,clean columns)",
+    )
     s.add_argument("--out", required=True, help="output folder (rows/, audio/, scores.csv, scores.parquet)")
     add_eval_args(s)
     s.set_defaults(func=cmd_evaluate)

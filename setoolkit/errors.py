@@ -59,5 +59,7 @@ class Interrupted(KeyboardInterrupt):
         self.exit_code = 128 + signum
 
     def __str__(self) -> str:
-        return (f"interrupted by {signal.Signals(self.signum).name}: {self.kept} rows computed in this run and "
-                f"{self.reused} reused are kept in {self.store}; rerun the same command to resume")
+        return (
+            f"interrupted by {signal.Signals(self.signum).name}: {self.kept} rows computed in this run and "
+            f"{self.reused} reused are kept in {self.store}; rerun the same command to resume"
+        )

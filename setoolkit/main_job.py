@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .assets import dataset_files
 from .errors import SetoolkitError
@@ -34,15 +34,28 @@ PARITY_FILES = 3
 
 def _timing_inputs(mirror=None):
 
-    return (dataset_files("dns3_synthetic", mirror=mirror, subdir="noisy")[0],
-            dataset_files("vbd16k", mirror=mirror, subdir="noisy")[:PARITY_FILES])
+    return (
+        dataset_files("dns3_synthetic", mirror=mirror, subdir="noisy")[0],
+        dataset_files("vbd16k", mirror=mirror, subdir="noisy")[:PARITY_FILES],
+    )
 
 
-def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[str] = DEFAULT_SETS,
-                   reports_dir: str | Path = "reports", figures_dir: str | Path = "figures",
-                   date: str | None = None, mirror=None, workers: int | None = None, scheduler=None,
-                   limit: int | None = None, use_dnsmos: bool = True, progress: bool = True,
-                   store: str | Path | None = None, timing: bool = True) -> Path:
+def run_comparison(
+    *,
+    models: Sequence[str] | None = None,
+    datasets: Sequence[str] = DEFAULT_SETS,
+    reports_dir: str | Path = "reports",
+    figures_dir: str | Path = "figures",
+    date: str | None = None,
+    mirror=None,
+    workers: int | None = None,
+    scheduler=None,
+    limit: int | None = None,
+    use_dnsmos: bool = True,
+    progress: bool = True,
+    store: str | Path | None = None,
+    timing: bool = True,
+) -> Path:
     """Evaluate ``models`` (default: all available) on ``datasets`` into ``reports_dir/YYYY-MM-DD`` and write
     the daily report there. Returns that folder.
 
@@ -54,7 +67,6 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     ``store`` (default ``reports_dir/store``) keeps rows, audio and timings by content key: a rerun, the same
     day or later, recomputes only what changed. A variant that fails parity raises after the report is written.
     """
-
     t_start = time.perf_counter()
     date = date or dt.date.today().isoformat()
     out = Path(reports_dir) / date
@@ -66,9 +78,20 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     # a metric whose extra is not installed (ViSQOL: setoolkit[visqol]) is left out, as DistillMOS is by evaluate
     metrics = [m for m in MAIN_JOB_METRICS if m not in METRIC_EXTRAS or not missing_extras([METRIC_EXTRAS[m]])]
     t0 = time.perf_counter()
-    table, stats = evaluate([*scored, *ORACLES], datasets, out, metrics=metrics, workers=workers,
-                            scheduler=scheduler, limit=limit, mirror=mirror, use_dnsmos=use_dnsmos, progress=progress,
-                            return_stats=True, store=store)
+    table, stats = evaluate(
+        [*scored, *ORACLES],
+        datasets,
+        out,
+        metrics=metrics,
+        workers=workers,
+        scheduler=scheduler,
+        limit=limit,
+        mirror=mirror,
+        use_dnsmos=use_dnsmos,
+        progress=progress,
+        return_stats=True,
+        store=store,
+    )
     wall = time.perf_counter() - t0
     stats.models_without_weights = not_here
     prof.add("plan", stats.stages.pop("plan", 0.0))
@@ -84,8 +107,9 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
         with prof.stage("timing pass"):
             spent: dict = {}
             clip, parity_files = _timing_inputs(mirror)
-            timing_df, variants_df = timing_pass(names, variants, store=store, clip=clip, parity_files=parity_files,
-                                                 mirror=mirror, stages=spent)
+            timing_df, variants_df = timing_pass(
+                names, variants, store=store, clip=clip, parity_files=parity_files, mirror=mirror, stages=spent
+            )
         prof.merge(spent, prefix="timing pass: ")
         out.mkdir(parents=True, exist_ok=True)
         timing_df.to_csv(out / "timing.csv", index=False)
@@ -94,18 +118,26 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
         for line in failures:
             print(f"PARITY FAILURE: {line}", file=sys.stderr)
 
-    notes = [f"models: {', '.join(sorted(set(table['model']) - {'noisy'}))}",
-             f"sets: {', '.join(datasets)}" + (f" (first {limit} files each)" if limit else "")]
+    notes = [
+        f"models: {', '.join(sorted(set(table['model']) - {'noisy'}))}",
+        f"sets: {', '.join(datasets)}" + (f" (first {limit} files each)" if limit else ""),
+    ]
     if variants:
-        notes.append("runtime variants (scored through their representative; parity and speed in variants.csv): "
-                     + ", ".join(f"{v} = {r}" for v, r in variants.items()))
-    notes.append("intrusive metrics after cross-correlation alignment; PESQ-WB at 16 kHz; DNSMOS at 16 kHz; "
-                 "16 kHz models on 48 kHz sets run 48k -> 16k -> 48k; RTF = processing time / audio duration")
+        notes.append(
+            "runtime variants (scored through their representative; parity and speed in variants.csv): "
+            + ", ".join(f"{v} = {r}" for v, r in variants.items())
+        )
+    notes.append(
+        "intrusive metrics after cross-correlation alignment; PESQ-WB at 16 kHz; DNSMOS at 16 kHz; "
+        "16 kHz models on 48 kHz sets run 48k -> 16k -> 48k; RTF = processing time / audio duration"
+    )
     if stats.models_without_weights:
         notes.append(not_run_note(stats.models_without_weights))
     if stats.failed:
-        notes.append(f"FAILED tasks ({len(stats.failed)}, all in {stats.failures_path}): "
-                     + "; ".join(map(str, stats.failed[:5])))
+        notes.append(
+            f"FAILED tasks ({len(stats.failed)}, all in {stats.failures_path}): "
+            + "; ".join(map(str, stats.failed[:5]))
+        )
     notes += [f"VARIANT PARITY FAILED: {line}" for line in failures]
     prof.write(out / "profile.csv")
     with prof.stage("report"):
@@ -114,6 +146,5 @@ def run_comparison(*, models: Sequence[str] | None = None, datasets: Sequence[st
     prof.write(out / "profile.csv")
     print(f"{stats}\nprofile (seconds; 'evaluate: ...' summed over worker processes):\n{prof}")
     if failures:
-        raise SetoolkitError("runtime variant parity failed (report written to "
-                             f"{out}): " + "; ".join(failures))
+        raise SetoolkitError(f"runtime variant parity failed (report written to {out}): " + "; ".join(failures))
     return out

@@ -107,8 +107,10 @@ def _attribute(spec: str, module: ModuleType, attr: str) -> Any:
     for part in attr.split("."):
         if not hasattr(obj, part):
             found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
-            raise SpecError(f"model spec {spec!r}: callable {attr!r} not found in {spec.rpartition(':')[0]!r}; "
-                            f"callables there: {', '.join(found) or 'none'}")
+            raise SpecError(
+                f"model spec {spec!r}: callable {attr!r} not found in {spec.rpartition(':')[0]!r}; "
+                f"callables there: {', '.join(found) or 'none'}"
+            )
         obj = getattr(obj, part)
     if not callable(obj):
         raise SpecError(f"model spec {spec!r}: {attr!r} is a {type(obj).__name__}, not a callable")
@@ -144,8 +146,10 @@ def load_spec(spec: str, *, trained_on: str | None = None, **kwargs):
     except Exception as exc:
         raise SpecError(f"model spec {spec!r}: {attr}() raised {type(exc).__name__}: {exc}") from exc
     if not isinstance(model, Enhancer):
-        raise SpecError(f"model spec {spec!r}: {attr}() returned {type(model).__name__}, not a setoolkit Enhancer "
-                        "(wrap your model with setoolkit.from_function, from_torch or from_onnx)")
+        raise SpecError(
+            f"model spec {spec!r}: {attr}() returned {type(model).__name__}, not a setoolkit Enhancer "
+            "(wrap your model with setoolkit.from_function, from_torch or from_onnx)"
+        )
     if trained_on is not None:
         model.card = replace(model.card, trained_on=str(trained_on))
     return model
@@ -210,8 +214,9 @@ def _cards_of(obj: Any, where: str) -> list:
         cards = list(obj)
         if cards and all(isinstance(c, ModelCard) for c in cards):
             return cards
-    raise SpecError(f"entry point {where}: expected a ModelCard, a list of them or a module with CARDS, "
-                    f"got {type(obj).__name__}")
+    raise SpecError(
+        f"entry point {where}: expected a ModelCard, a list of them or a module with CARDS, got {type(obj).__name__}"
+    )
 
 
 def entry_point_cards() -> list:
@@ -227,6 +232,9 @@ def entry_point_cards() -> list:
         try:
             cards.extend(_cards_of(ep.load(), where))
         except Exception as exc:
-            warnings.warn(f"setoolkit.models entry point {where} skipped: {type(exc).__name__}: {exc}",
-                          EntryPointWarning, stacklevel=2)
+            warnings.warn(
+                f"setoolkit.models entry point {where} skipped: {type(exc).__name__}: {exc}",
+                EntryPointWarning,
+                stacklevel=2,
+            )
     return cards

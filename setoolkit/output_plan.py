@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .errors import AudioError, OutputError
 
@@ -30,7 +30,9 @@ from .errors import AudioError, OutputError
 AUDIO_EXTS = {".wav", ".flac", ".ogg", ".mp3"}
 
 
-def find_audio(paths: Sequence[str | os.PathLike], *, exclude: str | os.PathLike | None = None) -> list[tuple[Path, Path]]:
+def find_audio(
+    paths: Sequence[str | os.PathLike], *, exclude: str | os.PathLike | None = None
+) -> list[tuple[Path, Path]]:
     """Audio inputs as ``(file, relative output path)``: folders searched recursively (sorted, relative to the
     folder), files taken as named (relative path = file name). Files under ``exclude`` are skipped.
 
@@ -73,12 +75,15 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 def check_not_input(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     """Refuse (before any work) to write ``dst`` when it is the input file ``src`` itself."""
     if same_file(src, dst):
-        raise OutputError(f"{dst}: refusing to overwrite the input {src}; write to another folder or name "
-                          "(setoolkit never replaces a recording with its enhanced version)")
+        raise OutputError(
+            f"{dst}: refusing to overwrite the input {src}; write to another folder or name "
+            "(setoolkit never replaces a recording with its enhanced version)"
+        )
 
 
-def plan_outputs(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *,
-                 suffix: str | None = None) -> list[tuple[Path, Path]]:
+def plan_outputs(
+    inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *, suffix: str | None = None
+) -> list[tuple[Path, Path]]:
     """Pair each audio input with its output path under ``out_dir`` and check the whole plan first.
 
     ``suffix``: output extension (``".flac"``), default the input's. Returns ``[(src, dst), ...]``.
@@ -95,8 +100,10 @@ def plan_outputs(inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike
     for src, dst in plan:
         key = dst.resolve()
         if key in by_dst and not same_file(by_dst[key], src):
-            raise OutputError(f"{dst}: two inputs would be written here ({by_dst[key]} and {src}); rename one, "
-                              "or pass their common parent folder so the tree is mirrored")
+            raise OutputError(
+                f"{dst}: two inputs would be written here ({by_dst[key]} and {src}); rename one, "
+                "or pass their common parent folder so the tree is mirrored"
+            )
         by_dst[key] = src
     sources = [src for src, _ in plan]
     for _, dst in plan:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, cast
+from typing import Any, cast
 
 from .assets import fetch, registry
 from .errors import MissingExtraError, ModelError, SetoolkitError
@@ -74,8 +74,7 @@ def require_extras(extras, what: str) -> None:
     """Raise :class:`MissingExtraError` naming the first missing extra of ``extras`` (``what`` needs it)."""
     for x in missing_extras(extras):
         absent = ", ".join(m for m in EXTRAS[x] if not _found(m))
-        raise MissingExtraError(f"{what} needs setoolkit[{x}] ({absent} not installed): "
-                                f"pip install 'setoolkit[{x}]'")
+        raise MissingExtraError(f"{what} needs setoolkit[{x}] ({absent} not installed): pip install 'setoolkit[{x}]'")
 
 
 class Builder:
@@ -92,8 +91,10 @@ class Builder:
         return getattr(importlib.import_module(self.__module__), self.__qualname__)(card, **kwargs)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Builder) and (self.__module__, self.__qualname__) == (other.__module__,
-                                                                                        other.__qualname__)
+        return isinstance(other, Builder) and (self.__module__, self.__qualname__) == (
+            other.__module__,
+            other.__qualname__,
+        )
 
     def __hash__(self) -> int:
         return hash((self.__module__, self.__qualname__))
@@ -237,8 +238,11 @@ def representatives(names) -> tuple[list[str], dict[str, str]]:
     """Split model ``names`` into the ones to score and ``{variant: representative}`` for the runtime
     variants whose representative is among ``names`` (a variant without it is scored itself)."""
     names = list(names)
-    variants = {n: cast(str, CARDS[n].variant_of)  # in names: a str
-                for n in names if n in CARDS and CARDS[n].variant_of in names}
+    variants = {
+        n: cast(str, CARDS[n].variant_of)  # in names: a str
+        for n in names
+        if n in CARDS and CARDS[n].variant_of in names
+    }
     return [n for n in names if n not in variants], variants
 
 
@@ -246,7 +250,6 @@ def runnable_models() -> tuple[list[str], dict[str, str]]:
     """Names of available models whose extras are installed and whose weights are on this machine (mirror or
     cache, checksum verified), and ``{name: reason}`` for the available ones that are not ("needs
     setoolkit[tf]"; a missing file: ``setoolkit fetch NAME`` downloads it)."""
-
     ready, missing = [], {}
     for c in list_models(available_only=True):
         if c.missing_extras:
@@ -266,8 +269,7 @@ def not_run_note(reasons: dict[str, str]) -> str:
     were not run ("weights not on this machine", "needs setoolkit[tf]"...)."""
     groups: dict[str, list[str]] = {}
     for name, reason in reasons.items():
-        why = (reason if reason.startswith(("needs setoolkit[", "model spec"))
-               else "weights not on this machine")
+        why = reason if reason.startswith(("needs setoolkit[", "model spec")) else "weights not on this machine"
         groups.setdefault(why, []).append(name)
     return "not run: " + "; ".join(f"{', '.join(names)} ({why})" for why, names in groups.items())
 

@@ -42,6 +42,7 @@ def _is_torch(x) -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
 
+
 # ---------------------------------------------------------------------------------------------- windows
 
 
@@ -109,13 +110,31 @@ def stft(x: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False) ->
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1])
     w = _as_torch_window(win, n_fft, flat)
-    spec = torch.stft(flat, n_fft, hop_length=hop, win_length=n_fft, window=w, center=center,
-                      pad_mode="constant", normalized=False, onesided=True, return_complex=True)
+    spec = torch.stft(
+        flat,
+        n_fft,
+        hop_length=hop,
+        win_length=n_fft,
+        window=w,
+        center=center,
+        pad_mode="constant",
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )
     return spec.reshape(*lead, spec.shape[-2], spec.shape[-1])
 
 
-def istft(spec: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False,
-          length: int | None = None, layout: str = "complex") -> torch.Tensor:
+def istft(
+    spec: torch.Tensor,
+    n_fft: int,
+    hop: int,
+    win,
+    *,
+    center: bool = False,
+    length: int | None = None,
+    layout: str = "complex",
+) -> torch.Tensor:
     """Inverse of :func:`stft`, identical on torch 1.13 and 2.x (whose ``torch.istft`` changed its real/complex
     contract: here the layout is named, never guessed).
 
@@ -136,12 +155,15 @@ def istft(spec: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False
 
     spec = to_complex(spec, layout) if layout != "complex" else torch.as_tensor(spec)
     if not spec.is_complex():
-        raise LayoutError(f"istft(layout='complex') needs a complex tensor, got dtype {spec.dtype}; "
-                          "for a real (..., freq, frames, 2) tensor pass layout='real_imag'")
+        raise LayoutError(
+            f"istft(layout='complex') needs a complex tensor, got dtype {spec.dtype}; "
+            "for a real (..., freq, frames, 2) tensor pass layout='real_imag'"
+        )
     n_freq = n_fft // 2 + 1
     if spec.shape[-2] != n_freq:
-        raise LayoutError(f"istft expected {n_freq} frequency bins in dim -2 (..., freq, frames), "
-                          f"got shape {tuple(spec.shape)}")
+        raise LayoutError(
+            f"istft expected {n_freq} frequency bins in dim -2 (..., freq, frames), got shape {tuple(spec.shape)}"
+        )
     lead = spec.shape[:-2]
     n_frames = spec.shape[-1]
     flat = spec.reshape(-1, n_freq, n_frames)
@@ -151,7 +173,7 @@ def istft(spec: torch.Tensor, n_fft: int, hop: int, win, *, center: bool = False
     env = overlap_add((w * w).expand(1, n_frames, n_fft), hop)[0]
     y = torch.where(env > 1e-11, y / env.clamp_min(1e-11), y)
     if center:
-        y = y[..., n_fft // 2:]
+        y = y[..., n_fft // 2 :]
         if length is None:
             y = y[..., : y.shape[-1] - n_fft // 2]
     if length is not None:
@@ -165,15 +187,17 @@ def overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
 
     b, n_frames, frame_len = frames.shape
     out_len = (n_frames - 1) * hop + frame_len
-    return torch.nn.functional.fold(frames.transpose(1, 2), output_size=(1, out_len),
-                                    kernel_size=(1, frame_len), stride=(1, hop)).reshape(b, out_len)
+    return torch.nn.functional.fold(
+        frames.transpose(1, 2), output_size=(1, out_len), kernel_size=(1, frame_len), stride=(1, hop)
+    ).reshape(b, out_len)
 
 
 # ---------------------------------------------------------------------------------------------- numpy
 
 
 def frame_np(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Frames of ``x`` ``(..., samples)`` -> ``(..., frames, n_fft)``; trailing samples that do not fill a frame are dropped."""
+    """Frames of ``x`` ``(..., samples)`` -> ``(..., frames, n_fft)``; trailing samples that do not fill a frame are
+    dropped."""
     n_frames = 1 + (x.shape[-1] - n_fft) // hop
     if n_frames < 1:
         raise LayoutError(f"signal of {x.shape[-1]} samples is shorter than one frame of {n_fft}")
@@ -186,7 +210,7 @@ def overlap_add_np(frames: np.ndarray, hop: int) -> np.ndarray:
     n_frames, frame_len = frames.shape[-2:]
     out = np.zeros(frames.shape[:-2] + ((n_frames - 1) * hop + frame_len,), dtype=frames.dtype)
     for t in range(n_frames):
-        out[..., t * hop: t * hop + frame_len] += frames[..., t, :]
+        out[..., t * hop : t * hop + frame_len] += frames[..., t, :]
     return out
 
 
@@ -199,20 +223,24 @@ def stft_np(x: np.ndarray, n_fft: int, hop: int, win: np.ndarray, *, center: boo
     return np.swapaxes(np.fft.rfft(frames, axis=-1), -1, -2)
 
 
-def istft_np(spec: np.ndarray, n_fft: int, hop: int, win: np.ndarray, *, center: bool = False,
-             length: int | None = None) -> np.ndarray:
+def istft_np(
+    spec: np.ndarray, n_fft: int, hop: int, win: np.ndarray, *, center: bool = False, length: int | None = None
+) -> np.ndarray:
     """Numpy reference of :func:`istft` (complex ``(..., freq, frames)`` -> ``(..., samples)``)."""
     frames = np.fft.irfft(np.swapaxes(spec, -1, -2), n=n_fft, axis=-1) * win
     y = overlap_add_np(frames, hop)
     env = overlap_add_np(np.broadcast_to(win * win, (frames.shape[-2], n_fft)), hop)
     y = np.where(env > 1e-11, y / np.maximum(env, 1e-11), y)
     if center:
-        y = y[..., n_fft // 2:]
+        y = y[..., n_fft // 2 :]
         if length is None:
             y = y[..., : y.shape[-1] - n_fft // 2]
     if length is not None:
-        y = y[..., :length] if y.shape[-1] >= length else np.pad(
-            y, [(0, 0)] * (y.ndim - 1) + [(0, length - y.shape[-1])])
+        y = (
+            y[..., :length]
+            if y.shape[-1] >= length
+            else np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, length - y.shape[-1])])
+        )
     return y
 
 
@@ -227,10 +255,10 @@ def n_frames(n_samples: int, n_fft: int, hop: int, *, center: bool = False) -> i
 
 #: Named spectrogram layouts: dims in order; "ri" is the real/imaginary pair (size 2).
 LAYOUTS: dict[str, tuple[str, ...]] = {
-    "complex": ("batch", "freq", "frames"),                 # complex dtype
-    "real_imag": ("batch", "freq", "frames", "ri"),        # torch 1.x stft(return_complex=False)
-    "channels_first": ("batch", "ri", "frames", "freq"),   # conv-net input (DPCRN/GTCRN ports)
-    "channels_last": ("batch", "frames", "freq", "ri"),    # Keras/TFLite feature maps
+    "complex": ("batch", "freq", "frames"),  # complex dtype
+    "real_imag": ("batch", "freq", "frames", "ri"),  # torch 1.x stft(return_complex=False)
+    "channels_first": ("batch", "ri", "frames", "freq"),  # conv-net input (DPCRN/GTCRN ports)
+    "channels_last": ("batch", "frames", "freq", "ri"),  # Keras/TFLite feature maps
 }
 
 
@@ -248,8 +276,9 @@ def _check_layout(x, layout: str) -> None:
             raise LayoutError(f"layout {layout!r} expects a real tensor {dims}, got complex dtype {x.dtype}")
         ri = dims.index("ri")
         if x.shape[ri] != 2:
-            raise LayoutError(f"layout {layout!r} expects size 2 for dim {ri} ('ri' in {dims}), "
-                              f"got shape {tuple(x.shape)}")
+            raise LayoutError(
+                f"layout {layout!r} expects size 2 for dim {ri} ('ri' in {dims}), got shape {tuple(x.shape)}"
+            )
 
 
 def to_complex(x, layout: str):
@@ -299,8 +328,9 @@ def permute_named(x, src: str, dst: str, **sizes: int):
             raise LayoutError(f"permute_named: size given for {name!r}, which is not a dim of {src!r}")
         got = x.shape[src_dims.index(name)]
         if got != size:
-            raise LayoutError(f"permute_named: dim {name!r} of ({src}) should be {size}, got {got} "
-                              f"(shape {tuple(x.shape)})")
+            raise LayoutError(
+                f"permute_named: dim {name!r} of ({src}) should be {size}, got {got} (shape {tuple(x.shape)})"
+            )
     order = [src_dims.index(d) for d in dst_dims]
     return x.permute(*order) if _is_torch(x) else np.transpose(x, order)
 
@@ -315,4 +345,3 @@ def torch_istft_takes_real_layout() -> bool:
         return True
     except RuntimeError:
         return False
-

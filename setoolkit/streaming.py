@@ -53,8 +53,8 @@ class StreamingEnhancer:
         self._n_in += chunk.shape[0]
         buf = np.concatenate([self._pending, chunk])
         n_hops = buf.shape[0] // self.hop
-        out = [self._step(buf[k * self.hop:(k + 1) * self.hop]) for k in range(n_hops)]
-        self._pending = buf[n_hops * self.hop:]
+        out = [self._step(buf[k * self.hop : (k + 1) * self.hop]) for k in range(n_hops)]
+        self._pending = buf[n_hops * self.hop :]
         y = np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
         self._n_out += y.shape[0]
         return y
@@ -78,10 +78,10 @@ def stream_signal(stream: StreamingEnhancer, x: np.ndarray, *, chunk: int | None
     the output with the latency removed, ``(samples,)``: directly comparable with offline output."""
     x = np.asarray(x, dtype=np.float32).reshape(-1)
     chunk = chunk or stream.hop
-    parts = [stream.process(x[i:i + chunk]) for i in range(0, x.shape[0], chunk)]
+    parts = [stream.process(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)]
     parts.append(stream.flush())
     y = np.concatenate(parts)
-    return y[stream.latency: stream.latency + x.shape[0]]
+    return y[stream.latency : stream.latency + x.shape[0]]
 
 
 class FrameModel:
@@ -138,8 +138,10 @@ def front_pad(model) -> int:
     front = model.n_fft - model.hop if front is None else int(front)
     skipped = model.n_fft - model.hop - front
     if skipped < 0 or skipped % model.hop:
-        raise ValueError(f"front_pad={front} does not fit n_fft={model.n_fft}, hop={model.hop}: n_fft - hop - "
-                         "front_pad must be a non-negative multiple of hop")
+        raise ValueError(
+            f"front_pad={front} does not fit n_fft={model.n_fft}, hop={model.hop}: n_fft - hop - "
+            "front_pad must be a non-negative multiple of hop"
+        )
     return front
 
 
@@ -167,17 +169,17 @@ class StftFrameStream(StreamingEnhancer):
 
     def _step(self, block: np.ndarray) -> np.ndarray:
         m = self.model
-        self._in = np.concatenate([self._in[self.hop:], block])
+        self._in = np.concatenate([self._in[self.hop :], block])
         if self._drop_overlap:
-            self._in[:self.latency] = 0.0
+            self._in[: self.latency] = 0.0
         if self._skip:
             self._skip -= 1
         else:
             spec = np.fft.rfft(self._in * m.window)
             enh, self._state = m.process_frame(spec, self._state)
             self._out += (np.fft.irfft(enh, n=m.n_fft) * self._synthesis).astype(np.float32)
-        y = self._out[:self.hop].copy()
-        self._out = np.concatenate([self._out[self.hop:], np.zeros(self.hop, dtype=np.float32)])
+        y = self._out[: self.hop].copy()
+        self._out = np.concatenate([self._out[self.hop :], np.zeros(self.hop, dtype=np.float32)])
         return y
 
 
@@ -188,7 +190,7 @@ def _padded(model, x: np.ndarray) -> tuple[np.ndarray, int, int]:
     front = front_pad(model)
     n_frames = (front + n - 1) // hop + 1
     xp = np.zeros(x.shape[:-1] + ((n_frames - 1) * hop + n_fft,), dtype=np.float32)
-    xp[..., front:front + n] = x
+    xp[..., front : front + n] = x
     return xp, front, n_frames
 
 
@@ -226,16 +228,16 @@ class FrameBlocks:
         self.synthesis = _synthesis_window(model)
         self.batched = getattr(model, "process_frames", None)
         self.state = model.initial_state()
-        self.t0 = 0                                   # next frame to run
-        self._in = [np.zeros(self.front, dtype=np.float32)]   # padded input from sample t0 * hop on
+        self.t0 = 0  # next frame to run
+        self._in = [np.zeros(self.front, dtype=np.float32)]  # padded input from sample t0 * hop on
         self._in_len = self.front
-        self._acc = np.zeros(0, dtype=np.float32)     # overlap-add sums from sample t0 * hop on (padded grid)
+        self._acc = np.zeros(0, dtype=np.float32)  # overlap-add sums from sample t0 * hop on (padded grid)
         self._received = 0
 
     def push(self, x: np.ndarray) -> np.ndarray:
         """Add the next ``(samples,)`` of the signal; return the output samples completed by it."""
         x = np.asarray(x, dtype=np.float32).reshape(-1)
-        x = x[:max(self.n - self._received, 0)]
+        x = x[: max(self.n - self._received, 0)]
         self._received += x.shape[0]
         self._in.append(x)
         self._in_len += x.shape[0]
@@ -266,10 +268,10 @@ class FrameBlocks:
                     enh[t], self.state = m.process_frame(specs[t], self.state)
             frames = (np.fft.irfft(enh, n=n_fft, axis=-1) * self.synthesis).astype(np.float32)
             acc = np.zeros(need, dtype=np.float32)
-            acc[:self._acc.shape[0]] = self._acc
+            acc[: self._acc.shape[0]] = self._acc
             for k, frame in enumerate(frames):
-                acc[k * hop:k * hop + n_fft] += frame
-            done = (t1 - self.t0) * hop           # samples before frame t1 get nothing more
+                acc[k * hop : k * hop + n_fft] += frame
+            done = (t1 - self.t0) * hop  # samples before frame t1 get nothing more
             out.append(self._emit(self.t0 * hop, acc[:done]))
             self._acc = acc[done:]
             self._in, self._in_len = [buf[done:]], buf.shape[0] - done
@@ -285,8 +287,9 @@ class FrameBlocks:
         return y[lo:hi] if hi > lo else np.zeros(0, dtype=np.float32)
 
 
-def lockstep_frames(model: FrameModel, xs: list[np.ndarray], step, state, *,
-                    drop_overlap: bool = False) -> list[np.ndarray]:
+def lockstep_frames(
+    model: FrameModel, xs: list[np.ndarray], step, state, *, drop_overlap: bool = False
+) -> list[np.ndarray]:
     """Stream several signals ``[(samples,), ...]`` through one batched frame step, in lockstep.
 
     Each signal is framed on the model's grid as :func:`offline_frames` frames it (shorter ones zero-padded to
@@ -299,17 +302,18 @@ def lockstep_frames(model: FrameModel, xs: list[np.ndarray], step, state, *,
     n_fft, hop = model.n_fft, model.hop
     lens = [len(x) for x in xs]
     longest = max(lens)
-    xp, front, n_frames = _padded(model, np.stack([np.pad(np.asarray(x, np.float32), (0, longest - len(x)))
-                                                   for x in xs]))
+    xp, front, n_frames = _padded(
+        model, np.stack([np.pad(np.asarray(x, np.float32), (0, longest - len(x))) for x in xs])
+    )
     synthesis = _synthesis_window(model)
     out = np.zeros(xp.shape, dtype=np.float32)
     for t in range(n_frames):
-        frames = xp[:, t * hop:t * hop + n_fft].copy()
+        frames = xp[:, t * hop : t * hop + n_fft].copy()
         if drop_overlap:
-            frames[:, :n_fft - hop] = 0.0
+            frames[:, : n_fft - hop] = 0.0
         enh, state = step(np.fft.rfft(frames * model.window, axis=-1), state)
-        out[:, t * hop:t * hop + n_fft] += (np.fft.irfft(enh, n=n_fft, axis=-1) * synthesis).astype(np.float32)
-    return [out[k, front:front + n] for k, n in enumerate(lens)]
+        out[:, t * hop : t * hop + n_fft] += (np.fft.irfft(enh, n=n_fft, axis=-1) * synthesis).astype(np.float32)
+    return [out[k, front : front + n] for k, n in enumerate(lens)]
 
 
 @contextmanager

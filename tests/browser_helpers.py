@@ -18,16 +18,28 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required", "--mute-audio")
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
+)
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists())
-                                 and not os.environ.get("CI"),
-                                 reason="Debian chromium + chromium-driver not installed (scripts/setup.sh "
-                                        "installs them)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()) and not os.environ.get("CI"),
+        reason="Debian chromium + chromium-driver not installed (scripts/setup.sh installs them)",
+    ),
+]
 
 
 @contextlib.contextmanager
@@ -106,7 +118,6 @@ def play_and_switch(driver, player, *, to: str):
     return before, after
 
 
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -120,16 +131,38 @@ def jupyterlab(root: Path):
     settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-           "JUPYTER_CONFIG_DIR": str(root / ".jupyter"), "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
-           "IPYTHONDIR": str(root / ".ipython"), "MPLBACKEND": "Agg",
-           "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+        "IPYTHONDIR": str(root / ".ipython"),
+        "MPLBACKEND": "Agg",
+        "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
+    }
     log = open(root / "jupyterlab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-                             f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-                             "--LabApp.expose_app_in_browser=True", "--ServerApp.disable_check_xsrf=True", "--allow-root",
-                             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.expose_app_in_browser=True",
+            "--ServerApp.disable_check_xsrf=True",
+            "--allow-root",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         end = time.monotonic() + 90
         while True:
@@ -138,7 +171,9 @@ def jupyterlab(root: Path):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > end:
-                    raise AssertionError("JupyterLab did not start:\n" + (root / "jupyterlab.log").read_text()[-3000:])
+                    raise AssertionError(
+                        "JupyterLab did not start:\n" + (root / "jupyterlab.log").read_text()[-3000:]
+                    ) from None
                 time.sleep(0.5)
         yield f"http://127.0.0.1:{port}", token
     finally:
@@ -149,5 +184,3 @@ def jupyterlab(root: Path):
             proc.kill()
             proc.wait()
         log.close()
-
-

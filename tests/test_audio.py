@@ -8,6 +8,7 @@ import soundfile as sf
 from scipy.signal import butter, sosfiltfilt
 
 from setoolkit import audio as A
+from setoolkit import chunking
 from setoolkit.errors import AudioError
 from setoolkit.metrics import align, si_sdr
 
@@ -19,10 +20,19 @@ def speech48(data):
     return x[0], sr
 
 
-@pytest.mark.parametrize("ext,subtype,tol", [
-    ("wav", "PCM_16", 1 / 32768), ("wav", "PCM_24", 1 / 2 ** 23), ("wav", "PCM_32", 1e-7),
-    ("wav", "FLOAT", 0), ("flac", "PCM_16", 1 / 32768), ("flac", "PCM_24", 1 / 2 ** 23),
-    ("ogg", "VORBIS", None), ("mp3", "MPEG_LAYER_III", None)])
+@pytest.mark.parametrize(
+    "ext,subtype,tol",
+    [
+        ("wav", "PCM_16", 1 / 32768),
+        ("wav", "PCM_24", 1 / 2**23),
+        ("wav", "PCM_32", 1e-7),
+        ("wav", "FLOAT", 0),
+        ("flac", "PCM_16", 1 / 32768),
+        ("flac", "PCM_24", 1 / 2**23),
+        ("ogg", "VORBIS", None),
+        ("mp3", "MPEG_LAYER_III", None),
+    ],
+)
 def test_read_write_round_trip_every_format(tmp_path, speech48, ext, subtype, tol):
     x, sr = speech48
     x = x[: sr * 2] * 0.9
@@ -66,7 +76,7 @@ def test_resample_shapes_and_length():
 
 def test_chunk_bounds_cover_everything():
     for n in (10, 160_000, 160_001, 400_000, 1_234_567):
-        b = A.chunk_bounds(n, 160_000, 8_000)
+        b = chunking.chunk_bounds(n, 160_000, 8_000)
         assert b[0][0] == 0 and b[-1][1] == n
         assert all(stop - start <= 160_000 for start, stop in b)
         assert all(b[k + 1][0] == b[k][1] - 8_000 for k in range(len(b) - 1))
@@ -86,15 +96,15 @@ def test_long_input_is_chunked_without_clicks_or_truncation(speech48):
         calls.append(len(seg))
         return seg * (1.0 + 0.2 * k) + 0.01 * k
 
-    y = A.process_in_chunks(per_chunk, long, sr)
+    y = chunking.process_in_chunks(per_chunk, long, sr)
     assert y.shape == long.shape and len(calls) == 3 and max(calls) <= 10 * sr
     jumps = np.abs(np.diff(y))
-    bounds = A.chunk_bounds(len(long), 10 * sr, sr // 2)
+    bounds = chunking.chunk_bounds(len(long), 10 * sr, sr // 2)
     for start, _ in bounds[1:]:
-        seam = jumps[start - 50: start + sr // 2 + 50]
+        seam = jumps[start - 50 : start + sr // 2 + 50]
         assert seam.max() < 1.5 * np.abs(np.diff(long * 1.4)).max()
     # a model that is the identity per chunk is the identity overall (crossfades sum to one)
-    assert np.allclose(A.process_in_chunks(lambda s: s, long, sr), long, atol=1e-6)
+    assert np.allclose(chunking.process_in_chunks(lambda s: s, long, sr), long, atol=1e-6)
 
 
 @pytest.fixture()
@@ -108,20 +118,34 @@ def bad_files(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("name,message", [
-    ("missing.wav", "file not found"), ("empty.wav", "file is empty"), ("text.wav", "not a readable audio file"),
-    ("zero.wav", "no samples"), ("nan.wav", "all samples are NaN or Inf"), ("inf.wav", "all samples are NaN"),
-    ("notes.xyz", "not a readable audio file")])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("missing.wav", "file not found"),
+        ("empty.wav", "file is empty"),
+        ("text.wav", "not a readable audio file"),
+        ("zero.wav", "no samples"),
+        ("nan.wav", "all samples are NaN or Inf"),
+        ("inf.wav", "all samples are NaN"),
+        ("notes.xyz", "not a readable audio file"),
+    ],
+)
 def test_bad_input_names_file_and_problem(bad_files, name, message):
     with pytest.raises(AudioError) as err:
         A.read(bad_files / name)
     assert name in str(err.value) and message in str(err.value)
 
 
-@pytest.mark.parametrize("array,message", [
-    (np.zeros((2, 3, 100)), "rank 3"), (np.zeros((48000, 2)), "looks like \\(samples, channels\\)"),
-    (np.zeros((1, 0)), "no samples"), (np.array([0.1, np.nan]), "1 of 2 samples are NaN"),
-    (np.full(100, 12000.0), "integer samples stored as float")])
+@pytest.mark.parametrize(
+    "array,message",
+    [
+        (np.zeros((2, 3, 100)), "rank 3"),
+        (np.zeros((48000, 2)), "looks like \\(samples, channels\\)"),
+        (np.zeros((1, 0)), "no samples"),
+        (np.array([0.1, np.nan]), "1 of 2 samples are NaN"),
+        (np.full(100, 12000.0), "integer samples stored as float"),
+    ],
+)
 def test_bad_arrays_are_refused(array, message):
     with pytest.raises(AudioError, match=message):
         A.as_channels_first(array, name="input")

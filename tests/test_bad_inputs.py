@@ -42,8 +42,11 @@ def speech(data):
 
 def _digest(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder`` (symlinks followed), by relative path."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _leftovers(folder: Path) -> list[Path]:
@@ -70,8 +73,8 @@ def _with_header_rate(path: Path, rate: int) -> Path:
     """Patch a PCM wav's header so it claims ``rate`` Hz (what a corrupt or mislabelled file looks like)."""
     raw = bytearray(path.read_bytes())
     fmt = raw.index(b"fmt ")
-    channels, = struct.unpack_from("<H", raw, fmt + 10)
-    bits, = struct.unpack_from("<H", raw, fmt + 22)
+    (channels,) = struct.unpack_from("<H", raw, fmt + 10)
+    (bits,) = struct.unpack_from("<H", raw, fmt + 22)
     struct.pack_into("<II", raw, fmt + 12, rate, rate * channels * bits // 8)
     path.write_bytes(bytes(raw))
     return path
@@ -109,27 +112,49 @@ def test_unreadable_inputs_name_the_file(tmp_path, case):
         path.mkdir()
     elif case == "nan":
         _wav(path, np.full(1600, np.nan, dtype=np.float32), 16000, "FLOAT")
-    expected = {"missing": "file not found", "empty": "file is empty", "text": "not a readable audio file",
-                "directory": "is a directory", "nan": "NaN or Inf"}[case]
+    expected = {
+        "missing": "file not found",
+        "empty": "file is empty",
+        "text": "not a readable audio file",
+        "directory": "is a directory",
+        "nan": "NaN or Inf",
+    }[case]
     with pytest.raises(AudioError, match=f"{case}.wav: .*{expected}"):
         read(path)
 
 
-@pytest.mark.parametrize("subtype,sr,channels", [("PCM_U8", 8000, 1), ("ALAW", 8000, 1), ("ULAW", 8000, 1),
-                                                  ("PCM_24", 44100, 2), ("FLOAT", 22050, 1), ("PCM_32", 96000, 1),
-                                                  ("PCM_16", 11025, 6)])
+@pytest.mark.parametrize(
+    "subtype,sr,channels",
+    [
+        ("PCM_U8", 8000, 1),
+        ("ALAW", 8000, 1),
+        ("ULAW", 8000, 1),
+        ("PCM_24", 44100, 2),
+        ("FLOAT", 22050, 1),
+        ("PCM_32", 96000, 1),
+        ("PCM_16", 11025, 6),
+    ],
+)
 def test_odd_formats_enhance_at_their_own_rate_and_layout(tmp_path, speech, model, subtype, sr, channels):
     import soxr
 
     x, _, sr0 = speech
     y = soxr.resample(x[: sr0 * 2], sr0, sr).astype(np.float32) * 0.8
-    src = _wav(tmp_path / "in" / f"lab file {subtype} ü.wav", np.stack([y * (0.5 + 0.1 * c) for c in range(channels)]),
-               sr, subtype)
+    src = _wav(
+        tmp_path / "in" / f"lab file {subtype} ü.wav",
+        np.stack([y * (0.5 + 0.1 * c) for c in range(channels)]),
+        sr,
+        subtype,
+    )
     before = _digest(tmp_path / "in")
     dst = model.enhance_file(src, tmp_path / "out" / src.name)
     out_info = sf.info(str(dst))
-    assert (out_info.samplerate, out_info.channels, out_info.frames, out_info.subtype) == \
-        (sr, channels, len(y), subtype)
+    assert (out_info.samplerate, out_info.channels, out_info.frames, out_info.subtype) == (
+        sr,
+        channels,
+        len(y),
+        subtype,
+    )
     assert _digest(tmp_path / "in") == before
 
 
@@ -189,7 +214,7 @@ def _tree(tmp_path: Path, speech, names) -> Path:
     x, _, sr = speech
     root = tmp_path / "drive"
     for n in names:
-        _wav(root / n, x[: sr], sr)
+        _wav(root / n, x[:sr], sr)
     return root
 
 
@@ -224,8 +249,10 @@ def test_folder_tree_is_mirrored_and_duplicate_names_refused(tmp_path, speech, c
     assert rc == 0
     assert sorted(_digest(tmp_path / "out")) == ["a/x.wav", "b/with space.wav", "b/x.wav"]
     assert _digest(tmp_path / "out")["a/x.wav"] != _digest(tmp_path / "out")["b/x.wav"] or True  # both kept
-    rc, err = _cli(["enhance", str(root / "a/x.wav"), str(root / "b/x.wav"), "-m", MODEL, "-o",
-                    str(tmp_path / "flat"), "-q"], capsys)
+    rc, err = _cli(
+        ["enhance", str(root / "a/x.wav"), str(root / "b/x.wav"), "-m", MODEL, "-o", str(tmp_path / "flat"), "-q"],
+        capsys,
+    )
     assert rc == 2 and "two inputs would be written here" in err and "a/x.wav" in err and "b/x.wav" in err
     assert not (tmp_path / "flat").exists()
 
@@ -234,8 +261,12 @@ def test_rerun_into_a_subfolder_does_not_enhance_its_own_outputs(tmp_path, speec
     root = _tree(tmp_path, speech, ["x.wav", "y.wav"])
     for _ in range(2):
         assert _cli(["enhance", str(root), "-m", MODEL, "-o", str(root / "enhanced"), "-q"], capsys)[0] == 0
-    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.wav")) == \
-        ["enhanced/x.wav", "enhanced/y.wav", "x.wav", "y.wav"]
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*.wav")) == [
+        "enhanced/x.wav",
+        "enhanced/y.wav",
+        "x.wav",
+        "y.wav",
+    ]
 
 
 @pytest.mark.parametrize("where", ["file", "under_file", "unwritable"])
@@ -243,8 +274,9 @@ def test_unusable_output_folder_fails_before_any_work(tmp_path, speech, capsys, 
     root = _tree(tmp_path, speech, ["x.wav"])
     blocker = tmp_path / "taken.wav"
     blocker.write_bytes(b"not a folder")
-    out = {"file": blocker, "under_file": blocker / "sub",
-           "unwritable": Path("/proc/setoolkit-cannot-write-here")}[where]
+    out = {"file": blocker, "under_file": blocker / "sub", "unwritable": Path("/proc/setoolkit-cannot-write-here")}[
+        where
+    ]
     rc, err = _cli(["enhance", str(root / "x.wav"), "-m", MODEL, "-o", str(out), "-q"], capsys)
     assert rc == 2 and str(out) in err and ("not a folder" in err or "cannot write" in err), err
     assert blocker.read_bytes() == b"not a folder"
@@ -297,8 +329,20 @@ def test_score_cli_perfect_short_and_unpaired(tmp_path, speech, capsys):
     _wav(tmp_path / "clean" / "a.wav", clean, sr, "FLOAT")
     _wav(tmp_path / "clean" / "lonely.wav", clean, sr, "FLOAT")
     _wav(tmp_path / "enh" / "a.wav", clean, sr, "FLOAT")
-    rc = main(["score", "--clean", str(tmp_path / "clean"), "--enhanced", str(tmp_path / "enh"),
-               "--metrics", "si_sdr,pesq_wb,stoi,sdr", "-q", "--workers", "1"])
+    rc = main(
+        [
+            "score",
+            "--clean",
+            str(tmp_path / "clean"),
+            "--enhanced",
+            str(tmp_path / "enh"),
+            "--metrics",
+            "si_sdr,pesq_wb,stoi,sdr",
+            "-q",
+            "--workers",
+            "1",
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0 and "1 pairs" in captured.out and "inf" in captured.out
     assert "setoolkit: warning: 1 clean file(s) have no twin" in captured.err and "lonely" in captured.err
@@ -352,8 +396,9 @@ def test_set_up_venv_finds_the_mirror_in_a_new_shell(tmp_path):
         pytest.skip("this interpreter's environment was not set up by scripts/setup.sh")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SETOOLKIT_")}
     env["SETOOLKIT_CACHE"] = str(tmp_path / "empty-cache")
-    r = subprocess.run([sys.executable, "-m", "setoolkit", "fetch", MODEL], env=env, capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "setoolkit", "fetch", MODEL], env=env, capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert "model_trained_on_dns3.tar" in r.stdout
 

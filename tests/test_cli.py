@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from setoolkit import assets
 from setoolkit.audio import info, read
 from setoolkit.cli import main
@@ -48,8 +50,23 @@ def test_score_directories(tmp_path, mirror, capsys):
     clean_dir = pairs[0][0].parent
     enh = tmp_path / "enh"
     assert main(["enhance", *[str(n) for _, n in pairs], "-m", "dpcrn-quant", "-o", str(enh), "-q"]) == 0
-    assert main(["score", "--clean", str(clean_dir), "--enhanced", str(enh), "--metrics", "si_sdr,pesq_wb",
-                 "--csv", str(tmp_path / "s.csv"), "-q"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--clean",
+                str(clean_dir),
+                "--enhanced",
+                str(enh),
+                "--metrics",
+                "si_sdr,pesq_wb",
+                "--csv",
+                str(tmp_path / "s.csv"),
+                "-q",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "3 pairs" in out and "si_sdr" in out
     import pandas as pd
@@ -63,10 +80,24 @@ def test_python_dash_m_entry_point():
     assert r.returncode == 0 and "dpcrn-quant" in r.stdout
 
 
+@pytest.mark.slow
 def test_main_job_writes_report_and_figures(tmp_path, capsys):
-    args = ["run", "--sets", "vbd16k,dns4_real48k", "--limit", "2", "--models", "dpcrn-quant",
-            "--reports", str(tmp_path / "reports"), "--figures", str(tmp_path / "figures"), "--date", "2026-01-02",
-            "-q"]
+    args = [
+        "run",
+        "--sets",
+        "vbd16k,dns4_real48k",
+        "--limit",
+        "2",
+        "--models",
+        "dpcrn-quant",
+        "--reports",
+        str(tmp_path / "reports"),
+        "--figures",
+        str(tmp_path / "figures"),
+        "--date",
+        "2026-01-02",
+        "-q",
+    ]
     assert main(args) == 0
     report = tmp_path / "reports" / "2026-01-02"
     md = (report / "report.md").read_text()
@@ -75,7 +106,7 @@ def test_main_job_writes_report_and_figures(tmp_path, capsys):
     import pandas as pd
 
     scores = pd.read_csv(report / "scores.csv")
-    oracles = {"oracle-irm", "oracle-psm", "oracle-cirm"}                # ceiling rows of the paired set only
+    oracles = {"oracle-irm", "oracle-psm", "oracle-cirm"}  # ceiling rows of the paired set only
     assert set(scores["model"]) == {"noisy", "dpcrn-quant"} | oracles and len(scores) == 2 * 5 + 2 * 2
     assert set(scores[scores.dataset == "dns4_real48k"]["model"]) == {"noisy", "dpcrn-quant"}
     summary = pd.read_csv(report / "summary.csv")
@@ -85,14 +116,44 @@ def test_main_job_writes_report_and_figures(tmp_path, capsys):
     y, sr = read(next((tmp_path / "reports" / "store" / "audio" / "dns4_real48k" / "dpcrn-quant").glob("*.wav")))
     assert sr == 48000
     timing = pd.read_csv(report / "timing.csv")
-    assert list(timing.columns) == ["model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms", "load1", "steal_pct",
-                                    "other_cpu", "other_top", "busy"]
+    assert list(timing.columns) == [
+        "model",
+        "threads",
+        "cpu",
+        "rtf",
+        "hop_ms",
+        "hop_p95_ms",
+        "load1",
+        "steal_pct",
+        "other_cpu",
+        "other_top",
+        "busy",
+    ]
     assert timing.loc[0, "model"] == "dpcrn-quant" and 0 < timing.loc[0, "rtf"] < 1 and timing.loc[0, "hop_ms"] > 0
     stages = pd.read_csv(report / "profile.csv").set_index("stage")["seconds"]
-    assert {"evaluate", "evaluate: enhance", "evaluate: dnsmos", "evaluate: pesq_wb+csig+cbak+covl", "evaluate: stoi",
-            "report", "total"} <= set(stages.index)
+    assert {
+        "evaluate",
+        "evaluate: enhance",
+        "evaluate: dnsmos",
+        "evaluate: pesq_wb+csig+cbak+covl",
+        "evaluate: stoi",
+        "report",
+        "total",
+    } <= set(stages.index)
     capsys.readouterr()
     assert main(args) == 0  # rerun the same day: everything reused, nothing recomputed
     assert "14 tasks: 14 already done, 0 computed" in capsys.readouterr().out
-    assert main(["report", "--date", "2026-01-02", "--reports", str(tmp_path / "reports"),
-                 "--figures", str(tmp_path / "figures")]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--date",
+                "2026-01-02",
+                "--reports",
+                str(tmp_path / "reports"),
+                "--figures",
+                str(tmp_path / "figures"),
+            ]
+        )
+        == 0
+    )

@@ -13,13 +13,27 @@ from setoolkit import cli, registry
 from setoolkit.errors import MissingExtraError, SetoolkitError
 from setoolkit.registry import CARDS, EXTRAS, Builder
 
-FRAMEWORKS = ("torch", "tensorflow", "keras", "onnxruntime", "ai_edge_litert", "jupyter", "jupyterlab", "IPython",
-              "h5py", "sklearn", "dask", "distributed")
+FRAMEWORKS = (
+    "torch",
+    "tensorflow",
+    "keras",
+    "onnxruntime",
+    "ai_edge_litert",
+    "jupyter",
+    "jupyterlab",
+    "IPython",
+    "h5py",
+    "sklearn",
+    "dask",
+    "distributed",
+)
 
 
 def test_import_and_card_table_import_no_framework():
-    code = ("import sys, setoolkit; cards = setoolkit.list_models(); "
-            "print(len(cards)); print(sorted({m.split('.')[0] for m in sys.modules}))")
+    code = (
+        "import sys, setoolkit; cards = setoolkit.list_models(); "
+        "print(len(cards)); print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert int(out[0]) == len(CARDS) > 25
     loaded = set(ast.literal_eval(out[1]))
@@ -35,14 +49,27 @@ def test_every_card_names_known_extras_and_onnx_tflite_models_need_none():
         assert "torch" in CARDS[name].extras
     assert set(CARDS["dpcrn-dns3"].extras) == {"tf", "torch"}
     assert {"deepfilternet3", "nsnet2", "dtln-tflite", "dtln-onnx", "dpcrn-quant"}.isdisjoint(
-        n for n, c in CARDS.items() if c.extras)
+        n for n, c in CARDS.items() if c.extras
+    )
 
 
 def test_a_card_with_an_unknown_extra_is_an_error_where_it_is_declared():
     with pytest.raises(SetoolkitError, match="unknown extra"):
-        registry.card(name="x", family="x", sample_rate=16000, framework="torch", frame=None, hop=None,
-                      latency_ms=None, params=None, license="MIT", streaming=False, builder=None, description="",
-                      extras=["pytorch"])
+        registry.card(
+            name="x",
+            family="x",
+            sample_rate=16000,
+            framework="torch",
+            frame=None,
+            hop=None,
+            latency_ms=None,
+            params=None,
+            license="MIT",
+            streaming=False,
+            builder=None,
+            description="",
+            extras=["pytorch"],
+        )
 
 
 def test_builder_is_named_by_module_and_imported_on_call():
@@ -62,8 +89,11 @@ def no_torch(monkeypatch):
 
 
 def test_missing_extra_names_it_in_load_runnable_and_models_table(no_torch, capsys):
-    with pytest.raises(MissingExtraError, match=r"model 'gtcrn' needs setoolkit\[torch\] \(torch not installed\): "
-                                                r"pip install 'setoolkit\[torch\]'"):
+    with pytest.raises(
+        MissingExtraError,
+        match=r"model 'gtcrn' needs setoolkit\[torch\] \(torch not installed\): "
+        r"pip install 'setoolkit\[torch\]'",
+    ):
         setoolkit.load("gtcrn")
     ready, not_run = registry.runnable_models()
     assert not_run["gtcrn"] == not_run["dtln"] == "needs setoolkit[torch]"

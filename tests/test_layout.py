@@ -20,13 +20,15 @@ def _imports(path: Path, *, top_level: bool):
     tree = ast.parse(path.read_text())
     here = _module(path).split(".")
     package = here if path.name == "__init__.py" else here[:-1]
-    nodes = tree.body if top_level else [n for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef,
-                                                                                      ast.AsyncFunctionDef))
-                                         for n in ast.walk(f)]
+    nodes = (
+        tree.body
+        if top_level
+        else [n for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(f)]
+    )
     for node in nodes:
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[:len(package) - node.level + 1]
+                base = package[: len(package) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -52,7 +54,7 @@ def test_no_import_cycle_among_module_level_imports():
 
     def visit(m):
         if m in stack:
-            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(m):] + [m]))
+            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(m) :] + [m]))
         if m in done:
             return
         stack.append(m)
@@ -66,8 +68,15 @@ def test_no_import_cycle_among_module_level_imports():
 
 
 def test_models_never_import_evaluation_and_hide_no_setoolkit_imports():
-    evaluation = ("setoolkit.metrics", "setoolkit.evaluation", "setoolkit.studies", "setoolkit.report",
-                  "setoolkit.report.figures", "setoolkit.main_job", "setoolkit.diagnostics.doctor")
+    evaluation = (
+        "setoolkit.metrics",
+        "setoolkit.evaluation",
+        "setoolkit.studies",
+        "setoolkit.report",
+        "setoolkit.report.figures",
+        "setoolkit.main_job",
+        "setoolkit.diagnostics.doctor",
+    )
     for path in (PKG / "models").rglob("*.py"):
         for target, line in _imports(path, top_level=True):
             assert not target.startswith(evaluation), f"{path}:{line} imports {target}"
@@ -97,7 +106,7 @@ def test_every_family_declares_its_cards_and_builders_are_functions():
     families = {c.family for c in CARDS.values()}
     assert len(FAMILY_CARDS) == len(families)
     assert all(callable(c.builder) for c in CARDS.values() if c.available)
-    assert setoolkit.get_card("dpcrn-dns3").config.front_pad == 0          # upstream main.py's frame grid
+    assert setoolkit.get_card("dpcrn-dns3").config.front_pad == 0  # upstream main.py's frame grid
 
 
 #: Modules that may import setoolkit inside a function, and why; everywhere else a file's header shows what it

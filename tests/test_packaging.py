@@ -38,16 +38,29 @@ def test_pyproject_has_ranges_a_light_core_and_named_extras():
     groups = _requirements()
     assert all(not str(r.specifier).startswith("==") for reqs in groups.values() for r in reqs), "ranges, not pins"
     core = {r.name for r in groups["core"]}
-    assert {"numpy", "scipy", "soundfile", "soxr", "onnxruntime", "ai-edge-litert", "pesq", "pystoi", "pandas",
-            "matplotlib", "pooch", "platformdirs", "tqdm", "jinja2"} <= core
+    assert {
+        "numpy",
+        "scipy",
+        "soundfile",
+        "soxr",
+        "onnxruntime",
+        "ai-edge-litert",
+        "pesq",
+        "pystoi",
+        "pandas",
+        "matplotlib",
+        "pooch",
+        "platformdirs",
+        "tqdm",
+        "jinja2",
+    } <= core
     assert core.isdisjoint({"torch", "torchaudio", "tensorflow-cpu", "keras", "jupyterlab", "dask", "pyarrow"})
     assert str(next(r for r in groups["core"] if r.name == "numpy").specifier) == "<3,>=1.24"
     extras = set(_project()["optional-dependencies"])
-    assert {"torch", "tf", "notebooks", "dask", "emotion", "learned-mos", "visqol", "classical", "all",
-            "dev"} <= extras
+    assert {"torch", "tf", "notebooks", "dask", "emotion", "learned-mos", "visqol", "classical", "all", "dev"} <= extras
     from setoolkit.registry import EXTRAS
 
-    assert set(EXTRAS) == extras - {"all", "dev"}         # every extra the cards can name is installable
+    assert set(EXTRAS) == extras - {"all", "dev"}  # every extra the cards can name is installable
     all_extra = _project()["optional-dependencies"]["all"][0]
     assert set(Requirement(all_extra).extras) == set(EXTRAS)
 
@@ -62,7 +75,7 @@ def test_every_locked_version_satisfies_the_ranges():
             name = canonicalize_name(r.name)
             assert name in pinned, f"{r} ({group}) is not in requirements-lock.txt"
             assert r.specifier.contains(pinned[name], prereleases=True), f"lock {name}=={pinned[name]} vs {r}"
-    assert lock["torch"] == lock["torchaudio"] == "2.11.0"        # the main job's stack, unchanged
+    assert lock["torch"] == lock["torchaudio"] == "2.11.0"  # the main job's stack, unchanged
 
 
 def test_environment_yml_installs_the_lock():
@@ -81,7 +94,7 @@ def test_readme_opens_with_the_two_commands_and_ci_uses_the_test_one():
     assert blocks[1].strip() == "bash scripts/test.sh"
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
     gitignore = (ROOT / ".gitignore").read_text().splitlines()
-    assert ".venv" in gitignore        # no trailing slash: a .venv that is a link is ignored too
+    assert ".venv" in gitignore  # no trailing slash: a .venv that is a link is ignored too
 
 
 def test_no_weights_or_audio_committed():

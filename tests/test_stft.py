@@ -111,7 +111,7 @@ def test_windows_match_their_definitions():
     assert np.allclose(S.window("sine", 512), np.sin(np.pi * (n + 0.5) / 512))
     assert np.allclose(S.window("sqrt_hann", 512) ** 2, np.hanning(513)[:512], atol=1e-6)
     v = S.window("vorbis", 960)
-    assert np.allclose(v ** 2 + np.roll(v, 480) ** 2, 1.0, atol=1e-6)
+    assert np.allclose(v**2 + np.roll(v, 480) ** 2, 1.0, atol=1e-6)
     with pytest.raises(ValueError, match="unknown window"):
         S.window("kaiser", 10)
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import importlib.util
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence, cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -98,15 +99,17 @@ def _check_weights(model_or_name, mirror) -> tuple[Check, Any]:
                 return Check(1, "weights", "fail", str(exc)[:160], "re-fetch the file: setoolkit fetch NAME"), None
         issues = getattr(model, "load_issues", [])
         if issues:
-            return Check(1, "weights", "fail", "; ".join(issues)[:160],
-                         "the checkpoint does not match the architecture"), model
+            return Check(
+                1, "weights", "fail", "; ".join(issues)[:160], "the checkpoint does not match the architecture"
+            ), model
         return Check(1, "weights", "pass", f"{len(files)} file(s) verified, model built"), model
     if model_or_name not in CARDS and is_spec(model_or_name):
         try:
             model = load_spec(model_or_name, mirror=mirror)
         except SetoolkitError as exc:
-            return Check(1, "weights", "fail", str(exc)[:300], "fix the spec: the file, the callable, what it "
-                         "returns"), None
+            return Check(
+                1, "weights", "fail", str(exc)[:300], "fix the spec: the file, the callable, what it returns"
+            ), None
         return _check_weights(model, mirror)
     card = get_card(model_or_name)
     try:
@@ -114,8 +117,13 @@ def _check_weights(model_or_name, mirror) -> tuple[Check, Any]:
             assets.fetch(w, mirror=mirror)
         model = load(model_or_name, mirror=mirror)
     except SetoolkitError as exc:
-        return Check(1, "weights", "fail", str(exc)[:200],
-                     "delete the file and fetch it again (setoolkit fetch NAME); check $SETOOLKIT_MIRROR"), None
+        return Check(
+            1,
+            "weights",
+            "fail",
+            str(exc)[:200],
+            "delete the file and fetch it again (setoolkit fetch NAME); check $SETOOLKIT_MIRROR",
+        ), None
     issues = getattr(model, "load_issues", [])
     if issues:
         return Check(1, "weights", "fail", "; ".join(issues)[:160], "the checkpoint does not match the model"), model
@@ -129,7 +137,7 @@ def median_f0(x: np.ndarray, sr: int) -> float:
     if x.shape[-1] < 2 * n:
         return float("nan")
     frames = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), n)[::hop]
-    energy = np.sum(frames ** 2, axis=1)
+    energy = np.sum(frames**2, axis=1)
     lo, hi = int(sr / 400), int(sr / 30)
     f0s = []
     for fr in frames[energy >= np.quantile(energy, 0.7)]:
@@ -151,16 +159,19 @@ def _rate_suspicion(x: np.ndarray, sr: int) -> str | None:
     voice) means the samples were recorded at a higher rate, e.g. 48 kHz audio passed as 16 kHz."""
     f0 = median_f0(x, sr)
     if f0 == f0 and f0 < 60:
-        return (f"median voice pitch {f0:.0f} Hz at the declared {sr} Hz (speech is 80-400 Hz): the audio was "
-                f"probably recorded at ~{int(round(sr * 150 / f0 / 1000))} kHz")
+        return (
+            f"median voice pitch {f0:.0f} Hz at the declared {sr} Hz (speech is 80-400 Hz): the audio was "
+            f"probably recorded at ~{int(round(sr * 150 / f0 / 1000))} kHz"
+        )
     return None
 
 
 def _check_input(model, audio, sr: int, raw_dtype, file_sr: int | None = None) -> Check:
     problems, warnings_ = [], []
     if file_sr is not None and file_sr != sr:
-        problems.append(f"declared {sr} Hz but the file is {file_sr} Hz: the model would hear it "
-                        f"{file_sr / sr:.2f}x slower")
+        problems.append(
+            f"declared {sr} Hz but the file is {file_sr} Hz: the model would hear it {file_sr / sr:.2f}x slower"
+        )
     x = np.asarray(audio)
     if raw_dtype is not None and np.dtype(raw_dtype).kind in "iu":
         warnings_.append(f"integer samples ({raw_dtype}) scaled by full scale")
@@ -180,8 +191,10 @@ def _check_input(model, audio, sr: int, raw_dtype, file_sr: int | None = None) -
         warnings_.append(f"{100 * clip:.2f}% clipped samples")
     dc = float(np.abs(x2.mean(axis=-1)).max())
     if dc > DC_LIMIT:
-        warnings_.append(f"DC offset {dc:.3g}: enhance() removes it before the model (above {DC_LIMIT:g} full "
-                         "scale; streaming does not: remove it before stream.process)")
+        warnings_.append(
+            f"DC offset {dc:.3g}: enhance() removes it before the model (above {DC_LIMIT:g} full "
+            "scale; streaming does not: remove it before stream.process)"
+        )
     elif dc > 0.01 * max(peak, 1e-9) and dc > 1e-3:
         warnings_.append(f"DC offset {dc:.3g} (below {DC_LIMIT:g}: passed to the model unchanged)")
     frame = model.card.frame or 0
@@ -190,11 +203,17 @@ def _check_input(model, audio, sr: int, raw_dtype, file_sr: int | None = None) -
     reason = _rate_suspicion(x2[0], sr) if peak <= 64 else None
     if reason:
         problems.append(reason)
-    rate_note = (f"{sr} Hz -> model {model.sample_rate} Hz (resampled)" if sr != model.sample_rate
-                 else f"{sr} Hz = model rate")
+    rate_note = (
+        f"{sr} Hz -> model {model.sample_rate} Hz (resampled)" if sr != model.sample_rate else f"{sr} Hz = model rate"
+    )
     if problems:
-        return Check(2, "input", "fail", "; ".join(problems),
-                     "read files with setoolkit.audio.read (float, true rate) and pass that sr")
+        return Check(
+            2,
+            "input",
+            "fail",
+            "; ".join(problems),
+            "read files with setoolkit.audio.read (float, true rate) and pass that sr",
+        )
     if warnings_:
         return Check(2, "input", "warn", f"{rate_note}; " + "; ".join(warnings_), "see the measured values")
     return Check(2, "input", "pass", f"{rate_note}, peak {peak:.2f}, {x2.shape[0]} channel(s)")
@@ -209,9 +228,17 @@ def _check_output(model, x16: np.ndarray) -> tuple[Check, np.ndarray | None, Bas
     try:
         y = model.enhance_model_rate(x16)
     except Exception as exc:  # a model failing is what the doctor is for
-        return Check(3, "output", "skip" if _istft_layout_error(exc) else "fail",
-                     f"model raised {type(exc).__name__}: {str(exc)[:120]}",
-                     "see check 7" if _istft_layout_error(exc) else "run the model on this input directly"), None, exc
+        return (
+            Check(
+                3,
+                "output",
+                "skip" if _istft_layout_error(exc) else "fail",
+                f"model raised {type(exc).__name__}: {str(exc)[:120]}",
+                "see check 7" if _istft_layout_error(exc) else "run the model on this input directly",
+            ),
+            None,
+            exc,
+        )
     y = np.asarray(y)
     problems = []
     if y.shape != x16.shape:
@@ -222,11 +249,17 @@ def _check_output(model, x16: np.ndarray) -> tuple[Check, np.ndarray | None, Bas
         if not ok:
             problems.append(f"{name}: {detail}")
     if problems:
-        return Check(3, "output", "fail", "; ".join(problems),
-                     "identify outputs by their properties, not by position"), y, None
+        return (
+            Check(3, "output", "fail", "; ".join(problems), "identify outputs by their properties, not by position"),
+            y,
+            None,
+        )
     details = "; ".join(d for _, _, d in getattr(model, "self_check", lambda: [])())
-    return Check(3, "output", "pass", f"length {y.shape[-1]} = input, finite" + (f"; {details}" if details else "")), \
-        y, None
+    return (
+        Check(3, "output", "pass", f"length {y.shape[-1]} = input, finite" + (f"; {details}" if details else "")),
+        y,
+        None,
+    )
 
 
 def _check_delay(model, x16: np.ndarray, y: np.ndarray | None) -> Check:
@@ -236,11 +269,20 @@ def _check_delay(model, x16: np.ndarray, y: np.ndarray | None) -> Check:
     _, lag = metrics.align(x16, y, model.sample_rate, max_lag_seconds=max_lag / model.sample_rate)
     card_ms = model.card.latency_ms or 0
     if abs(lag) > 2:
-        return Check(4, "delay", "fail", f"output late by {lag} samples ({1000 * lag / model.sample_rate:.1f} ms; "
-                     f"card algorithmic latency {card_ms:g} ms)",
-                     "compensate the model's delay (drop its first samples) or align before scoring")
-    return Check(4, "delay", "pass", f"lag {lag} samples: output aligned with input (card algorithmic latency "
-                 f"{card_ms:g} ms compensated)")
+        return Check(
+            4,
+            "delay",
+            "fail",
+            f"output late by {lag} samples ({1000 * lag / model.sample_rate:.1f} ms; "
+            f"card algorithmic latency {card_ms:g} ms)",
+            "compensate the model's delay (drop its first samples) or align before scoring",
+        )
+    return Check(
+        4,
+        "delay",
+        "pass",
+        f"lag {lag} samples: output aligned with input (card algorithmic latency {card_ms:g} ms compensated)",
+    )
 
 
 def _check_streaming(model, x16: np.ndarray, offline: np.ndarray | None) -> Check:
@@ -259,12 +301,21 @@ def _check_streaming(model, x16: np.ndarray, offline: np.ndarray | None) -> Chec
     value = metrics.si_sdr(a, b)
     hop = model.card.hop or 256
     diverge = np.nonzero(np.abs(a - b) > 1e-4 * (np.abs(a).max() + 1e-12))[0]
-    first = f", first diverging hop {diverge[0] // hop} (t = {diverge[0] / model.sample_rate:.2f} s)" if len(diverge) else ""
+    first = (
+        f", first diverging hop {diverge[0] // hop} (t = {diverge[0] / model.sample_rate:.2f} s)"
+        if len(diverge)
+        else ""
+    )
     text = f"SI-SDR(stream, offline) {value:.1f} dB{first}"
     if value > 60:
         return Check(5, "streaming", "pass", text)
-    return Check(5, "streaming", "fail" if value < 30 else "warn", text,
-                 "carry conv/RNN caches between frames (state is being reset or dropped)")
+    return Check(
+        5,
+        "streaming",
+        "fail" if value < 30 else "warn",
+        text,
+        "carry conv/RNN caches between frames (state is being reset or dropped)",
+    )
 
 
 def _check_quality(model, pairs: Sequence[tuple[Path, Path]] | None) -> Check:
@@ -275,17 +326,41 @@ def _check_quality(model, pairs: Sequence[tuple[Path, Path]] | None) -> Check:
     ds, dp = gain["si_sdr"], gain["pesq_wb"]
     text = f"{len(pairs)} pairs: dSI-SDR {ds:+.2f} dB, dPESQ-WB {dp:+.2f}"
     if ds <= 0 or dp <= 0:
-        return Check(6, "quality", "fail", text + " (worse than the input)", "the model makes things worse: "
-                     "check the checks above")
+        return Check(
+            6,
+            "quality",
+            "fail",
+            text + " (worse than the input)",
+            "the model makes things worse: check the checks above",
+        )
     want_s, want_p = expected.get("si_sdr"), cast(float, expected.get("pesq_wb"))  # given with si_sdr
     if want_s is not None and (ds < want_s - 3.0 or dp < want_p - 0.3):
-        return Check(6, "quality", "fail", text + f" (card expects >= {want_s:+.1f} dB, {want_p:+.2f})",
-                     "far below the model card")
+        return Check(
+            6,
+            "quality",
+            "fail",
+            text + f" (card expects >= {want_s:+.1f} dB, {want_p:+.2f})",
+            "far below the model card",
+        )
     if want_s is not None and (ds < want_s or dp < want_p):
-        return Check(6, "quality", "warn", text + f" (card expects >= {want_s:+.1f} dB, {want_p:+.2f})",
-                     "a little below the card on this subset")
-    return Check(6, "quality", "pass", text + (f" (card >= {want_s:+.1f} dB, {want_p:+.2f})" if want_s else
-                                               " (no card range: compared against the noisy input)"))
+        return Check(
+            6,
+            "quality",
+            "warn",
+            text + f" (card expects >= {want_s:+.1f} dB, {want_p:+.2f})",
+            "a little below the card on this subset",
+        )
+    return Check(
+        6,
+        "quality",
+        "pass",
+        text
+        + (
+            f" (card >= {want_s:+.1f} dB, {want_p:+.2f})"
+            if want_s
+            else " (no card range: compared against the noisy input)"
+        ),
+    )
 
 
 def environment() -> dict[str, str]:
@@ -293,7 +368,6 @@ def environment() -> dict[str, str]:
     import importlib.metadata as md
 
     import torch
-
 
     env = {"torch": torch.__version__, "threads": str(torch.get_num_threads())}
     for pkg in ("torchaudio", "tensorflow-cpu", "onnxruntime", "ai-edge-litert", "numpy"):
@@ -307,34 +381,54 @@ def environment() -> dict[str, str]:
 
 def _check_environment(model_error: BaseException | None) -> Check:
     if importlib.util.find_spec("torch") is None:  # the core install: no torch STFT contract to check
-        return Check(7, "environment", "pass", "torch not installed (setoolkit core, no setoolkit[torch]): the torch "
-                     "STFT checks do not apply")
+        return Check(
+            7,
+            "environment",
+            "pass",
+            "torch not installed (setoolkit core, no setoolkit[torch]): the torch STFT checks do not apply",
+        )
     import torch
 
-
     env = environment()
-    summary = (f"torch {env['torch']}, torchaudio {env['torchaudio']}, TF {env['tensorflow-cpu']}, "
-               f"ORT {env['onnxruntime']}, {env['threads']} threads; torch.istft real (...,2) input "
-               f"{env['istft_real_layout']}")
+    summary = (
+        f"torch {env['torch']}, torchaudio {env['torchaudio']}, TF {env['tensorflow-cpu']}, "
+        f"ORT {env['onnxruntime']}, {env['threads']} threads; torch.istft real (...,2) input "
+        f"{env['istft_real_layout']}"
+    )
     if model_error is not None and _istft_layout_error(model_error):
-        return Check(7, "environment", "fail", f"the model calls torch.istft with a real (..., 2) tensor, which "
-                     f"torch {env['torch']} refuses",
-                     "use setoolkit.stft.istft(spec, ..., layout='real_imag') (same result on torch 1.x and 2.x)")
+        return Check(
+            7,
+            "environment",
+            "fail",
+            f"the model calls torch.istft with a real (..., 2) tensor, which torch {env['torch']} refuses",
+            "use setoolkit.stft.istft(spec, ..., layout='real_imag') (same result on torch 1.x and 2.x)",
+        )
     x = torch.randn(4096, dtype=torch.float64)
     w = window("sine", 512, dtype=np.float64)
     err = float((istft(stft(x, 512, 256, w, center=True), 512, 256, w, center=True, length=4096) - x).abs().max())
     if err > 1e-6:
-        return Check(7, "environment", "fail", summary + f"; stft round trip error {err:.1e}",
-                     "the installed torch's FFT is broken")
+        return Check(
+            7,
+            "environment",
+            "fail",
+            summary + f"; stft round trip error {err:.1e}",
+            "the installed torch's FFT is broken",
+        )
     return Check(7, "environment", "pass", summary)
 
 
 # ------------------------------------------------------------------------------------------ entry
 
 
-def doctor(model, *, audio: str | Path | np.ndarray | None = None, sr: int | None = None,
-           pairs: str | Path | Sequence[tuple[Path, Path]] | None = None, n_pairs: int | None = None,
-           mirror=None) -> DoctorReport:
+def doctor(
+    model,
+    *,
+    audio: str | Path | np.ndarray | None = None,
+    sr: int | None = None,
+    pairs: str | Path | Sequence[tuple[Path, Path]] | None = None,
+    n_pairs: int | None = None,
+    mirror=None,
+) -> DoctorReport:
     """Run the seven checks on ``model`` (a registry name or an :class:`~setoolkit.models.common.base.Enhancer`).
 
     ``audio``: a file or an array (then ``sr`` is required) to test the I/O contract, delay and streaming on;
@@ -343,8 +437,9 @@ def doctor(model, *, audio: str | Path | np.ndarray | None = None, sr: int | Non
     list of path pairs) for the quality check; default: the 44 ``vbd16k`` pairs the cards' expected ranges were
     measured on. ``n_pairs`` keeps only the first pairs (faster, noisier against the card).
     """
-    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, float, np.number)) or not sr > 0
-                           or not np.isfinite(sr)):
+    if sr is not None and (
+        isinstance(sr, bool) or not isinstance(sr, (int, float, np.number)) or not sr > 0 or not np.isfinite(sr)
+    ):
         raise SetoolkitError(f"doctor: sr={sr!r} is not a sample rate (a positive number of Hz)")
     name = model if isinstance(model, str) else getattr(model, "name", type(model).__name__)
     checks: list[Check] = []

@@ -109,7 +109,6 @@ def corrupted_mirror(asset_name: str, source_mirror: str | Path, target: str | P
 def _kill_worker_on(task, *, kill_file: str, **kwargs):
     import os
 
-
     if Path(task.noisy).name == kill_file:
         os._exit(1)  # the worker process dies mid-task, as with an out-of-memory kill
     return run_task(task, **kwargs)

@@ -46,24 +46,49 @@ CREMAD_CLASSES = ("anger", "disgust", "fear", "happiness", "neutral", "sadness")
 #: EmoDB's seven: CREMA-D's six plus boredom.
 EMODB_CLASSES = ("anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness")
 
-CREMAD_EMOTIONS = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happiness", "NEU": "neutral",
-                   "SAD": "sadness"}
+CREMAD_EMOTIONS = {
+    "ANG": "anger",
+    "DIS": "disgust",
+    "FEA": "fear",
+    "HAP": "happiness",
+    "NEU": "neutral",
+    "SAD": "sadness",
+}
 CREMAD_SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
 CREMAD_LEVELS = ("LO", "MD", "HI", "XX")
-EMODB_EMOTIONS = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness",
-                  "N": "neutral"}
+EMODB_EMOTIONS = {
+    "W": "anger",
+    "L": "boredom",
+    "E": "disgust",
+    "A": "fear",
+    "F": "happiness",
+    "T": "sadness",
+    "N": "neutral",
+}
 #: Sex of the ten EmoDB speakers (from the corpus documentation).
-EMODB_SEX = {"03": "m", "08": "f", "09": "f", "10": "m", "11": "m", "12": "m", "13": "f", "14": "f", "15": "m",
-             "16": "f"}
+EMODB_SEX = {
+    "03": "m",
+    "08": "f",
+    "09": "f",
+    "10": "m",
+    "11": "m",
+    "12": "m",
+    "13": "f",
+    "14": "f",
+    "15": "m",
+    "16": "f",
+}
 
 COLUMNS = ("path", "corpus", "speaker", "emotion", "sentence", "level", "sex")
 
 _CREMAD_RE = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$")
 _EMODB_RE = re.compile(r"^(\d{2})([a-z]\d{2})([A-Z])([a-z])$")
 
-CREMAD_HELP = ("CREMA-D is not bundled (licence ODbL 1.0; audio kept in Git LFS): `git lfs install && git clone "
-               "https://github.com/CheyneyComputerScience/CREMA-D.git`, then pass root=.../CREMA-D/AudioWAV or set "
-               "SETOOLKIT_CREMAD to that folder")
+CREMAD_HELP = (
+    "CREMA-D is not bundled (licence ODbL 1.0; audio kept in Git LFS): `git lfs install && git clone "
+    "https://github.com/CheyneyComputerScience/CREMA-D.git`, then pass root=.../CREMA-D/AudioWAV or set "
+    "SETOOLKIT_CREMAD to that folder"
+)
 
 
 class DatasetError(AssetError):
@@ -84,8 +109,9 @@ def parse_cremad_name(name: str) -> dict:
     Returns ``{"speaker": "1001", "sentence": "DFA", "emotion": "anger", "level": "XX"}``; raises
     :class:`DatasetError` naming the file and the field that does not fit.
     """
-    actor, sentence, emo, level = _name_fields(_CREMAD_RE, name, "a CREMA-D file name (expected "
-                                               "ActorID_Sentence_Emotion_Level, e.g. 1001_DFA_ANG_XX.wav)")
+    actor, sentence, emo, level = _name_fields(
+        _CREMAD_RE, name, "a CREMA-D file name (expected ActorID_Sentence_Emotion_Level, e.g. 1001_DFA_ANG_XX.wav)"
+    )
     if not 1001 <= int(actor) <= 1091:
         raise DatasetError(f"{name}: actor {actor} outside CREMA-D's 1001..1091")
     if sentence not in CREMAD_SENTENCES:
@@ -100,8 +126,9 @@ def parse_cremad_name(name: str) -> dict:
 def parse_emodb_name(name: str) -> dict:
     """Fields of an EmoDB file name (``03a01Fa.wav``): ``{"speaker": "03", "sentence": "a01",
     "emotion": "happiness", "level": "a"}`` (``level`` holds the version letter)."""
-    speaker, sentence, emo, version = _name_fields(_EMODB_RE, name, "an EmoDB file name (expected e.g. "
-                                                   "03a01Fa.wav: speaker, sentence, emotion letter, version)")
+    speaker, sentence, emo, version = _name_fields(
+        _EMODB_RE, name, "an EmoDB file name (expected e.g. 03a01Fa.wav: speaker, sentence, emotion letter, version)"
+    )
     if emo not in EMODB_EMOTIONS:
         raise DatasetError(f"{name}: unknown emotion letter {emo!r}; EmoDB has {', '.join(EMODB_EMOTIONS)}")
     return {"speaker": speaker, "sentence": sentence, "emotion": EMODB_EMOTIONS[emo], "level": version}
@@ -124,8 +151,9 @@ def _check_not_lfs_pointer(path: Path, help_text: str) -> None:
         with open(path, "rb") as f:
             head = f.read(64)
         if head.startswith(b"version https://git-lfs"):
-            raise DatasetError(f"{path}: is a Git LFS pointer, not audio (the clone was made without git-lfs). "
-                               f"{help_text}")
+            raise DatasetError(
+                f"{path}: is a Git LFS pointer, not audio (the clone was made without git-lfs). {help_text}"
+            )
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
@@ -193,7 +221,6 @@ def load_emodb(root: str | os.PathLike | None = None) -> pd.DataFrame:
     if root is None and os.environ.get("SETOOLKIT_EMODB"):
         root = os.environ["SETOOLKIT_EMODB"]
     if root is None:
-
         files = dataset_files("emodb")
     else:
         help_text = "EmoDB: http://emodb.bilderbar.info/ (free for research); pass root= or set SETOOLKIT_EMODB"
@@ -212,8 +239,7 @@ def restrict(table: pd.DataFrame, classes) -> pd.DataFrame:
     return table[table["emotion"].isin(list(classes))].reset_index(drop=True)
 
 
-def load_audio(table: pd.DataFrame, *, sr: int = 16000,
-               seconds: float | None = 2.0) -> np.ndarray | list[np.ndarray]:
+def load_audio(table: pd.DataFrame, *, sr: int = 16000, seconds: float | None = 2.0) -> np.ndarray | list[np.ndarray]:
     """Read every ``table.path``: mono, resampled to ``sr`` Hz (soxr VHQ), cut or zero-padded at the end to
     ``seconds``.
 

@@ -17,8 +17,8 @@ Examples
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -61,25 +61,45 @@ def scores(y_true, y_pred, n_classes: int) -> dict:
     present = cm.sum(1) > 0
     recall = np.diag(cm)[present] / cm.sum(1)[present]
     precision = np.divide(np.diag(cm), cm.sum(0), out=np.zeros(n_classes), where=cm.sum(0) > 0)[present]
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(recall),
-                   where=(precision + recall) > 0)
-    return {"ua": float(recall.mean()), "wa": float(np.trace(cm) / max(cm.sum(), 1)), "f1": float(f1.mean()),
-            "confusion": cm}
+    f1 = np.divide(
+        2 * precision * recall, precision + recall, out=np.zeros_like(recall), where=(precision + recall) > 0
+    )
+    return {
+        "ua": float(recall.mean()),
+        "wa": float(np.trace(cm) / max(cm.sum(), 1)),
+        "f1": float(f1.mean()),
+        "confusion": cm,
+    }
 
 
-def _fold_row(name: str, speaker: str, y_test: np.ndarray, proba: np.ndarray, n_classes: int,
-              seconds: float) -> dict:
+def _fold_row(name: str, speaker: str, y_test: np.ndarray, proba: np.ndarray, n_classes: int, seconds: float) -> dict:
     """One fold's row: ``model, speaker, n_test, ua, wa, f1, seconds, confusion, proba``."""
     s = scores(y_test, np.argmax(proba, 1), n_classes)
-    return {"model": name, "speaker": speaker, "n_test": len(y_test), **{k: s[k] for k in ("ua", "wa", "f1")},
-            "seconds": seconds, "confusion": s["confusion"], "proba": proba}
+    return {
+        "model": name,
+        "speaker": speaker,
+        "n_test": len(y_test),
+        **{k: s[k] for k in ("ua", "wa", "f1")},
+        "seconds": seconds,
+        "confusion": s["confusion"],
+        "proba": proba,
+    }
 
 
 FitPredict = Callable[[np.ndarray, np.ndarray, np.ndarray], "tuple[np.ndarray, dict]"]
 
 
-def run_loso(X, labels, speakers, fit_predict: FitPredict, *, classes: Sequence[str], n_folds: int | None = None,
-             name: str = "model", progress: bool = False) -> pd.DataFrame:
+def run_loso(
+    X,
+    labels,
+    speakers,
+    fit_predict: FitPredict,
+    *,
+    classes: Sequence[str],
+    n_folds: int | None = None,
+    name: str = "model",
+    progress: bool = False,
+) -> pd.DataFrame:
     """Train and test ``fit_predict`` on every leave-one-speaker-out fold.
 
     Parameters
@@ -104,8 +124,9 @@ def run_loso(X, labels, speakers, fit_predict: FitPredict, *, classes: Sequence[
     return pd.DataFrame(rows)
 
 
-def fuse(results: Sequence[pd.DataFrame], labels, speakers, *, classes: Sequence[str], weights=None,
-         name: str = "fusion") -> pd.DataFrame:
+def fuse(
+    results: Sequence[pd.DataFrame], labels, speakers, *, classes: Sequence[str], weights=None, name: str = "fusion"
+) -> pd.DataFrame:
     """Late fusion: the (weighted) mean of the test probabilities of several :func:`run_loso` results."""
     y = encode(labels, classes)
     speakers = np.asarray(speakers).astype(str)
@@ -120,6 +141,7 @@ def fuse(results: Sequence[pd.DataFrame], labels, speakers, *, classes: Sequence
 
 def summarise(folds: pd.DataFrame, by: str | Sequence[str] = "model") -> pd.DataFrame:
     """Mean and std over folds of UA, WA, F1 (and total seconds, pooled confusion) per ``by`` group."""
+
     def agg(g):
         out = {"folds": len(g)}
         for m in ("ua", "wa", "f1"):
@@ -134,8 +156,9 @@ def summarise(folds: pd.DataFrame, by: str | Sequence[str] = "model") -> pd.Data
 
 def format_table(summary: pd.DataFrame, extra: Sequence[str] = ()) -> str:
     """Markdown table ``| model | UA | WA | F1 | ...`` with ``mean ± std`` cells."""
-    keys = [c for c in summary.columns
-            if c not in ("folds", "confusion", "seconds") and not c.endswith(("_mean", "_std"))]
+    keys = [
+        c for c in summary.columns if c not in ("folds", "confusion", "seconds") and not c.endswith(("_mean", "_std"))
+    ]
     head = keys + ["UA", "WA", "macro-F1", "folds"] + list(extra)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in summary.to_dict("records"):
@@ -146,6 +169,7 @@ def format_table(summary: pd.DataFrame, extra: Sequence[str] = ()) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- figures
+
 
 def _plt():
     import matplotlib
@@ -178,8 +202,15 @@ def confusion_figure(confusions: dict, classes: Sequence[str], out: str | Path) 
         ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
         for i in range(len(classes)):
             for j in range(len(classes)):
-                ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
-                        color="white" if norm[i, j] > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{norm[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color="white" if norm[i, j] > 0.6 else "black",
+                )
         short = [c[:4] for c in classes]
         ax.set_xticks(range(len(classes)), short, rotation=45, fontsize=8)
         ax.set_yticks(range(len(classes)), short, fontsize=8)
@@ -225,8 +256,14 @@ def noise_figure(table: pd.DataFrame, out: str | Path, *, clean: dict | None = N
         t = table[table["classifier"] == clf]
         for i, (cond, g) in enumerate(t.groupby("condition", sort=False)):
             g = g.sort_values("snr")
-            ax.plot(g["snr"], g["ua_mean"], "--" if cond == "noisy" else "-", marker="o",
-                    color="0.4" if cond == "noisy" else f"C{i}", label=cond)
+            ax.plot(
+                g["snr"],
+                g["ua_mean"],
+                "--" if cond == "noisy" else "-",
+                marker="o",
+                color="0.4" if cond == "noisy" else f"C{i}",
+                label=cond,
+            )
         if clean and clf in clean:
             ax.axhline(clean[clf], color="k", lw=0.8, ls=":", label="clean")
         ax.set_xlabel("input SNR (dB)")

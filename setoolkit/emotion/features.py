@@ -51,8 +51,9 @@ def smile(feature_set: str = "eGeMAPSv02"):
 
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"feature_set: {feature_set!r} is not one of {FEATURE_SETS}")
-    return opensmile.Smile(feature_set=getattr(opensmile.FeatureSet, feature_set),
-                           feature_level=opensmile.FeatureLevel.Functionals)
+    return opensmile.Smile(
+        feature_set=getattr(opensmile.FeatureSet, feature_set), feature_level=opensmile.FeatureLevel.Functionals
+    )
 
 
 def feature_names(feature_set: str = "eGeMAPSv02") -> list[str]:
@@ -67,17 +68,30 @@ def _extract_in_worker(audio: np.ndarray, sr: int, feature_set: str, folder: Pat
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])  # the folder holding the setoolkit package
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    done = subprocess.run([sys.executable, "-m", "setoolkit.emotion.smile_worker", str(src), str(dst), str(sr),
-                           feature_set], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "setoolkit.emotion.smile_worker", str(src), str(dst), str(sr), feature_set],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
-        raise FeatureError(f"openSMILE {feature_set} worker failed (exit {done.returncode}): "
-                           f"{done.stderr.strip()[-1500:]}")
+        raise FeatureError(
+            f"openSMILE {feature_set} worker failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}"
+        )
     return np.load(dst)
 
 
-def functionals(audio, sr: int, *, feature_set: str = "eGeMAPSv02", cache_dir: str | Path | None = None,
-                progress: bool = False, workers: int = 1, chunk: int = 128) -> np.ndarray:
-    """openSMILE functionals, one row per utterance.
+def functionals(
+    audio,
+    sr: int,
+    *,
+    feature_set: str = "eGeMAPSv02",
+    cache_dir: str | Path | None = None,
+    progress: bool = False,
+    workers: int = 1,
+    chunk: int = 128,
+) -> np.ndarray:
+    """OpenSMILE functionals, one row per utterance.
 
     Extraction runs in worker interpreters (:mod:`setoolkit.emotion.smile_worker`; openSMILE aborts a process
     that has imported TensorFlow), ``chunk`` utterances per worker, ``workers`` at a time.
@@ -102,10 +116,14 @@ def functionals(audio, sr: int, *, feature_set: str = "eGeMAPSv02", cache_dir: s
         if path.is_file():
             return np.load(path)
     starts = range(0, len(a), chunk)
-    with tempfile.TemporaryDirectory(prefix="setoolkit-smile-") as tmp, \
-            ThreadPoolExecutor(max_workers=max(1, min(workers, len(starts)))) as pool:
-        parts = pool.map(lambda k: _extract_in_worker(a[starts[k]:starts[k] + chunk], sr, feature_set, Path(tmp), k),
-                         range(len(starts)))
+    with (
+        tempfile.TemporaryDirectory(prefix="setoolkit-smile-") as tmp,
+        ThreadPoolExecutor(max_workers=max(1, min(workers, len(starts)))) as pool,
+    ):
+        parts = pool.map(
+            lambda k: _extract_in_worker(a[starts[k] : starts[k] + chunk], sr, feature_set, Path(tmp), k),
+            range(len(starts)),
+        )
         if progress:
             from tqdm.auto import tqdm
 
@@ -119,8 +137,16 @@ def functionals(audio, sr: int, *, feature_set: str = "eGeMAPSv02", cache_dir: s
     return X
 
 
-def logmel(audio, sr: int, *, n_mels: int = 64, win_ms: float = 25.0, hop_ms: float = 10.0,
-           fmin: float = 50.0, fmax: float | None = None) -> np.ndarray:
+def logmel(
+    audio,
+    sr: int,
+    *,
+    n_mels: int = 64,
+    win_ms: float = 25.0,
+    hop_ms: float = 10.0,
+    fmin: float = 50.0,
+    fmax: float | None = None,
+) -> np.ndarray:
     """Log-mel power spectrogram, ``log(mel + 1e-6)``, Hann window, HTK mel scale, centred frames.
 
     Parameters
@@ -136,10 +162,19 @@ def logmel(audio, sr: int, *, n_mels: int = 64, win_ms: float = 25.0, hop_ms: fl
     a = _check_batch(audio)
     win, hop = int(round(win_ms * sr / 1000)), int(round(hop_ms * sr / 1000))
     n_fft = 1 << (win - 1).bit_length()
-    mel = torchaudio.transforms.MelSpectrogram(sr, n_fft=n_fft, win_length=win, hop_length=hop, f_min=fmin,
-                                               f_max=fmax or sr / 2, n_mels=n_mels, power=2.0, center=True)
+    mel = torchaudio.transforms.MelSpectrogram(
+        sr,
+        n_fft=n_fft,
+        win_length=win,
+        hop_length=hop,
+        f_min=fmin,
+        f_max=fmax or sr / 2,
+        n_mels=n_mels,
+        power=2.0,
+        center=True,
+    )
     with torch.no_grad():
-        out = [mel(torch.from_numpy(a[i:i + 64])) for i in range(0, len(a), 64)]
+        out = [mel(torch.from_numpy(a[i : i + 64])) for i in range(0, len(a), 64)]
     return torch.log(torch.cat(out) + 1e-6).numpy().astype(np.float32)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 # ------------------------------------------------------------------------------------------------ SVM
 
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(1, keepdims=True)
     e = np.exp(z)
@@ -50,14 +51,14 @@ def svm_classifier(*, kernel: str = "rbf", C: float = 10.0, gamma: str | float =
     prediction); they serve late fusion, they are not calibrated."""
     from sklearn.svm import SVC
 
-    return _standardised(lambda: SVC(kernel=kernel, C=C, gamma=gamma, class_weight="balanced",
-                                      decision_function_shape="ovr"),
-                         lambda clf, X: _softmax(clf.decision_function(X)))
-
-
+    return _standardised(
+        lambda: SVC(kernel=kernel, C=C, gamma=gamma, class_weight="balanced", decision_function_shape="ovr"),
+        lambda clf, X: _softmax(clf.decision_function(X)),
+    )
 
 
 # ---------------------------------------------------------------------------------------- networks
+
 
 def _nn():
     import torch
@@ -69,8 +70,12 @@ def _nn():
         def __init__(self, cin, cout, dropout):
             super().__init__()
             self.body = nn.Sequential(
-                nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                nn.MaxPool2d(2), nn.Dropout2d(dropout))
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+                nn.Dropout2d(dropout),
+            )
 
         def forward(self, x):
             return self.body(x)
@@ -94,13 +99,13 @@ def _nn():
         def __init__(self, n_classes, n_mels=64, width=16, blocks=4, dropout=0.3):
             super().__init__()
             self.norm = nn.BatchNorm2d(1)
-            chans = [width * 2 ** i for i in range(blocks)]
+            chans = [width * 2**i for i in range(blocks)]
             self.blocks = nn.Sequential(*[ConvBlock(c_in, c_out, 0.1) for c_in, c_out in zip([1] + chans, chans)])
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * chans[-1], n_classes))
 
         def forward(self, x):
-            h = self.blocks(self.norm(x[:, None]))           # (B, C, F', T')
-            h = h.mean(2)                                     # (B, C, T')
+            h = self.blocks(self.norm(x[:, None]))  # (B, C, F', T')
+            h = h.mean(2)  # (B, C, T')
             return self.head(torch.cat([h.mean(-1), h.amax(-1)], 1))
 
     class CRNN(nn.Module):
@@ -110,9 +115,9 @@ def _nn():
         def __init__(self, n_classes, n_mels=64, width=16, blocks=3, hidden=None, dropout=0.3):
             super().__init__()
             self.norm = nn.BatchNorm2d(1)
-            chans = [width * 2 ** i for i in range(blocks)]
+            chans = [width * 2**i for i in range(blocks)]
             self.blocks = nn.Sequential(*[ConvBlock(c_in, c_out, 0.1) for c_in, c_out in zip([1] + chans, chans)])
-            feat = chans[-1] * (n_mels // 2 ** blocks)
+            feat = chans[-1] * (n_mels // 2**blocks)
             hidden = hidden or 2 * width
             self.proj = nn.Sequential(nn.Linear(feat, 2 * hidden), nn.ReLU(inplace=True))
             self.rnn = nn.GRU(2 * hidden, hidden, batch_first=True, bidirectional=True)
@@ -120,10 +125,10 @@ def _nn():
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, n_classes))
 
         def forward(self, x):
-            h = self.blocks(self.norm(x[:, None]))           # (B, C, F', T')
+            h = self.blocks(self.norm(x[:, None]))  # (B, C, F', T')
             b, c, f, t = h.shape
             h = self.proj(h.permute(0, 3, 1, 2).reshape(b, t, c * f))
-            h, _ = self.rnn(h)                                # (B, T', 2 hidden)
+            h, _ = self.rnn(h)  # (B, T', 2 hidden)
             return self.head(self.pool(h))
 
     return {"cnn": LogMelCNN, "crnn": CRNN}
@@ -145,8 +150,9 @@ def count_parameters(module) -> int:
     return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
 
 
-def augment(x, rng: np.random.Generator, *, crop: float = 0.75, freq_mask: int = 8, time_mask: int = 10,
-            gain_db: float = 0.0):
+def augment(
+    x, rng: np.random.Generator, *, crop: float = 0.75, freq_mask: int = 8, time_mask: int = 10, gain_db: float = 0.0
+):
     """Log-mel augmentations of one batch ``(B, n_mels, T)`` -> ``(B, n_mels, round(crop * T))`` (numpy copy):
     a random crop of ``crop`` of the frames per utterance, random gain (+-``gain_db`` dB, an additive constant
     in the log domain; 0 by default, as the absolute level is an emotion cue in a corpus recorded at one gain),
@@ -155,21 +161,33 @@ def augment(x, rng: np.random.Generator, *, crop: float = 0.75, freq_mask: int =
     b, f, t_in = x.shape
     t = max(1, int(round(crop * t_in)))
     starts = rng.integers(0, t_in - t + 1, size=b)
-    x = np.stack([x[i, :, s:s + t] for i, s in enumerate(starts)])
+    x = np.stack([x[i, :, s : s + t] for i, s in enumerate(starts)])
     for i in range(b):
         x[i] += rng.uniform(-gain_db, gain_db) * np.log(10) / 10
         fill = x[i].mean()
         w = rng.integers(0, freq_mask + 1)
         f0 = rng.integers(0, f - w + 1)
-        x[i, f0:f0 + w] = fill
+        x[i, f0 : f0 + w] = fill
         w = rng.integers(0, time_mask + 1)
         t0 = rng.integers(0, t - w + 1)
-        x[i, :, t0:t0 + w] = fill
+        x[i, :, t0 : t0 + w] = fill
     return x
 
 
-def train_network(net, X, y, *, epochs: int = 30, batch: int = 16, lr: float = 2e-3, weight_decay: float = 1e-3,
-                  mixup: float = 0.0, seed: int = 0, augmentation: bool | dict = False, threads: int = 1):
+def train_network(
+    net,
+    X,
+    y,
+    *,
+    epochs: int = 30,
+    batch: int = 16,
+    lr: float = 2e-3,
+    weight_decay: float = 1e-3,
+    mixup: float = 0.0,
+    seed: int = 0,
+    augmentation: bool | dict = False,
+    threads: int = 1,
+):
     """Train ``net`` on log-mels ``X (n, n_mels, T)`` with integer labels ``y (n,)``: AdamW, one-cycle
     learning rate, class-balanced cross-entropy, optional mixup (``alpha=mixup``, 0 disables) and :func:`augment`
     (``augmentation``: True for its defaults, a dict of its keyword arguments, or False).
@@ -195,7 +213,7 @@ def train_network(net, X, y, *, epochs: int = 30, batch: int = 16, lr: float = 2
         order = rng.permutation(len(y))
         total = 0.0
         for s in range(0, len(y), batch):
-            idx = order[s:s + batch]
+            idx = order[s : s + batch]
             if augmentation:
                 xb = augment(X[idx], rng, **(augmentation if isinstance(augmentation, dict) else {}))
             else:
@@ -224,13 +242,24 @@ def predict_network(net, X, *, batch: int = 64) -> np.ndarray:
 
     net.eval()
     with torch.no_grad():
-        out = [torch.softmax(net(torch.from_numpy(np.ascontiguousarray(X[i:i + batch]))), 1)
-               for i in range(0, len(X), batch)]
+        out = [
+            torch.softmax(net(torch.from_numpy(np.ascontiguousarray(X[i : i + batch]))), 1)
+            for i in range(0, len(X), batch)
+        ]
     return torch.cat(out).numpy()
 
 
-def torch_classifier(arch: str = "cnn", *, n_classes: int, width: int = 16, epochs: int = 30, seed: int = 0,
-                     threads: int = 1, keep: list | None = None, **train_kw):
+def torch_classifier(
+    arch: str = "cnn",
+    *,
+    n_classes: int,
+    width: int = 16,
+    epochs: int = 30,
+    seed: int = 0,
+    threads: int = 1,
+    keep: list | None = None,
+    **train_kw,
+):
     """``fit_predict`` for log-mels ``(n, n_mels, T)``: a fresh ``arch`` network of ``width`` trained with
     :func:`train_network` on each training fold. ``info`` holds ``params`` and the final training loss;
     trained networks are appended to ``keep`` when it is a list (e.g. for the noise study)."""

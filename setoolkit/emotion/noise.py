@@ -30,7 +30,6 @@ def load_noises(root: str | os.PathLike | None = None, *, sr: int = 16000) -> di
     """Every wav in ``root`` (default: the registry's ``data/noise`` recordings, sha256-verified, from the mirror
     or cache) as mono float32 ``(samples,)`` at ``sr`` Hz, keyed by file stem, sorted by name."""
     if root is None:
-
         files = dataset_files("noise")
     else:
         files = sorted(Path(root).glob("*.wav"))
@@ -43,8 +42,9 @@ def load_noises(root: str | os.PathLike | None = None, *, sr: int = 16000) -> di
     return out
 
 
-def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, *,
-               offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def mix_at_snr(
+    speech: np.ndarray, noise: np.ndarray, snr_db: float, *, offset: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Add ``noise`` to ``speech`` at ``snr_db``.
 
     Parameters
@@ -62,7 +62,7 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, *,
         raise AudioError("noise: empty array")
     idx = (offset + np.arange(s.size)) % n_all.size
     n = n_all[idx]
-    ps, pn = np.sum(s ** 2), np.sum(n ** 2)
+    ps, pn = np.sum(s**2), np.sum(n**2)
     if ps <= 0:
         raise AudioError("speech: silent clip (zero energy), SNR undefined")
     if pn <= 0:
@@ -73,12 +73,12 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float, *,
 
 def measured_snr(speech: np.ndarray, mixture: np.ndarray) -> float:
     """10 log10(speech energy / (mixture - speech) energy), dB: :func:`setoolkit.metrics.snr`."""
-
     return snr(speech, mixture)
 
 
-def mix_batch(audio: np.ndarray, noises: dict[str, np.ndarray], snr_db: float, *, seed: int = 0,
-              peak_limit: float | None = None) -> np.ndarray:
+def mix_batch(
+    audio: np.ndarray, noises: dict[str, np.ndarray], snr_db: float, *, seed: int = 0, peak_limit: float | None = None
+) -> np.ndarray:
     """Mix every row of ``audio (utterances, samples)`` with one noise at ``snr_db``: noise type ``i % n_types``
     for utterance ``i``, random offset from ``seed`` (the same for every SNR, so SNR conditions differ only in the
     noise level). The speech keeps its level (loudness is an emotion cue), so a mixture may peak above 1.0; with

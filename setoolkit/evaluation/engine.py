@@ -81,8 +81,9 @@ __all__ = ["evaluate", "limit_threads"]
 # ------------------------------------------------------------------------------------------- the one loop
 
 
-def _collect(runner, todo: Sequence[Task], store: RowStore, stages: dict, bar, rows: dict, failed: list,
-             warned: dict) -> None:
+def _collect(
+    runner, todo: Sequence[Task], store: RowStore, stages: dict, bar, rows: dict, failed: list, warned: dict
+) -> None:
     """Store each finished row as it arrives (stage seconds summed into ``stages``, warnings gathered in
     ``warned``), each failure in ``failed``. A row that cannot be stored (a full disk) ends the run."""
     for t, out in runner.results(todo):
@@ -97,8 +98,10 @@ def _collect(runner, todo: Sequence[Task], store: RowStore, stages: dict, bar, r
             try:
                 store.put(t.key, row)
             except OSError as exc:
-                raise OutputError(f"{store.path(t.key)}: cannot store the row ({exc.strerror or exc}); the "
-                                  f"{len(rows)} rows stored before are kept: free space and rerun") from None
+                raise OutputError(
+                    f"{store.path(t.key)}: cannot store the row ({exc.strerror or exc}); the "
+                    f"{len(rows)} rows stored before are kept: free space and rerun"
+                ) from None
             rows[t.key] = store.get(t.key)
         bar.update()
 
@@ -133,10 +136,22 @@ def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: 
     return fpath if failures else None
 
 
-def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str | os.PathLike, *,
-             metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True, workers: int | None = None,
-             scheduler=None, limit: int | None = None, mirror=None, progress: bool = True,
-             task_fn: Callable = run_task, return_stats: bool = False, store: str | os.PathLike | None = None):
+def evaluate(
+    models: Sequence[str] | None,
+    datasets: Sequence[str],
+    out_dir: str | os.PathLike,
+    *,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    use_dnsmos: bool = True,
+    workers: int | None = None,
+    scheduler=None,
+    limit: int | None = None,
+    mirror=None,
+    progress: bool = True,
+    task_fn: Callable = run_task,
+    return_stats: bool = False,
+    store: str | os.PathLike | None = None,
+):
     """Evaluate ``models`` (default: every available model whose weights are on this machine) on ``datasets``.
 
     Incremental: ``store`` (default ``out_dir``) holds the rows (``rows/``) and the enhanced audio
@@ -176,8 +191,7 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     names, broken_specs = split_unbuildable(resolve_models(names), mirror=mirror)
     not_here.update(broken_specs)
     store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
-    tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics,
-                       use_dnsmos=use_dnsmos)
+    tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos)
     t1 = time.perf_counter()
     done = store_rows.done()
     rows = {t.key: r for t in tasks if t.key in done and (r := store_rows.verified(t)) is not None}
@@ -198,8 +212,7 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
     reused = len(rows)
     failed: list[Failure] = []
     warned: dict = {}
-    bar = tqdm(total=len(todo), desc="evaluate (dask)" if scheduler is not None else "evaluate",
-               disable=not progress)
+    bar = tqdm(total=len(todo), desc="evaluate (dask)" if scheduler is not None else "evaluate", disable=not progress)
     try:
         with raise_on_signals():
             try:
@@ -220,8 +233,10 @@ def evaluate(models: Sequence[str] | None, datasets: Sequence[str], out_dir: str
         # paths are where the files are now (a moved mirror or store changes no number)
         here = {(t.dataset, t.model, t.file): t for t in tasks}
         for col, attr in (("noisy_path", "noisy"), ("clean_path", "clean"), ("output_path", "output")):
-            table[col] = [getattr(t, attr) or (t.noisy if attr == "output" else None)
-                          for t in (here[k] for k in zip(table["dataset"], table["model"], table["file"]))]
+            table[col] = [
+                getattr(t, attr) or (t.noisy if attr == "output" else None)
+                for t in (here[k] for k in zip(table["dataset"], table["model"], table["file"]))
+            ]
     fpath = _save_tables(out_dir, table, failed, store_dir)
     stages["lookup"] += time.perf_counter() - t2
     stats = RunStats(len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath)

@@ -17,8 +17,21 @@ from ..registry import CARDS, get_card, missing_extras
 from .task import NOISY, ORACLES
 
 #: Libraries whose version can change a row's numbers (absent ones count as "absent").
-LIBRARIES = ("numpy", "scipy", "soxr", "soundfile", "onnxruntime", "torch", "tensorflow-cpu", "keras",
-             "ai-edge-litert", "pesq", "pystoi", "fast-bss-eval", "pyrnnoise")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "soxr",
+    "soundfile",
+    "onnxruntime",
+    "torch",
+    "tensorflow-cpu",
+    "keras",
+    "ai-edge-litert",
+    "pesq",
+    "pystoi",
+    "fast-bss-eval",
+    "pyrnnoise",
+)
 #: Modules left out of code hashes: the card table changes with every description edit; a model's key
 #: takes the card fields that shape its output instead (:func:`model_fingerprint`).
 _NOT_HASHED = {"setoolkit.registry"}
@@ -91,7 +104,8 @@ def file_hash(path: str | os.PathLike | None) -> str:
 
 def model_fingerprint(name: str, mirror=None) -> str:
     """Hash of what a model's output depends on: the card fields that shape it (builder, rate, framing,
-    hyper-parameters, weight names), the sha256 of each weights file as found now (looked up on every call: a file replaced
+    hyper-parameters, weight names), the sha256 of each weights file as found now (looked up on every call: a file
+    replaced
     in a running session is seen), and the code of its builder module. A user model spec (``file.py:build``,
     ``pkg.mod:build``) is keyed by :func:`setoolkit.model_specs.spec_fingerprint` (its file's bytes and the
     weights files it names), so editing the spec file recomputes exactly its rows."""
@@ -105,8 +119,18 @@ def model_fingerprint(name: str, mirror=None) -> str:
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
     module = getattr(card.builder, "__module__", "") or ""
     builder = f"{module}:{getattr(card.builder, '__qualname__', card.builder)}"
-    return digest(card.name, builder, card.sample_rate, card.frame, card.hop, repr(card.config), card.weights,
-                 weights, code_hash(module) if module else "", library_versions())
+    return digest(
+        card.name,
+        builder,
+        card.sample_rate,
+        card.frame,
+        card.hop,
+        repr(card.config),
+        card.weights,
+        weights,
+        code_hash(module) if module else "",
+        library_versions(),
+    )
 
 
 #: spec -> (files it depends on, their stamps, fingerprint): a run builds each spec's model once to key it, and
@@ -141,17 +165,26 @@ def _spec_fingerprint(spec: str) -> str:
     model = load_spec(spec)
     files += [str(w) for w in getattr(model, "weights_files", ()) or ()]
     fp = spec_fingerprint(spec, model)
-    _SPECS[spec] = (files, stamps + _stamps(files[len(stamps):]), fp)
+    _SPECS[spec] = (files, stamps + _stamps(files[len(stamps) :]), fp)
     return fp
 
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
     """Hash of the metric set and of the code that reads, aligns and scores (this module and its imports)."""
-    return digest(tuple(metrics), use_dnsmos, not missing_extras(["learned-mos"]), code_hash("setoolkit.evaluation.task", "setoolkit.metrics.dnsmos", "setoolkit.metrics.learned"),
-                 library_versions())
+    return digest(
+        tuple(metrics),
+        use_dnsmos,
+        not missing_extras(["learned-mos"]),
+        code_hash("setoolkit.evaluation.task", "setoolkit.metrics.dnsmos", "setoolkit.metrics.learned"),
+        library_versions(),
+    )
 
 
 def task_content(model: str, noisy, clean, *, metrics: Sequence[str], use_dnsmos: bool, mirror=None) -> str:
     """The content part of a row's key: input and reference sha256, model fingerprint, metric fingerprint."""
-    return digest(file_hash(noisy), file_hash(clean), model_fingerprint(model, str(mirror) if mirror else None),
-                 metrics_fingerprint(metrics, use_dnsmos))
+    return digest(
+        file_hash(noisy),
+        file_hash(clean),
+        model_fingerprint(model, str(mirror) if mirror else None),
+        metrics_fingerprint(metrics, use_dnsmos),
+    )

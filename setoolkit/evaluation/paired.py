@@ -68,8 +68,9 @@ class Comparison:
         return bool(self.p < alpha)
 
 
-def paired_values(table: pd.DataFrame, a: str, b: str, metric: str, *,
-                  dataset: str | None = None) -> tuple[pd.DataFrame, int]:
+def paired_values(
+    table: pd.DataFrame, a: str, b: str, metric: str, *, dataset: str | None = None
+) -> tuple[pd.DataFrame, int]:
     """The pairs of ``a`` and ``b`` on ``metric``: inner join on ``dataset, file``.
 
     Returns ``(pairs, n_dropped)``: ``pairs`` has columns ``dataset, file, a, b`` (finite values only) and
@@ -176,13 +177,30 @@ def _band_table(table: pd.DataFrame, pairs: pd.DataFrame, *, n_boot: int, seed: 
     for band, g in merged.groupby("band", sort=True):
         d = (g["a"] - g["b"]).to_numpy(float)
         lo, hi = bootstrap_mean_ci(d, n_boot=n_boot, seed=seed)
-        rows.append({"band": float(band), "n": len(d), "difference": float(d.mean()), "ci_low": lo, "ci_high": hi,
-                     "p": wilcoxon_p(d)})
+        rows.append(
+            {
+                "band": float(band),
+                "n": len(d),
+                "difference": float(d.mean()),
+                "ci_low": lo,
+                "ci_high": hi,
+                "p": wilcoxon_p(d),
+            }
+        )
     return pd.DataFrame(rows, columns=columns)
 
 
-def compare(table: pd.DataFrame, a: str, b: str, metric: str, *, dataset: str | None = None, n_boot: int = 2000,
-            seed: int = 0, level: float = 0.95) -> Comparison:
+def compare(
+    table: pd.DataFrame,
+    a: str,
+    b: str,
+    metric: str,
+    *,
+    dataset: str | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Comparison:
     """``a`` vs ``b`` on ``metric`` over the same files (``dataset``, or every set both were run on).
 
     Returns a :class:`Comparison`: mean difference ``a - b`` with its paired bootstrap interval (``level``,
@@ -197,10 +215,21 @@ def compare(table: pd.DataFrame, a: str, b: str, metric: str, *, dataset: str | 
     pairs, dropped = paired_values(table, a, b, metric, dataset=dataset)
     d = (pairs["a"] - pairs["b"]).to_numpy(float)
     lo, hi = bootstrap_mean_ci(d, n_boot=n_boot, seed=seed, level=level)
-    return Comparison(a=a, b=b, metric=metric, dataset=dataset, n=int(d.size), n_dropped=dropped,
-                      difference=float(d.mean()) if d.size else float("nan"), ci_low=lo, ci_high=hi,
-                      p=wilcoxon_p(d), rank_biserial=rank_biserial(d), cohen_dz=cohen_dz(d),
-                      bands=_band_table(table, pairs, n_boot=n_boot, seed=seed))
+    return Comparison(
+        a=a,
+        b=b,
+        metric=metric,
+        dataset=dataset,
+        n=int(d.size),
+        n_dropped=dropped,
+        difference=float(d.mean()) if d.size else float("nan"),
+        ci_low=lo,
+        ci_high=hi,
+        p=wilcoxon_p(d),
+        rank_biserial=rank_biserial(d),
+        cohen_dz=cohen_dz(d),
+        bands=_band_table(table, pairs, n_boot=n_boot, seed=seed),
+    )
 
 
 def _competitors(table: pd.DataFrame, dataset: str, metric: str) -> pd.Series:
@@ -215,8 +244,16 @@ def _competitors(table: pd.DataFrame, dataset: str, metric: str) -> pd.Series:
     return t[keep].groupby("model", sort=False)[metric].mean().dropna()
 
 
-def leader_ties(table: pd.DataFrame, dataset: str, metric: str, higher_is_better: bool = True, *,
-                alpha: float = ALPHA, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def leader_ties(
+    table: pd.DataFrame,
+    dataset: str,
+    metric: str,
+    higher_is_better: bool = True,
+    *,
+    alpha: float = ALPHA,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Every model of the ``dataset`` leaderboard on ``metric`` against its leader.
 
     The leader has the best mean (highest, or lowest when ``higher_is_better=False``); each other model is
@@ -230,13 +267,32 @@ def leader_ties(table: pd.DataFrame, dataset: str, metric: str, higher_is_better
     if not len(means):
         raise MetricError(f"no model has {metric!r} values on dataset {dataset!r}")
     leader = str(means.index[0])
-    rows = [{"model": leader, "mean": float(means.iloc[0]), "n": int(table[(table["dataset"] == dataset)
-            & (table["model"] == leader)][metric].notna().sum()), "difference": 0.0, "ci_low": 0.0, "ci_high": 0.0,
-             "p": float("nan"), "rank_biserial": 0.0}]
+    rows = [
+        {
+            "model": leader,
+            "mean": float(means.iloc[0]),
+            "n": int(table[(table["dataset"] == dataset) & (table["model"] == leader)][metric].notna().sum()),
+            "difference": 0.0,
+            "ci_low": 0.0,
+            "ci_high": 0.0,
+            "p": float("nan"),
+            "rank_biserial": 0.0,
+        }
+    ]
     for model, mean in means.iloc[1:].items():
         c = compare(table, str(model), leader, metric, dataset=dataset, n_boot=n_boot, seed=seed)
-        rows.append({"model": str(model), "mean": float(mean), "n": c.n, "difference": c.difference,
-                     "ci_low": c.ci_low, "ci_high": c.ci_high, "p": c.p, "rank_biserial": c.rank_biserial})
+        rows.append(
+            {
+                "model": str(model),
+                "mean": float(mean),
+                "n": c.n,
+                "difference": c.difference,
+                "ci_low": c.ci_low,
+                "ci_high": c.ci_high,
+                "p": c.p,
+                "rank_biserial": c.rank_biserial,
+            }
+        )
     out = pd.DataFrame(rows)
     out.insert(out.columns.get_loc("p") + 1, "p_holm", holm(out["p"]))
     out["tied"] = ~(out["p_holm"] < alpha)
@@ -248,8 +304,17 @@ def _names(models: list[str]) -> str:
     return models[0] if len(models) == 1 else ", ".join(models[:-1]) + " and " + models[-1]
 
 
-def versus_best(table: pd.DataFrame, dataset: str, metric: str, model: str, higher_is_better: bool = True, *,
-                alpha: float = ALPHA, n_boot: int = 2000, seed: int = 0) -> str:
+def versus_best(
+    table: pd.DataFrame,
+    dataset: str,
+    metric: str,
+    model: str,
+    higher_is_better: bool = True,
+    *,
+    alpha: float = ALPHA,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> str:
     """One plain sentence: ``model`` against the best model of the ``dataset`` leaderboard on ``metric``, naming
     the models it is significantly better and worse than (Wilcoxon, Holm-corrected across its comparisons with
     every other competitor, ``alpha``) and the difference to the best with its 95% interval.
@@ -275,10 +340,12 @@ def versus_best(table: pd.DataFrame, dataset: str, metric: str, model: str, high
         text = head + ") has the best mean"
     else:
         c = comps[others.index(best)]
-        verdict = ("significantly worse than" if best in worse else "not significantly different from")
-        text = (f"{head}) is {verdict} the best, {best} ({means[best]:.3g}): {c.difference:+.3g} "
-                f"(95% CI {c.ci_low:+.3g} to {c.ci_high:+.3g}, Holm p = {p_holm[others.index(best)]:.2g}, "
-                f"n = {c.n})")
+        verdict = "significantly worse than" if best in worse else "not significantly different from"
+        text = (
+            f"{head}) is {verdict} the best, {best} ({means[best]:.3g}): {c.difference:+.3g} "
+            f"(95% CI {c.ci_low:+.3g} to {c.ci_high:+.3g}, Holm p = {p_holm[others.index(best)]:.2g}, "
+            f"n = {c.n})"
+        )
     parts = []
     if better:
         parts.append(f"significantly better than {_names(better)}")

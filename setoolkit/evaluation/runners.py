@@ -11,7 +11,6 @@ import multiprocessing
 import os
 import signal
 import sys
-from types import FrameType
 import threading
 import time
 import warnings
@@ -21,20 +20,28 @@ from concurrent.futures import as_completed as futures_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from ..errors import SetoolkitError
 from .task import Task
 
 #: Environment variables that pin the numeric libraries to one pool size (read when they start).
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-              "TF_NUM_INTEROP_THREADS")
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
 #: Seconds a worker has to unwind its task after SIGTERM before it is killed.
 STOP_GRACE = 5.0
 #: How often (s) a worker checks that its parent is alive.
 WATCH_INTERVAL = 0.5
 
-GUARD_HELP = ('put the call under `if __name__ == "__main__":` (worker processes are spawned: each imports the '
-              "script again, and an unguarded evaluate() there would start workers of its own), or pass workers=1")
+GUARD_HELP = (
+    'put the call under `if __name__ == "__main__":` (worker processes are spawned: each imports the '
+    "script again, and an unguarded evaluate() there would start workers of its own), or pass workers=1"
+)
 
 
 def limit_threads(threads: int) -> None:
@@ -97,7 +104,7 @@ def call_task(task_fn: Callable, task: Task, kwargs: dict) -> tuple[dict, list[t
 
 
 class InProcess:
-    """This process, one task after the other (``workers=1``): no guard needed, models load once here."""
+    """In this process, one task after the other (``workers=1``): no guard needed, models load once here."""
 
     def __init__(self, task_fn: Callable, kwargs: dict) -> None:
         self.task_fn, self.kwargs = task_fn, kwargs
@@ -124,8 +131,12 @@ class LocalPool:
 
     def __init__(self, task_fn: Callable, kwargs: dict, workers: int) -> None:
         self.task_fn, self.kwargs = task_fn, kwargs
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_worker_init, initargs=(1, os.getpid()))
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(1, os.getpid()),
+        )
         self.futures: dict = {}
 
     def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
@@ -135,8 +146,10 @@ class LocalPool:
             try:
                 out = fut.result()
             except BrokenProcessPool as exc:
-                out = BrokenProcessPool(f"a worker process died ({exc}; killed, out of memory, or a script calling "
-                                        f"evaluate() at module level: {GUARD_HELP})")
+                out = BrokenProcessPool(
+                    f"a worker process died ({exc}; killed, out of memory, or a script calling "
+                    f"evaluate() at module level: {GUARD_HELP})"
+                )
             except Exception as exc:  # noqa: BLE001 -- the task's own error: recorded, the rest goes on
                 out = exc
             yield self.futures[fut], out
@@ -175,8 +188,12 @@ class DaskPool:
     def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
         from distributed import as_completed
 
-        self.futures = [self.client.submit(call_task, self.task_fn, t, self.kwargs, pure=False,
-                                           key=f"setoolkit-{t.key}-{time.time_ns()}") for t in todo]
+        self.futures = [
+            self.client.submit(
+                call_task, self.task_fn, t, self.kwargs, pure=False, key=f"setoolkit-{t.key}-{time.time_ns()}"
+            )
+            for t in todo
+        ]
         tasks = {f.key: t for f, t in zip(self.futures, todo)}
         for fut in as_completed(self.futures):
             try:
@@ -254,8 +271,11 @@ def unguarded_main_line() -> str | None:
 
 def _names(test: ast.expr) -> list[str]:
     """The names and string constants in an ``if`` test (``__name__ == "__main__"`` -> both)."""
-    return [n.id if isinstance(n, ast.Name) else str(n.value) for n in ast.walk(test)
-            if isinstance(n, ast.Name) or (isinstance(n, ast.Constant) and isinstance(n.value, str))]
+    return [
+        n.id if isinstance(n, ast.Name) else str(n.value)
+        for n in ast.walk(test)
+        if isinstance(n, ast.Name) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
+    ]
 
 
 def check_not_bootstrapping() -> None:

@@ -92,8 +92,10 @@ def resolve_sets(datasets: Sequence[str | os.PathLike]) -> list[SetSource]:
         if text in known and not (isinstance(entry, os.PathLike) and Path(entry).exists()):
             kind, source, base = "registry", text, text
             if Path(text).is_dir():
-                warnings.warn(f"{text}: using the registry set; a folder {text}/ is here too: write ./{text} "
-                              f"to evaluate the folder (it is then labelled '{text}{LOCAL_LABEL}')")
+                warnings.warn(
+                    f"{text}: using the registry set; a folder {text}/ is here too: write ./{text} "
+                    f"to evaluate the folder (it is then labelled '{text}{LOCAL_LABEL}')"
+                )
         else:
             path = Path(text).expanduser()
             if path.is_dir():
@@ -101,11 +103,13 @@ def resolve_sets(datasets: Sequence[str | os.PathLike]) -> list[SetSource]:
             elif path.is_file() and path.suffix.lower() in PAIR_LISTS:
                 kind, source, base = "list", str(path.resolve()), path.stem
             elif path.exists():
-                raise SetError(f"{text}: not a folder, a pair list (.csv/.tsv with noisy,clean columns) or a "
-                               "registry set")
+                raise SetError(
+                    f"{text}: not a folder, a pair list (.csv/.tsv with noisy,clean columns) or a registry set"
+                )
             else:
-                raise SetError(f"{text}: no such folder or pair list, and not a registry set (known: "
-                               f"{', '.join(sorted(known))})")
+                raise SetError(
+                    f"{text}: no such folder or pair list, and not a registry set (known: {', '.join(sorted(known))})"
+                )
             if not base:
                 raise SetError(f"{text}: a set folder needs a name (not the file system root)")
             if base in known:
@@ -201,12 +205,17 @@ def _folder_files(folder: Path) -> list[SetFile]:
         out.append(SetFile(rel.as_posix(), f, cands[0] if cands else None))
     if lonely:
         names = ", ".join(lonely[:5]) + (f" and {len(lonely) - 5} more" if len(lonely) > 5 else "")
-        warnings.warn(f"{len(lonely)} noisy file(s) in {noisy_dir} have no clean twin in {clean_dir} (no intrusive "
-                      f"metrics for them): {names}")
+        warnings.warn(
+            f"{len(lonely)} noisy file(s) in {noisy_dir} have no clean twin in {clean_dir} (no intrusive "
+            f"metrics for them): {names}"
+        )
     unused = sorted(set(twins) - {Path(s.key).with_suffix("").as_posix() for s in out})
     if unused:
-        warnings.warn(f"{len(unused)} clean file(s) in {clean_dir} have no noisy twin and are not used: "
-                      + ", ".join(unused[:5]) + (f" and {len(unused) - 5} more" if len(unused) > 5 else ""))
+        warnings.warn(
+            f"{len(unused)} clean file(s) in {clean_dir} have no noisy twin and are not used: "
+            + ", ".join(unused[:5])
+            + (f" and {len(unused) - 5} more" if len(unused) > 5 else "")
+        )
     return out
 
 
@@ -231,7 +240,7 @@ def _list_files(path: Path) -> list[SetFile]:
         if not noisy_text:
             problems.append(f"line {line}: empty noisy cell")
             continue
-        noisy = (base / Path(noisy_text).expanduser())
+        noisy = base / Path(noisy_text).expanduser()
         clean = (base / Path(clean_text).expanduser()) if clean_text else None
         for side, p in (("noisy", noisy), ("clean", clean)):
             if p is not None and not p.is_file():
@@ -280,8 +289,16 @@ def check_limit(limit: int | None) -> None:
         raise SetError(f"limit={limit!r}: files per set must be a positive integer (or none for all)")
 
 
-def make_tasks(models: Sequence[str], datasets: Sequence[str], out_dir: Path, *, limit: int | None = None,
-               mirror=None, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True) -> list[Task]:
+def make_tasks(
+    models: Sequence[str],
+    datasets: Sequence[str],
+    out_dir: Path,
+    *,
+    limit: int | None = None,
+    mirror=None,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    use_dnsmos: bool = True,
+) -> list[Task]:
     """All tasks (noisy baseline first) for ``models`` x ``datasets``, with their content keys.
 
     Sets are resolved by :func:`resolve_sets` (unique names), models by :func:`resolve_models` (no duplicates,
@@ -298,16 +315,24 @@ def make_tasks(models: Sequence[str], datasets: Sequence[str], out_dir: Path, *,
         if src.kind == "folder" and outputs.is_relative_to(Path(src.source)):
             inputs = [f for f in files if not Path(f.noisy).resolve().is_relative_to(outputs)]
             if len(inputs) < len(files):  # an earlier run's outputs inside the set folder are not inputs
-                warnings.warn(f"{src.name}: {len(files) - len(inputs)} audio file(s) under the output folder "
-                              f"{outputs} are outputs, not inputs of the set; left out")
+                warnings.warn(
+                    f"{src.name}: {len(files) - len(inputs)} audio file(s) under the output folder "
+                    f"{outputs} are outputs, not inputs of the set; left out"
+                )
             files = inputs
         for f in files[:limit]:
             for m in dict.fromkeys([NOISY, *models]):  # the noisy baseline once, even when asked for
                 if m in ORACLES and f.clean is None:
                     continue  # an oracle needs the clean speech
-                t = Task(src.name, m, str(f.noisy), str(f.clean) if f.clean else None, None,
-                         task_content(m, f.noisy, f.clean, metrics=metrics, use_dnsmos=use_dnsmos, mirror=mirror),
-                         file=f.key)
+                t = Task(
+                    src.name,
+                    m,
+                    str(f.noisy),
+                    str(f.clean) if f.clean else None,
+                    None,
+                    task_content(m, f.noisy, f.clean, metrics=metrics, use_dnsmos=use_dnsmos, mirror=mirror),
+                    file=f.key,
+                )
                 if m != NOISY:
                     rel = Path(f.key)
                     folder = Path(out_dir) / "audio" / path_part(src.name) / path_part(m)

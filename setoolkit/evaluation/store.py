@@ -139,9 +139,20 @@ class Failure(NamedTuple):
 
 def failures_table(failures: Sequence[Failure]) -> pd.DataFrame:
     """``failures`` as a table: dataset, file, model, reason, noisy_path, clean_path."""
-    return pd.DataFrame([{"dataset": f.dataset, "file": f.file, "model": f.model, "reason": f.reason,
-                          "noisy_path": f.task["noisy"], "clean_path": f.task.get("clean")} for f in failures],
-                        columns=["dataset", "file", "model", "reason", "noisy_path", "clean_path"])
+    return pd.DataFrame(
+        [
+            {
+                "dataset": f.dataset,
+                "file": f.file,
+                "model": f.model,
+                "reason": f.reason,
+                "noisy_path": f.task["noisy"],
+                "clean_path": f.task.get("clean"),
+            }
+            for f in failures
+        ],
+        columns=["dataset", "file", "model", "reason", "noisy_path", "clean_path"],
+    )
 
 
 def rows_table(rows: Sequence[dict]) -> pd.DataFrame:
@@ -158,8 +169,9 @@ class RowStore:
     paths of :data:`STORE_PATHS` are relative to; ``required``: the fields a row must have to be read (the
     evaluation rows: :data:`REQUIRED`; the timing pass's caches hold other rows)."""
 
-    def __init__(self, root: str | os.PathLike, *, base: str | os.PathLike | None = None,
-                 required: Sequence[str] = ()) -> None:
+    def __init__(
+        self, root: str | os.PathLike, *, base: str | os.PathLike | None = None, required: Sequence[str] = ()
+    ) -> None:
         self.root = Path(root)
         self.base = Path(base) if base is not None else self.root.parent
         self.required = tuple(required)
@@ -213,16 +225,16 @@ class RowStore:
         mine = {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name}
         if any(row.get(k) != v for k, v in mine.items()):
             theirs = {k: row.get(k) for k in mine}
-            warnings.warn(f"stored row not reused, recomputing: {self.path(task.key)}: holds {theirs}, not {mine}",
-                          stacklevel=2)
+            warnings.warn(
+                f"stored row not reused, recomputing: {self.path(task.key)}: holds {theirs}, not {mine}", stacklevel=2
+            )
             return None
         if task.output is not None:
             problem = audio_problem(task.output)
             if problem == "missing":
                 return None  # audio deleted to save space: recomputed, nothing is wrong
             if problem:
-                warnings.warn(f"stored enhanced audio not reused, recomputing: {task.output}: {problem}",
-                              stacklevel=2)
+                warnings.warn(f"stored enhanced audio not reused, recomputing: {task.output}: {problem}", stacklevel=2)
                 return None
         return row
 
@@ -266,11 +278,10 @@ class RunStats:
     shown: int = 5
 
     def __str__(self) -> str:
-        text = (f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, "
-                f"{len(self.failed)} failed")
+        text = f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, {len(self.failed)} failed"
         if self.models_without_weights:
             text += "; " + not_run_note(self.models_without_weights)
-        for f in self.failed[:self.shown]:
+        for f in self.failed[: self.shown]:
             text += f"\n  FAILED {f}"
         if len(self.failed) > self.shown:
             text += f"\n  ... and {len(self.failed) - self.shown} more"

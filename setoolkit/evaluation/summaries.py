@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,8 +24,22 @@ def bootstrap_ci(values, *, n_boot: int = 1000, seed: int = 0, level: float = 0.
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
-SUMMARY_METRICS = ("pesq_wb", "csig", "cbak", "covl", "stoi", "estoi", "si_sdr", "sdr", "visqol", "OVRL", "SIG",
-                   "BAK", "P808_MOS", "distillmos")
+SUMMARY_METRICS = (
+    "pesq_wb",
+    "csig",
+    "cbak",
+    "covl",
+    "stoi",
+    "estoi",
+    "si_sdr",
+    "sdr",
+    "visqol",
+    "OVRL",
+    "SIG",
+    "BAK",
+    "P808_MOS",
+    "distillmos",
+)
 
 
 def summarize(table, metrics: Sequence[str] = SUMMARY_METRICS, *, n_boot: int = 1000, seed: int = 0):
@@ -50,8 +64,9 @@ def summarize(table, metrics: Sequence[str] = SUMMARY_METRICS, *, n_boot: int = 
     return pd.DataFrame(rows)
 
 
-def snr_bands(table, metrics: Sequence[str] = ("pesq_wb", "stoi", "si_sdr"), *,
-              nominal: Sequence[float] = VBD_NOMINAL_SNRS):
+def snr_bands(
+    table, metrics: Sequence[str] = ("pesq_wb", "stoi", "si_sdr"), *, nominal: Sequence[float] = VBD_NOMINAL_SNRS
+):
     """Per-SNR-band means for a paired set: each file goes to the nominal SNR nearest to the measured SNR of
     its noisy input against its clean reference. Returns ``dataset, band, model, n, <metrics>``."""
     import pandas as pd

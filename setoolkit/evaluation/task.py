@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -86,8 +86,7 @@ def _model(name: str, mirror=None):
     return model
 
 
-def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True,
-             mirror=None) -> dict:
+def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True, mirror=None) -> dict:
     """Enhance and score one file; returns its row (plain dict, JSON-serialisable) with the seconds each
     stage took under :data:`STAGES` (``load`` once per process and model, ``read``, ``enhance``, ``write``,
     ``align``, one per metric, ``dnsmos`` and ``distillmos`` (not for the oracle rows: their non-intrusive MOS
@@ -109,7 +108,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         if task.model in ORACLES:
             t0 = time.perf_counter()
             assert ref is not None  # make_tasks plans oracle rows only on paired sets
-            y = np.stack([oracle_enhance(ref, ch, sr, task.model[len("oracle-"):]) for ch in audio])
+            y = np.stack([oracle_enhance(ref, ch, sr, task.model[len("oracle-") :]) for ch in audio])
         else:
             with clock("load"):
                 model = _model(task.model, mirror)
@@ -121,17 +120,25 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         with clock("write"):
             write(task.output, y, sr)
     duration = audio.shape[1] / sr
-    row = {"dataset": task.dataset, "model": task.model, "file": task.file, "sr": sr,
-           "duration": duration, "seconds": seconds, "rtf": seconds / duration,
-           "noisy_path": task.noisy, "clean_path": task.clean,
-           "output_path": task.output if task.output else task.noisy}
+    row = {
+        "dataset": task.dataset,
+        "model": task.model,
+        "file": task.file,
+        "sr": sr,
+        "duration": duration,
+        "seconds": seconds,
+        "rtf": seconds / duration,
+        "noisy_path": task.noisy,
+        "clean_path": task.clean,
+        "output_path": task.output if task.output else task.noisy,
+    }
     mono = to_mono(y)[0]
     if ref is not None:
         scores = score_pair(ref, mono, sr, metrics=metrics, name=task.noisy, reference=str(task.clean), clock=clock)
         row.update({m: scores[m] for m in metrics})
         lag = scores["lag"]
         row["lag"] = lag
-    if use_dnsmos and task.model not in ORACLES:   # an oracle is a ceiling of the intrusive metrics, not a system
+    if use_dnsmos and task.model not in ORACLES:  # an oracle is a ceiling of the intrusive metrics, not a system
         with clock("load"):
             dnsmos.warm_up(mirror=mirror)
         with clock("dnsmos"):

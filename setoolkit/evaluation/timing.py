@@ -36,8 +36,19 @@ from .engine import limit_threads
 from .keys import code_hash, digest, file_hash, model_fingerprint
 from .store import RowStore
 
-TIMING_COLUMNS = ("model", "threads", "cpu", "rtf", "hop_ms", "hop_p95_ms", "load1", "steal_pct", "other_cpu",
-                  "other_top", "busy")
+TIMING_COLUMNS = (
+    "model",
+    "threads",
+    "cpu",
+    "rtf",
+    "hop_ms",
+    "hop_p95_ms",
+    "load1",
+    "steal_pct",
+    "other_cpu",
+    "other_top",
+    "busy",
+)
 VARIANT_COLUMNS = ("model", "representative", "parity_db", "rtf")
 #: A runtime variant must match its representative's output to this SNR (dB) on every parity file.
 PARITY_DB = 90.0
@@ -95,7 +106,7 @@ def _process_times() -> dict[tuple[int, int], tuple[str, int]]:
             text = (d / "stat").read_text()
         except OSError:  # the process ended meanwhile
             continue
-        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
         out[int(d.name), int(rest[19])] = (name, int(rest[11]) + int(rest[12]))
     return out
 
@@ -130,8 +141,14 @@ class LoadProbe:
         cpu1, procs1 = _cpu_times(), _process_times()
         load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         if self._cpu0 is None or cpu1 is None:
-            return {"load1": load1, "steal_pct": float("nan"), "other_cpu": float("nan"), "other_top": "",
-                    "busy": False, "others": []}
+            return {
+                "load1": load1,
+                "steal_pct": float("nan"),
+                "other_cpu": float("nan"),
+                "other_top": "",
+                "busy": False,
+                "others": [],
+            }
         total, steal = cpu1[0] - self._cpu0[0], cpu1[1] - self._cpu0[1]
         steal_pct = 100.0 * steal / total if total > 0 else 0.0
         hz = _clock_ticks()
@@ -145,17 +162,31 @@ class LoadProbe:
                 others.append((pid, name, 100.0 * used / hz / wall))
         others.sort(key=lambda o: -o[2])
         other_cpu = float(sum(o[2] for o in others))
-        return {"load1": float(load1), "steal_pct": float(steal_pct), "other_cpu": other_cpu,
-                "other_top": ", ".join(f"{n} {c:.0f}%" for _, n, c in others[:3]),
-                "busy": bool(other_cpu > BUSY_OTHER_CPU or steal_pct > BUSY_STEAL_PCT), "others": others}
+        return {
+            "load1": float(load1),
+            "steal_pct": float(steal_pct),
+            "other_cpu": other_cpu,
+            "other_top": ", ".join(f"{n} {c:.0f}%" for _, n, c in others[:3]),
+            "busy": bool(other_cpu > BUSY_OTHER_CPU or steal_pct > BUSY_STEAL_PCT),
+            "others": others,
+        }
 
 
 # ------------------------------------------------------------------------------------------ the pass
 
 
-def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str | os.PathLike,
-                clip: str | os.PathLike, parity_files: Sequence[str | os.PathLike], threads: int = 1,
-                mirror=None, stages: dict | None = None, tries: int = MAX_TRIES):
+def timing_pass(
+    models: Sequence[str],
+    variants: dict[str, str],
+    *,
+    store: str | os.PathLike,
+    clip: str | os.PathLike,
+    parity_files: Sequence[str | os.PathLike],
+    threads: int = 1,
+    mirror=None,
+    stages: dict | None = None,
+    tries: int = MAX_TRIES,
+):
     """Time every model in ``models`` and check each ``{variant: representative}`` pair, reusing what
     ``store`` already holds for the same weights, code, CPU and threads.
 
@@ -179,8 +210,10 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
     have_t, have_p = timing_cache.done(), parity_cache.done()
     files = [str(f) for f in parity_files]
     tkey = {m: digest(model_fingerprint(m, mirror), cpu, threads, file_hash(clip), code)[:20] for m in models}
-    pkey = {v: digest(model_fingerprint(v, mirror), model_fingerprint(r, mirror), *map(file_hash, files), code)[:20]
-            for v, r in variants.items()}
+    pkey = {
+        v: digest(model_fingerprint(v, mirror), model_fingerprint(r, mirror), *map(file_hash, files), code)[:20]
+        for v, r in variants.items()
+    }
     timed: dict[str, dict | None] = {m: timing_cache.get(k) if k in have_t else None for m, k in tkey.items()}
     parity: dict[str, dict | None] = {v: parity_cache.get(k) if k in have_p else None for v, k in pkey.items()}
     to_time = [m for m in models if timed[m] is None]
@@ -189,10 +222,12 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=limit_threads,
-                                 initargs=(threads,)) as pool:
-            new_t, new_p, spent = pool.submit(_measure, to_time, to_check, str(clip), files, threads,
-                                              mirror, tries).result()
+        with ProcessPoolExecutor(
+            1, mp_context=get_context("spawn"), initializer=limit_threads, initargs=(threads,)
+        ) as pool:
+            new_t, new_p, spent = pool.submit(
+                _measure, to_time, to_check, str(clip), files, threads, mirror, tries
+            ).result()
         for m, row in new_t.items():
             row.update(threads=threads, cpu=cpu)
             timing_cache.put(tkey[m], row)
@@ -203,26 +238,41 @@ def timing_pass(models: Sequence[str], variants: dict[str, str], *, store: str |
         if stages is not None:
             for k, s in spent.items():
                 stages[k] = stages.get(k, 0.0) + s
-    done = {m: row for m, row in timed.items() if row is not None}   # every model is timed by now
-    timing = pd.DataFrame([{"model": m, **{c: done[m].get(c) for c in TIMING_COLUMNS[1:]}} for m in models],
-                          columns=list(TIMING_COLUMNS))
+    done = {m: row for m, row in timed.items() if row is not None}  # every model is timed by now
+    timing = pd.DataFrame(
+        [{"model": m, **{c: done[m].get(c) for c in TIMING_COLUMNS[1:]}} for m in models], columns=list(TIMING_COLUMNS)
+    )
     timing["busy"] = timing["busy"].fillna(False).astype(bool)  # rows cached before the probe existed: unknown
     rtf = dict(zip(timing["model"], timing["rtf"]))
     checked = {v: row for v, row in parity.items() if row is not None}
-    var = pd.DataFrame([{"model": v, "representative": r, "parity_db": checked[v]["parity_db"], "rtf": rtf.get(v)}
-                        for v, r in variants.items()], columns=list(VARIANT_COLUMNS))
+    var = pd.DataFrame(
+        [
+            {"model": v, "representative": r, "parity_db": checked[v]["parity_db"], "rtf": rtf.get(v)}
+            for v, r in variants.items()
+        ],
+        columns=list(VARIANT_COLUMNS),
+    )
     return timing, var
 
 
 def parity_failures(variants) -> list[str]:
     """One line per runtime variant whose parity is below :data:`PARITY_DB` (empty when all agree)."""
     bad = variants[~(variants["parity_db"] >= PARITY_DB)]
-    return [f"{r.model} differs from {r.representative}: {r.parity_db:.1f} dB < {PARITY_DB:.0f} dB"
-            for r in bad.itertuples(index=False)]
+    return [
+        f"{r.model} differs from {r.representative}: {r.parity_db:.1f} dB < {PARITY_DB:.0f} dB"
+        for r in bad.itertuples(index=False)
+    ]
 
 
-def _measure(to_time: list[str], to_check: dict[str, str], clip: str, files: list[str], threads: int, mirror,
-             tries: int = MAX_TRIES):
+def _measure(
+    to_time: list[str],
+    to_check: dict[str, str],
+    clip: str,
+    files: list[str],
+    threads: int,
+    mirror,
+    tries: int = MAX_TRIES,
+):
     """In the timing process: load each model once (representative, then its variants), time it, compare."""
     limit_threads(threads)
     x, sr = read(clip)
@@ -292,7 +342,7 @@ def _time_one(model, x: np.ndarray, sr: int) -> dict:
         per = []
         for k in range(n):
             t0 = time.perf_counter()
-            s.process(xm[k * hop:(k + 1) * hop])
+            s.process(xm[k * hop : (k + 1) * hop])
             if k >= WARM_HOPS:
                 per.append(time.perf_counter() - t0)
         if per:

@@ -13,12 +13,12 @@ Examples
 """
 
 from .analysis import (
-           ccr_scores,
-           metric_agreement,
-           paired_tests,
-           ratings_frame,
-           screen_listeners,
-           system_scores,
+    ccr_scores,
+    metric_agreement,
+    paired_tests,
+    ratings_frame,
+    screen_listeners,
+    system_scores,
 )
 from .build import build_test, load_test
 from .design import TestDefinition, choose_items, listener_plan
@@ -27,7 +27,26 @@ from .report_section import ListeningSection, listening_section
 from .results import ResultMismatch, load_result, load_results, save_result
 from .simulate import simulate_results
 
-__all__ = ["TARGET_DBOV", "ListeningSection", "ResultMismatch", "TestDefinition", "active_speech_level",
-           "build_test", "ccr_scores", "choose_items", "listener_plan", "listening_section", "load_result",
-           "load_results", "load_test", "metric_agreement", "normalize_level", "paired_tests", "ratings_frame",
-           "save_result", "screen_listeners", "simulate_results", "system_scores"]
+__all__ = [
+    "TARGET_DBOV",
+    "ListeningSection",
+    "ResultMismatch",
+    "TestDefinition",
+    "active_speech_level",
+    "build_test",
+    "ccr_scores",
+    "choose_items",
+    "listener_plan",
+    "listening_section",
+    "load_result",
+    "load_results",
+    "load_test",
+    "metric_agreement",
+    "normalize_level",
+    "paired_tests",
+    "ratings_frame",
+    "save_result",
+    "screen_listeners",
+    "simulate_results",
+    "system_scores",
+]

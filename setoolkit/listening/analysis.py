@@ -41,8 +41,7 @@ SCREEN_SCORE = 90.0
 #: ... in more than this fraction of a listener's trials excludes the listener.
 SCREEN_FRACTION = 0.15
 
-COLUMNS = ["listener", "trial", "dataset", "file", "system", "base", "stimulus", "scale", "rating", "raw",
-           "position"]
+COLUMNS = ["listener", "trial", "dataset", "file", "system", "base", "stimulus", "scale", "rating", "raw", "position"]
 
 
 def ratings_frame(results: Sequence[dict], test: TestDefinition, *, include_training: bool = False) -> pd.DataFrame:
@@ -57,8 +56,9 @@ def ratings_frame(results: Sequence[dict], test: TestDefinition, *, include_trai
     rows = []
     for res in results:
         if res.get("test_id") != test.id:
-            raise ValueError(f"ratings_frame: result of {res.get('listener')!r} is for test {res.get('test_id')!r}, "
-                             f"not {test.id!r}")
+            raise ValueError(
+                f"ratings_frame: result of {res.get('listener')!r} is for test {res.get('test_id')!r}, not {test.id!r}"
+            )
         for tid, tr in res.get("trials", {}).items():
             t = trials[tid]
             if t.training and not include_training:
@@ -69,19 +69,40 @@ def ratings_frame(results: Sequence[dict], test: TestDefinition, *, include_trai
             if test.kind == "ccr":
                 a, b = t.stimuli[0], t.stimuli[1]
                 sign = 1 if tr["order"][0] == a.id else -1
-                rows.append({**base, "system": b.system, "base": a.system, "stimulus": b.id, "scale": "CMOS",
-                             "rating": float(sign * r["score"]), "raw": float(r["score"]), "position": 0})
+                rows.append(
+                    {
+                        **base,
+                        "system": b.system,
+                        "base": a.system,
+                        "stimulus": b.id,
+                        "scale": "CMOS",
+                        "rating": float(sign * r["score"]),
+                        "raw": float(r["score"]),
+                        "position": 0,
+                    }
+                )
                 continue
             for pos, sid in enumerate(tr["order"]):
                 values = r[sid] if test.kind == "p835" else {"MUSHRA": r[sid]}
                 for scale, v in values.items():
-                    rows.append({**base, "system": systems[sid], "base": "", "stimulus": sid, "scale": scale,
-                                 "rating": float(v), "raw": float(v), "position": pos})
+                    rows.append(
+                        {
+                            **base,
+                            "system": systems[sid],
+                            "base": "",
+                            "stimulus": sid,
+                            "scale": scale,
+                            "rating": float(v),
+                            "raw": float(v),
+                            "position": pos,
+                        }
+                    )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def screen_listeners(ratings: pd.DataFrame, *, score: float = SCREEN_SCORE,
-                     fraction: float = SCREEN_FRACTION) -> pd.DataFrame:
+def screen_listeners(
+    ratings: pd.DataFrame, *, score: float = SCREEN_SCORE, fraction: float = SCREEN_FRACTION
+) -> pd.DataFrame:
     """BS.1534-3 post-screening of MUSHRA ratings.
 
     Returns ``listener, trials, below, fraction, excluded``: the trials rated, those where the hidden
@@ -93,8 +114,15 @@ def screen_listeners(ratings: pd.DataFrame, *, score: float = SCREEN_SCORE,
     trials = ref.groupby("listener")["trial"].nunique().reindex(listeners, fill_value=0)
     below = ref[ref["rating"] < score].groupby("listener")["trial"].nunique().reindex(listeners, fill_value=0)
     frac = (below / trials.replace(0, np.nan)).fillna(0.0)
-    return pd.DataFrame({"listener": listeners, "trials": trials.to_numpy(), "below": below.to_numpy(),
-                         "fraction": frac.to_numpy(), "excluded": (frac > fraction).to_numpy()})
+    return pd.DataFrame(
+        {
+            "listener": listeners,
+            "trials": trials.to_numpy(),
+            "below": below.to_numpy(),
+            "fraction": frac.to_numpy(),
+            "excluded": (frac > fraction).to_numpy(),
+        }
+    )
 
 
 def excluded(screening: pd.DataFrame) -> list[str]:
@@ -129,8 +157,19 @@ def system_scores(ratings: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, l
     for (scale, system, base), g in r.groupby(["scale", "system", "base"], sort=True):
         m = g.pivot_table(index="listener", columns="item", values="rating", aggfunc="mean").to_numpy(float)
         lo, hi = _boot_ci(m, n_boot, rng, level)
-        out.append({"scale": scale, "system": system, "base": base, "n_listeners": m.shape[0],
-                    "n_items": m.shape[1], "n": len(g), "mean": float(g["rating"].mean()), "lo": lo, "hi": hi})
+        out.append(
+            {
+                "scale": scale,
+                "system": system,
+                "base": base,
+                "n_listeners": m.shape[0],
+                "n_items": m.shape[1],
+                "n": len(g),
+                "mean": float(g["rating"].mean()),
+                "lo": lo,
+                "hi": hi,
+            }
+        )
     df = pd.DataFrame(out, columns=["scale", "system", "base", "n_listeners", "n_items", "n", "mean", "lo", "hi"])
     return df.sort_values(["scale", "mean"], ascending=[True, False], ignore_index=True)
 
@@ -139,7 +178,8 @@ def ccr_scores(ratings: pd.DataFrame, **kwargs) -> pd.DataFrame:
     """CMOS per CCR pair: ``a, b, n_listeners, n_items, n, mean, lo, hi`` (``mean`` > 0: ``b`` better)."""
     s = system_scores(ratings[ratings["scale"] == "CMOS"], **kwargs)
     return s.rename(columns={"base": "a", "system": "b"}).drop(columns="scale")[
-        ["a", "b", "n_listeners", "n_items", "n", "mean", "lo", "hi"]]
+        ["a", "b", "n_listeners", "n_items", "n", "mean", "lo", "hi"]
+    ]
 
 
 def holm(p: Sequence[float]) -> np.ndarray:
@@ -153,8 +193,9 @@ def holm(p: Sequence[float]) -> np.ndarray:
     return out
 
 
-def paired_tests(ratings: pd.DataFrame, *, systems: Sequence[str] | None = None, alpha: float = 0.05,
-                 include_controls: bool = False) -> pd.DataFrame:
+def paired_tests(
+    ratings: pd.DataFrame, *, systems: Sequence[str] | None = None, alpha: float = 0.05, include_controls: bool = False
+) -> pd.DataFrame:
     """Wilcoxon signed-rank test of every pair of systems per scale, Holm-corrected within the scale.
 
     Pairs are matched on (listener, item) cells. ``systems``: which (default every system but the MUSHRA
@@ -163,10 +204,12 @@ def paired_tests(ratings: pd.DataFrame, *, systems: Sequence[str] | None = None,
     """
     out = []
     for scale, g in ratings.groupby("scale", sort=True):
-        names = list(systems) if systems is not None else [
-            s for s in dict.fromkeys(g["system"]) if include_controls or s not in CONTROLS]
-        cells = g.pivot_table(index=["listener", "dataset", "file"], columns="system", values="rating",
-                              aggfunc="mean")
+        names = (
+            list(systems)
+            if systems is not None
+            else [s for s in dict.fromkeys(g["system"]) if include_controls or s not in CONTROLS]
+        )
+        cells = g.pivot_table(index=["listener", "dataset", "file"], columns="system", values="rating", aggfunc="mean")
         rows = []
         for a, b in combinations(names, 2):
             if a not in cells or b not in cells:
@@ -179,14 +222,22 @@ def paired_tests(ratings: pd.DataFrame, *, systems: Sequence[str] | None = None,
             else:
                 res = stats.wilcoxon(d)
                 stat, p = float(res.statistic), float(res.pvalue)
-            rows.append({"scale": scale, "a": a, "b": b, "n": int(d.size), "mean_diff": float(d.mean()),
-                         "statistic": stat, "p": p})
+            rows.append(
+                {
+                    "scale": scale,
+                    "a": a,
+                    "b": b,
+                    "n": int(d.size),
+                    "mean_diff": float(d.mean()),
+                    "statistic": stat,
+                    "p": p,
+                }
+            )
         if rows:
             adj = holm([r["p"] for r in rows])
             for r, q in zip(rows, adj):
                 out.append({**r, "p_holm": float(q), "significant": bool(q < alpha)})
-    return pd.DataFrame(out, columns=["scale", "a", "b", "n", "mean_diff", "statistic", "p", "p_holm",
-                                      "significant"])
+    return pd.DataFrame(out, columns=["scale", "a", "b", "n", "mean_diff", "statistic", "p", "p_holm", "significant"])
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> dict:
@@ -195,8 +246,13 @@ def _corr(x: np.ndarray, y: np.ndarray) -> dict:
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return {"n": int(x.size), "pearson": np.nan, "pearson_p": np.nan, "spearman": np.nan, "spearman_p": np.nan}
     p, s = stats.pearsonr(x, y), stats.spearmanr(x, y)
-    return {"n": int(x.size), "pearson": float(p.statistic), "pearson_p": float(p.pvalue),
-            "spearman": float(s.statistic), "spearman_p": float(s.pvalue)}
+    return {
+        "n": int(x.size),
+        "pearson": float(p.statistic),
+        "pearson_p": float(p.pvalue),
+        "spearman": float(s.statistic),
+        "spearman_p": float(s.pvalue),
+    }
 
 
 def stimulus_metrics(ratings: pd.DataFrame, table: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
@@ -209,13 +265,15 @@ def stimulus_metrics(ratings: pd.DataFrame, table: pd.DataFrame, metrics: Sequen
     ccr = out["base"] != ""
     if ccr.any():
         b = out.loc[ccr, ["dataset", "file", "base"]].merge(
-            t.rename(columns={"system": "base"}), on=["dataset", "file", "base"], how="left")
+            t.rename(columns={"system": "base"}), on=["dataset", "file", "base"], how="left"
+        )
         out.loc[ccr, list(metrics)] = out.loc[ccr, list(metrics)].to_numpy(float) - b[list(metrics)].to_numpy(float)
     return out
 
 
-def metric_agreement(ratings: pd.DataFrame, table: pd.DataFrame, *,
-                     metrics: Sequence[str] = AGREEMENT_METRICS) -> pd.DataFrame:
+def metric_agreement(
+    ratings: pd.DataFrame, table: pd.DataFrame, *, metrics: Sequence[str] = AGREEMENT_METRICS
+) -> pd.DataFrame:
     """Pearson and Spearman correlation between ratings and each metric of ``table`` present in it.
 
     ``level="system"``: system means (ratings and metric, over the same tested items); ``level="stimulus"``:
@@ -230,8 +288,20 @@ def metric_agreement(ratings: pd.DataFrame, table: pd.DataFrame, *,
     for scale, g in per.groupby("scale", sort=True):
         sys_mean = g.groupby(["system", "base"])[["rating", *metrics]].mean()
         for m in metrics:
-            out.append({"level": "system", "scale": scale, "metric": m,
-                        **_corr(sys_mean["rating"].to_numpy(float), sys_mean[m].to_numpy(float))})
-            out.append({"level": "stimulus", "scale": scale, "metric": m,
-                        **_corr(g["rating"].to_numpy(float), g[m].to_numpy(float))})
+            out.append(
+                {
+                    "level": "system",
+                    "scale": scale,
+                    "metric": m,
+                    **_corr(sys_mean["rating"].to_numpy(float), sys_mean[m].to_numpy(float)),
+                }
+            )
+            out.append(
+                {
+                    "level": "stimulus",
+                    "scale": scale,
+                    "metric": m,
+                    **_corr(g["rating"].to_numpy(float), g[m].to_numpy(float)),
+                }
+            )
     return pd.DataFrame(out, columns=cols)

@@ -109,8 +109,7 @@ def _write(test_dir: Path, rel: str, audio: np.ndarray, sr: int) -> str:
 
 def _trials_for(kind, item_id, training, conditions, seed, rendered, sr, test_dir) -> list[Trial]:
     n = len(next(iter(rendered.values())))
-    common = {"dataset": item_id[0], "file": item_id[1], "sr": sr, "duration": round(n / sr, 3),
-              "training": training}
+    common = {"dataset": item_id[0], "file": item_id[1], "sr": sr, "duration": round(n / sr, 3), "training": training}
     trials = []
 
     def stim(tid, k, system):
@@ -121,8 +120,9 @@ def _trials_for(kind, item_id, training, conditions, seed, rendered, sr, test_di
         tid = item_id[2]
         ref = _name(seed, tid, "open-reference")
         _write(test_dir, ref, rendered[REFERENCE], sr)
-        return [Trial(id=tid, stimuli=tuple(stim(tid, k, s) for k, s in enumerate(conditions)), reference=ref,
-                      **common)]
+        return [
+            Trial(id=tid, stimuli=tuple(stim(tid, k, s) for k, s in enumerate(conditions)), reference=ref, **common)
+        ]
     for k, cond in enumerate(conditions[:1] if training else conditions):
         tid = f"{item_id[2]}-{k}"
         systems = cond if kind == "ccr" else (cond,)
@@ -130,10 +130,20 @@ def _trials_for(kind, item_id, training, conditions, seed, rendered, sr, test_di
     return trials
 
 
-def build_test(table: pd.DataFrame, test_dir: str | os.PathLike, kind: str = "mushra", *,
-               systems: Sequence[str] | None = None, pairs: Sequence[tuple[str, str]] | None = None,
-               n_items: int = 4, seed: int = 0, max_seconds: float = 8.0, title: str | None = None,
-               training: bool = True, target_dbov: float = TARGET_DBOV) -> TestDefinition:
+def build_test(
+    table: pd.DataFrame,
+    test_dir: str | os.PathLike,
+    kind: str = "mushra",
+    *,
+    systems: Sequence[str] | None = None,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    n_items: int = 4,
+    seed: int = 0,
+    max_seconds: float = 8.0,
+    title: str | None = None,
+    training: bool = True,
+    target_dbov: float = TARGET_DBOV,
+) -> TestDefinition:
     """Write a listening test of ``kind`` (``"mushra"``, ``"p835"``, ``"ccr"``) into ``test_dir``.
 
     ``table``: an evaluation table (:func:`setoolkit.evaluation.evaluate`); ``systems``: its models to test
@@ -146,8 +156,7 @@ def build_test(table: pd.DataFrame, test_dir: str | os.PathLike, kind: str = "mu
     systems = choose_systems(table, systems)
     conditions = trial_systems(kind, systems, pairs)
     needed = sorted({s for c in conditions for s in (c if kind == "ccr" else (c,))})
-    has_unpaired = "clean_path" in table.columns and \
-        table.loc[table["model"] == NOISY, "clean_path"].isna().any()
+    has_unpaired = "clean_path" in table.columns and table.loc[table["model"] == NOISY, "clean_path"].isna().any()
     paired = True if kind == "mushra" else (False if kind == "p835" and has_unpaired else None)
     items = choose_items(table, n_items=n_items + int(training), seed=seed, paired=paired)
     rows = list(items.itertuples(index=False))
@@ -158,13 +167,19 @@ def build_test(table: pd.DataFrame, test_dir: str | os.PathLike, kind: str = "mu
         tid = "training" if is_training else f"t{k + (0 if training else 1):02d}"
         sig, sr = _load_item(_sources(table, row.dataset, row.file), needed, max_seconds)
         rendered = _render(sig, sr, needed, target_dbov)
-        trials += _trials_for(kind, (row.dataset, row.file, tid), is_training, conditions, seed, rendered, sr,
-                              test_dir)
+        trials += _trials_for(kind, (row.dataset, row.file, tid), is_training, conditions, seed, rendered, sr, test_dir)
     write(test_dir / HEADPHONE_FILE, headphone_tone(), 16000, subtype="PCM_16")
-    test = TestDefinition(kind=kind, title=title or f"Listening test ({KIND_TITLES[kind]})", seed=seed,
-                          systems=tuple(systems), trials=tuple(trials), target_dbov=target_dbov,
-                          scale=SCALES[kind], headphone_check=HEADPHONE_FILE,
-                          headphone_side=HEADPHONE_SIDE)
+    test = TestDefinition(
+        kind=kind,
+        title=title or f"Listening test ({KIND_TITLES[kind]})",
+        seed=seed,
+        systems=tuple(systems),
+        trials=tuple(trials),
+        target_dbov=target_dbov,
+        scale=SCALES[kind],
+        headphone_check=HEADPHONE_FILE,
+        headphone_side=HEADPHONE_SIDE,
+    )
     atomic_write_json(test_dir / TEST_FILE, test.to_dict())
     write_page(test, test_dir)
     return test

@@ -45,23 +45,56 @@ MAX_MUSHRA_SYSTEMS = 12
 
 #: The rating scales with their standard wording, by test kind.
 SCALES: dict[str, dict] = {
-    "mushra": {"min": 0, "max": 100, "question": "Rate the basic audio quality of each signal against the "
-               "reference (rate at least one signal 100).",
-               "labels": [[80, "Excellent"], [60, "Good"], [40, "Fair"], [20, "Poor"], [0, "Bad"]]},
-    "p835": {"order": ["SIG", "BAK", "OVRL"], "scales": {
-        "SIG": {"question": "Attending ONLY to the SPEECH SIGNAL, select the category which best describes the "
-                "sample you just heard.", "labels": [[5, "Very natural, no degradation"],
-                [4, "Fairly natural, little degradation"], [3, "Somewhat natural, somewhat degraded"],
-                [2, "Fairly unnatural, fairly degraded"], [1, "Very unnatural, very degraded"]]},
-        "BAK": {"question": "Attending ONLY to the BACKGROUND, select the category which best describes the "
-                "sample you just heard.", "labels": [[5, "Not noticeable"], [4, "Slightly noticeable"],
-                [3, "Noticeable but not intrusive"], [2, "Somewhat intrusive"], [1, "Very intrusive"]]},
-        "OVRL": {"question": "Select the category which best describes the sample you just heard for purposes "
-                 "of everyday speech communication.", "labels": [[5, "Excellent"], [4, "Good"], [3, "Fair"],
-                 [2, "Poor"], [1, "Bad"]]}}},
-    "ccr": {"question": "The quality of the second sample compared to the quality of the first is:",
-            "labels": [[3, "Much Better"], [2, "Better"], [1, "Slightly Better"], [0, "About the Same"],
-                       [-1, "Slightly Worse"], [-2, "Worse"], [-3, "Much Worse"]]},
+    "mushra": {
+        "min": 0,
+        "max": 100,
+        "question": "Rate the basic audio quality of each signal against the reference (rate at least one signal 100).",
+        "labels": [[80, "Excellent"], [60, "Good"], [40, "Fair"], [20, "Poor"], [0, "Bad"]],
+    },
+    "p835": {
+        "order": ["SIG", "BAK", "OVRL"],
+        "scales": {
+            "SIG": {
+                "question": "Attending ONLY to the SPEECH SIGNAL, select the category which best describes the "
+                "sample you just heard.",
+                "labels": [
+                    [5, "Very natural, no degradation"],
+                    [4, "Fairly natural, little degradation"],
+                    [3, "Somewhat natural, somewhat degraded"],
+                    [2, "Fairly unnatural, fairly degraded"],
+                    [1, "Very unnatural, very degraded"],
+                ],
+            },
+            "BAK": {
+                "question": "Attending ONLY to the BACKGROUND, select the category which best describes the "
+                "sample you just heard.",
+                "labels": [
+                    [5, "Not noticeable"],
+                    [4, "Slightly noticeable"],
+                    [3, "Noticeable but not intrusive"],
+                    [2, "Somewhat intrusive"],
+                    [1, "Very intrusive"],
+                ],
+            },
+            "OVRL": {
+                "question": "Select the category which best describes the sample you just heard for purposes "
+                "of everyday speech communication.",
+                "labels": [[5, "Excellent"], [4, "Good"], [3, "Fair"], [2, "Poor"], [1, "Bad"]],
+            },
+        },
+    },
+    "ccr": {
+        "question": "The quality of the second sample compared to the quality of the first is:",
+        "labels": [
+            [3, "Much Better"],
+            [2, "Better"],
+            [1, "Slightly Better"],
+            [0, "About the Same"],
+            [-1, "Slightly Worse"],
+            [-2, "Worse"],
+            [-3, "Much Worse"],
+        ],
+    },
 }
 
 
@@ -154,8 +187,9 @@ def _primary(base: pd.DataFrame) -> str | None:
     return None
 
 
-def choose_items(table: pd.DataFrame, *, n_items: int = 6, seed: int = 0, paired: bool | None = None,
-                 n_bands: int = 3) -> pd.DataFrame:
+def choose_items(
+    table: pd.DataFrame, *, n_items: int = 6, seed: int = 0, paired: bool | None = None, n_bands: int = 3
+) -> pd.DataFrame:
     """Pick ``n_items`` input files of an evaluation table.
 
     Per dataset the hardest input (lowest noisy PESQ-WB, or DNSMOS OVRL without a reference) and the most
@@ -166,20 +200,25 @@ def choose_items(table: pd.DataFrame, *, n_items: int = 6, seed: int = 0, paired
     Returns a DataFrame ``dataset, file, snr, band, why`` (one row per item, in pick order).
     """
     base = table[table["model"] == NOISY].drop_duplicates(["dataset", "file"]).copy()
-    has_clean = base["clean_path"].notna() & (base["clean_path"].astype(str) != "") \
-        if "clean_path" in base.columns else pd.Series(False, index=base.index)
+    has_clean = (
+        base["clean_path"].notna() & (base["clean_path"].astype(str) != "")
+        if "clean_path" in base.columns
+        else pd.Series(False, index=base.index)
+    )
     if paired is not None:
         base = base[has_clean == paired]
     if not len(base):
-        raise ValueError(f"choose_items: no {'paired ' if paired else 'unpaired ' if paired is False else ''}"
-                         f"items (noisy rows) in the table")
+        raise ValueError(
+            f"choose_items: no {'paired ' if paired else 'unpaired ' if paired is False else ''}"
+            f"items (noisy rows) in the table"
+        )
     base["snr"] = base["snr"] if "snr" in base.columns else np.nan
     base["band"] = "all"
     if base["snr"].notna().sum() >= n_bands:
         ranks = base["snr"].rank(method="first")
-        base.loc[base["snr"].notna(), "band"] = pd.qcut(ranks[base["snr"].notna()], n_bands,
-                                                         labels=[f"snr{i + 1}of{n_bands}" for i in range(n_bands)]
-                                                         ).astype(str)
+        base.loc[base["snr"].notna(), "band"] = pd.qcut(
+            ranks[base["snr"].notna()], n_bands, labels=[f"snr{i + 1}of{n_bands}" for i in range(n_bands)]
+        ).astype(str)
     metric = _primary(base)
     picks: dict[tuple[str, str], str] = {}
     for ds, rows in base.groupby("dataset", sort=True):
@@ -191,8 +230,7 @@ def choose_items(table: pd.DataFrame, *, n_items: int = 6, seed: int = 0, paired
             picks.setdefault((ds, typical["file"]), f"typical (noisy {metric} {typical[metric]:.2f})")
     picks = dict(list(picks.items())[:n_items])
     rng = np.random.default_rng(seed)
-    pools = {b: list(rng.permutation(sorted(zip(g["dataset"], g["file"]))))
-             for b, g in base.groupby("band", sort=True)}
+    pools = {b: list(rng.permutation(sorted(zip(g["dataset"], g["file"])))) for b, g in base.groupby("band", sort=True)}
     pools = {b: [tuple(x) for x in p] for b, p in pools.items()}
     while len(picks) < min(n_items, len(base)):
         for b in sorted(pools):
@@ -202,7 +240,8 @@ def choose_items(table: pd.DataFrame, *, n_items: int = 6, seed: int = 0, paired
                 picks[pools[b].pop(0)] = f"random from band {b}"
     out = pd.DataFrame([{"dataset": d, "file": f, "why": w} for (d, f), w in picks.items()])
     return out.merge(base[["dataset", "file", "snr", "band"]], on=["dataset", "file"], how="left")[
-        ["dataset", "file", "snr", "band", "why"]]
+        ["dataset", "file", "snr", "band", "why"]
+    ]
 
 
 def choose_systems(table: pd.DataFrame, systems: Sequence[str] | None = None) -> list[str]:
@@ -222,8 +261,10 @@ def trial_systems(kind: str, systems: Sequence[str], pairs: Sequence[tuple[str, 
     ``[noisy, systems...]``; CCR the ``(a, b)`` pairs (default: each system against ``noisy``)."""
     if kind == "mushra":
         if len(systems) + 1 > MAX_MUSHRA_SYSTEMS:
-            raise ValueError(f"MUSHRA: at most {MAX_MUSHRA_SYSTEMS} conditions besides reference and anchors, "
-                             f"got {len(systems) + 1} (noisy + {list(systems)})")
+            raise ValueError(
+                f"MUSHRA: at most {MAX_MUSHRA_SYSTEMS} conditions besides reference and anchors, "
+                f"got {len(systems) + 1} (noisy + {list(systems)})"
+            )
         return [REFERENCE, *ANCHORS, NOISY, *[s for s in systems if s != NOISY]]
     if kind == "p835":
         return [NOISY, *[s for s in systems if s != NOISY]]
@@ -275,5 +316,7 @@ def listener_plan(test: TestDefinition, listener: str) -> list[dict]:
     rand = mulberry32(fnv1a32(f"{test.id}|{listener}"))
     training = [t for t in test.trials if t.training]
     rest = _shuffle([t for t in test.trials if not t.training], rand)
-    return [{"trial": t.id, "order": _shuffle([s.id for s in t.stimuli], rand), "training": t.training}
-            for t in training + rest]
+    return [
+        {"trial": t.id, "order": _shuffle([s.id for s in t.stimuli], rand), "training": t.training}
+        for t in training + rest
+    ]

@@ -34,13 +34,16 @@ def script_json(obj) -> str:
 def audio_urls(test: TestDefinition, test_dir: str | os.PathLike | None = None, *, embed: bool = False) -> dict:
     """``{relative file: URL}`` of every sound of ``test``: the relative path itself, or (``embed``) a
     ``data:audio/wav`` URL read from ``test_dir``."""
-    files = [test.headphone_check] + [f for t in test.trials for f in
-                                      ([t.reference] if t.reference else []) + [s.file for s in t.stimuli]]
+    files = [test.headphone_check] + [
+        f for t in test.trials for f in ([t.reference] if t.reference else []) + [s.file for s in t.stimuli]
+    ]
     if not embed:
         return {f: f for f in dict.fromkeys(files)}
     assert test_dir is not None, "embed=True reads the sounds from test_dir"
-    return {f: "data:audio/wav;base64," + base64.b64encode((Path(test_dir) / f).read_bytes()).decode("ascii")
-            for f in dict.fromkeys(files)}
+    return {
+        f: "data:audio/wav;base64," + base64.b64encode((Path(test_dir) / f).read_bytes()).decode("ascii")
+        for f in dict.fromkeys(files)
+    }
 
 
 def page_html(test: TestDefinition, audio: dict) -> str:

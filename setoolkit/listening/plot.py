@@ -15,10 +15,21 @@ from matplotlib.figure import Figure
 from .anchors import ANCHORS
 from .design import NOISY, REFERENCE
 
-COLOURS = {REFERENCE: "#333333", NOISY: "#e67e22", "anchor": "#b0b0b0", "system": "#2a72c4",
-           "better": "#2e8b57", "worse": "#c0392b", "tie": "#8a8a8a"}
-NAMES = {REFERENCE: "hidden reference", "anchor_3.5k": "anchor (3.5 kHz LP)", "anchor_7k": "mid-anchor (7 kHz LP)",
-         NOISY: "noisy (unprocessed)"}
+COLOURS = {
+    REFERENCE: "#333333",
+    NOISY: "#e67e22",
+    "anchor": "#b0b0b0",
+    "system": "#2a72c4",
+    "better": "#2e8b57",
+    "worse": "#c0392b",
+    "tie": "#8a8a8a",
+}
+NAMES = {
+    REFERENCE: "hidden reference",
+    "anchor_3.5k": "anchor (3.5 kHz LP)",
+    "anchor_7k": "mid-anchor (7 kHz LP)",
+    NOISY: "noisy (unprocessed)",
+}
 MUSHRA_BANDS = [(0, "Bad"), (20, "Poor"), (40, "Fair"), (60, "Good"), (80, "Excellent")]
 
 
@@ -29,8 +40,8 @@ def _colour(system: str) -> str:
 def _points(ax, s: pd.DataFrame, colours: list[str], labels: list[str], fmt: str) -> None:
     y = range(len(s))
     lo, hi = (s["mean"] - s["lo"]).fillna(0).clip(lower=0), (s["hi"] - s["mean"]).fillna(0).clip(lower=0)
-    for i, (m, l, h, c) in enumerate(zip(s["mean"], lo, hi, colours)):
-        ax.errorbar(m, i, xerr=[[l], [h]], fmt="o", color=c, ecolor=c, elinewidth=2, capsize=4, ms=7)
+    for i, (m, low, h, c) in enumerate(zip(s["mean"], lo, hi, colours)):
+        ax.errorbar(m, i, xerr=[[low], [h]], fmt="o", color=c, ecolor=c, elinewidth=2, capsize=4, ms=7)
         ax.annotate(format(m, fmt), (m + h, i), xytext=(5, 4), textcoords="offset points", fontsize=8, color="#333")
     ax.set_yticks(list(y), labels)
     ax.set_ylim(len(s) - 0.5, -0.6)
@@ -56,8 +67,10 @@ def ratings_figure(scores: pd.DataFrame, kind: str, *, title: str = "", n_listen
         axes[0][len(scales) // 2].set_xlabel("ITU-T P.835 rating, 1-5" + who)
     elif kind == "ccr":
         s = scores.sort_values("mean", ascending=False).reset_index(drop=True)
-        colours = [COLOURS["better"] if lo > 0 else COLOURS["worse"] if hi < 0 else COLOURS["tie"]
-                   for lo, hi in zip(s["lo"], s["hi"])]
+        colours = [
+            COLOURS["better"] if lo > 0 else COLOURS["worse"] if hi < 0 else COLOURS["tie"]
+            for lo, hi in zip(s["lo"], s["hi"])
+        ]
         fig = Figure(figsize=(7.5, 0.5 * len(s) + 1.5))
         ax = fig.subplots()
         _points(ax, s, colours, [f"{b} vs {a}" for a, b in zip(s["a"], s["b"])], "+.2f")

@@ -75,8 +75,10 @@ def _fmt(v) -> str:
 def html_table(df: pd.DataFrame) -> str:
     """``<table>`` of ``df`` with every header and cell escaped."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
     return f'<table class="listening-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -91,15 +93,27 @@ def markdown_table(df: pd.DataFrame) -> str:
 def _score_table(kind: str, scores: pd.DataFrame) -> pd.DataFrame:
     if kind == "ccr":
         return scores[["a", "b", "mean", "lo", "hi", "n_listeners", "n_items"]].rename(
-            columns={"mean": "CMOS (b vs a)", "lo": "CI lo", "hi": "CI hi", "n_listeners": "listeners",
-                     "n_items": "items"})
+            columns={
+                "mean": "CMOS (b vs a)",
+                "lo": "CI lo",
+                "hi": "CI hi",
+                "n_listeners": "listeners",
+                "n_items": "items",
+            }
+        )
     s = scores[["scale", "system", "mean", "lo", "hi", "n_listeners", "n_items"]]
-    return s.rename(columns={"mean": "mean", "lo": "CI lo", "hi": "CI hi", "n_listeners": "listeners",
-                             "n_items": "items"})
+    return s.rename(
+        columns={"mean": "mean", "lo": "CI lo", "hi": "CI hi", "n_listeners": "listeners", "n_items": "items"}
+    )
 
 
-def listening_section(results_dir: str | os.PathLike, test_dir: str | os.PathLike, table: pd.DataFrame | None = None,
-                      *, page_href: str | None = None) -> ListeningSection | None:
+def listening_section(
+    results_dir: str | os.PathLike,
+    test_dir: str | os.PathLike,
+    table: pd.DataFrame | None = None,
+    *,
+    page_href: str | None = None,
+) -> ListeningSection | None:
     """The report section for the test in ``test_dir`` with the results in ``results_dir``; ``None`` when
     there are none. ``table``: the evaluation table, for the agreement with DNSMOS, DistillMOS, PESQ and
     ViSQOL; ``page_href``: the link to the test page (default its ``file://`` URI)."""
@@ -124,23 +138,33 @@ def listening_section(results_dir: str | os.PathLike, test_dir: str | os.PathLik
     page = Path(test_dir).resolve() / PAGE_FILE
     href = page_href or page.as_uri()
     n_items = kept.groupby(["dataset", "file"]).ngroups
-    excl = (f"{len(out_listeners)} excluded by BS.1534-3 post-screening (hidden reference below 90 in more "
-            f"than 15% of trials): {', '.join(out_listeners)}" if out_listeners else "none excluded")
+    excl = (
+        f"{len(out_listeners)} excluded by BS.1534-3 post-screening (hidden reference below 90 in more "
+        f"than 15% of trials): {', '.join(out_listeners)}"
+        if out_listeners
+        else "none excluded"
+    )
     hp = sum(1 for r in results if not r.get("headphone_check", {}).get("correct", False))
-    summary = (f"{len(results)} listeners ({excl}; {hp} failed the headphone check), {n_items} items, "
-               f"test id {test.id[:12]}. Stimuli at {test.target_dbov} dBov active speech level.")
+    summary = (
+        f"{len(results)} listeners ({excl}; {hp} failed the headphone check), {n_items} items, "
+        f"test id {test.id[:12]}. Stimuli at {test.target_dbov} dBov active speech level."
+    )
     table_s = _score_table(test.kind, fig_scores)
     sig = tests[tests["significant"]][["scale", "a", "b", "mean_diff", "p_holm"]] if len(tests) else tests
     agree = agreement[agreement["level"] == "system"] if len(agreement) else agreement
     png_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    parts = [f'<section class="listening-section"><h3>{html.escape(title)}</h3>',
-             f"<p>{html.escape(summary)}</p>",
-             f'<img src="{png_url}" alt="{html.escape(test.title)}: ratings with 95% CIs" style="max-width:100%">',
-             html_table(table_s)]
+    parts = [
+        f'<section class="listening-section"><h3>{html.escape(title)}</h3>',
+        f"<p>{html.escape(summary)}</p>",
+        f'<img src="{png_url}" alt="{html.escape(test.title)}: ratings with 95% CIs" style="max-width:100%">',
+        html_table(table_s),
+    ]
     md = [f"### {title}", "", summary, "", f"![ratings with 95% CIs]({figure_name})", "", markdown_table(table_s)]
     if len(tests):
-        caption = (f"Paired Wilcoxon signed-rank tests, Holm-corrected: {int(tests['significant'].sum())} of "
-                   f"{len(tests)} differences significant (p < 0.05)")
+        caption = (
+            f"Paired Wilcoxon signed-rank tests, Holm-corrected: {int(tests['significant'].sum())} of "
+            f"{len(tests)} differences significant (p < 0.05)"
+        )
         parts += [f"<p>{html.escape(caption)}.</p>", html_table(sig) if len(sig) else ""]
         md += ["", caption + ".", "", markdown_table(sig) if len(sig) else ""]
     if len(agree):
@@ -151,6 +175,15 @@ def listening_section(results_dir: str | os.PathLike, test_dir: str | os.PathLik
         md += ["", caption + ":", "", markdown_table(a)]
     parts.append(f'<p><a href="{html.escape(href, quote=True)}">Take the test (offline page)</a></p></section>')
     md += ["", f"[Take the test (offline page)](<{href}>)", ""]
-    return ListeningSection(title=title, html="\n".join(p for p in parts if p), markdown="\n".join(md),
-                            figure_png=png, figure_name=figure_name, page=page, scores=fig_scores, tests=tests,
-                            screening=screening, agreement=agreement)
+    return ListeningSection(
+        title=title,
+        html="\n".join(p for p in parts if p),
+        markdown="\n".join(md),
+        figure_png=png,
+        figure_name=figure_name,
+        page=page,
+        scores=fig_scores,
+        tests=tests,
+        screening=screening,
+        agreement=agreement,
+    )

@@ -51,8 +51,17 @@ def new_result(test: TestDefinition, listener: str) -> dict:
     """An empty result of ``listener`` for ``test``."""
     if not listener:
         raise ValueError("new_result: listener id is empty")
-    return {"format": RESULT_FORMAT, "test_id": test.id, "listener": listener, "kind": test.kind,
-            "headphone_check": {}, "started": _now(), "updated": _now(), "done": False, "trials": {}}
+    return {
+        "format": RESULT_FORMAT,
+        "test_id": test.id,
+        "listener": listener,
+        "kind": test.kind,
+        "headphone_check": {},
+        "started": _now(),
+        "updated": _now(),
+        "done": False,
+        "trials": {},
+    }
 
 
 def check_result(result: dict, test: TestDefinition, *, source: str = "result") -> dict:
@@ -61,8 +70,10 @@ def check_result(result: dict, test: TestDefinition, *, source: str = "result") 
     if result.get("format") != RESULT_FORMAT:
         raise ValueError(f"{source}: not a listening result (format={result.get('format')!r})")
     if result.get("test_id") != test.id:
-        raise ResultMismatch(f"{source}: the result is for test {result.get('test_id')!r}, not for test "
-                             f"{test.id!r}; results of different test definitions are never merged")
+        raise ResultMismatch(
+            f"{source}: the result is for test {result.get('test_id')!r}, not for test "
+            f"{test.id!r}; results of different test definitions are never merged"
+        )
     if not result.get("listener"):
         raise ValueError(f"{source}: no listener id")
     trials = {t.id: t for t in test.trials}
@@ -86,8 +97,9 @@ def _check_ratings(kind: str, ratings: dict, ids: set, where: str) -> None:
     for sid, v in ratings.items():
         if kind == "mushra" and not (isinstance(v, (int, float)) and 0 <= v <= 100):
             raise ValueError(f"{where}: MUSHRA rating {v!r} of {sid} not in 0..100")
-        if kind == "p835" and not (isinstance(v, dict) and set(v) == {"SIG", "BAK", "OVRL"}
-                                   and all(x in (1, 2, 3, 4, 5) for x in v.values())):
+        if kind == "p835" and not (
+            isinstance(v, dict) and set(v) == {"SIG", "BAK", "OVRL"} and all(x in (1, 2, 3, 4, 5) for x in v.values())
+        ):
             raise ValueError(f"{where}: P.835 rating {v!r} of {sid} needs SIG, BAK, OVRL in 1..5")
 
 

@@ -19,13 +19,23 @@ from .design import NOISY, REFERENCE, TestDefinition, listener_plan
 from .results import new_result, record_trial
 
 #: Default true scores: MUSHRA (0-100), P.835 (1-5, all scales) and CCR quality (CMOS units).
-DEFAULTS = {"mushra": {REFERENCE: 97.0, "anchor_7k": 65.0, "anchor_3.5k": 30.0, NOISY: 40.0, "*": 70.0},
-            "p835": {NOISY: 2.5, "*": 3.5}, "ccr": {NOISY: 0.0, "*": 1.0}}
+DEFAULTS = {
+    "mushra": {REFERENCE: 97.0, "anchor_7k": 65.0, "anchor_3.5k": 30.0, NOISY: 40.0, "*": 70.0},
+    "p835": {NOISY: 2.5, "*": 3.5},
+    "ccr": {NOISY: 0.0, "*": 1.0},
+}
 SPREAD = {"mushra": (3.0, 4.0), "p835": (0.2, 0.3), "ccr": (0.2, 0.2)}  # listener bias, item effect SDs
 
 
-def simulate_results(test: TestDefinition, listeners: int = 12, *, effects: Mapping[str, float] | None = None,
-                     noise: float | None = None, careless: int = 0, seed: int = 0) -> list[dict]:
+def simulate_results(
+    test: TestDefinition,
+    listeners: int = 12,
+    *,
+    effects: Mapping[str, float] | None = None,
+    noise: float | None = None,
+    careless: int = 0,
+    seed: int = 0,
+) -> list[dict]:
     """``listeners`` complete results of ``test`` (``careless`` of them rate at random; ids ``L01``...,
     careless ones ``C01``...). ``effects``: true score per system (missing ones: :data:`DEFAULTS`);
     ``noise``: residual SD (default 8 MUSHRA points, 0.6 on 1-5 scales, 0.7 CMOS)."""
@@ -57,8 +67,9 @@ def simulate_results(test: TestDefinition, listeners: int = 12, *, effects: Mapp
             if kind == "mushra":
                 ratings = {sid: round(draw(sys[sid], 0, 100)) for sid in entry["order"]}
             elif kind == "p835":
-                ratings = {sid: {k: round(draw(sys[sid], 1, 5)) for k in ("SIG", "BAK", "OVRL")}
-                           for sid in entry["order"]}
+                ratings = {
+                    sid: {k: round(draw(sys[sid], 1, 5)) for k in ("SIG", "BAK", "OVRL")} for sid in entry["order"]
+                }
             else:
                 first, second = (sys[s] for s in entry["order"])
                 diff = true.get(second, true["*"]) - true.get(first, true["*"])

@@ -47,8 +47,12 @@ class ListeningWidget(anywidget.AnyWidget):
         self.results_dir = Path(results_dir) if results_dir is not None else self.test_dir / "results"
         self.last_path: Path | None = None
         saved = {r["listener"]: r for r in load_results(self.results_dir, self.definition)}
-        super().__init__(test={**self.definition.to_dict(), "id": self.definition.id},
-                         audio=audio_urls(self.definition, self.test_dir, embed=True), saved=saved, **kwargs)
+        super().__init__(
+            test={**self.definition.to_dict(), "id": self.definition.id},
+            audio=audio_urls(self.definition, self.test_dir, embed=True),
+            saved=saved,
+            **kwargs,
+        )
 
     @traitlets.observe("result")
     def _write(self, change) -> None:

@@ -28,7 +28,28 @@ from .scoring import (
     stoi,
 )
 
-__all__ = ["ALL_METRICS", "CATALOG", "DEFAULT_METRICS", "Improvement", "MetricInfo", "align", "check_lengths", "digits", "metric_groups",
-           "higher_is_better", "label",
-           "cpu_count", "info", "lsd", "pesq", "score_files", "score_improvement", "score_pair", "sdr",
-           "segmental_snr", "si_sdr", "snr", "stoi"]
+__all__ = [
+    "ALL_METRICS",
+    "CATALOG",
+    "DEFAULT_METRICS",
+    "Improvement",
+    "MetricInfo",
+    "align",
+    "check_lengths",
+    "digits",
+    "metric_groups",
+    "higher_is_better",
+    "label",
+    "cpu_count",
+    "info",
+    "lsd",
+    "pesq",
+    "score_files",
+    "score_improvement",
+    "score_pair",
+    "sdr",
+    "segmental_snr",
+    "si_sdr",
+    "snr",
+    "stoi",
+]

@@ -75,7 +75,7 @@ def label(name: str, *, with_unit: bool = False) -> str:
     """Readable name of a metric or of its ``delta_`` column (``"Δ SI-SDR"``); ``with_unit`` appends the unit
     when the label does not already say it (``"SI-SDR (dB)"``)."""
     if name.startswith("delta_"):
-        return "Δ " + label(name[len("delta_"):], with_unit=with_unit)
+        return "Δ " + label(name[len("delta_") :], with_unit=with_unit)
     m = info(name)
     if with_unit and m.unit and m.unit not in m.label:
         return f"{m.label} ({m.unit})"
@@ -84,7 +84,7 @@ def label(name: str, *, with_unit: bool = False) -> str:
 
 def digits(name: str) -> int:
     """Decimals a table prints for ``name`` (a ``delta_`` column rounds like its metric)."""
-    return info(name[len("delta_"):] if name.startswith("delta_") else name).digits
+    return info(name[len("delta_") :] if name.startswith("delta_") else name).digits
 
 
 def higher_is_better(name: str) -> bool:

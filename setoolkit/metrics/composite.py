@@ -57,12 +57,64 @@ BEST_FRACTION = 0.95
 _MATLAB_EPS = float(np.finfo(np.float64).eps)
 
 #: The 25 critical bands of Loizou's WSS: centre frequencies and bandwidths in Hz.
-_CENT_FREQ = np.array([50.0, 120.0, 190.0, 260.0, 330.0, 400.0, 470.0, 540.0, 617.372, 703.378, 798.717,
-                       904.128, 1020.38, 1148.30, 1288.72, 1442.54, 1610.70, 1794.16, 1993.93, 2211.08,
-                       2446.71, 2701.97, 2978.04, 3276.17, 3597.63])
-_BANDWIDTH = np.array([70.0, 70.0, 70.0, 70.0, 70.0, 70.0, 70.0, 77.3724, 86.0056, 95.3398, 105.411, 116.256,
-                       127.914, 140.423, 153.823, 168.154, 183.457, 199.776, 217.153, 235.631, 255.255,
-                       276.072, 298.126, 321.465, 346.136])
+_CENT_FREQ = np.array(
+    [
+        50.0,
+        120.0,
+        190.0,
+        260.0,
+        330.0,
+        400.0,
+        470.0,
+        540.0,
+        617.372,
+        703.378,
+        798.717,
+        904.128,
+        1020.38,
+        1148.30,
+        1288.72,
+        1442.54,
+        1610.70,
+        1794.16,
+        1993.93,
+        2211.08,
+        2446.71,
+        2701.97,
+        2978.04,
+        3276.17,
+        3597.63,
+    ]
+)
+_BANDWIDTH = np.array(
+    [
+        70.0,
+        70.0,
+        70.0,
+        70.0,
+        70.0,
+        70.0,
+        70.0,
+        77.3724,
+        86.0056,
+        95.3398,
+        105.411,
+        116.256,
+        127.914,
+        140.423,
+        153.823,
+        168.154,
+        183.457,
+        199.776,
+        217.153,
+        235.631,
+        255.255,
+        276.072,
+        298.126,
+        321.465,
+        346.136,
+    ]
+)
 
 
 def _frames(x: np.ndarray, sr: int) -> np.ndarray:
@@ -86,8 +138,10 @@ def _check(ref, est, sr: int, name: str) -> tuple[np.ndarray, np.ndarray, np.nda
         return None
     fr, fe = _frames(ref, sr), _frames(est, sr)
     if len(fr) == 0:
-        warnings.warn(f"{name} needs more than 37.5 ms (one 30 ms frame and a hop), got {len(ref) / sr * 1e3:.1f} ms; "
-                      "returning NaN")
+        warnings.warn(
+            f"{name} needs more than 37.5 ms (one 30 ms frame and a hop), got {len(ref) / sr * 1e3:.1f} ms; "
+            "returning NaN"
+        )
         return None
     return ref, est, fr, fe
 
@@ -98,8 +152,10 @@ def _best_mean(per_frame: np.ndarray, name: str) -> float:
     keep = max(math.floor(len(d) * BEST_FRACTION + 0.5), 1)
     value = float(np.mean(d[:keep]))
     if math.isnan(value):
-        warnings.warn(f"{name}: more than {100 * (1 - BEST_FRACTION):.0f}% of the frames are undefined "
-                      "(digital silence in the reference); returning NaN")
+        warnings.warn(
+            f"{name}: more than {100 * (1 - BEST_FRACTION):.0f}% of the frames are undefined "
+            "(digital silence in the reference); returning NaN"
+        )
     return value
 
 
@@ -185,8 +241,8 @@ def _local_peaks(slope: np.ndarray, energy: np.ndarray) -> np.ndarray:
     A rising slope searches to the right for the first falling one at ``n`` and takes ``energy[n - 1]``; a
     falling one searches left for the last rising one at ``n`` and takes ``energy[n + 1]``."""
     frames, m = slope.shape
-    nxt = np.empty((frames, m), dtype=np.intp)   # first n >= i with slope <= 0, else m
-    prv = np.empty((frames, m), dtype=np.intp)   # last n <= i with slope > 0, else -1
+    nxt = np.empty((frames, m), dtype=np.intp)  # first n >= i with slope <= 0, else m
+    prv = np.empty((frames, m), dtype=np.intp)  # last n <= i with slope > 0, else -1
     after = np.full(frames, m)
     for i in range(m - 1, -1, -1):
         after = np.where(slope[:, i] <= 0, i, after)
@@ -282,7 +338,7 @@ def segsnr(ref, est, sr: int, *, lo: float = -10.0, hi: float = 35.0) -> float:
     if len(fr) == 0:
         warnings.warn(f"segSNR needs more than 37.5 ms, got {len(r) / sr * 1e3:.1f} ms; returning NaN")
         return float("nan")
-    signal = np.sum(fr ** 2, axis=1)
+    signal = np.sum(fr**2, axis=1)
     noise = np.sum((fr - fe) ** 2, axis=1)
     seg = 10 * np.log10(signal / (noise + _MATLAB_EPS) + _MATLAB_EPS)
     return float(np.mean(np.clip(seg, lo, hi)))
@@ -340,7 +396,11 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
         values = dict(nan, pesq_wb=math.nan, llr=math.nan, wss=math.nan, segsnr_loizou=math.nan)
         return values if parts else nan
     p = float(pesq(ref, est, RATE, "wb")) if pesq_wb is None else float(pesq_wb)
-    values = {"pesq_wb": p, "llr": llr(ref, est, RATE), "wss": wss(ref, est, RATE),
-              "segsnr_loizou": segsnr(ref, est, RATE)}
+    values = {
+        "pesq_wb": p,
+        "llr": llr(ref, est, RATE),
+        "wss": wss(ref, est, RATE),
+        "segsnr_loizou": segsnr(ref, est, RATE),
+    }
     scores = composite_from_parts(values["pesq_wb"], values["llr"], values["wss"], values["segsnr_loizou"])
     return {**scores, **values} if parts else scores

@@ -39,7 +39,7 @@ WINDOW_SECONDS = 9.01
 HOP_SECONDS = 1.0
 #: P.835 framing (non-overlapping 160-sample blocks paired into 320-sample frames) and window length.
 _BLOCK, _FRAMES = 160, 900
-_WIN = int(WINDOW_SECONDS * SR)             # 144160 samples
+_WIN = int(WINDOW_SECONDS * SR)  # 144160 samples
 _HOP_FRAMES = int(HOP_SECONDS * SR) // _BLOCK  # 100 frames between windows
 #: Rows of the full-resolution convolution stack a window edge disturbs (one per 3x3 layer).
 _EDGE = 4
@@ -52,11 +52,16 @@ _N_FFT, _N_MELS = 321, 120
 
 # Official calibration polynomials (highest power first), from DNSMOS/dnsmos_local.py
 _POLY = {
-    False: {"SIG": [-0.08397278, 1.22083953, 0.0052439], "BAK": [-0.13166888, 1.60915514, -0.39604546],
-            "OVRL": [-0.06766283, 1.11546468, 0.04602535]},
-    True: {"SIG": [-0.01019296, 0.02751166, 1.19576786, -0.24348726],
-           "BAK": [-0.04976499, 0.44276479, -0.1644611, 0.96883132],
-           "OVRL": [-0.00533021, 0.005101, 1.18058466, -0.11236046]},
+    False: {
+        "SIG": [-0.08397278, 1.22083953, 0.0052439],
+        "BAK": [-0.13166888, 1.60915514, -0.39604546],
+        "OVRL": [-0.06766283, 1.11546468, 0.04602535],
+    },
+    True: {
+        "SIG": [-0.01019296, 0.02751166, 1.19576786, -0.24348726],
+        "BAK": [-0.04976499, 0.44276479, -0.1644611, 0.96883132],
+        "OVRL": [-0.00533021, 0.005101, 1.18058466, -0.11236046],
+    },
 }
 
 #: Tensor names in sig_bak_ovr.onnx where it is cut into front (frames -> log power), body (the four
@@ -88,14 +93,17 @@ def _sessions(personalized: bool, mirror=None, threads: int = 1):
     """``(front, body, head, p808)`` onnxruntime sessions (the three P.835 parts and the P.808 model)."""
     import onnx
 
-
     primary = "weights/dnsmos/personalized/sig_bak_ovr.onnx" if personalized else "weights/dnsmos/p835/sig_bak_ovr.onnx"
     model = onnx.shape_inference.infer_shapes(onnx.load(str(fetch(primary, mirror=mirror))))
-    parts = [_part(model, [_P835_FRAMES], [_P835_LOGPOW]), _part(model, [_P835_LOGPOW], [_P835_BODY]),
-             _part(model, [_P835_BODY], [_P835_OUT])]
-    return (*(onnx_session(p, threads=threads, name=f"{primary} ({k})")
-              for p, k in zip(parts, ("front", "body", "head"))),
-            onnx_session(str(fetch("weights/dnsmos/p835/model_v8.onnx", mirror=mirror)), threads=threads))
+    parts = [
+        _part(model, [_P835_FRAMES], [_P835_LOGPOW]),
+        _part(model, [_P835_LOGPOW], [_P835_BODY]),
+        _part(model, [_P835_BODY], [_P835_OUT]),
+    ]
+    return (
+        *(onnx_session(p, threads=threads, name=f"{primary} ({k})") for p, k in zip(parts, ("front", "body", "head"))),
+        onnx_session(str(fetch("weights/dnsmos/p835/model_v8.onnx", mirror=mirror)), threads=threads),
+    )
 
 
 def warm_up(*, personalized: bool = False, mirror=None, threads: int = 1) -> None:
@@ -133,7 +141,7 @@ def mel_basis() -> np.ndarray:
         lower = -ramps[i] / fdiff[i]
         upper = ramps[i + 2] / fdiff[i + 1]
         weights[i] = np.maximum(0, np.minimum(lower, upper))
-    weights *= (2.0 / (freqs[2: _N_MELS + 2] - freqs[:_N_MELS]))[:, np.newaxis]
+    weights *= (2.0 / (freqs[2 : _N_MELS + 2] - freqs[:_N_MELS]))[:, np.newaxis]
     return weights
 
 
@@ -178,8 +186,11 @@ def _windows(x: np.ndarray) -> tuple[np.ndarray, list[int]]:
     while len(x) < _WIN:
         x = np.concatenate([x, x])
     n = int(np.floor(len(x) / SR) - WINDOW_SECONDS) + 1
-    keep = [k for k in range(n)
-            if min(len(x), int((k * HOP_SECONDS + WINDOW_SECONDS) * SR)) - int(k * HOP_SECONDS * SR) >= _WIN]
+    keep = [
+        k
+        for k in range(n)
+        if min(len(x), int((k * HOP_SECONDS + WINDOW_SECONDS) * SR)) - int(k * HOP_SECONDS * SR) >= _WIN
+    ]
     return x, keep
 
 
@@ -196,7 +207,7 @@ def _body_rows(body, logpow: np.ndarray) -> np.ndarray:
             return y
         if out is None:
             out = np.empty((*y.shape[:2], t, y.shape[3]), dtype=y.dtype)
-        out[:, :, a:b] = y[:, :, a - lo: a - lo + (b - a)]
+        out[:, :, a:b] = y[:, :, a - lo : a - lo + (b - a)]
     assert out is not None  # t >= 1: the clip is repeated to at least one window
     return out
 
@@ -207,24 +218,24 @@ def _p835_raw(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
     name = body.get_inputs()[0].name
     raw = []
     for b in range(0, len(windows), _BATCH_WINDOWS):
-        batch = windows[b: b + _BATCH_WINDOWS]
+        batch = windows[b : b + _BATCH_WINDOWS]
         f0, f1 = batch[0] * _HOP_FRAMES, batch[-1] * _HOP_FRAMES + _FRAMES  # frames these windows cover
-        blocks = x[f0 * _BLOCK: (f1 + 1) * _BLOCK].astype(np.float32).reshape(-1, _BLOCK)
-        frames = np.concatenate([blocks[:-1], blocks[1:]], axis=1)[None]      # (1, f1 - f0, 320)
-        logpow = front.run(None, {front.get_inputs()[0].name: frames})[0]   # (1, 1, f1 - f0, 161)
-        shared = _body_rows(body, logpow)                                    # (1, 32, f1 - f0, 161)
+        blocks = x[f0 * _BLOCK : (f1 + 1) * _BLOCK].astype(np.float32).reshape(-1, _BLOCK)
+        frames = np.concatenate([blocks[:-1], blocks[1:]], axis=1)[None]  # (1, f1 - f0, 320)
+        logpow = front.run(None, {front.get_inputs()[0].name: frames})[0]  # (1, 1, f1 - f0, 161)
+        shared = _body_rows(body, logpow)  # (1, 32, f1 - f0, 161)
         # each window's map is copied once into one buffer and the head runs window by window: a batch of
         # windows outgrows the caches (6 windows in one call cost 2x six single calls, measured)
         m = np.empty((1, shared.shape[1], _FRAMES, shared.shape[3]), dtype=shared.dtype)
         for k in batch:
             s = k * _HOP_FRAMES - f0
-            m[0] = shared[0, :, s: s + _FRAMES]
+            m[0] = shared[0, :, s : s + _FRAMES]
             # an edge of the window inside the shared rows saw real neighbours there: redo it from the
             # window's own rows (zero padded); an edge at the end of the shared rows is already the window's
             if s > 0:
-                m[0, :, :_EDGE] = body.run(None, {name: logpow[:, :, s: s + 2 * _EDGE]})[0][0, :, :_EDGE]
+                m[0, :, :_EDGE] = body.run(None, {name: logpow[:, :, s : s + 2 * _EDGE]})[0][0, :, :_EDGE]
             if s + _FRAMES < logpow.shape[2]:
-                tail = logpow[:, :, s + _FRAMES - 2 * _EDGE: s + _FRAMES]
+                tail = logpow[:, :, s + _FRAMES - 2 * _EDGE : s + _FRAMES]
                 m[0, :, -_EDGE:] = body.run(None, {name: tail})[0][0, :, -_EDGE:]
             raw.append(head.run(None, {head.get_inputs()[0].name: m})[0])
     return np.concatenate(raw).astype(np.float64)
@@ -239,9 +250,9 @@ def _p808(x: np.ndarray, windows: list[int], sessions) -> np.ndarray:
     seg_len, pad = _WIN - _BLOCK, _N_FFT // 2
     shared = _mel_frames(_centred_frames(x, windows[-1] * _HOP_FRAMES + _FRAMES))
     out = []
-    for k in windows:   # one window per call: batches cost more per window (1.5x for 6, measured)
-        seg = x[k * SR: k * SR + seg_len]
-        mel = shared[k * _HOP_FRAMES: k * _HOP_FRAMES + _FRAMES].copy()
+    for k in windows:  # one window per call: batches cost more per window (1.5x for 6, measured)
+        seg = x[k * SR : k * SR + seg_len]
+        mel = shared[k * _HOP_FRAMES : k * _HOP_FRAMES + _FRAMES].copy()
         first = np.pad(seg[: _N_FFT - pad], (pad, 0))
         last_start = (_FRAMES - 1) * _BLOCK - pad
         last = np.pad(seg[last_start:], (0, _N_FFT - (seg_len - last_start)))
@@ -254,8 +265,10 @@ def _score(x: np.ndarray, personalized: bool, mirror, threads: int) -> dict[str,
     sessions = _sessions(personalized, mirror, threads)
     x, windows = _windows(x)
     raw = _p835_raw(x, windows, sessions)
-    out = {name: float(np.mean(np.polyval(_POLY[personalized][name], raw[:, k])))
-           for k, name in enumerate(("SIG", "BAK", "OVRL"))}
+    out = {
+        name: float(np.mean(np.polyval(_POLY[personalized][name], raw[:, k])))
+        for k, name in enumerate(("SIG", "BAK", "OVRL"))
+    }
     out["P808_MOS"] = float(np.mean(_p808(x, windows, sessions)))
     return out
 

@@ -62,9 +62,11 @@ def _distillmos_model():
     with open(DEFAULT_WEIGHTS_CHKPT, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     if digest != DISTILLMOS_SHA256:
-        raise AssetError(f"{DEFAULT_WEIGHTS_CHKPT}: sha256 {digest}, expected {DISTILLMOS_SHA256} "
-                         "(distillmos 0.9.1's weights); reinstall distillmos==0.9.1")
-    model = ConvTransformerSQAModel(load_weights=False)   # its own loader prints; load the same file here
+        raise AssetError(
+            f"{DEFAULT_WEIGHTS_CHKPT}: sha256 {digest}, expected {DISTILLMOS_SHA256} "
+            "(distillmos 0.9.1's weights); reinstall distillmos==0.9.1"
+        )
+    model = ConvTransformerSQAModel(load_weights=False)  # its own loader prints; load the same file here
     model.load_state_dict(load_torch_checkpoint(DEFAULT_WEIGHTS_CHKPT)["model"])
     model.eval()
     return model, torch
@@ -122,7 +124,7 @@ def _distillmos_forward(model, torch, x) -> float:
     cnn = model.cnn
     scores = []
     for c in np.linspace(0, 1, hops):
-        crop = x[:, int(c * over): int(c * over) + SEQ_LEN]
+        crop = x[:, int(c * over) : int(c * over) + SEQ_LEN]
         crop = crop / (torch.max(torch.abs(crop), dim=1, keepdim=True).values + 1e-8)
         spec = _complex_compressed(crop, cnn.hop_length, cnn.win_length).permute(0, 3, 1, 2)
         feat = torch.flatten(cnn.cnn(spec.contiguous(memory_format=torch.channels_last)), 1, -2)
@@ -177,7 +179,7 @@ def visqol(ref, est, sr: int) -> float:
         with _lock, warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             value = float(_visqol_api().measure_from_arrays(r, e, RATE).moslqo)
-    except (ValueError, IndexError, ZeroDivisionError) as exc:   # e.g. no voiced patch in the reference
+    except (ValueError, IndexError, ZeroDivisionError) as exc:  # e.g. no voiced patch in the reference
         warnings.warn(f"ViSQOL could not score this clip ({type(exc).__name__}: {exc}); returning NaN")
         return math.nan
     if not math.isfinite(value):

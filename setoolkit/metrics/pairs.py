@@ -38,9 +38,11 @@ def equal_length(ref, est) -> tuple[np.ndarray, np.ndarray]:
     if abs(len(ref) - len(est)) <= max(1, LENGTH_TOLERANCE * max(len(ref), len(est))):
         ref, est = ref[:n], est[:n]
     else:
-        raise MetricError(f"reference has {len(ref)} samples but estimate has {len(est)}: metrics compare "
-                          "signals of equal length; align them first (metrics.align / score_pair) or trim "
-                          "both to the same span")
+        raise MetricError(
+            f"reference has {len(ref)} samples but estimate has {len(est)}: metrics compare "
+            "signals of equal length; align them first (metrics.align / score_pair) or trim "
+            "both to the same span"
+        )
     if len(ref) == 0:
         raise MetricError("metrics need non-empty signals (both have 0 samples)")
     return ref, est

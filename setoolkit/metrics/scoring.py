@@ -14,7 +14,8 @@ bounded lag) before scoring; :func:`score_pair` reports the lag it removed.
 Metrics never lie about their inputs:
 
 * the two signals must have the same length: a mismatch raises :class:`MetricError` naming both lengths.
-  The one documented exception is rounding: lengths within :data:`~setoolkit.metrics.pairs.LENGTH_TOLERANCE` (0.1%, at least one
+  The one documented exception is rounding: lengths within :data:`~setoolkit.metrics.pairs.LENGTH_TOLERANCE` (0.1%,
+  at least one
   sample: VoiceBank-DEMAND's own clean/noisy pairs differ by one sample) are cut to the shorter. A
   :func:`score_pair` aligns, and only within its bounded lag;
 * degenerate inputs (an all-zero reference or estimate, a clip too short for PESQ/STOI) give NaN with a
@@ -32,10 +33,10 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -50,8 +51,20 @@ from .pesq_p862 import pesq
 
 #: Metrics computed by :func:`score_pair` unless told otherwise: the set SE papers print (PESQ, CSIG/CBAK/COVL
 #: of Hu & Loizou 2008 on the wide-band PESQ, STOI) and the signal-level ones.
-DEFAULT_METRICS = ("pesq_wb", "pesq_nb", "csig", "cbak", "covl", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr",
-                   "lsd")
+DEFAULT_METRICS = (
+    "pesq_wb",
+    "pesq_nb",
+    "csig",
+    "cbak",
+    "covl",
+    "stoi",
+    "estoi",
+    "si_sdr",
+    "sdr",
+    "snr",
+    "segsnr",
+    "lsd",
+)
 #: Every metric :func:`score_pair` knows: the defaults, ViSQOL v3 (intrusive, speech mode, ~0.2 s a call) and
 #: DistillMOS (non-intrusive, of the estimate alone, ~0.5 s a call): :mod:`setoolkit.metrics.learned`.
 ALL_METRICS = DEFAULT_METRICS + ("visqol", "distillmos")
@@ -79,7 +92,7 @@ def si_sdr(ref, est) -> float:
         return float("nan")
     alpha = np.dot(est, ref) / np.dot(ref, ref)
     target = alpha * ref
-    return _ratio_db(float(np.sum(target ** 2)), float(np.sum((est - target) ** 2)))
+    return _ratio_db(float(np.sum(target**2)), float(np.sum((est - target) ** 2)))
 
 
 def sdr(ref, est, *, filter_length: int = 512) -> float:
@@ -110,7 +123,7 @@ def snr(ref, est) -> float:
     if is_silent(ref):
         warnings.warn("SNR against an all-zero reference is undefined; returning NaN")
         return float("nan")
-    return _ratio_db(float(np.sum(ref ** 2)), float(np.sum((est - ref) ** 2)))
+    return _ratio_db(float(np.sum(ref**2)), float(np.sum((est - ref) ** 2)))
 
 
 def segmental_snr(ref, est, sr: int, *, frame_seconds: float = 0.03, lo: float = -10.0, hi: float = 35.0) -> float:
@@ -126,7 +139,7 @@ def segmental_snr(ref, est, sr: int, *, frame_seconds: float = 0.03, lo: float =
         return snr(ref, est)
     r = ref[: k * n].reshape(k, n)
     e = est[: k * n].reshape(k, n)
-    seg = 10 * np.log10((np.sum(r ** 2, 1) + _EPS) / (np.sum((e - r) ** 2, 1) + _EPS))
+    seg = 10 * np.log10((np.sum(r**2, 1) + _EPS) / (np.sum((e - r) ** 2, 1) + _EPS))
     return float(np.mean(np.clip(seg, lo, hi)))
 
 
@@ -135,7 +148,6 @@ def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
 
     ``ref``, ``est``: ``(samples,)`` of equal length at ``sr`` Hz; Hann frames of ``n_fft`` samples (default
     512 up to 16 kHz, else 2048), hop ``n_fft // 4``. NaN for a clip shorter than one frame."""
-
     ref, est = equal_length(ref, est)
     if silent_reference("LSD", ref):
         return float("nan")
@@ -146,7 +158,7 @@ def lsd(ref, est, sr: int, *, n_fft: int | None = None) -> float:
     pr = np.abs(stft_np(ref, n_fft, n_fft // 4, w)) ** 2
     pe = np.abs(stft_np(est, n_fft, n_fft // 4, w)) ** 2
     d = 10 * np.log10(pr + 1e-10) - 10 * np.log10(pe + 1e-10)
-    return float(np.mean(np.sqrt(np.mean(d ** 2, axis=0))))
+    return float(np.mean(np.sqrt(np.mean(d**2, axis=0))))
 
 
 def stoi(ref, est, sr: int, *, extended: bool = False) -> float:
@@ -164,8 +176,7 @@ def stoi(ref, est, sr: int, *, extended: bool = False) -> float:
             warnings.simplefilter("ignore")
             value = float(_stoi(ref, est, sr, extended=extended))
     except (ValueError, IndexError, np.exceptions.AxisError) as exc:  # pystoi on clips shorter than a few frames
-        warnings.warn(f"STOI could not score this clip of {len(ref) / sr:.3f} s ({type(exc).__name__}); "
-                      "returning NaN")
+        warnings.warn(f"STOI could not score this clip of {len(ref) / sr:.3f} s ({type(exc).__name__}); returning NaN")
         return float("nan")
     if not np.isfinite(value) or value == 1e-5:  # pystoi's value for "not enough frames"
         warnings.warn("STOI could not score this clip (too short or silent); returning NaN")
@@ -186,7 +197,7 @@ def align(ref, est, sr: int, *, max_lag_seconds: float = 0.1) -> tuple[np.ndarra
     nfft = 1 << (n - 1).bit_length()
     xc = np.fft.irfft(np.fft.rfft(e, nfft) * np.conj(np.fft.rfft(r, nfft)), nfft)
     lags = np.concatenate([np.arange(0, max_lag + 1), np.arange(-max_lag, 0)])
-    vals = np.concatenate([xc[: max_lag + 1], xc[nfft - max_lag:]])
+    vals = np.concatenate([xc[: max_lag + 1], xc[nfft - max_lag :]])
     lag = int(lags[np.argmax(vals)])
     if lag >= 0:
         shifted = e[lag:]
@@ -220,10 +231,18 @@ def _no_clock(stage: str):
     return nullcontext()
 
 
-def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, align_signals: bool = True,
-               max_lag_seconds: float = 0.1, name: str = "estimate",
-               reference: str = "reference",
-               clock: Callable[[str], AbstractContextManager] | None = None) -> dict[str, float]:
+def score_pair(
+    ref,
+    est,
+    sr: int,
+    *,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    align_signals: bool = True,
+    max_lag_seconds: float = 0.1,
+    name: str = "estimate",
+    reference: str = "reference",
+    clock: Callable[[str], AbstractContextManager] | None = None,
+) -> dict[str, float]:
     """Every metric in ``metrics`` for one (reference, estimate) pair at ``sr`` Hz, plus ``lag`` (samples).
 
     An all-zero reference (``reference`` names it in the warning) makes every intrusive metric NaN, with one
@@ -287,8 +306,9 @@ def score_pair(ref, est, sr: int, *, metrics: Sequence[str] = DEFAULT_METRICS, a
     if intrusive and is_silent(ref):
         # no clean speech to compare with: every intrusive metric is undefined (STOI would say 0, LSD 67 dB,
         # segmental SNR -10 dB: numbers that look like scores and would enter the means)
-        warnings.warn(f"{reference}: the clean reference is all zeros; {', '.join(intrusive)} undefined, NaN "
-                      f"(for {name})")
+        warnings.warn(
+            f"{reference}: the clean reference is all zeros; {', '.join(intrusive)} undefined, NaN (for {name})"
+        )
         out = {m: (float("nan") if m in intrusive else fns[m]()) for m in metrics}
         out["lag"] = lag
         return out
@@ -306,9 +326,11 @@ def check_lengths(n_ref: int, n_est: int, sr: int, *, name: str = "estimate", ma
     than ``max_lag_seconds`` (the tolerance :func:`score_pair` aligns away)."""
     tol = int(max_lag_seconds * sr)
     if abs(n_ref - n_est) > tol:
-        raise MetricError(f"{name}: {n_est} samples ({n_est / sr:.2f} s) against a reference of {n_ref} "
-                          f"({n_ref / sr:.2f} s); lengths may differ by at most {tol} samples "
-                          f"({max_lag_seconds:g} s). Wrong pair, truncated file or a model that changed the length")
+        raise MetricError(
+            f"{name}: {n_est} samples ({n_est / sr:.2f} s) against a reference of {n_ref} "
+            f"({n_ref / sr:.2f} s); lengths may differ by at most {tol} samples "
+            f"({max_lag_seconds:g} s). Wrong pair, truncated file or a model that changed the length"
+        )
 
 
 def _score_files(job: tuple) -> dict:
@@ -319,14 +341,22 @@ def _score_files(job: tuple) -> dict:
     if sr_est != sr_ref:
         est = resample(est, sr_est, sr_ref)
     row = {"file": str(est_path), "reference": str(ref_path), "sr": sr_ref}
-    row.update(score_pair(to_mono(ref)[0], to_mono(est)[0], sr_ref, metrics=metrics, align_signals=align_signals,
-                          name=str(est_path)))
+    row.update(
+        score_pair(
+            to_mono(ref)[0], to_mono(est)[0], sr_ref, metrics=metrics, align_signals=align_signals, name=str(est_path)
+        )
+    )
     return row
 
 
-def score_files(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]], *,
-                metrics: Sequence[str] = DEFAULT_METRICS, align_signals: bool = True, workers: int | None = None,
-                progress: bool = True) -> list[dict]:
+def score_files(
+    pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]],
+    *,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    align_signals: bool = True,
+    workers: int | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Score many ``(reference_path, estimate_path)`` pairs in parallel processes with a progress bar.
 
     Returns one dict per pair (``file``, ``reference``, ``sr``, the metrics, ``lag``), in input order.
@@ -361,8 +391,13 @@ class Improvement:
         return {m: float(np.nanmean(self.delta[:, k])) for k, m in enumerate(self.metrics)}
 
 
-def score_improvement(enhance, pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]], *,
-                      metrics: Sequence[str] = ("si_sdr", "pesq_wb"), score_rate: int | None = None) -> Improvement:
+def score_improvement(
+    enhance,
+    pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]],
+    *,
+    metrics: Sequence[str] = ("si_sdr", "pesq_wb"),
+    score_rate: int | None = None,
+) -> Improvement:
     """Score each ``(clean_path, noisy_path)`` pair before and after ``enhance``.
 
     ``enhance``: ``(audio (channels, samples), sr) -> (channels, samples)``, e.g. ``model.enhance``. Files are
@@ -374,7 +409,6 @@ def score_improvement(enhance, pairs: Iterable[tuple[str | os.PathLike, str | os
     >>> score_improvement(model.enhance, assets.dataset_pairs("vbd16k")[:4]).mean_delta()
     {'si_sdr': 9.4, 'pesq_wb': 0.61}
     """
-
     before, after = [], []
     for clean_path, noisy_path in pairs:
         clean, sr = read(clean_path)

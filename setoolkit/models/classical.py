@@ -57,7 +57,7 @@ class LogMmse(Enhancer):
         with np.errstate(all="ignore"):
             y, _ = core(x64, RATE, 6, 0, 0.15)
         out = np.zeros(x.shape[0], dtype=np.float32)
-        out[:len(y)] = np.nan_to_num(y[:x.shape[0]])
+        out[: len(y)] = np.nan_to_num(y[: x.shape[0]])
         return out
 
 
@@ -103,22 +103,62 @@ def build(c: ModelCard, *, mirror=None) -> Enhancer:
 
 
 CARDS = [
-    card(name="spectral-gating", family="classical", sample_rate=RATE, framework="numpy (noisereduce 3.0.3)",
-         frame=1024, hop=256, latency_ms=None, params=0, weights=[], license="MIT", streaming=False,
-         builder=build, extras=["classical"], trained_on="none",
-         description="Non-stationary spectral gating (noisereduce, Sainburg 2020, its defaults): smoothed per-bin "
-                     "noise floor, soft mask; offline (2 s smoothing both ways). On vbd16k it gains +0.97 dB "
-                     "SI-SDR but loses 0.12 PESQ-WB (measured): no quality floor is set"),
-    card(name="logmmse", family="classical", sample_rate=RATE, framework="numpy (logmmse 1.5)", frame=320,
-         hop=160, latency_ms=None, params=0, weights=[], license="MIT", streaming=False, builder=build, extras=["classical"],
-         trained_on="none",
-         expected={"si_sdr": 5.2, "pesq_wb": 0.22},                   # measured +5.54 dB, +0.25 (vbd16k)
-         description="Log-spectral-amplitude MMSE (Ephraim & Malah 1985; logmmse): decision-directed a-priori "
-                     "SNR, noise from the first 120 ms then VAD-gated updates; offline"),
-    card(name="speex", family="classical", sample_rate=RATE, framework="c (pyspeex-noise 2.0.1)", frame=160,
-         hop=160, latency_ms=10.0, params=0, weights=[], license="MIT (binding), BSD (Speex)", streaming=True,
-         builder=build, extras=["classical"], config={"suppress_db": -30}, trained_on="none",
-         expected={"si_sdr": 1.4, "pesq_wb": 0.1},                    # measured +1.66 dB, +0.13 (vbd16k)
-         description="Speex preprocessor noise suppression (-30 dB, AGC off): causal, 10 ms hops of 16-bit PCM, "
-                     "output one hop (10 ms) late"),
+    card(
+        name="spectral-gating",
+        family="classical",
+        sample_rate=RATE,
+        framework="numpy (noisereduce 3.0.3)",
+        frame=1024,
+        hop=256,
+        latency_ms=None,
+        params=0,
+        weights=[],
+        license="MIT",
+        streaming=False,
+        builder=build,
+        extras=["classical"],
+        trained_on="none",
+        description="Non-stationary spectral gating (noisereduce, Sainburg 2020, its defaults): smoothed per-bin "
+        "noise floor, soft mask; offline (2 s smoothing both ways). On vbd16k it gains +0.97 dB "
+        "SI-SDR but loses 0.12 PESQ-WB (measured): no quality floor is set",
+    ),
+    card(
+        name="logmmse",
+        family="classical",
+        sample_rate=RATE,
+        framework="numpy (logmmse 1.5)",
+        frame=320,
+        hop=160,
+        latency_ms=None,
+        params=0,
+        weights=[],
+        license="MIT",
+        streaming=False,
+        builder=build,
+        extras=["classical"],
+        trained_on="none",
+        expected={"si_sdr": 5.2, "pesq_wb": 0.22},  # measured +5.54 dB, +0.25 (vbd16k)
+        description="Log-spectral-amplitude MMSE (Ephraim & Malah 1985; logmmse): decision-directed a-priori "
+        "SNR, noise from the first 120 ms then VAD-gated updates; offline",
+    ),
+    card(
+        name="speex",
+        family="classical",
+        sample_rate=RATE,
+        framework="c (pyspeex-noise 2.0.1)",
+        frame=160,
+        hop=160,
+        latency_ms=10.0,
+        params=0,
+        weights=[],
+        license="MIT (binding), BSD (Speex)",
+        streaming=True,
+        builder=build,
+        extras=["classical"],
+        config={"suppress_db": -30},
+        trained_on="none",
+        expected={"si_sdr": 1.4, "pesq_wb": 0.1},  # measured +1.66 dB, +0.13 (vbd16k)
+        description="Speex preprocessor noise suppression (-30 dB, AGC off): causal, 10 ms hops of 16-bit PCM, "
+        "output one hop (10 ms) late",
+    ),
 ]

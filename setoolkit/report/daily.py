@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -76,15 +77,21 @@ TEMPLATES = Path(__file__).parents[1] / "templates"
 
 def _board_html(board, variants=None, threads: int | None = None) -> dict:
     """Header and rows (cells with text, CI, CSS classes) of one leaderboard for the template."""
-
     metrics, deltas, primary = board.attrs["metrics"], board.attrs["deltas"], board.attrs["primary"]
     enh = board[~board["model"].map(is_reference)]
-    cost_cols = [("latency_ms", "latency", "ms", 0, "algorithmic latency (frame + lookahead), model card"),
-                 ("params_M", "params", "M", 2, "parameters, model card"),
-                 ("file_MB", "file", "MB", 1, "weight file size"),
-                 ("rtf", "RTF", f"{threads} thread{'s' if threads != 1 else ''}" if threads else "timing pass", 3,
-                  "real-time factor from the dedicated timing pass (not the evaluation workers)"),
-                 ("hop_p95_ms", "hop p95", "ms", 2, "95th percentile time per streaming hop, timing pass")]
+    cost_cols = [
+        ("latency_ms", "latency", "ms", 0, "algorithmic latency (frame + lookahead), model card"),
+        ("params_M", "params", "M", 2, "parameters, model card"),
+        ("file_MB", "file", "MB", 1, "weight file size"),
+        (
+            "rtf",
+            "RTF",
+            f"{threads} thread{'s' if threads != 1 else ''}" if threads else "timing pass",
+            3,
+            "real-time factor from the dedicated timing pass (not the evaluation workers)",
+        ),
+        ("hop_p95_ms", "hop p95", "ms", 2, "95th percentile time per streaming hop, timing pass"),
+    ]
     header = [{"text": "#"}, {"text": "model"}]
     for m in metrics:
         header.append({"text": catalog.label(m), "sub": "mean [95% CI]", "cls": "primary" if m == primary else ""})
@@ -107,31 +114,45 @@ def _board_html(board, variants=None, threads: int | None = None) -> dict:
     rows = []
     for r in board.itertuples(index=False):
         noisy = is_reference(r.model)
-        cells = [{"text": "" if noisy else str(int(r.rank)), "cls": "rank"},
-                 {"text": r.model, "cls": "name", "colour": None if noisy else FAMILY_COLOURS.get(r.family, "#777"),
-                  "badge": "tied" if r.tied else ("leader" if r.rank == 1 else ""),
-                  "domain": "in-domain" if r.in_domain else "",
-                  "domain_title": f"trained on {CARDS[r.model].trained_on}: this set is from its training corpus"
-                  if r.in_domain else "",
-                  "note": ("variants: " + ", ".join(var_of[r.model])) if r.model in var_of else "",
-                  "title": f"family {r.family}; {r.latency_class}; {r.size_class}" if not noisy else
-                  ("noisy input" if r.model == NOISY else "oracle mask: computed from the clean speech, a ceiling")}]
+        cells = [
+            {"text": "" if noisy else str(int(r.rank)), "cls": "rank"},
+            {
+                "text": r.model,
+                "cls": "name",
+                "colour": None if noisy else FAMILY_COLOURS.get(r.family, "#777"),
+                "badge": "tied" if r.tied else ("leader" if r.rank == 1 else ""),
+                "domain": "in-domain" if r.in_domain else "",
+                "domain_title": f"trained on {CARDS[r.model].trained_on}: this set is from its training corpus"
+                if r.in_domain
+                else "",
+                "note": ("variants: " + ", ".join(var_of[r.model])) if r.model in var_of else "",
+                "title": f"family {r.family}; {r.latency_class}; {r.size_class}"
+                if not noisy
+                else ("noisy input" if r.model == NOISY else "oracle mask: computed from the clean speech, a ceiling"),
+            },
+        ]
         for m in metrics + deltas:
             v = getattr(r, m)
             d = catalog.digits(m)
             lo, hi = getattr(r, f"{m}_lo", np.nan), getattr(r, f"{m}_hi", np.nan)
             is_best = not noisy and bests[m] is not None and np.isfinite(v) and np.isclose(v, bests[m])
-            cells.append({"text": "–" if not np.isfinite(v) else (f"{v:+.{d}f}" if m.startswith("delta_")
-                                                                   else f"{v:.{d}f}"),
-                          "ci": fmt_ci(lo, hi, d), "cls": "num" + (" best" if is_best else "")
-                          + (" primary" if m == primary else "")})
+            cells.append(
+                {
+                    "text": "–" if not np.isfinite(v) else (f"{v:+.{d}f}" if m.startswith("delta_") else f"{v:.{d}f}"),
+                    "ci": fmt_ci(lo, hi, d),
+                    "cls": "num" + (" best" if is_best else "") + (" primary" if m == primary else ""),
+                }
+            )
         for c, _, _, d, _ in cost_cols:
             v = getattr(r, c)
             is_best = not noisy and bests[c] is not None and np.isfinite(v) and np.isclose(v, bests[c])
             cell = {"text": "" if noisy else fmt_num(v, d), "cls": "num cost" + (" best" if is_best else "")}
             if c == "rtf" and not noisy and getattr(r, "rtf_busy", False):
-                cell.update(text=f"{cell['text']} {BUSY_MARK}", cls=cell["cls"] + " busy",
-                            title="timed while other processes used the CPU (timing.csv busy): an upper bound")
+                cell.update(
+                    text=f"{cell['text']} {BUSY_MARK}",
+                    cls=cell["cls"] + " busy",
+                    title="timed while other processes used the CPU (timing.csv busy): an upper bound",
+                )
             cells.append(cell)
         rows.append({"cells": cells, "cls": "noisy" if noisy else ("tied" if r.tied else "")})
     return {"header": header, "rows": rows}
@@ -142,11 +163,21 @@ def _pivot_html(p) -> dict:
     enh = [i for i, m in enumerate(p.index) if not is_reference(m)]
     best = np.nanmax(vals[enh], axis=0) if enh else np.full(vals.shape[1], np.nan)
     rows = []
-    for i, (m, row) in enumerate(zip(p.index, vals)):
-        rows.append({"model": m, "cls": "noisy" if is_reference(m) else "",
-                     "cells": [{"text": fmt_num(v), "cls": "num" + (" best" if not is_reference(m) and np.isfinite(v)
-                                                                     and np.isclose(v, best[j]) else "")}
-                               for j, v in enumerate(row)]})
+    for m, row in zip(p.index, vals):
+        rows.append(
+            {
+                "model": m,
+                "cls": "noisy" if is_reference(m) else "",
+                "cells": [
+                    {
+                        "text": fmt_num(v),
+                        "cls": "num"
+                        + (" best" if not is_reference(m) and np.isfinite(v) and np.isclose(v, best[j]) else ""),
+                    }
+                    for j, v in enumerate(row)
+                ],
+            }
+        )
     return {"columns": list(p.columns), "rows": rows, "n": p.attrs.get("n", {})}
 
 
@@ -158,18 +189,30 @@ def _matrix_html(board, matrix) -> dict:
     d = catalog.digits(primary)
 
     def cells(table, keys):
-        return {tuple(getattr(r, k) for k in keys): {"model": r.best, "value": f"{getattr(r, primary):.{d}f}",
-                                                      "n": r.models}
-                for r in table.itertuples(index=False)} if len(table) else {}
+        return (
+            {
+                tuple(getattr(r, k) for k in keys): {
+                    "model": r.best,
+                    "value": f"{getattr(r, primary):.{d}f}",
+                    "n": r.models,
+                }
+                for r in table.itertuples(index=False)
+            }
+            if len(table)
+            else {}
+        )
 
     both = cells(matrix, ["size_class", "latency_class"])
     by_size = cells(best_by_group(board, "size_class"), ["size_class"])
     by_lat = cells(best_by_group(board, "latency_class"), ["latency_class"])
-    sizes = [l for _, l in SIZE_CLASSES] + ["size unknown"]
-    lats = [l for _, l in LATENCY_CLASSES]
-    rows = [{"label": z, "cells": [both.get((z, l)) for l in lats] + [by_size.get((z,))]}
-            for z in sizes if (z,) in by_size]
-    rows.append({"label": "any size", "cells": [by_lat.get((l,)) for l in lats] + [None], "cls": "any"})
+    sizes = [label for _, label in SIZE_CLASSES] + ["size unknown"]
+    lats = [label for _, label in LATENCY_CLASSES]
+    rows = [
+        {"label": z, "cells": [both.get((z, lat)) for lat in lats] + [by_size.get((z,))]}
+        for z in sizes
+        if (z,) in by_size
+    ]
+    rows.append({"label": "any size", "cells": [by_lat.get((lat,)) for lat in lats] + [None], "cls": "any"})
     return {"rows": rows, "cols": lats + ["any latency"]}
 
 
@@ -189,9 +232,17 @@ class ReportData:
     listening: list[ListeningSection] = field(default_factory=list)
 
 
-def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: str | os.PathLike = "figures",
-                 sizes: dict | None = None, notes: Sequence[str] = (), examples: int = EXAMPLES_PER_SET,
-                 listening: Sequence[str | os.PathLike] = ()) -> Path:
+def build_report(
+    table,
+    out_dir: str | os.PathLike,
+    *,
+    date: str,
+    figures_dir: str | os.PathLike = "figures",
+    sizes: dict | None = None,
+    notes: Sequence[str] = (),
+    examples: int = EXAMPLES_PER_SET,
+    listening: Sequence[str | os.PathLike] = (),
+) -> Path:
     """Write ``summary.csv``, ``snr_bands.csv``, ``leaderboard_<set>.csv``, figures, the listening files,
     ``report.md`` and ``report.html`` into ``out_dir`` (the figures also into ``figures_dir``).
 
@@ -203,7 +254,6 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
     under ``out_dir/listening/`` are found without being named. Returns ``out_dir``.
     """
     import pandas as pd
-
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -224,10 +274,12 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
     info = model_info(sorted(set(summary["model"]) - {NOISY}))
     sizes = sizes or {m: v for m, v in zip(info["model"], info["params_M"]) if np.isfinite(v)}
     latency = {m: v for m, v in zip(info["model"], info["latency_ms"]) if np.isfinite(v)}
-    rtf = ({m: v for m, v in zip(timing["model"], timing["rtf"]) if np.isfinite(v)}
-           if timing is not None and "rtf" in timing else {})
-    threads = (int(timing["threads"].iloc[0]) if timing is not None and "threads" in timing and len(timing)
-               else None)
+    rtf = (
+        {m: v for m, v in zip(timing["model"], timing["rtf"]) if np.isfinite(v)}
+        if timing is not None and "rtf" in timing
+        else {}
+    )
+    threads = int(timing["threads"].iloc[0]) if timing is not None and "threads" in timing and len(timing) else None
     figs_dir = Path(figures_dir)
     (out_dir / "figures").mkdir(exist_ok=True)
     sections = []
@@ -235,16 +287,33 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
         board = boards[ds]
         s = summary[(summary["dataset"] == ds) & ~summary["model"].str.startswith(ORACLE_PREFIX)]  # figures: models
         primary = board.attrs["primary"]
-        made = [figures.metric_bars(s, figs_dir / f"{date}_{ds}_metrics.png", dataset=ds,
-                                    metrics=board.attrs["metrics"], sort_by=primary)]
+        made = [
+            figures.metric_bars(
+                s, figs_dir / f"{date}_{ds}_metrics.png", dataset=ds, metrics=board.attrs["metrics"], sort_by=primary
+            )
+        ]
         if (s["model"] != NOISY).any():
-            made.append(figures.quality_vs_latency(s, latency, figs_dir / f"{date}_{ds}_quality_vs_latency.png",
-                                                   metric=primary, dataset=ds))
-            made.append(figures.quality_vs_size(s, sizes, figs_dir / f"{date}_{ds}_quality_vs_size.png",
-                                                metric=primary, dataset=ds))
+            made.append(
+                figures.quality_vs_latency(
+                    s, latency, figs_dir / f"{date}_{ds}_quality_vs_latency.png", metric=primary, dataset=ds
+                )
+            )
+            made.append(
+                figures.quality_vs_size(
+                    s, sizes, figs_dir / f"{date}_{ds}_quality_vs_size.png", metric=primary, dataset=ds
+                )
+            )
             if rtf:
-                made.append(figures.quality_vs_rtf(_with_variants(s, variants), figs_dir / f"{date}_{ds}_quality_vs_rtf.png",
-                                                   metric=primary, dataset=ds, rtf=rtf, threads=threads))
+                made.append(
+                    figures.quality_vs_rtf(
+                        _with_variants(s, variants),
+                        figs_dir / f"{date}_{ds}_quality_vs_rtf.png",
+                        metric=primary,
+                        dataset=ds,
+                        rtf=rtf,
+                        threads=threads,
+                    )
+                )
         pivot = None
         if bands is not None and len(bands) and ds in set(bands["dataset"]):
             made.append(figures.snr_curves(bands, figs_dir / f"{date}_{ds}_snr_bands.png", dataset=ds))
@@ -255,23 +324,45 @@ def build_report(table, out_dir: str | os.PathLike, *, date: str, figures_dir: s
             local.append(f"figures/{f.name}")
         models = [m for m in board["model"] if not is_reference(m)]
         players = listening_players(table, out_dir, ds, models, pick_examples(table, ds, examples)) if examples else []
-        groups = {name: best_by_group(board, key) for name, key in
-                  (("family", "family"), ("latency", "latency_class"), ("size", "size_class"))}
+        groups = {
+            name: best_by_group(board, key)
+            for name, key in (("family", "family"), ("latency", "latency_class"), ("size", "size_class"))
+        }
         paper = paper_table(summary, ds)
         matrix = best_by_group(board, ["size_class", "latency_class"])
-        sections.append({"dataset": ds, "board": board, "paper_html": html_table(paper) if paper is not None else "", "board_html": _board_html(board, variants, threads),
-                         "headline": headline(board), "figures": local,
-                         "versus": user_model_sentences(table, board), "pivot": pivot,
-                         "pivot_html": _pivot_html(pivot) if pivot is not None else None,
-                         "players": players, "groups": groups,
-                         "matrix": matrix, "matrix_html": _matrix_html(board, matrix)})
+        sections.append(
+            {
+                "dataset": ds,
+                "board": board,
+                "paper_html": html_table(paper) if paper is not None else "",
+                "board_html": _board_html(board, variants, threads),
+                "headline": headline(board),
+                "figures": local,
+                "versus": user_model_sentences(table, board),
+                "pivot": pivot,
+                "pivot_html": _pivot_html(pivot) if pivot is not None else None,
+                "players": players,
+                "groups": groups,
+                "matrix": matrix,
+                "matrix_html": _matrix_html(board, matrix),
+            }
+        )
 
     prev = previous_report(out_dir.parent, date)
-    changes = (changes_since(pd.read_csv(prev / "summary.csv"), summary) if prev
-               else ["first report in this folder"])
+    changes = changes_since(pd.read_csv(prev / "summary.csv"), summary) if prev else ["first report in this folder"]
     notes = [*notes, f"previous report: {prev.name}" if prev else "previous report: none"]
-    data = ReportData(out_dir, f"setoolkit daily report {date}", date, sections, summary, bands, changes, notes,
-                      speed, _listening_sections(table, out_dir, listening))
+    data = ReportData(
+        out_dir,
+        f"setoolkit daily report {date}",
+        date,
+        sections,
+        summary,
+        bands,
+        changes,
+        notes,
+        speed,
+        _listening_sections(table, out_dir, listening),
+    )
     _write_markdown(data)
     _write_html(data)
     return out_dir
@@ -313,23 +404,30 @@ def _speed_context(speed) -> dict:
         threads = ", ".join(str(t) for t in dict.fromkeys(timing.get("threads", []))) or "?"
         load = load_sentence(timing)
         busy = timing["busy"].fillna(False).astype(bool).any() if "busy" in timing else False
-        ctx["timing"] = {"text": f"RTF and per-hop latency from the dedicated timing pass: {threads} thread(s) "
-                                 f"on {cpus}, warmed up, after the evaluation workers finished. {load}".strip(),
-                         "short": f"timing pass, {threads} thread(s) on {cpus}"
-                                  + (f"; {BUSY_MARK} = timed while the machine was busy" if busy else ""),
-                         "table": html_table(timing.round(4))}
+        ctx["timing"] = {
+            "text": f"RTF and per-hop latency from the dedicated timing pass: {threads} thread(s) "
+            f"on {cpus}, warmed up, after the evaluation workers finished. {load}".strip(),
+            "short": f"timing pass, {threads} thread(s) on {cpus}"
+            + (f"; {BUSY_MARK} = timed while the machine was busy" if busy else ""),
+            "table": html_table(timing.round(4)),
+        }
     if variants is not None and len(variants):
         ctx["variants"] = html_table(variants.round(4))
     if profile is not None and len(profile):
         stages = profile["stage"].astype(str)
         top = profile[~stages.str.contains(":") & (stages != "total")]
-        total = float(profile.loc[stages == "total", "seconds"].iloc[0]) if (stages == "total").any() \
+        total = (
+            float(profile.loc[stages == "total", "seconds"].iloc[0])
+            if (stages == "total").any()
             else float(top["seconds"].sum())
+        )
         share = (profile["seconds"] / total).map("{:.0%}".format) if total > 0 else "–"
         biggest = top.sort_values("seconds", ascending=False).head(3)
-        ctx["profile"] = {"text": f"{total:.0f} s in all; most in " + ", ".join(
-            f"{r.stage} ({r.seconds:.0f} s)" for r in biggest.itertuples(index=False)),
-            "table": html_table(profile.assign(share=share).round(2))}
+        ctx["profile"] = {
+            "text": f"{total:.0f} s in all; most in "
+            + ", ".join(f"{r.stage} ({r.seconds:.0f} s)" for r in biggest.itertuples(index=False)),
+            "table": html_table(profile.assign(share=share).round(2)),
+        }
     return ctx
 
 
@@ -342,12 +440,16 @@ def load_sentence(timing) -> str:
     steal = timing["steal_pct"].dropna() if "steal_pct" in timing else other * np.nan
     busy = timing.loc[timing["busy"].fillna(False).astype(bool), "model"].tolist() if "busy" in timing else []
     worst = timing.loc[timing["other_cpu"].idxmax()]
-    text = (f"Machine load during the pass: load average {load1.min():.1f}-{load1.max():.1f}, other processes "
-            f"{other.min():.0f}-{other.max():.0f}% of a core (busiest: {worst.get('other_top') or '-'}), "
-            f"CPU steal up to {steal.max() if len(steal) else 0:.0f}%. ")
+    text = (
+        f"Machine load during the pass: load average {load1.min():.1f}-{load1.max():.1f}, other processes "
+        f"{other.min():.0f}-{other.max():.0f}% of a core (busiest: {worst.get('other_top') or '-'}), "
+        f"CPU steal up to {steal.max() if len(steal) else 0:.0f}%. "
+    )
     if busy:
-        return text + (f"{len(busy)} of {len(timing)} models were timed again and stayed contended "
-                       f"({', '.join(busy)}; {BUSY_MARK} beside their RTF): their RTF is an upper bound.")
+        return text + (
+            f"{len(busy)} of {len(timing)} models were timed again and stayed contended "
+            f"({', '.join(busy)}; {BUSY_MARK} beside their RTF): their RTF is an upper bound."
+        )
     return text + "Every model was timed with the machine to itself (other processes under half a core)."
 
 
@@ -356,30 +458,78 @@ def _write_markdown(data: ReportData) -> None:
     bands, changes, notes, speed = data.bands, data.changes, data.notes, data.speed
     md = [f"# {md_escape(title)}", "", "## At a glance", "", *[f"- {md_escape(s['headline'])}" for s in sections], ""]
     timing = speed["timing"]
-    md += ["RTF: " + (f"one-thread timing pass (timing.csv). {load_sentence(timing)}".strip()
-                      if timing is not None and len(timing)
-                      else "– (no timing pass in this folder; the evaluation workers' times are contended)"), ""]
+    md += [
+        "RTF: "
+        + (
+            f"one-thread timing pass (timing.csv). {load_sentence(timing)}".strip()
+            if timing is not None and len(timing)
+            else "– (no timing pass in this folder; the evaluation workers' times are contended)"
+        ),
+        "",
+    ]
     for s in sections:
-        md += [f"## Leaderboard: {md_escape(s['dataset'])}", "", markdown_table(board_display(s["board"])), "",
-               *[f"{md_escape(v)}\n" for v in s["versus"]]]
+        md += [
+            f"## Leaderboard: {md_escape(s['dataset'])}",
+            "",
+            markdown_table(board_display(s["board"])),
+            "",
+            *[f"{md_escape(v)}\n" for v in s["versus"]],
+        ]
     md += ["## Comparison groups", ""]
     for s in sections:
         m = s["matrix"]
         if len(m):
-            md += [f"### {md_escape(s['dataset'])}: best model per size x latency class", "",
-                   markdown_table(m[["size_class", "latency_class", "best", s["board"].attrs["primary"], "ci"]]), ""]
+            md += [
+                f"### {md_escape(s['dataset'])}: best model per size x latency class",
+                "",
+                markdown_table(m[["size_class", "latency_class", "best", s["board"].attrs["primary"], "ci"]]),
+                "",
+            ]
     for s in sections:
         if s["pivot"] is not None:
-            md += [f"## {md_escape(s['dataset'])} by input SNR band ({catalog.label('pesq_wb')})", "",
-                   markdown_table(s["pivot"].round(3), index=True), ""]
-    md += ["## What changed since the previous report", "", *[f"- {md_escape(c)}" for c in changes], "",
-           "## Figures", "", *[f"![{md_escape(Path(f).stem)}]({url_path(f)})" for s in sections for f in s["figures"]],
-           "",
-           "## Full summary (means, 95% bootstrap CIs in summary.csv)", "",
-           markdown_table(summary[[c for c in ("dataset", "model", "n", "pesq_wb", "stoi", "si_sdr", "OVRL",
-                                               "delta_pesq_wb", "delta_si_sdr", "delta_OVRL")
-                                   if c in summary.columns]].round(3)), "",
-           "## Notes", "", *[f"- {md_escape(n)}" for n in notes], ""]
+            md += [
+                f"## {md_escape(s['dataset'])} by input SNR band ({catalog.label('pesq_wb')})",
+                "",
+                markdown_table(s["pivot"].round(3), index=True),
+                "",
+            ]
+    md += [
+        "## What changed since the previous report",
+        "",
+        *[f"- {md_escape(c)}" for c in changes],
+        "",
+        "## Figures",
+        "",
+        *[f"![{md_escape(Path(f).stem)}]({url_path(f)})" for s in sections for f in s["figures"]],
+        "",
+        "## Full summary (means, 95% bootstrap CIs in summary.csv)",
+        "",
+        markdown_table(
+            summary[
+                [
+                    c
+                    for c in (
+                        "dataset",
+                        "model",
+                        "n",
+                        "pesq_wb",
+                        "stoi",
+                        "si_sdr",
+                        "OVRL",
+                        "delta_pesq_wb",
+                        "delta_si_sdr",
+                        "delta_OVRL",
+                    )
+                    if c in summary.columns
+                ]
+            ].round(3)
+        ),
+        "",
+        "## Notes",
+        "",
+        *[f"- {md_escape(n)}" for n in notes],
+        "",
+    ]
     if data.listening:
         md += ["## Listening tests", ""]
         for sec in data.listening:
@@ -394,27 +544,56 @@ def _write_html(data: ReportData) -> None:
     bands, changes, notes, speed = data.bands, data.changes, data.notes, data.speed
     import jinja2
 
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
-    families = sorted({f for s in sections for f, m in zip(s["board"]["family"], s["board"]["model"])
-                       if not is_reference(m) and f in FAMILY_COLOURS})
-    links = [p for p in ("scores.csv", "scores.parquet", "summary.csv", "snr_bands.csv", "timing.csv",
-                         "variants.csv", "profile.csv") if (out_dir / p).exists()]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
+    families = sorted(
+        {
+            f
+            for s in sections
+            for f, m in zip(s["board"]["family"], s["board"]["model"])
+            if not is_reference(m) and f in FAMILY_COLOURS
+        }
+    )
+    links = [
+        p
+        for p in (
+            "scores.csv",
+            "scores.parquet",
+            "summary.csv",
+            "snr_bands.csv",
+            "timing.csv",
+            "variants.csv",
+            "profile.csv",
+        )
+        if (out_dir / p).exists()
+    ]
     links += [f"leaderboard_{s['dataset']}.csv" for s in sections]
     published = published_table(summary, bands)
     if published is not None:
         published.to_csv(out_dir / "published_vs_measured.csv", index=False)
     page = env.get_template("report.html.j2").render(
         published_html=html_table(published.drop(columns="caveat")) if published is not None else "",
-        published_caveats=(sorted({(r.set or r.dataset, r.caveat) for r in published.itertuples()})
-                           if published is not None else []),
-        title=title, date=date, sections=sections, notes=notes, changes=changes, speed=_speed_context(speed),
-        family_colours={f: FAMILY_COLOURS[f] for f in families}, links=links,
+        published_caveats=(
+            sorted({(r.set or r.dataset, r.caveat) for r in published.itertuples()}) if published is not None else []
+        ),
+        title=title,
+        date=date,
+        sections=sections,
+        notes=notes,
+        changes=changes,
+        speed=_speed_context(speed),
+        family_colours={f: FAMILY_COLOURS[f] for f in families},
+        links=links,
         summary_html=html_table(summary.round(3)),
         bands_html=html_table(bands.round(3)) if bands is not None and len(bands) else "",
-        player_css=(STATIC / "player.css").read_text(), report_css=(STATIC / "report.css").read_text(),
-        player_js=(STATIC / "player.js").read_text(), json=script_json, url=url_path,
-        label=catalog.label, primary_of=lambda s: s["board"].attrs["primary"],
-        listening=[sec.html for sec in data.listening])
+        player_css=(STATIC / "player.css").read_text(),
+        report_css=(STATIC / "report.css").read_text(),
+        player_js=(STATIC / "player.js").read_text(),
+        json=script_json,
+        url=url_path,
+        label=catalog.label,
+        primary_of=lambda s: s["board"].attrs["primary"],
+        listening=[sec.html for sec in data.listening],
+    )
     (out_dir / "report.html").write_text(page)

@@ -8,8 +8,8 @@ and shade; scatter labels are placed so that no two texts overlap (:func:`text_o
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -18,12 +18,22 @@ from ..registry import CARDS
 from ..stft import stft_np, window
 
 #: One colour per model family, fixed so that a family has the same colour in every figure and report.
-FAMILY_COLOURS = {"dpcrn": "#1f77b4", "deepfilternet": "#d62728", "gtcrn": "#2ca02c", "dtln": "#ff7f0e",
-                  "nsnet2": "#9467bd", "rnnoise": "#8c564b", "demucs": "#e377c2", "segan": "#17becf",
-                  "classical": "#bcbd22",
-                  "other": "#7f7f7f"}
+FAMILY_COLOURS = {
+    "dpcrn": "#1f77b4",
+    "deepfilternet": "#d62728",
+    "gtcrn": "#2ca02c",
+    "dtln": "#ff7f0e",
+    "nsnet2": "#9467bd",
+    "rnnoise": "#8c564b",
+    "demucs": "#e377c2",
+    "segan": "#17becf",
+    "classical": "#bcbd22",
+    "other": "#7f7f7f",
+}
 NOISY_COLOUR = "0.45"
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+
+
 def _plt():
     import matplotlib
 
@@ -33,17 +43,18 @@ def _plt():
     return plt
 
 
-
-def spectrogram_grid(signals: Mapping[str, np.ndarray], sr: int, out: str | Path, *, n_fft: int | None = None,
-                     title: str = "") -> Path:
+def spectrogram_grid(
+    signals: Mapping[str, np.ndarray], sr: int, out: str | Path, *, n_fft: int | None = None, title: str = ""
+) -> Path:
     """One log-power spectrogram per named signal ``(samples,)``, shared dB colour scale (top 80 dB)."""
-
     plt = _plt()
     n_fft = n_fft or (512 if sr <= 16000 else 1024 if sr <= 24000 else 2048)
     hop = n_fft // 4
     w = window("hann", n_fft, dtype=np.float64)
-    specs = {k: 10 * np.log10(np.abs(stft_np(np.asarray(v, dtype=np.float64).reshape(-1), n_fft, hop, w)) ** 2
-                              + 1e-10) for k, v in signals.items()}
+    specs = {
+        k: 10 * np.log10(np.abs(stft_np(np.asarray(v, dtype=np.float64).reshape(-1), n_fft, hop, w)) ** 2 + 1e-10)
+        for k, v in signals.items()
+    }
     vmax = max(s.max() for s in specs.values())
     fig, axes = plt.subplots(len(specs), 1, figsize=(8, 2.2 * len(specs)), squeeze=False, sharex=True)
     im = None
@@ -59,7 +70,6 @@ def spectrogram_grid(signals: Mapping[str, np.ndarray], sr: int, out: str | Path
     return _save(fig, out)
 
 
-
 def _save(fig, out: str | Path) -> Path:
     plt = _plt()
     out = Path(out)
@@ -69,16 +79,19 @@ def _save(fig, out: str | Path) -> Path:
     return out
 
 
-
-
-
-def waveforms(signals: Mapping[str, np.ndarray], sr: int, out: str | Path, *, start: int = 0,
-              stop: int | None = None, title: str = "") -> Path:
+def waveforms(
+    signals: Mapping[str, np.ndarray],
+    sr: int,
+    out: str | Path,
+    *,
+    start: int = 0,
+    stop: int | None = None,
+    title: str = "",
+) -> Path:
     """Stacked waveforms of named signals ``(samples,)`` over samples ``[start, stop)``, time in ms, shared
     y axis: the figure for showing a delay before and after compensation."""
     plt = _plt()
-    fig, axes = plt.subplots(len(signals), 1, sharex=True, sharey=True, figsize=(8, 1.7 * len(signals)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(signals), 1, sharex=True, sharey=True, figsize=(8, 1.7 * len(signals)), squeeze=False)
     for ax, (name, sig) in zip(axes[:, 0], signals.items()):
         seg = np.asarray(sig).reshape(-1)[start:stop]
         ax.plot((start + np.arange(len(seg))) / sr * 1000, seg, lw=0.7)
@@ -112,7 +125,6 @@ def loss_curves(logs: Mapping[str, str | Path], out: str | Path, *, ylabel: str 
 
 def family_of(model: str) -> str:
     """The model card's family of ``model`` (``"other"`` for names not in the registry)."""
-
     card = CARDS.get(model)
     return card.family if card else "other"
 
@@ -121,7 +133,6 @@ def model_styles(models: Sequence[str]) -> dict[str, dict]:
     """``{model: {"family", "color", "marker", "shade"}}``: the family colour, and per variant (registry
     order within the family) a marker and a lighter shade of that colour for bars."""
     from matplotlib.colors import to_rgb
-
 
     order = {n: i for i, n in enumerate(CARDS)}
     by_family: dict[str, list[str]] = {}
@@ -132,8 +143,12 @@ def model_styles(models: Sequence[str]) -> dict[str, dict]:
         base = np.asarray(to_rgb(FAMILY_COLOURS.get(fam, FAMILY_COLOURS["other"])))
         for i, m in enumerate(names):
             mix = 0.55 * i / max(len(names) - 1, 1) if len(names) > 1 else 0.0
-            styles[m] = {"family": fam, "color": FAMILY_COLOURS.get(fam, FAMILY_COLOURS["other"]),
-                         "marker": MARKERS[i % len(MARKERS)], "shade": tuple(base + (1 - base) * mix)}
+            styles[m] = {
+                "family": fam,
+                "color": FAMILY_COLOURS.get(fam, FAMILY_COLOURS["other"]),
+                "marker": MARKERS[i % len(MARKERS)],
+                "shade": tuple(base + (1 - base) * mix),
+            }
     return styles
 
 
@@ -143,8 +158,12 @@ def _family_legend(styles: Mapping[str, dict], *, markers: bool = False, noisy: 
     from matplotlib.patches import Patch
 
     fams = list(dict.fromkeys(s["family"] for s in styles.values()))
-    handles = [Line2D([], [], ls="", marker="o", color=FAMILY_COLOURS.get(f, FAMILY_COLOURS["other"]), label=f)
-               if markers else Patch(color=FAMILY_COLOURS.get(f, FAMILY_COLOURS["other"]), label=f) for f in fams]
+    handles = [
+        Line2D([], [], ls="", marker="o", color=FAMILY_COLOURS.get(f, FAMILY_COLOURS["other"]), label=f)
+        if markers
+        else Patch(color=FAMILY_COLOURS.get(f, FAMILY_COLOURS["other"]), label=f)
+        for f in fams
+    ]
     if noisy:
         handles.append(Line2D([], [], ls="--", color=NOISY_COLOUR, label="noisy input"))
     return handles
@@ -191,7 +210,7 @@ def text_overlaps(fig) -> list[tuple[str, str]]:
     boxes = text_boxes(fig)
     pairs = []
     for i, (a, ba) in enumerate(boxes):
-        for b, bb in boxes[i + 1:]:
+        for b, bb in boxes[i + 1 :]:
             if ba.overlaps(bb):
                 pairs.append((a, b))
     return pairs
@@ -240,18 +259,21 @@ def _place_labels(ax, xs, ys, labels, colors, avoid=()) -> list[str]:
             y0 = py + dy * dpi - {"bottom": 0, "top": hgt, "center": hgt / 2}[va]
             bb = Bbox.from_bounds(x0, y0, w, hgt)
             pad = bb.padded(1.5)
-            inside = (bb.x0 >= frame.x0 + 2 and bb.x1 <= frame.x1 - 2 and bb.y0 >= frame.y0 + 2
-                      and bb.y1 <= frame.y1 - 2)
+            inside = bb.x0 >= frame.x0 + 2 and bb.x1 <= frame.x1 - 2 and bb.y0 >= frame.y0 + 2 and bb.y1 <= frame.y1 - 2
             if not inside or any(pad.overlaps(t) for t in hard) or (strict and any(pad.overlaps(t) for t in lines)):
                 continue
             if radius > 15:  # the leader line must not cross another label
                 seg = np.linspace([px, py], [px + dx * dpi, py + dy * dpi], 12)[2:]
                 if any(t.contains(sx, sy) for t in hard[n_fixed:] for sx, sy in seg):
                     continue
-            kw = {"arrowprops": {"arrowstyle": "-", "color": c, "lw": 0.6, "shrinkA": 0, "shrinkB": 3}} \
-                if radius > 15 else {}
-            ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, fontsize=8,
-                        color="0.1", **kw)
+            kw = (
+                {"arrowprops": {"arrowstyle": "-", "color": c, "lw": 0.6, "shrinkA": 0, "shrinkB": 3}}
+                if radius > 15
+                else {}
+            )
+            ax.annotate(
+                text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, fontsize=8, color="0.1", **kw
+            )
             hard.append(bb)
             break
         else:
@@ -262,8 +284,14 @@ def _place_labels(ax, xs, ys, labels, colors, avoid=()) -> list[str]:
 # ------------------------------------------------------------------------------------------ figures
 
 
-def metric_bars(summary, out: str | Path, *, metrics: Sequence[str] = ("pesq_wb", "stoi", "si_sdr", "OVRL"),
-                dataset: str | None = None, sort_by: str | None = None) -> Path:
+def metric_bars(
+    summary,
+    out: str | Path,
+    *,
+    metrics: Sequence[str] = ("pesq_wb", "stoi", "si_sdr", "OVRL"),
+    dataset: str | None = None,
+    sort_by: str | None = None,
+) -> Path:
     """Horizontal bars of per-model means with their 95% bootstrap CIs (``<metric>_lo``/``_hi`` columns of
     :func:`setoolkit.evaluation.summarize`), one panel per metric, models sorted by ``sort_by`` (default: the
     first metric present) best on top; the noisy input is the dashed reference line, not a bar. Colour =
@@ -280,8 +308,7 @@ def metric_bars(summary, out: str | Path, *, metrics: Sequence[str] = ("pesq_wb"
     models = list(s["model"])
     styles = model_styles(models)
     height = max(2.2, 0.26 * len(models) + 1.3)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2.7 * len(metrics) + 1.4, height), squeeze=False,
-                             sharey=True)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.7 * len(metrics) + 1.4, height), squeeze=False, sharey=True)
     y = np.arange(len(models))
     for ax, m in zip(axes[0], metrics):
         mean = s[m].to_numpy(dtype=float)
@@ -293,10 +320,17 @@ def metric_bars(summary, out: str | Path, *, metrics: Sequence[str] = ("pesq_wb"
         span = (vals.max() - vals.min()) if vals.size else 1.0
         x0 = vals.min() - 0.08 * (span or 1.0) if vals.size else 0.0
         x1 = vals.max() + 0.05 * (span or 1.0) if vals.size else 1.0
-        ax.barh(y, np.nan_to_num(mean - x0), left=x0, height=0.72,
-                xerr=np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)]),
-                color=[styles[n]["shade"] for n in models], edgecolor=[styles[n]["color"] for n in models],
-                linewidth=0.8, error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "0.25"})
+        ax.barh(
+            y,
+            np.nan_to_num(mean - x0),
+            left=x0,
+            height=0.72,
+            xerr=np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)]),
+            color=[styles[n]["shade"] for n in models],
+            edgecolor=[styles[n]["color"] for n in models],
+            linewidth=0.8,
+            error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "0.25"},
+        )
         if ref is not None:
             ax.axvline(ref, color=NOISY_COLOUR, ls="--", lw=1.1)
         ax.set_xlim(x0, x1)
@@ -307,12 +341,22 @@ def metric_bars(summary, out: str | Path, *, metrics: Sequence[str] = ("pesq_wb"
         ax.xaxis.set_major_locator(plt.MaxNLocator(4))
         ax.grid(axis="x", alpha=0.3)
     axes[0, 0].set_yticks(y, models, fontsize=9)
-    fig.suptitle(f"{dataset}: mean and 95% CI, sorted by {catalog.label(sort_by)}" if dataset else
-                 f"mean and 95% CI, sorted by {catalog.label(sort_by)}", fontsize=11)
+    fig.suptitle(
+        f"{dataset}: mean and 95% CI, sorted by {catalog.label(sort_by)}"
+        if dataset
+        else f"mean and 95% CI, sorted by {catalog.label(sort_by)}",
+        fontsize=11,
+    )
     fig.tight_layout()
     handles = _family_legend(styles, noisy=len(noisy) > 0)
-    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 5),
-               fontsize=8, frameon=False)
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(len(handles), 5),
+        fontsize=8,
+        frameon=False,
+    )
     return _save(fig, out)
 
 
@@ -347,9 +391,17 @@ def _log_axis(ax, values: np.ndarray) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, metric: str = "pesq_wb",
-                    dataset: str | None = None, cost_label: str = "cost", log: bool = True,
-                    title: str | None = None) -> Path:
+def quality_vs_cost(
+    summary,
+    costs: Mapping[str, float],
+    out: str | Path,
+    *,
+    metric: str = "pesq_wb",
+    dataset: str | None = None,
+    cost_label: str = "cost",
+    log: bool = True,
+    title: str | None = None,
+) -> Path:
     """Each model's mean ``metric`` (with its 95% CI) against a cost (``costs[model]``: RTF, parameters,
     latency...; lower is better). The Pareto front (no model both cheaper and better) is drawn; labels are
     placed where they overlap nothing; the noisy input is the dashed reference line."""
@@ -377,8 +429,17 @@ def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, met
         lo, hi = getattr(r, f"{metric}_lo", np.nan), getattr(r, f"{metric}_hi", np.nan)
         avoid.append(((xi, lo), (xi, hi)))
         st = styles[r.model]
-        ax.errorbar([xi], [yi], yerr=[[yi - lo], [hi - yi]] if np.isfinite(lo) and np.isfinite(hi) else None,
-                    fmt=st["marker"], color=st["color"], ms=6, capsize=2, elinewidth=0.8, zorder=3)
+        ax.errorbar(
+            [xi],
+            [yi],
+            yerr=[[yi - lo], [hi - yi]] if np.isfinite(lo) and np.isfinite(hi) else None,
+            fmt=st["marker"],
+            color=st["color"],
+            ms=6,
+            capsize=2,
+            elinewidth=0.8,
+            zorder=3,
+        )
     front = pareto_front(x, yv)
     if front.size:
         ax.plot(x[front], yv[front], "-", color="0.35", lw=1, zorder=2, drawstyle="steps-post", alpha=0.8)
@@ -392,18 +453,34 @@ def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, met
     elif x.size:
         span = x.max() - x.min() or 1.0
         ax.set_xlim(x.min() - 0.15 * span, x.max() + 0.15 * span)
-    lo_all = np.concatenate([yv, s.get(f"{metric}_lo", s[metric]).to_numpy(dtype=float),
-                             noisy[metric].to_numpy(dtype=float) if len(noisy) else []])
-    hi_all = np.concatenate([yv, s.get(f"{metric}_hi", s[metric]).to_numpy(dtype=float),
-                             noisy[metric].to_numpy(dtype=float) if len(noisy) else []])
+    lo_all = np.concatenate(
+        [
+            yv,
+            s.get(f"{metric}_lo", s[metric]).to_numpy(dtype=float),
+            noisy[metric].to_numpy(dtype=float) if len(noisy) else [],
+        ]
+    )
+    hi_all = np.concatenate(
+        [
+            yv,
+            s.get(f"{metric}_hi", s[metric]).to_numpy(dtype=float),
+            noisy[metric].to_numpy(dtype=float) if len(noisy) else [],
+        ]
+    )
     lo_all, hi_all = lo_all[np.isfinite(lo_all)], hi_all[np.isfinite(hi_all)]
     if lo_all.size:
         span = (hi_all.max() - lo_all.min()) or 1.0
         ax.set_ylim(lo_all.min() - 0.08 * span, hi_all.max() + 0.22 * span)
     ax.set_xlabel(cost_label + (" (log scale)" if log else ""))
     ax.set_ylabel(catalog.label(metric, with_unit=True))
-    ax.set_title(title or (f"{catalog.label(metric)} vs {cost_label.split(' (')[0].split(',')[0]}"
-                           + (f" on {dataset}" if dataset else "")), fontsize=11)
+    ax.set_title(
+        title
+        or (
+            f"{catalog.label(metric)} vs {cost_label.split(' (')[0].split(',')[0]}"
+            + (f" on {dataset}" if dataset else "")
+        ),
+        fontsize=11,
+    )
     ax.grid(alpha=0.3)
     from matplotlib.lines import Line2D
 
@@ -412,15 +489,20 @@ def quality_vs_cost(summary, costs: Mapping[str, float], out: str | Path, *, met
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     unplaced = _place_labels(ax, x, yv, models, [styles[m]["color"] for m in models], avoid)
     if unplaced:  # no free spot near the point: the model goes in the legend with its own marker
-        extra = [Line2D([], [], ls="", marker=styles[m]["marker"], color=styles[m]["color"], label=m)
-                 for m in unplaced]
-        ax.legend(handles=handles + extra, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-                  frameon=False)
+        extra = [Line2D([], [], ls="", marker=styles[m]["marker"], color=styles[m]["color"], label=m) for m in unplaced]
+        ax.legend(handles=handles + extra, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return _save(fig, out)
 
 
-def quality_vs_rtf(summary, out: str | Path, *, metric: str = "pesq_wb", dataset: str | None = None,
-                   rtf: Mapping[str, float] | None = None, threads: int | None = None) -> Path:
+def quality_vs_rtf(
+    summary,
+    out: str | Path,
+    *,
+    metric: str = "pesq_wb",
+    dataset: str | None = None,
+    rtf: Mapping[str, float] | None = None,
+    threads: int | None = None,
+) -> Path:
     """:func:`quality_vs_cost` against the real-time factor (``rtf``: model -> RTF from a timing pass;
     default: the summary's ``rtf`` column)."""
     if rtf is None:
@@ -430,17 +512,26 @@ def quality_vs_rtf(summary, out: str | Path, *, metric: str = "pesq_wb", dataset
     return quality_vs_cost(summary, rtf, out, metric=metric, dataset=dataset, cost_label=label)
 
 
-def quality_vs_size(summary, sizes: Mapping[str, float], out: str | Path, *, metric: str = "pesq_wb",
-                    dataset: str | None = None, unit: str = "parameters (millions)") -> Path:
+def quality_vs_size(
+    summary,
+    sizes: Mapping[str, float],
+    out: str | Path,
+    *,
+    metric: str = "pesq_wb",
+    dataset: str | None = None,
+    unit: str = "parameters (millions)",
+) -> Path:
     """:func:`quality_vs_cost` against model size (``sizes[model]``, e.g. parameters in millions)."""
     return quality_vs_cost(summary, sizes, out, metric=metric, dataset=dataset, cost_label=unit)
 
 
-def quality_vs_latency(summary, latency_ms: Mapping[str, float], out: str | Path, *, metric: str = "pesq_wb",
-                       dataset: str | None = None) -> Path:
+def quality_vs_latency(
+    summary, latency_ms: Mapping[str, float], out: str | Path, *, metric: str = "pesq_wb", dataset: str | None = None
+) -> Path:
     """:func:`quality_vs_cost` against algorithmic latency (ms, from the model cards)."""
-    return quality_vs_cost(summary, latency_ms, out, metric=metric, dataset=dataset,
-                           cost_label="algorithmic latency (ms)")
+    return quality_vs_cost(
+        summary, latency_ms, out, metric=metric, dataset=dataset, cost_label="algorithmic latency (ms)"
+    )
 
 
 def snr_curves(bands, out: str | Path, *, metric: str = "pesq_wb", dataset: str | None = None) -> Path:
@@ -461,19 +552,26 @@ def snr_curves(bands, out: str | Path, *, metric: str = "pesq_wb", dataset: str 
     ax.set_xlabel("input SNR band (dB)")
     ax.set_ylabel(catalog.label(metric, with_unit=True))
     ax.set_title(f"{catalog.label(metric)} per input SNR" + (f" on {dataset}" if dataset else ""), fontsize=11)
-    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-              ncol=1 if len(models) <= 16 else 2)
+    ax.legend(
+        fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, ncol=1 if len(models) <= 16 else 2
+    )
     ax.grid(alpha=0.3)
     return _save(fig, out)
 
 
-def spectrogram_image(audio: np.ndarray, sr: int, *, vmax: float | None = None, max_width: int = 900,
-                      max_height: int = 160, n_fft: int | None = None) -> tuple[bytes, float]:
+def spectrogram_image(
+    audio: np.ndarray,
+    sr: int,
+    *,
+    vmax: float | None = None,
+    max_width: int = 900,
+    max_height: int = 160,
+    n_fft: int | None = None,
+) -> tuple[bytes, float]:
     """PNG bytes of a bare log-power spectrogram of ``(samples,)`` audio (no axes: its width is exactly the
     signal's duration, for a player's playhead), magma colours over the top 80 dB below ``vmax`` (dB; default
     the signal's own maximum, pass one value to compare signals). Returns ``(png, vmax)``."""
     import io
-
 
     n_fft = n_fft or (512 if sr <= 16000 else 1024 if sr <= 24000 else 2048)
     hop = n_fft // 4

@@ -81,14 +81,20 @@ def model_info(models: Sequence[str]):
     for m in models:
         c = CARDS.get(m)
         fb = c.file_bytes if c else None
-        rows.append({"model": m, "family": c.family if c else "other",
-                     "latency_ms": c.latency_ms if c and c.latency_ms is not None else np.nan,
-                     "params_M": c.params / 1e6 if c and c.params else np.nan,
-                     "file_MB": fb / 1e6 if fb else np.nan,
-                     "latency_class": latency_class(c.latency_ms if c else None),
-                     "size_class": size_class(c.params if c else None)})
-    return pd.DataFrame(rows, columns=["model", "family", "latency_ms", "params_M", "file_MB", "latency_class",
-                                       "size_class"])
+        rows.append(
+            {
+                "model": m,
+                "family": c.family if c else "other",
+                "latency_ms": c.latency_ms if c and c.latency_ms is not None else np.nan,
+                "params_M": c.params / 1e6 if c and c.params else np.nan,
+                "file_MB": fb / 1e6 if fb else np.nan,
+                "latency_class": latency_class(c.latency_ms if c else None),
+                "size_class": size_class(c.params if c else None),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["model", "family", "latency_ms", "params_M", "file_MB", "latency_class", "size_class"]
+    )
 
 
 #: Beside an RTF measured while the machine was busy (timing.csv ``busy``): the number is an upper bound.
@@ -127,10 +133,16 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
 
     s = summary[summary["dataset"] == dataset].copy()
     primary = primary_metric(s)
-    metrics = [m for m in (PAIRED_METRICS if primary == "pesq_wb" else UNPAIRED_METRICS)
-               if m in s.columns and s[m].notna().any()]
-    deltas = [d for d in ((f"delta_{primary}", "delta_si_sdr") if primary == "pesq_wb" else ("delta_OVRL",))
-              if d in s.columns and s[d].notna().any()]
+    metrics = [
+        m
+        for m in (PAIRED_METRICS if primary == "pesq_wb" else UNPAIRED_METRICS)
+        if m in s.columns and s[m].notna().any()
+    ]
+    deltas = [
+        d
+        for d in ((f"delta_{primary}", "delta_si_sdr") if primary == "pesq_wb" else ("delta_OVRL",))
+        if d in s.columns and s[d].notna().any()
+    ]
     if variants is not None and len(variants):
         hidden = set(variants.loc[variants["model"] != variants["representative"], "model"])
         s = s[~s["model"].isin(hidden)]
@@ -140,8 +152,9 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
         t = timing.drop_duplicates("model", keep="last").set_index("model")
         for col in ("rtf", "hop_ms", "hop_p95_ms"):
             board[col] = board["model"].map(t[col]) if col in t.columns else np.nan
-        board["rtf_busy"] = (board["model"].map(t["busy"].astype(bool)).fillna(False).astype(bool)
-                             if "busy" in t.columns else False)
+        board["rtf_busy"] = (
+            board["model"].map(t["busy"].astype(bool)).fillna(False).astype(bool) if "busy" in t.columns else False
+        )
     else:
         board["rtf"], board["hop_ms"], board["hop_p95_ms"] = np.nan, np.nan, np.nan
         board["rtf_busy"] = False
@@ -162,8 +175,13 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
     elif len(enhanced) and f"{primary}_lo" in board.columns:
         lead_lo = board.loc[0, f"{primary}_lo"]
         his = board[f"{primary}_hi"].to_numpy(dtype=float)
-        board["tied"] = (~board["model"].map(is_reference) & (board.index > 0) & np.isfinite(his) & np.isfinite(lead_lo)
-                         & (his >= lead_lo))
+        board["tied"] = (
+            ~board["model"].map(is_reference)
+            & (board.index > 0)
+            & np.isfinite(his)
+            & np.isfinite(lead_lo)
+            & (his >= lead_lo)
+        )
     board["in_domain"] = [bool(m in CARDS and in_domain(CARDS[m], dataset)) for m in board["model"]]
     board.attrs.update(dataset=dataset, primary=primary, metrics=metrics, deltas=deltas, paired=bool(paired))
     return board
@@ -177,8 +195,11 @@ def user_model_sentences(table, board) -> list[str]:
     mine = [m for m in board["model"] if not is_reference(m) and m not in CARDS]
     if table is None or primary not in table.columns:
         return []
-    return [versus_best(table, dataset, primary, m, catalog.higher_is_better(primary)) for m in mine
-            if table[(table["dataset"] == dataset) & (table["model"] == m)][primary].notna().any()]
+    return [
+        versus_best(table, dataset, primary, m, catalog.higher_is_better(primary))
+        for m in mine
+        if table[(table["dataset"] == dataset) & (table["model"] == m)][primary].notna().any()
+    ]
 
 
 def fmt_num(v, digits: int = 2) -> str:
@@ -187,8 +208,6 @@ def fmt_num(v, digits: int = 2) -> str:
 
 def fmt_ci(lo, hi, digits: int = 2) -> str:
     return "" if not (np.isfinite(lo) and np.isfinite(hi)) else f"[{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
 
 
 def headline(board) -> str:
@@ -201,8 +220,10 @@ def headline(board) -> str:
     lead = enh.iloc[0]
     d = catalog.digits(primary)
     n = int(lead["n"])
-    text = (f"{ds}: {lead['model']} leads {catalog.label(primary)} over {n} file{'s' if n != 1 else ''} with "
-            f"{lead[primary]:.{d}f}")
+    text = (
+        f"{ds}: {lead['model']} leads {catalog.label(primary)} over {n} file{'s' if n != 1 else ''} with "
+        f"{lead[primary]:.{d}f}"
+    )
     lo, hi = lead.get(f"{primary}_lo", np.nan), lead.get(f"{primary}_hi", np.nan)
     ci = fmt_ci(lo, hi, d)
     text += f" {ci}" if ci else ""
@@ -214,18 +235,28 @@ def headline(board) -> str:
         text += "; too few files for a confidence interval, so the order is not evidence"
     elif len(tied):
         names = ", ".join(tied["model"].head(4)) + (f" and {len(tied) - 4} more" if len(tied) > 4 else "")
-        how = ("not significantly different from it (paired Wilcoxon over the same files, Holm-corrected)"
-               if board.attrs.get("paired") else "within its 95% CI")
-        text += (f"; {names} {'is' if len(tied) == 1 else 'are'} {how}, so these "
-                 f"{len(tied) + 1} are not separated by this data")
+        how = (
+            "not significantly different from it (paired Wilcoxon over the same files, Holm-corrected)"
+            if board.attrs.get("paired")
+            else "within its 95% CI"
+        )
+        text += (
+            f"; {names} {'is' if len(tied) == 1 else 'are'} {how}, so these "
+            f"{len(tied) + 1} are not separated by this data"
+        )
         group = enh[enh["tied"] | (enh.index == enh.index[0])]
         small = group.sort_values(["params_M", "latency_ms"], na_position="last").iloc[0]
         if small["model"] != lead["model"] and np.isfinite(small["params_M"]):
-            text += (f"; the smallest of them is {small['model']} ({small['params_M']:.2f} M parameters, "
-                     f"{fmt_num(small['latency_ms'], 0)} ms latency)")
+            text += (
+                f"; the smallest of them is {small['model']} ({small['params_M']:.2f} M parameters, "
+                f"{fmt_num(small['latency_ms'], 0)} ms latency)"
+            )
     elif len(enh) > 1:
-        text += (", significantly ahead of every other model (paired Wilcoxon, Holm-corrected)"
-                 if board.attrs.get("paired") else ", clearly ahead: no other model's 95% CI reaches the leader's")
+        text += (
+            ", significantly ahead of every other model (paired Wilcoxon, Holm-corrected)"
+            if board.attrs.get("paired")
+            else ", clearly ahead: no other model's 95% CI reaches the leader's"
+        )
     return text + "."
 
 
@@ -238,21 +269,34 @@ def best_by_group(board, by: str | Sequence[str]):
     keys = [by] if isinstance(by, str) else list(by)
     enh = board[~board["model"].map(is_reference)]
     rows = []
-    order = {"latency_class": [l for _, l in LATENCY_CLASSES], "size_class": [l for _, l in SIZE_CLASSES]}
+    order = {"latency_class": [c for _, c in LATENCY_CLASSES], "size_class": [c for _, c in SIZE_CLASSES]}
     for key, g in enh.groupby(keys, sort=False):
         g = g.sort_values(primary, ascending=False)
         top = g.iloc[0]
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(keys, key)), "best": top["model"], primary: top[primary],
-                     "ci": fmt_ci(top.get(f"{primary}_lo", np.nan), top.get(f"{primary}_hi", np.nan),
-                                   catalog.digits(primary)),
-                     "runner_up": g.iloc[1]["model"] if len(g) > 1 else "", "models": len(g)})
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "best": top["model"],
+                primary: top[primary],
+                "ci": fmt_ci(
+                    top.get(f"{primary}_lo", np.nan), top.get(f"{primary}_hi", np.nan), catalog.digits(primary)
+                ),
+                "runner_up": g.iloc[1]["model"] if len(g) > 1 else "",
+                "models": len(g),
+            }
+        )
     out = pd.DataFrame(rows)
     if len(out):
-        sort_keys = [out[k].map(lambda v, k=k: order[k].index(v) if v in order.get(k, []) else 99)
-                     if k in order else out[k] for k in keys]
-        out = out.iloc[np.lexsort([*reversed([np.asarray(s) for s in sort_keys])])] if len(keys) > 1 else \
-            out.assign(_o=sort_keys[0]).sort_values(["_o", primary], ascending=[True, False]).drop(columns="_o")
+        sort_keys = [
+            out[k].map(lambda v, k=k: order[k].index(v) if v in order.get(k, []) else 99) if k in order else out[k]
+            for k in keys
+        ]
+        out = (
+            out.iloc[np.lexsort([*reversed([np.asarray(s) for s in sort_keys])])]
+            if len(keys) > 1
+            else out.assign(_o=sort_keys[0]).sort_values(["_o", primary], ascending=[True, False]).drop(columns="_o")
+        )
     out.attrs.update(board.attrs)
     return out.reset_index(drop=True)
 
@@ -296,7 +340,9 @@ def pick_examples(table, dataset: str, n: int = EXAMPLES_PER_SET) -> list[tuple[
         if len(picks) >= n:
             break
         if r["file"] not in [p[0] for p in picks]:
-            picks.append((r["file"], f"typical input (noisy {catalog.label(metric)} {r[metric]:.2f}, median {med:.2f})"))
+            picks.append(
+                (r["file"], f"typical input (noisy {catalog.label(metric)} {r[metric]:.2f}, median {med:.2f})")
+            )
     return picks[:n]
 
 
@@ -347,8 +393,10 @@ def html_table(df, *, index: bool = False) -> str:
     if index:
         df = df.reset_index()
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
     return f"<table class='full'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -365,15 +413,16 @@ def paper_table(summary, dataset: str):
     out = {"model": s["model"]}
     for m in cols:
         d = catalog.digits(m)
-        out[catalog.label(m)] = [f"{v:.{d}f} {fmt_ci(lo, hi, d)}".strip() if np.isfinite(v) else "–"
-                          for v, lo, hi in zip(s[m], s.get(f"{m}_lo", s[m] * np.nan), s.get(f"{m}_hi", s[m] * np.nan))]
+        out[catalog.label(m)] = [
+            f"{v:.{d}f} {fmt_ci(lo, hi, d)}".strip() if np.isfinite(v) else "–"
+            for v, lo, hi in zip(s[m], s.get(f"{m}_lo", s[m] * np.nan), s.get(f"{m}_hi", s[m] * np.nan))
+        ]
     return pd.DataFrame(out)
 
 
 def published_table(summary, bands=None):
     """Published vs measured (:func:`setoolkit.studies.published.published_vs_measured`) for the models in
     ``summary``, rounded for display; ``None`` when none of them publishes a number."""
-
     t = published_vs_measured(summary, bands)
     t = t[t["model"].isin(set(summary["model"]))] if len(t) else t
     if not len(t):
@@ -388,16 +437,24 @@ def board_display(board):
     """The leaderboard as display strings (one column per metric: mean and CI), for notebooks and Markdown."""
     import pandas as pd
 
-    cols = {"#": board["rank"].map(lambda r: "" if not np.isfinite(r) else f"{int(r)}"),
-            "model": board["model"] + board["tied"].map(lambda t: " (tied)" if t else "")
-            + board.get("in_domain", board["tied"] & False).map(lambda t: " (in-domain)" if t else "")}
+    cols = {
+        "#": board["rank"].map(lambda r: "" if not np.isfinite(r) else f"{int(r)}"),
+        "model": board["model"]
+        + board["tied"].map(lambda t: " (tied)" if t else "")
+        + board.get("in_domain", board["tied"] & False).map(lambda t: " (in-domain)" if t else ""),
+    }
     for m in board.attrs["metrics"] + board.attrs["deltas"]:
         d = catalog.digits(m)
         name = ("Δ " + catalog.label(m[6:])) if m.startswith("delta_") else catalog.label(m)
-        cols[name] = [(f"{v:+.{d}f}" if m.startswith("delta_") else f"{v:.{d}f}") + (f" {fmt_ci(lo, hi, d)}"
-                      if np.isfinite(lo) else "") if np.isfinite(v) else "–"
-                      for v, lo, hi in zip(board[m], board.get(f"{m}_lo", board[m] * np.nan),
-                                           board.get(f"{m}_hi", board[m] * np.nan))]
+        cols[name] = [
+            (f"{v:+.{d}f}" if m.startswith("delta_") else f"{v:.{d}f}")
+            + (f" {fmt_ci(lo, hi, d)}" if np.isfinite(lo) else "")
+            if np.isfinite(v)
+            else "–"
+            for v, lo, hi in zip(
+                board[m], board.get(f"{m}_lo", board[m] * np.nan), board.get(f"{m}_hi", board[m] * np.nan)
+            )
+        ]
     cols["latency ms"] = board["latency_ms"].map(lambda v: fmt_num(v, 0))
     cols["params M"] = board["params_M"].map(lambda v: fmt_num(v, 2))
     cols["file MB"] = board["file_MB"].map(lambda v: fmt_num(v, 1))

@@ -38,7 +38,7 @@ def player_signals(table, dataset: str, fname: str, models: Sequence[str] | None
     clean = first.get("clean_path")
     if isinstance(clean, str) and clean:
         out.append(("clean", "clean", clean, None))
-    for m in (models if models is not None else [m for m in dict.fromkeys(sel["model"]) if m != NOISY]):
+    for m in models if models is not None else [m for m in dict.fromkeys(sel["model"]) if m != NOISY]:
         r = sel[sel["model"] == m]
         if len(r):
             out.append((m, "model", r.iloc[0]["output_path"], r.iloc[0]))
@@ -60,7 +60,7 @@ def listening_players(table, out_dir: Path, dataset: str, models: Sequence[str],
         if not sigs or sigs[0][0] != "noisy":
             continue  # the table's audio is not on this machine any more
         audio = {}
-        for label, kind, path, row in sigs:
+        for label, _kind, path, _row in sigs:
             x, sr = read(path)
             audio[label] = (to_mono(x)[0], sr)
         vmax = None  # one dB scale per file (the noisy input's), so level differences stay visible
@@ -83,11 +83,26 @@ def listening_players(table, out_dir: Path, dataset: str, models: Sequence[str],
                 url = os.path.relpath(dst, out_dir)
             spec = folder / f"{path_part(label)}.png"
             spec.write_bytes(specs[label])
-            signals.append({"label": label, "kind": kind, "audio": url_path(Path(url).as_posix()),
-                            "spec": url_path(Path(os.path.relpath(spec, out_dir)).as_posix()),
-                            "metrics": metric_text(row, names)})
+            signals.append(
+                {
+                    "label": label,
+                    "kind": kind,
+                    "audio": url_path(Path(url).as_posix()),
+                    "spec": url_path(Path(os.path.relpath(spec, out_dir)).as_posix()),
+                    "metrics": metric_text(row, names),
+                }
+            )
         a, sr = audio["noisy"]
-        players.append({"title": f"{dataset} / {fname}: {why}", "signals": signals,
-                        "metric_names": [catalog.label(m) for m in names], "duration": len(a) / sr,
-                        "active": "noisy", "files": [], "models": [], "selected": []})
+        players.append(
+            {
+                "title": f"{dataset} / {fname}: {why}",
+                "signals": signals,
+                "metric_names": [catalog.label(m) for m in names],
+                "duration": len(a) / sr,
+                "active": "noisy",
+                "files": [],
+                "models": [],
+                "selected": [],
+            }
+        )
     return players

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import anywidget
 import numpy as np
@@ -74,8 +74,15 @@ class ComparisonPlayer(anywidget.AnyWidget):
     duration = traitlets.Float(0.0).tag(sync=True)
     active = traitlets.Unicode("noisy").tag(sync=True)
 
-    def __init__(self, table, *, dataset: str | None = None, models: Sequence[str] | None = None,
-                 file: str | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        table,
+        *,
+        dataset: str | None = None,
+        models: Sequence[str] | None = None,
+        file: str | None = None,
+        **kwargs,
+    ) -> None:
         self.table = table if dataset is None else table[table["dataset"] == dataset]
         if not len(self.table):
             raise ValueError(f"ComparisonPlayer: no rows for dataset {dataset!r}")
@@ -84,16 +91,25 @@ class ComparisonPlayer(anywidget.AnyWidget):
         all_models = [m for m in dict.fromkeys(self.table["model"]) if m != NOISY]
         unknown = set(models or ()) - set(all_models)
         if unknown:
-            raise ValueError(f"ComparisonPlayer: models not in the table: {sorted(unknown)}; "
-                             f"the table has {all_models}")
-        first = file if file is None or file in self._pairs else next(
-            (k for k, (_, f) in self._pairs.items() if f == file), None)
+            raise ValueError(
+                f"ComparisonPlayer: models not in the table: {sorted(unknown)}; the table has {all_models}"
+            )
+        first = (
+            file
+            if file is None or file in self._pairs
+            else next((k for k, (_, f) in self._pairs.items() if f == file), None)
+        )
         if file is not None and first is None:
             raise ValueError(f"ComparisonPlayer: file {file!r} not in the table")
         self._cache: dict = {}
         self._ready = False
-        super().__init__(files=list(self._pairs), file=first or next(iter(self._pairs)), models=all_models,
-                         selected=list(models or all_models), **kwargs)
+        super().__init__(
+            files=list(self._pairs),
+            file=first or next(iter(self._pairs)),
+            models=all_models,
+            selected=list(models or all_models),
+            **kwargs,
+        )
         self._ready = True
         self.refresh()
 
@@ -108,8 +124,16 @@ class ComparisonPlayer(anywidget.AnyWidget):
             x, sr = read(path)
             mono = to_mono(x)[0]
             png, v = spectrogram_image(mono, sr, vmax=vmax)
-            self._cache[key] = ({"label": label, "kind": kind, "audio": data_url(wav_bytes(mono, sr), "audio/wav"),
-                                 "spec": data_url(png, "image/png")}, v, len(mono) / sr)
+            self._cache[key] = (
+                {
+                    "label": label,
+                    "kind": kind,
+                    "audio": data_url(wav_bytes(mono, sr), "audio/wav"),
+                    "spec": data_url(png, "image/png"),
+                },
+                v,
+                len(mono) / sr,
+            )
         sig, v, dur = self._cache[key]
         return {**sig, "metrics": metric_text(row, names)}, v, dur
 

@@ -14,7 +14,7 @@ def broken_chunks_with_fresh_state(model: DeepFilterNet, x: np.ndarray, chunk: i
     Use :meth:`DeepFilterNet.stream` instead."""
     out = []
     for start in range(0, x.shape[0], chunk):
-        part = x[start:start + chunk]
+        part = x[start : start + chunk]
         padded = np.pad(part, (0, max(0, model.cfg.fft_size - part.shape[0])))  # a short last chunk
-        out.append(model.enhance_model_rate(padded)[:part.shape[0]])
+        out.append(model.enhance_model_rate(padded)[: part.shape[0]])
     return np.concatenate(out)

@@ -57,13 +57,20 @@ def upstream_parity(model: DpcrnNet, *, mirror=None, limit: int | None = None) -
             raise ModelError(f"{ref_path.name}: upstream output has {ref.shape[1]} samples, model gave {len(y)}")
         span = ref.shape[1] - (model.n_fft - model.hop)
         y, r = y[:span], ref[0, :span]
-        rows.append({"file": noisy_path.name, "seconds": x.shape[1] / model.sample_rate,
-                     "si_sdr": metrics.si_sdr(r, as_pcm16(y)), "si_sdr_float": metrics.si_sdr(r, y)})
+        rows.append(
+            {
+                "file": noisy_path.name,
+                "seconds": x.shape[1] / model.sample_rate,
+                "si_sdr": metrics.si_sdr(r, as_pcm16(y)),
+                "si_sdr_float": metrics.si_sdr(r, y),
+            }
+        )
     return rows
 
 
 def streaming_ablation(model: DpcrnNet, xs: list[np.ndarray], cleans: list[np.ndarray] | None = None) -> list[dict]:
-    """Stream each signal of ``xs`` with each of :data:`STREAMING_MODES` (:meth:`~setoolkit.models.dpcrn.enhancer.DpcrnNet.stream_many`);
+    """Stream each signal of ``xs`` with each of :data:`STREAMING_MODES`
+    (:meth:`~setoolkit.models.dpcrn.enhancer.DpcrnNet.stream_many`);
     ``[{"mode", "vs_offline", "vs_clean", "gain_kept"}]``: mean SI-SDR (dB) against the offline output and,
     when ``cleans`` are given, against the clean references, and the share of the offline SI-SDR
     improvement over the noisy input that the mode keeps."""
@@ -86,7 +93,6 @@ def agreement(outputs: dict[str, list[np.ndarray]]) -> list[dict]:
     """Pairwise agreement of variants run on the same inputs: ``outputs`` maps a variant name to its outputs
     (one ``(samples,)`` per input, same order). Returns ``[{"a", "b", "mean", "min"}]``: SI-SDR (dB) of b
     against a over the inputs. Float exports of one model agree to > 100 dB; int8 weights to 30-50 dB."""
-
     rows = []
     for a, b in combinations(outputs, 2):
         d = [metrics.si_sdr(x, y) for x, y in zip(outputs[a], outputs[b])]
@@ -120,37 +126,58 @@ def speed(model, x: np.ndarray, *, repeats: int = 2) -> dict:
         best = min(best, time.perf_counter() - t0)
     if not model.card.streaming:
         nan = float("nan")
-        return {"rtf_offline": best / dur, "rtf_stream": nan, "hop_ms": nan, "hop_ms_p95": nan, "hop_budget": nan,
-                "hop_duration_ms": nan}
+        return {
+            "rtf_offline": best / dur,
+            "rtf_stream": nan,
+            "hop_ms": nan,
+            "hop_ms_p95": nan,
+            "hop_budget": nan,
+            "hop_duration_ms": nan,
+        }
     s = model.stream()
     hops = []
     for i in range(0, len(x) - s.hop + 1, s.hop):
         t0 = time.perf_counter()
-        s.process(x[i:i + s.hop])
+        s.process(x[i : i + s.hop])
         hops.append(time.perf_counter() - t0)
     hop_s = s.hop / model.sample_rate
-    return {"rtf_offline": best / dur, "rtf_stream": float(np.sum(hops)) / (len(hops) * hop_s),
-            "hop_ms": 1000 * float(np.mean(hops)), "hop_ms_p95": 1000 * float(np.percentile(hops, 95)),
-            "hop_budget": float(np.mean(hops)) / hop_s, "hop_duration_ms": 1000 * hop_s}
+    return {
+        "rtf_offline": best / dur,
+        "rtf_stream": float(np.sum(hops)) / (len(hops) * hop_s),
+        "hop_ms": 1000 * float(np.mean(hops)),
+        "hop_ms_p95": 1000 * float(np.percentile(hops, 95)),
+        "hop_budget": float(np.mean(hops)) / hop_s,
+        "hop_duration_ms": 1000 * hop_s,
+    }
 
 
-def variant_table(names: list[str], pairs: list[tuple], *, speed_clip: np.ndarray | None = None,
-                  mirror=None):
+def variant_table(names: list[str], pairs: list[tuple], *, speed_clip: np.ndarray | None = None, mirror=None):
     """One row per registry model in ``names``: mean SI-SDR / PESQ-WB / STOI on ``pairs``
     (``[(clean_path, noisy_path)]`` at any rate: enhanced at the file's rate, resampled through the model),
     weights size, parameters, algorithmic latency, and (with ``speed_clip``, 16 kHz) :func:`speed`.
     A ``noisy`` row gives the baseline. Returns a pandas DataFrame."""
     audio = [(read(c)[0][0], *read(n)) for c, n in pairs]
     score = lambda c, y, sr: metrics.score_pair(c, y, sr, metrics=["si_sdr", "pesq_wb", "stoi"])  # noqa: E731
-    rows = [{"model": "noisy", **{k: float(np.nanmean([score(c, n[0], sr)[k] for c, n, sr in audio]))
-                                  for k in ("si_sdr", "pesq_wb", "stoi")}}]
+    rows = [
+        {
+            "model": "noisy",
+            **{
+                k: float(np.nanmean([score(c, n[0], sr)[k] for c, n, sr in audio]))
+                for k in ("si_sdr", "pesq_wb", "stoi")
+            },
+        }
+    ]
     for name in names:
         m = load(name, mirror=mirror)
         scores = [score(c, m.enhance(n, sr)[0], sr) for c, n, sr in audio]
-        row = {"model": name, "framework": getattr(m, "framework", m.card.framework),
-               **{k: float(np.nanmean([s[k] for s in scores])) for k in ("si_sdr", "pesq_wb", "stoi")},
-               "MB": (weights_bytes(m) or float("nan")) / 1e6, "params": m.card.params,
-               "latency_ms": m.card.latency_ms}
+        row = {
+            "model": name,
+            "framework": getattr(m, "framework", m.card.framework),
+            **{k: float(np.nanmean([s[k] for s in scores])) for k in ("si_sdr", "pesq_wb", "stoi")},
+            "MB": (weights_bytes(m) or float("nan")) / 1e6,
+            "params": m.card.params,
+            "latency_ms": m.card.latency_ms,
+        }
         if speed_clip is not None:
             row.update(speed(m, speed_clip, repeats=1))
         rows.append(row)

@@ -15,9 +15,9 @@ MEASURED_ON = {"vbd": "vbd16k", "dns3_blind": "dns3_blind"}
 #: What a reader must know before comparing, per setoolkit set.
 CAVEATS = {
     "vbd16k": "44 of the 824 VoiceBank-DEMAND test pairs, weighted to the low-SNR bands (2.5 and 7.5 dB): "
-              "the mean sits below a full-test-set mean; compare per SNR band",
+    "the mean sits below a full-test-set mean; compare per SNR band",
     "dns3_blind": "the DNS3 blind recordings in the mirror are a subset of the 600-clip blind set; DNSMOS as "
-                  "setoolkit computes it (P.835 non-personalised, P.808)",
+    "setoolkit computes it (P.835 non-personalised, P.808)",
 }
 
 
@@ -36,10 +36,19 @@ def published_vs_measured(summary, bands=None):
     for name, c in CARDS.items():
         for p in c.published:
             ds = MEASURED_ON.get(p.dataset)
-            row = {"model": name, "dataset": p.dataset, "metric": p.metric, "published": p.value,
-                   "measured": math.nan, "n": 0, "set": ds or "", "official": p.official,
-                   "caveat": CAVEATS.get(ds, "no setoolkit set measures this distribution"), "citation": p.citation,
-                   "note": p.note}
+            row = {
+                "model": name,
+                "dataset": p.dataset,
+                "metric": p.metric,
+                "published": p.value,
+                "measured": math.nan,
+                "n": 0,
+                "set": ds or "",
+                "official": p.official,
+                "caveat": CAVEATS.get(ds, "no setoolkit set measures this distribution"),
+                "citation": p.citation,
+                "note": p.note,
+            }
             hit = summary[(summary["dataset"] == ds) & (summary["model"] == name)] if ds else summary.iloc[:0]
             if len(hit) and p.metric in hit.columns:
                 row["measured"], row["n"] = float(hit[p.metric].iloc[0]), int(hit["n"].iloc[0])

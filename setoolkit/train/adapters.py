@@ -98,11 +98,12 @@ class StftAdapter(TrainAdapter):
         front = front_pad(self.enhancer)
         total = ((front + n - 1) // hop) * hop + n_fft
         xp = torch.nn.functional.pad(noisy, (front, total - front - n))
-        spec = torch.fft.rfft(xp.unfold(-1, n_fft, hop) * w, dim=-1)        # (batch, frames, bins)
-        y = torch.fft.irfft(self.enhance_spec(spec), n=n_fft, dim=-1) * w     # (batch, frames, n_fft)
-        ola = torch.nn.functional.fold(y.transpose(1, 2), output_size=(1, total), kernel_size=(1, n_fft),
-                                       stride=(1, hop))                       # (batch, 1, 1, total)
-        return ola.reshape(len(noisy), total)[:, front:front + n]
+        spec = torch.fft.rfft(xp.unfold(-1, n_fft, hop) * w, dim=-1)  # (batch, frames, bins)
+        y = torch.fft.irfft(self.enhance_spec(spec), n=n_fft, dim=-1) * w  # (batch, frames, n_fft)
+        ola = torch.nn.functional.fold(
+            y.transpose(1, 2), output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop)
+        )  # (batch, 1, 1, total)
+        return ola.reshape(len(noisy), total)[:, front : front + n]
 
 
 class GtcrnAdapter(StftAdapter):
@@ -144,7 +145,7 @@ class DpcrnAdapter(StftAdapter, SideFileCheckpoint):
 
     def enhance_spec(self, spec):
         cfg = self.enhancer.cfg
-        return apply_mask(cfg, spec, self.module(features(cfg, spec)))   # mask (batch, frames, bins, 2 or 3)
+        return apply_mask(cfg, spec, self.module(features(cfg, spec)))  # mask (batch, frames, bins, 2 or 3)
 
     def write_weights(self, path) -> None:
         write_layers(to_h5_weights(self.module), fetch(h5_asset(self.enhancer.card)), path)
@@ -157,7 +158,8 @@ class DtlnAdapter(StftAdapter, SideFileCheckpoint):
     """The DTLN PyTorch port (from the released Keras h5): 512-sample blocks at shift 128, no analysis window;
     stage 1 masks the magnitude, stage 2 re-synthesises each block through its learned basis. Every weight
     trains except the torch-only second LSTM biases (kept 0, so the weights map back to Keras); checkpoints
-    are Keras h5 files (:func:`~setoolkit.models.dtln.network.write_h5`) that ``setoolkit.models.dtln.network.build(card,
+    are Keras h5 files (:func:`~setoolkit.models.dtln.network.write_h5`) that
+    ``setoolkit.models.dtln.network.build(card,
     checkpoint=...)`` and upstream ``load_weights`` read."""
 
     module: DtlnTorch
@@ -166,14 +168,14 @@ class DtlnAdapter(StftAdapter, SideFileCheckpoint):
     def __init__(self, enhancer) -> None:
         super().__init__(enhancer, enhancer.backend.net)
         for p in self.module.parameters():
-            p.requires_grad_(True)   # the port loads its encoder/decoder/norms frozen
+            p.requires_grad_(True)  # the port loads its encoder/decoder/norms frozen
         _freeze_second_rnn_biases(self.module, "bias_hh_l0")
 
     def enhance_spec(self, spec):
         from ..models.dtln.network import BLOCK, zero_state
 
         out = []
-        for s in spec:                                                   # (frames, bins), batch-1 LSTM states
+        for s in spec:  # (frames, bins), batch-1 LSTM states
             mask, _ = self.module.stage1(s.abs()[None], torch.from_numpy(zero_state()))
             blocks = torch.fft.irfft(s[None] * mask, n=BLOCK, dim=-1)
             y, _ = self.module.stage2(blocks, torch.from_numpy(zero_state()))
@@ -219,8 +221,10 @@ def _demucs(model) -> TrainAdapter:
 
 def _dpcrn(model) -> TrainAdapter:
     if not isinstance(model, DpcrnTorchModel) or model.framework != "torch":
-        raise ModelError(f"fine-tuning a DPCRN needs its float PyTorch port (dpcrn-dns3-torch, dpcrn-base-h5); "
-                         f"{model.name!r} runs on {model.card.framework}")
+        raise ModelError(
+            f"fine-tuning a DPCRN needs its float PyTorch port (dpcrn-dns3-torch, dpcrn-base-h5); "
+            f"{model.name!r} runs on {model.card.framework}"
+        )
     return DpcrnAdapter(model)
 
 
@@ -228,8 +232,9 @@ def _dtln(model) -> TrainAdapter:
     from ..models.dtln.network import H5Backend
 
     if not isinstance(model.backend, H5Backend):
-        raise ModelError(f"fine-tuning DTLN needs its PyTorch port of the h5 ('dtln'); {model.name!r} runs "
-                         f"{model.card.framework}")
+        raise ModelError(
+            f"fine-tuning DTLN needs its PyTorch port of the h5 ('dtln'); {model.name!r} runs {model.card.framework}"
+        )
     return DtlnAdapter(model)
 
 
@@ -244,6 +249,8 @@ def adapter_for(model) -> TrainAdapter:
         model = load(model)
     family = model.card.family
     if family not in ADAPTERS:
-        raise ModelError(f"fine-tuning supports the PyTorch families {sorted(ADAPTERS)}; {model.name!r} is "
-                         f"{family} ({model.card.framework})")
+        raise ModelError(
+            f"fine-tuning supports the PyTorch families {sorted(ADAPTERS)}; {model.name!r} is "
+            f"{family} ({model.card.framework})"
+        )
     return ADAPTERS[family](model)

@@ -6,8 +6,8 @@ an uninterrupted run would have seen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ def _load_all(files: Sequence[str | Path], sr: int) -> list[np.ndarray]:
 def _crop(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     if len(x) >= n:
         start = int(rng.integers(0, len(x) - n + 1))
-        return x[start:start + n]
+        return x[start : start + n]
     reps = int(np.ceil(n / len(x)))
     return np.tile(x, reps)[:n]
 
@@ -37,9 +37,17 @@ class MixingDataset:
     ``dataset[i]`` -> ``(noisy, clean)``, each float32 ``(samples,)`` with ``samples = seconds * sr``.
     """
 
-    def __init__(self, clean_files, noise_files, *, sr: int = 16000, seconds: float = 2.0,
-                 snr_db: tuple[float, float] = (-5.0, 20.0), gain_db: tuple[float, float] = (-12.0, 0.0),
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        clean_files,
+        noise_files,
+        *,
+        sr: int = 16000,
+        seconds: float = 2.0,
+        snr_db: tuple[float, float] = (-5.0, 20.0),
+        gain_db: tuple[float, float] = (-12.0, 0.0),
+        seed: int = 0,
+    ) -> None:
         if not clean_files or not noise_files:
             raise ValueError("MixingDataset needs at least one clean and one noise file")
         self.sr, self.n = sr, int(seconds * sr)
@@ -48,14 +56,14 @@ class MixingDataset:
         self.noise = _load_all(noise_files, sr)
 
     def __len__(self) -> int:
-        return 10 ** 9  # infinite stream, indexed
+        return 10**9  # infinite stream, indexed
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.seed, int(index)])
         speech = _crop(self.clean[int(rng.integers(len(self.clean)))], self.n, rng)
         noise = _crop(self.noise[int(rng.integers(len(self.noise)))], self.n, rng)
         snr = rng.uniform(*self.snr_db)
-        p_s, p_n = np.mean(speech ** 2) + 1e-10, np.mean(noise ** 2) + 1e-10
+        p_s, p_n = np.mean(speech**2) + 1e-10, np.mean(noise**2) + 1e-10
         noise = noise * np.sqrt(p_s / (p_n * 10 ** (snr / 10)))
         gain = 10 ** (rng.uniform(*self.gain_db) / 20)
         noisy, clean = (speech + noise) * gain, speech * gain
@@ -73,16 +81,19 @@ class MixingDataset:
 class PairedDataset(MixingDataset):
     """Fixed pairs from ``DIR/noisy`` + ``DIR/clean`` (same names), cropped at random to ``seconds``."""
 
-    def __init__(self, pairs: Sequence[tuple[str | Path, str | Path]], *, sr: int = 16000, seconds: float = 2.0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, pairs: Sequence[tuple[str | Path, str | Path]], *, sr: int = 16000, seconds: float = 2.0, seed: int = 0
+    ) -> None:
         self.sr, self.n, self.seed = sr, int(seconds * sr), seed
-        self.pairs = [(c, n) for c, n in zip(_load_all([p[0] for p in pairs], sr), _load_all([p[1] for p in pairs], sr))]
+        self.pairs = [
+            (c, n) for c, n in zip(_load_all([p[0] for p in pairs], sr), _load_all([p[1] for p in pairs], sr))
+        ]
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.seed, int(index)])
         clean, noisy = self.pairs[int(rng.integers(len(self.pairs)))]
         m = min(len(clean), len(noisy))
         start = int(rng.integers(0, max(m - self.n, 0) + 1))
-        c = np.pad(clean[start:start + self.n], (0, max(0, self.n - (m - start))))[: self.n]
-        x = np.pad(noisy[start:start + self.n], (0, max(0, self.n - (m - start))))[: self.n]
+        c = np.pad(clean[start : start + self.n], (0, max(0, self.n - (m - start))))[: self.n]
+        x = np.pad(noisy[start : start + self.n], (0, max(0, self.n - (m - start))))[: self.n]
         return x.astype(np.float32), c.astype(np.float32)

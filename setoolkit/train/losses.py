@@ -15,8 +15,9 @@ def si_sdr_loss(est: torch.Tensor, ref: torch.Tensor, eps: float = 1e-8) -> torc
     return -(10 * torch.log10(ratio + eps)).mean()
 
 
-def multires_stft_loss(est: torch.Tensor, ref: torch.Tensor,
-                       resolutions=((512, 128), (1024, 256), (256, 64)), eps: float = 1e-7) -> torch.Tensor:
+def multires_stft_loss(
+    est: torch.Tensor, ref: torch.Tensor, resolutions=((512, 128), (1024, 256), (256, 64)), eps: float = 1e-7
+) -> torch.Tensor:
     """Multi-resolution STFT loss (Yamamoto et al. 2020): spectral convergence + log-magnitude L1, averaged
     over (n_fft, hop) resolutions with Hann windows."""
     total = est.new_zeros(())

@@ -30,17 +30,30 @@ class FinetuneResult:
 
 def _set_seed(seed: int) -> None:
     torch.manual_seed(seed)
-    np.random.seed(seed % 2 ** 32)
+    np.random.seed(seed % 2**32)
 
 
-def finetune(adapter, data, out_dir: str | Path, *, steps: int, batch_size: int = 4, lr: float = 1e-4,
-             seed: int = 0, save_every: int = 50, resume: bool = True, loss_fn=combined_loss,
-             threads: int | None = 1, progress: bool = True) -> FinetuneResult:
+def finetune(
+    adapter,
+    data,
+    out_dir: str | Path,
+    *,
+    steps: int,
+    batch_size: int = 4,
+    lr: float = 1e-4,
+    seed: int = 0,
+    save_every: int = 50,
+    resume: bool = True,
+    loss_fn=combined_loss,
+    threads: int | None = 1,
+    progress: bool = True,
+) -> FinetuneResult:
     """Fine-tune ``adapter.module`` on ``data`` (a :class:`~setoolkit.train.data.MixingDataset`) until ``steps``.
 
     ``adapter``: a :class:`~setoolkit.train.adapters.TrainAdapter` (the model's torch module, a
     differentiable waveform forward, and a saver in the family's checkpoint format). Resumes from
-    ``out_dir/last.tar`` when present (written in the family's checkpoint format by ``adapter.save``). Logs ``out_dir/log.csv`` (step, loss, seconds).
+    ``out_dir/last.tar`` when present (written in the family's checkpoint format by ``adapter.save``). Logs
+    ``out_dir/log.csv`` (step, loss, seconds).
     """
     from tqdm.auto import tqdm
 
@@ -85,5 +98,6 @@ def finetune(adapter, data, out_dir: str | Path, *, steps: int, batch_size: int 
 
 
 def _save(adapter, opt, step: int, losses: list[float], path: Path) -> None:
-    adapter.save(path, extra={"optimizer": opt.state_dict(), "step": step, "losses": losses,
-                              "torch_rng": torch.get_rng_state()})
+    adapter.save(
+        path, extra={"optimizer": opt.state_dict(), "step": step, "losses": losses, "torch_rng": torch.get_rng_state()}
+    )

@@ -25,6 +25,7 @@ def _only_failure(report, name):
     assert report.root_cause == name
 
 
+@pytest.mark.slow
 def test_healthy_model_passes_every_check(quant, pairs):
     report = doctor(quant, pairs=pairs)
     assert [c.name for c in report.checks] == list(CHECKS)
@@ -32,6 +33,7 @@ def test_healthy_model_passes_every_check(quant, pairs):
     assert "+9.3" in report["quality"].value
 
 
+@pytest.mark.slow
 def test_healthy_user_wrapped_model_and_cli(quant, pairs, capsys):
     from setoolkit.cli import main
 
@@ -44,6 +46,7 @@ def test_healthy_user_wrapped_model_and_cli(quant, pairs, capsys):
     assert main(["doctor", "dpcrn-quant", "--audio", str(pairs[0][1]), "--sr", "48000", "--n-pairs", "8"]) == 1
 
 
+@pytest.mark.slow
 def test_wrong_rate(quant, pairs, mirror):
     _, noisy48 = assets.dataset_pairs("vbd48k", mirror=mirror)[0]
     report = doctor(quant, audio=noisy48, sr=16000, pairs=pairs[:8])
@@ -58,6 +61,7 @@ def test_int16_scale(quant, pairs):
     assert "integer samples stored as float" in report["input"].value
 
 
+@pytest.mark.slow
 def test_swapped_outputs(quant, pairs):
     report = doctor(faults.swapped_outputs(quant), pairs=pairs[:8])
     _only_failure(report, "output")
@@ -66,12 +70,14 @@ def test_swapped_outputs(quant, pairs):
     assert doctor(quant, pairs=pairs[:4]).failed == []  # the original is untouched
 
 
+@pytest.mark.slow
 def test_cacheless_streaming(quant, pairs):
     report = doctor(faults.cacheless_streaming(quant), pairs=pairs[:8])
     _only_failure(report, "streaming")
     assert "first diverging hop" in report["streaming"].value
 
 
+@pytest.mark.slow
 def test_unaligned_output(quant, pairs):
     report = doctor(faults.late_output(quant, 256), pairs=pairs[:8])
     _only_failure(report, "delay")

@@ -51,7 +51,10 @@ def test_a_bad_spec_is_one_failed_check_naming_it(tmp_path):
 
 def test_cli_doctor_accepts_a_spec(tmp_path):
     spec_file = tmp_path / "missing.py"
-    r = subprocess.run([sys.executable, "-m", "setoolkit", "doctor", f"{spec_file}:build", "--n-pairs", "1"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "setoolkit", "doctor", f"{spec_file}:build", "--n-pairs", "1"],
+        capture_output=True,
+        text=True,
+    )
     assert "Traceback" not in r.stderr
     assert "missing.py" in r.stdout + r.stderr

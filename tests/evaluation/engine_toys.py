@@ -19,10 +19,18 @@ def toy_task(task: Task, **kwargs) -> dict:
     x, sr = read(task.noisy)
     if task.output:
         write(task.output, x * 0.5, sr)
-    return {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name, "sr": sr,
-            "value": float(np.abs(x).sum()), "metrics": ",".join(kwargs["metrics"]),
-            "output_path": task.output or task.noisy, "noisy_path": task.noisy, "clean_path": task.clean,
-            "_stages": {"enhance": 0.5}}
+    return {
+        "dataset": task.dataset,
+        "model": task.model,
+        "file": Path(task.noisy).name,
+        "sr": sr,
+        "value": float(np.abs(x).sum()),
+        "metrics": ",".join(kwargs["metrics"]),
+        "output_path": task.output or task.noisy,
+        "noisy_path": task.noisy,
+        "clean_path": task.clean,
+        "_stages": {"enhance": 0.5},
+    }
 
 
 def slow_task(task: Task, **kwargs) -> dict:

@@ -30,8 +30,19 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(Path(__file__
 
 def _run(root: Path, out: str, task_fn=engine_toys.toy_task, *, mirror: Path, store: Path | None = None, **kw):
     kw.setdefault("workers", 1)
-    return evaluate(MODELS, [root / "set"], root / out, store=store, mirror=mirror, metrics=("si_sdr",),
-                    use_dnsmos=False, progress=False, task_fn=task_fn, return_stats=True, **kw)
+    return evaluate(
+        MODELS,
+        [root / "set"],
+        root / out,
+        store=store,
+        mirror=mirror,
+        metrics=("si_sdr",),
+        use_dnsmos=False,
+        progress=False,
+        task_fn=task_fn,
+        return_stats=True,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -58,7 +69,7 @@ def test_two_processes_writing_overlapping_keys_never_collide(tmp_path):
         import sys, time
         from pathlib import Path
         from setoolkit.evaluation.store import RowStore
-        store, me = RowStore({str(tmp_path / 'rows')!r}), sys.argv[1]
+        store, me = RowStore({str(tmp_path / "rows")!r}), sys.argv[1]
         Path({str(tmp_path)!r}, "ready-" + me).touch()
         while len(list(Path({str(tmp_path)!r}).glob("ready-*"))) < 2:  # start together
             time.sleep(0.001)
@@ -68,8 +79,10 @@ def test_two_processes_writing_overlapping_keys_never_collide(tmp_path):
             row = store.get(f"k{{(i * 7) % 20}}") if i > 20 else None
             assert row is None or row["pad"] == "x" * 20000
         """)
-    procs = [subprocess.Popen([sys.executable, "-c", script, w], env=ENV, stderr=subprocess.PIPE, text=True)
-             for w in ("A", "B")]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, w], env=ENV, stderr=subprocess.PIPE, text=True)
+        for w in ("A", "B")
+    ]
     errors = [p.communicate(timeout=300)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errors
     store = RowStore(tmp_path / "rows")
@@ -148,19 +161,22 @@ def test_task_warnings_are_reissued_once_naming_file_and_model(toy, mirror, recw
 
 def test_a_script_without_main_guard_is_one_clear_error(toy, mirror):
     script = toy / "unguarded.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import engine_toys
         from setoolkit.evaluation import evaluate
-        table = evaluate({MODELS!r}, [{str(toy / 'set')!r}], {str(toy / 'out')!r}, mirror={str(mirror)!r},
+        table = evaluate({MODELS!r}, [{str(toy / "set")!r}], {str(toy / "out")!r}, mirror={str(mirror)!r},
                          metrics=("si_sdr",), use_dnsmos=False, workers=2, progress=False,
                          task_fn=engine_toys.toy_task)
         print("rows:", len(table))
-        """))
-    p = subprocess.run([sys.executable, str(script)], check=False, env=ENV, capture_output=True, text=True,
-                       timeout=300)
+        """)
+    )
+    p = subprocess.run([sys.executable, str(script)], check=False, env=ENV, capture_output=True, text=True, timeout=300)
     assert p.returncode != 0 and "rows:" not in p.stdout
     assert f"{script}, line 4" in p.stderr and 'if __name__ == "__main__":' in p.stderr, p.stderr[-2000:]
-    assert p.stderr.count("setoolkit.errors.SetoolkitError:") == 1  # raised once, in this process, before any worker started
+    assert (
+        p.stderr.count("setoolkit.errors.SetoolkitError:") == 1
+    )  # raised once, in this process, before any worker started
 
 
 # ------------------------------------------------------------------------------------------- signals
@@ -214,13 +230,28 @@ def cli_set(tmp_path_factory):
     return engine_toys.make_set(tmp_path_factory.mktemp("cli") / "set", n=10, seconds=1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_cli_evaluate_stops_on_a_signal_keeping_rows(cli_set, tmp_path, sig, code):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM: workers gone within
     seconds, rows kept, no temporary file, exit 130/143 with one line."""
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "setoolkit", "evaluate", "--sets", str(cli_set), "--models", "nsnet2",
-           "--no-dnsmos", "--workers", "2", "--out", str(out), "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "setoolkit",
+        "evaluate",
+        "--sets",
+        str(cli_set),
+        "--models",
+        "nsnet2",
+        "--no-dnsmos",
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+        "-q",
+    ]
     proc, workers = _start_and_wait_for(cmd, out / "rows", 1, tmp_path / "log")
     t0 = time.monotonic()
     if sig == signal.SIGINT:
@@ -239,17 +270,20 @@ def test_cli_evaluate_stops_on_a_signal_keeping_rows(cli_set, tmp_path, sig, cod
 
 def _script(toy: Path, mirror: Path, out: str) -> list[str]:
     script = toy / "guarded.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import engine_toys
         from setoolkit.evaluation import evaluate
 
         if __name__ == "__main__":
-            evaluate({MODELS!r}, [{str(toy / 'set')!r}], {str(toy / out)!r}, mirror={str(mirror)!r},
+            evaluate({MODELS!r}, [{str(toy / "set")!r}], {str(toy / out)!r}, mirror={str(mirror)!r},
                      metrics=("si_sdr",), use_dnsmos=False, workers=2, progress=False, task_fn=engine_toys.slow_task)
-        """))
+        """)
+    )
     return [sys.executable, str(script)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, after_rows", [(signal.SIGKILL, 1), (signal.SIGTERM, 4)])
 def test_a_kill_at_any_point_then_a_rerun_gives_the_uninterrupted_table(toy, mirror, sig, after_rows):
     """SIGKILL leaves no worker alive longer than about a task (they watch their parent); whatever the kill, the
@@ -263,8 +297,10 @@ def test_a_kill_at_any_point_then_a_rerun_gives_the_uninterrupted_table(toy, mir
         assert not _temporaries(toy / "out")
     subprocess.run(_script(toy, mirror, "out"), check=True, env=ENV, timeout=300)
     expect, _ = _run(toy, "reference", mirror=mirror, workers=1)
-    pd.testing.assert_frame_equal(pd.read_csv(toy / "out" / "scores.csv").drop(columns=["output_path"]),
-                                  pd.read_csv(toy / "reference" / "scores.csv").drop(columns=["output_path"]))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(toy / "out" / "scores.csv").drop(columns=["output_path"]),
+        pd.read_csv(toy / "reference" / "scores.csv").drop(columns=["output_path"]),
+    )
     assert len(expect) == 18 and not _temporaries(toy / "out")
 
 
@@ -276,8 +312,13 @@ def tmpfs(tmp_path):
     """A 64 KiB tmpfs (root only: skipped otherwise)."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
-                                           check=False, capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=False, capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("needs root and mount to make a small or read-only file system")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], check=False)
@@ -295,8 +336,11 @@ def test_full_disk_keeps_the_rows_and_names_the_table(toy, mirror, tmpfs):
     filler = tmpfs / "filler"
     with open(filler, "wb") as f:  # leave about 4 KiB: the rows go to the store elsewhere, the table does not fit
         f.write(b"\0" * (60 * 1024))
-    with pytest.raises(OutputError, match=r"scores\.(csv|parquet): cannot write \(.*No space left on device\); "
-                                          r"the rows stay in the store"):
+    with pytest.raises(
+        OutputError,
+        match=r"scores\.(csv|parquet): cannot write \(.*No space left on device\); "
+        r"the rows stay in the store",
+    ):
         _run(toy, str(tmpfs), mirror=mirror, store=toy / "store")
     assert not _temporaries(tmpfs) and not (tmpfs / "scores.parquet").exists()
     assert len(list((toy / "store" / "rows").glob("*.json"))) == 9
@@ -308,8 +352,11 @@ def test_full_disk_keeps_the_rows_and_names_the_table(toy, mirror, tmpfs):
 def test_temporaries_left_by_a_killed_run_are_swept_and_nothing_else(toy, mirror):
     _run(toy, "out", mirror=mirror)
     model_dir = next((toy / "out" / "audio").glob("*/*"))
-    stale = [toy / "out" / "rows" / ".k.json.12.0123456789ab.tmp", model_dir / ".a.7240d54c.k3j_x9a1.wav",
-             toy / "out" / ".scores.csv.12.0123456789ab.tmp"]
+    stale = [
+        toy / "out" / "rows" / ".k.json.12.0123456789ab.tmp",
+        model_dir / ".a.7240d54c.k3j_x9a1.wav",
+        toy / "out" / ".scores.csv.12.0123456789ab.tmp",
+    ]
     fresh, mine = toy / "out" / "rows" / ".j.json.13.0123456789ab.tmp", toy / "out" / ".notes"
     for p in [*stale, fresh, mine]:
         p.write_text("x")

@@ -16,12 +16,15 @@ from setoolkit.metrics.dnsmos import dnsmos
 MODELS = ["dpcrn-quant"]
 
 
+@pytest.mark.slow
 def test_dnsmos_equals_upstream_script(mirror):
     """speechmos ships the upstream dnsmos_local.py logic and the same ONNX files."""
     import speechmos.dnsmos as upstream
 
-    files = assets.dataset_files("dns3_blind", mirror=mirror)[:1] + assets.dataset_files(
-        "vbd16k", mirror=mirror, subdir="noisy")[:2]
+    files = (
+        assets.dataset_files("dns3_blind", mirror=mirror)[:1]
+        + assets.dataset_files("vbd16k", mirror=mirror, subdir="noisy")[:2]
+    )
     for f in files:
         x, sr = read(f)
         ours = dnsmos(x[0], sr)
@@ -42,18 +45,35 @@ def test_dnsmos_resamples_other_rates(mirror):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, mirror):
     out = tmp_path_factory.mktemp("eval")
-    table, stats = evaluate(MODELS, ["vbd16k", "dns3_blind"], out, limit=3, workers=2, progress=False,
-                            return_stats=True)
+    table, stats = evaluate(
+        MODELS, ["vbd16k", "dns3_blind"], out, limit=3, workers=2, progress=False, return_stats=True
+    )
     assert stats.computed == 12 and not stats.failed
     return out, table
 
 
+@pytest.mark.slow
 def test_table_has_every_metric_per_file_and_model(run_dir):
     out, table = run_dir
     assert len(table) == 12 and set(table["model"]) == {"noisy", "dpcrn-quant"}
     paired = table[table["dataset"] == "vbd16k"]
-    for col in ("pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "sdr", "snr", "lsd", "lag", "OVRL", "SIG",
-                "BAK", "P808_MOS", "seconds", "rtf"):
+    for col in (
+        "pesq_wb",
+        "pesq_nb",
+        "stoi",
+        "estoi",
+        "si_sdr",
+        "sdr",
+        "snr",
+        "lsd",
+        "lag",
+        "OVRL",
+        "SIG",
+        "BAK",
+        "P808_MOS",
+        "seconds",
+        "rtf",
+    ):
         assert col in table.columns
     assert paired["pesq_wb"].notna().all() and paired["OVRL"].notna().all()
     blind = table[table["dataset"] == "dns3_blind"]
@@ -74,8 +94,9 @@ def test_rerun_is_resumable_and_matches(run_dir):
     pd.testing.assert_frame_equal(again, table)
     victim = next((out / "rows").glob("*.json"))
     victim.unlink()
-    again, stats = evaluate(MODELS, ["vbd16k", "dns3_blind"], out, limit=3, workers=1, progress=False,
-                            return_stats=True)
+    again, stats = evaluate(
+        MODELS, ["vbd16k", "dns3_blind"], out, limit=3, workers=1, progress=False, return_stats=True
+    )
     assert stats.computed == 1
     cols = ["pesq_wb", "si_sdr", "OVRL"]
     pd.testing.assert_frame_equal(again[cols], table[cols])  # single process == two processes
@@ -94,8 +115,7 @@ def test_summary_with_bootstrap_ci_and_snr_bands(run_dir):
     assert lo < 49.5 < hi and hi - lo < 15
 
 
-
-
+@pytest.mark.slow
 def test_dask_cluster_matches_local_and_resumes_after_killed_worker(run_dir, tmp_path):
     import dask
     from distributed import Client, LocalCluster
@@ -103,17 +123,28 @@ def test_dask_cluster_matches_local_and_resumes_after_killed_worker(run_dir, tmp
     _, local = run_dir
     victim = sorted(local[local.dataset == "vbd16k"]["file"])[1]
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster) as client:
-            table, stats = evaluate(MODELS, ["vbd16k"], tmp_path, limit=3, scheduler=client, progress=False,
-                                    task_fn=faults.task_killing_worker_on(victim), return_stats=True)
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
+            table, stats = evaluate(
+                MODELS,
+                ["vbd16k"],
+                tmp_path,
+                limit=3,
+                scheduler=client,
+                progress=False,
+                task_fn=faults.task_killing_worker_on(victim),
+                return_stats=True,
+            )
             # the victim's tasks fail (and whatever else ran on the killed worker); the others are kept
             failed_files = {Path(f[0]["noisy"]).name for f in stats.failed}
             assert victim in failed_files and all("KilledWorker" in f[1] for f in stats.failed)
             assert len(table) == 6 - len(stats.failed) and victim not in set(table["file"])
             n_missing = len(stats.failed)
-            table, stats = evaluate(MODELS, ["vbd16k"], tmp_path, limit=3, scheduler=client, progress=False,
-                                    return_stats=True)
+            table, stats = evaluate(
+                MODELS, ["vbd16k"], tmp_path, limit=3, scheduler=client, progress=False, return_stats=True
+            )
     assert stats.computed == n_missing and stats.skipped == 6 - n_missing and not stats.failed
     cols = ["dataset", "model", "file", "pesq_wb", "si_sdr", "OVRL"]
     expect = local[local.dataset == "vbd16k"][cols].reset_index(drop=True)
@@ -149,7 +180,7 @@ def test_dnsmos_shared_windows_equal_window_by_window(mirror):
     raw, p808 = d._p835_raw(xr, windows, sessions), d._p808(xr, windows, sessions)
     full = onnx_session(str(assets.fetch("weights/dnsmos/p835/sig_bak_ovr.onnx", mirror=mirror)))
     for i, k in enumerate(windows):
-        seg = xr[k * 16000: k * 16000 + 144160]
+        seg = xr[k * 16000 : k * 16000 + 144160]
         np.testing.assert_allclose(raw[i], full.run(None, {"input_1": seg.astype(np.float32)[None]})[0][0], atol=1e-5)
         ref808 = sessions[3].run(None, {"input_1": d.p808_features(seg[:-160])[None]})[0][0][0]
         assert p808[i] == pytest.approx(ref808, abs=1e-5)
@@ -162,10 +193,18 @@ def _toy_task(task, **kwargs):
     x, sr = read(task.noisy)
     if task.output:
         write(task.output, x, sr)
-    return {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name, "sr": sr,
-            "value": float(np.abs(x).sum()), "metrics": ",".join(kwargs["metrics"]),
-            "output_path": task.output or task.noisy, "noisy_path": task.noisy, "clean_path": task.clean,
-            "_stages": {"enhance": 0.5}}
+    return {
+        "dataset": task.dataset,
+        "model": task.model,
+        "file": Path(task.noisy).name,
+        "sr": sr,
+        "value": float(np.abs(x).sum()),
+        "metrics": ",".join(kwargs["metrics"]),
+        "output_path": task.output or task.noisy,
+        "noisy_path": task.noisy,
+        "clean_path": task.clean,
+        "_stages": {"enhance": 0.5},
+    }
 
 
 @pytest.fixture
@@ -187,21 +226,35 @@ def toy(tmp_path, monkeypatch):
         (mirror / name).write_bytes(content)
         import hashlib
 
-        monkeypatch.setitem(assets.registry(), name, assets.Asset(name, hashlib.sha256(content).hexdigest(),
-                                                                  len(content), "", "MIT", "test"))
+        monkeypatch.setitem(
+            assets.registry(),
+            name,
+            assets.Asset(name, hashlib.sha256(content).hexdigest(), len(content), "", "MIT", "test"),
+        )
 
     for m in ("toy-a", "toy-b"):
         set_weights(m, m.encode())
-        monkeypatch.setitem(registry.CARDS, m, registry.ModelCard(**{**card.__dict__, "name": m,
-                                                                     "weights": (f"weights/toy/{m}.bin",)}))
+        monkeypatch.setitem(
+            registry.CARDS, m, registry.ModelCard(**{**card.__dict__, "name": m, "weights": (f"weights/toy/{m}.bin",)})
+        )
     return tmp_path, mirror, set_weights
 
 
 def _run(toy, out, **kw):
     root, mirror, _ = toy
     kw.setdefault("metrics", ("si_sdr",))
-    return evaluate(["toy-a", "toy-b"], [root / "set"], root / out, store=root / "store", mirror=mirror,
-                    workers=1, progress=False, task_fn=_toy_task, return_stats=True, **kw)
+    return evaluate(
+        ["toy-a", "toy-b"],
+        [root / "set"],
+        root / out,
+        store=root / "store",
+        mirror=mirror,
+        workers=1,
+        progress=False,
+        task_fn=_toy_task,
+        return_stats=True,
+        **kw,
+    )
 
 
 def test_content_keys_invalidate_exactly_the_changed_rows(toy):
@@ -257,21 +310,24 @@ def test_variants_are_scored_through_their_representative():
     assert variants == {"dpcrn-base-onnx": "dpcrn-base", "dpcrn-base-h5": "dpcrn-base"}
 
 
+@pytest.mark.slow
 def test_timing_pass_checks_variant_parity_and_reuses_its_measurements(tmp_path, mirror):
     from setoolkit.evaluation.timing import PARITY_DB, parity_failures, timing_pass
 
     clip = assets.dataset_files("dns3_synthetic", mirror=mirror, subdir="noisy")[0]
     files = assets.dataset_files("vbd16k", mirror=mirror, subdir="noisy")[:2]
     spent = {}
-    timing, variants = timing_pass(["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store=tmp_path, clip=clip,
-                                   parity_files=files, stages=spent)
+    timing, variants = timing_pass(
+        ["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store=tmp_path, clip=clip, parity_files=files, stages=spent
+    )
     assert list(timing["model"]) == ["dtln", "dtln-onnx"] and (timing["threads"] == 1).all()
     assert ((timing["rtf"] > 0) & (timing["rtf"] < 1)).all() and (timing["hop_ms"] > 0).all()
     assert (timing["hop_p95_ms"] >= timing["hop_ms"] * 0.5).all() and spent["time"] > 0
     assert variants.loc[0, "parity_db"] > PARITY_DB and not parity_failures(variants)
     assert variants.loc[0, "rtf"] == timing.loc[1, "rtf"]
-    again, variants2 = timing_pass(["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store=tmp_path, clip=clip,
-                                   parity_files=files)  # nothing changed: read back, nothing measured
+    again, variants2 = timing_pass(
+        ["dtln", "dtln-onnx"], {"dtln-onnx": "dtln"}, store=tmp_path, clip=clip, parity_files=files
+    )  # nothing changed: read back, nothing measured
     pd.testing.assert_frame_equal(again, timing)
     pd.testing.assert_frame_equal(variants2, variants)
     bad = variants.assign(parity_db=40.0)

@@ -21,21 +21,24 @@ def _table(effects: dict, *, n: int = N, seed: int = 1) -> pd.DataFrame:
     files = [f"p232_{k:03d}.wav" for k in range(n)]
     snr = np.array(BANDS)[np.arange(n) % 4] + rng.uniform(-1.5, 1.5, n)
     base = rng.normal(2.5, 0.5, n)
-    rows = [{"dataset": "vbd16k", "model": "noisy", "file": f, "pesq_wb": b - 0.8, "snr": s}
-            for f, b, s in zip(files, base, snr)]
+    rows = [
+        {"dataset": "vbd16k", "model": "noisy", "file": f, "pesq_wb": b - 0.8, "snr": s}
+        for f, b, s in zip(files, base, snr)
+    ]
     for model, shift in effects.items():
         band = snr_band(snr)
         delta = np.array([shift.get(b, 0.0) for b in band]) if isinstance(shift, dict) else np.full(n, shift)
         values = base + delta + rng.normal(0, 0.2, n)
-        rows += [{"dataset": "vbd16k", "model": model, "file": f, "pesq_wb": v, "snr": np.nan}
-                 for f, v in zip(files, values)]
+        rows += [
+            {"dataset": "vbd16k", "model": model, "file": f, "pesq_wb": v, "snr": np.nan} for f, v in zip(files, values)
+        ]
     return pd.DataFrame(rows)
 
 
 def test_planted_shift_is_found_and_matches_scipy():
     t = _table({"a": 0.0, "b": 0.3})
     r = compare(t, "b", "a", "pesq_wb", dataset="vbd16k")
-    d = (t[t.model == "b"].pesq_wb.to_numpy() - t[t.model == "a"].pesq_wb.to_numpy())
+    d = t[t.model == "b"].pesq_wb.to_numpy() - t[t.model == "a"].pesq_wb.to_numpy()
     assert r.n == N and r.n_dropped == 0
     assert r.difference == pytest.approx(d.mean()) and 0.2 < r.difference < 0.4
     assert r.p == pytest.approx(stats.wilcoxon(d).pvalue, rel=1e-12) and r.p < 1e-6
@@ -56,9 +59,9 @@ def test_null_shift_is_not_found():
 def test_pairs_are_the_same_files_and_nan_pairs_are_dropped_and_counted():
     t = _table({"a": 0.0, "b": 0.3})
     b_rows = t.index[t.model == "b"]
-    t.loc[b_rows[:3], "pesq_wb"] = np.nan                         # 3 pairs with a NaN side
-    t = t.drop(index=b_rows[-5:])                                 # 5 files b was not run on
-    shuffled = t.sample(frac=1, random_state=0)                   # row order must not matter: joined on file
+    t.loc[b_rows[:3], "pesq_wb"] = np.nan  # 3 pairs with a NaN side
+    t = t.drop(index=b_rows[-5:])  # 5 files b was not run on
+    shuffled = t.sample(frac=1, random_state=0)  # row order must not matter: joined on file
     r = compare(shuffled, "b", "a", "pesq_wb", dataset="vbd16k")
     assert (r.n, r.n_dropped) == (N - 8, 3)
     a = t[t.model == "a"].set_index("file").pesq_wb
@@ -98,7 +101,7 @@ def test_rank_biserial_bounds():
 def test_leader_ties_holm_across_the_leaderboard():
     t = _table({"lead": 0.3, "tie": 0.28, "worse": 0.0, "oracle-irm": 2.0})
     lt = leader_ties(t, "vbd16k", "pesq_wb").set_index("model")
-    assert "noisy" not in lt.index and "oracle-irm" not in lt.index       # baselines are not competitors
+    assert "noisy" not in lt.index and "oracle-irm" not in lt.index  # baselines are not competitors
     assert lt.leader.idxmax() == "lead" and lt.loc["lead", "tied"]
     assert lt.loc["tie", "tied"] and not lt.loc["worse", "tied"] and lt.loc["worse", "p_holm"] < 1e-6
     raw = lt.loc[["tie", "worse"], "p"].to_numpy()

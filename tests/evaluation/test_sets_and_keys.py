@@ -39,14 +39,31 @@ def _toy_task(task, **kwargs):
     x, sr = read(task.noisy)
     if task.output:
         write(task.output, x, sr)
-    return {"dataset": task.dataset, "model": task.model, "file": task.file, "sr": sr,
-            "value": float(np.abs(x).sum()), "output_path": task.output or task.noisy, "noisy_path": task.noisy,
-            "clean_path": task.clean}
+    return {
+        "dataset": task.dataset,
+        "model": task.model,
+        "file": task.file,
+        "sr": sr,
+        "value": float(np.abs(x).sum()),
+        "output_path": task.output or task.noisy,
+        "noisy_path": task.noisy,
+        "clean_path": task.clean,
+    }
 
 
 def _run(models, sets, out, **kw):
-    return evaluate(models, sets, out, workers=1, progress=False, task_fn=_toy_task, return_stats=True,
-                    metrics=("si_sdr",), use_dnsmos=False, **kw)
+    return evaluate(
+        models,
+        sets,
+        out,
+        workers=1,
+        progress=False,
+        task_fn=_toy_task,
+        return_stats=True,
+        metrics=("si_sdr",),
+        use_dnsmos=False,
+        **kw,
+    )
 
 
 # ----------------------------------------------------------------------------------------- set identities
@@ -136,8 +153,11 @@ def test_pair_list_any_layout_any_rate_and_errors_name_the_line(tmp_path):
     assert set(table["dataset"]) == {"pairs"} and len(table) == 2
     tsv = tmp_path / "bad.tsv"
     tsv.write_text("noisy\tclean\ndeep/n1.wav\tmissing.wav\ndeep/n1.wav\t\n")
-    with pytest.raises(SetError, match=r"line 2: clean file .*missing.wav not found; line 3: noisy deep/n1.wav "
-                                       r"already on line 2"):
+    with pytest.raises(
+        SetError,
+        match=r"line 2: clean file .*missing.wav not found; line 3: noisy deep/n1.wav "
+        r"already on line 2",
+    ):
         set_pairs(str(tsv))
 
 
@@ -147,8 +167,7 @@ def test_pair_list_any_layout_any_rate_and_errors_name_the_line(tmp_path):
 def test_all_zero_clean_reference_gives_nan_for_every_intrusive_metric(tmp_path):
     noisy = _audio(tmp_path / "noisy" / "z.wav", n=32000)
     clean = _audio(tmp_path / "clean" / "z.wav", n=32000, value=0.0)
-    metrics = ("pesq_wb", "pesq_nb", "csig", "cbak", "covl", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr",
-               "lsd")
+    metrics = ("pesq_wb", "pesq_nb", "csig", "cbak", "covl", "stoi", "estoi", "si_sdr", "sdr", "snr", "segsnr", "lsd")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         row = run_task(Task("s", NOISY, str(noisy), str(clean), None), metrics=metrics, use_dnsmos=False)
@@ -186,7 +205,7 @@ def test_extracted_archive_is_verified_and_unpacked_again_when_edited(tmp_path, 
         assert assets.extracted(name, mirror=mirror) == folder  # verified, nothing to do
 
 
-SPEC = '''
+SPEC = """
 import setoolkit
 
 GAIN = {gain}
@@ -194,7 +213,7 @@ GAIN = {gain}
 
 def build():
     return setoolkit.from_function(lambda x: GAIN * x, 16000, name="gain")
-'''
+"""
 
 
 def test_editing_a_spec_file_recomputes_exactly_its_rows(tmp_path, monkeypatch):
@@ -204,8 +223,17 @@ def test_editing_a_spec_file_recomputes_exactly_its_rows(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
     def run(out):
-        return evaluate(["m1.py:build", "m2.py:build"], ["set"], out, store=tmp_path / "store", metrics=("si_sdr",),
-                        use_dnsmos=False, workers=1, progress=False, return_stats=True)
+        return evaluate(
+            ["m1.py:build", "m2.py:build"],
+            ["set"],
+            out,
+            store=tmp_path / "store",
+            metrics=("si_sdr",),
+            use_dnsmos=False,
+            workers=1,
+            progress=False,
+            return_stats=True,
+        )
 
     table, stats = run("day1")
     assert stats.computed == 9
@@ -222,18 +250,21 @@ def test_editing_a_spec_file_recomputes_exactly_its_rows(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------ validation up front
 
 
-@pytest.mark.parametrize("args, value", [
-    (["evaluate", "--sets", "{set}", "--limit", "0"], "--limit 0"),
-    (["evaluate", "--sets", "{set}", "--limit", "-1"], "--limit -1"),
-    (["evaluate"], "--sets is required"),
-    (["evaluate", "--sets", ""], "--sets ''"),
-    (["evaluate", "--sets", "{set},"], "an empty entry"),
-    (["evaluate", "--sets", "{set}/nope"], "nope: no such folder"),
-    (["run", "--sets", "{set}", "--limit", "0"], "--limit 0"),
-    (["doctor", "nsnet2", "--sr", "0"], "--sr 0"),
-    (["enhance", "{set}/noisy/a.wav", "-m", "nsnet2", "-o", "{out}", "--subtype", "FOO"], "--subtype 'FOO'"),
-    (["enhance", "{set}/noisy/a.wav", "-m", "nsnet2", "-o", "{out}", "--format", "mp4"], "--format 'mp4'"),
-])
+@pytest.mark.parametrize(
+    "args, value",
+    [
+        (["evaluate", "--sets", "{set}", "--limit", "0"], "--limit 0"),
+        (["evaluate", "--sets", "{set}", "--limit", "-1"], "--limit -1"),
+        (["evaluate"], "--sets is required"),
+        (["evaluate", "--sets", ""], "--sets ''"),
+        (["evaluate", "--sets", "{set},"], "an empty entry"),
+        (["evaluate", "--sets", "{set}/nope"], "nope: no such folder"),
+        (["run", "--sets", "{set}", "--limit", "0"], "--limit 0"),
+        (["doctor", "nsnet2", "--sr", "0"], "--sr 0"),
+        (["enhance", "{set}/noisy/a.wav", "-m", "nsnet2", "-o", "{out}", "--subtype", "FOO"], "--subtype 'FOO'"),
+        (["enhance", "{set}/noisy/a.wav", "-m", "nsnet2", "-o", "{out}", "--format", "mp4"], "--format 'mp4'"),
+    ],
+)
 def test_bad_values_are_one_line_before_any_work(tmp_path, capsys, args, value):
     root = _paired(tmp_path / "set")
     argv = [a.format(set=root, out=tmp_path / "enhanced") for a in args]

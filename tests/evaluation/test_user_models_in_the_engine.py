@@ -10,15 +10,15 @@ import pytest
 from setoolkit.evaluation import evaluate
 from setoolkit.registry import CARDS
 
-SPEC = textwrap.dedent('''
+SPEC = textwrap.dedent("""
     import numpy as np
     import setoolkit
 
     def build():
         return setoolkit.from_function(lambda x: (0.5 * x).astype(np.float32), 16000, name="half")
-''')
+""")
 
-PLUGIN = textwrap.dedent('''
+PLUGIN = textwrap.dedent("""
     import numpy as np
     import setoolkit
     from setoolkit.registry import card
@@ -31,7 +31,7 @@ PLUGIN = textwrap.dedent('''
     CARDS = [card(name="plugin-quarter", family="plugin", sample_rate=16000, framework="numpy", frame=None, hop=None,
                   latency_ms=0.0, params=0, weights=[], license="MIT", streaming=False, builder=build,
                   trained_on="none", description="quarters the input (an installed package's card)")]
-''')
+""")
 
 KW = {"limit": 2, "metrics": ("si_sdr", "snr"), "use_dnsmos": False, "progress": False}
 
@@ -48,7 +48,7 @@ def test_spec_model_in_local_workers_scores_like_its_definition(tmp_path):
     mine = table[table["model"] == spec].set_index("file")
     noisy = table[table["model"] == "noisy"].set_index("file")
     assert len(mine) == 2
-    assert np.allclose(mine["si_sdr"], noisy["si_sdr"], atol=1e-3)            # SI-SDR ignores the gain of 0.5
+    assert np.allclose(mine["si_sdr"], noisy["si_sdr"], atol=1e-3)  # SI-SDR ignores the gain of 0.5
     assert np.allclose(noisy["snr"] - mine["snr"], 0, atol=50) and (mine["snr"] < noisy["snr"]).all()
 
 
@@ -56,8 +56,10 @@ def test_spec_model_on_a_dask_local_cluster_gives_the_same_rows(tmp_path):
     distributed = pytest.importorskip("distributed")
     spec = _spec(tmp_path)
     local = evaluate([spec], ["vbd16k"], tmp_path / "local", workers=1, **KW)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
-            distributed.Client(c) as client:
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c,
+        distributed.Client(c) as client,
+    ):
         remote = evaluate([spec], ["vbd16k"], tmp_path / "dask", scheduler=client, **KW)
     cols = ["dataset", "model", "file", "si_sdr", "snr"]
     a = local[cols].sort_values(["model", "file"]).reset_index(drop=True)
@@ -73,7 +75,7 @@ def test_entry_point_card_runs_in_worker_processes(tmp_path, monkeypatch):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: setoolkit_plugin_quarter\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[setoolkit.models]\nquarter = setoolkit_plugin_quarter:CARDS\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))                     # the spawned workers find the package too
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the spawned workers find the package too
     monkeypatch.setattr(CARDS, "_cards", None)
     table = evaluate(["plugin-quarter"], ["vbd16k"], tmp_path / "run", workers=2, **KW)
     assert (table["model"] == "plugin-quarter").sum() == 2
@@ -82,15 +84,26 @@ def test_entry_point_card_runs_in_worker_processes(tmp_path, monkeypatch):
 def test_bad_specs_are_one_reason_each_and_the_other_rows_are_computed(tmp_path):
     (tmp_path / "raises.py").write_text("def build():\n    raise RuntimeError('boom')\n")
     (tmp_path / "notenh.py").write_text("def build():\n    return 42\n")
-    (tmp_path / "badlen.py").write_text("import setoolkit\n\ndef build():\n    return setoolkit.from_function("
-                                        "lambda x: x[: len(x) // 2], 16000, name='halflen')\n")
+    (tmp_path / "badlen.py").write_text(
+        "import setoolkit\n\ndef build():\n    return setoolkit.from_function("
+        "lambda x: x[: len(x) // 2], 16000, name='halflen')\n"
+    )
     good = _spec(tmp_path)
-    bad = {f"{tmp_path}/missing.py:build": "does not exist", f"{good.rsplit(':', 1)[0]}:nope": "'nope' not found",
-           f"{tmp_path}/raises.py:build": "raised RuntimeError: boom",
-           f"{tmp_path}/notenh.py:build": "returned int, not a setoolkit Enhancer"}
+    bad = {
+        f"{tmp_path}/missing.py:build": "does not exist",
+        f"{good.rsplit(':', 1)[0]}:nope": "'nope' not found",
+        f"{tmp_path}/raises.py:build": "raised RuntimeError: boom",
+        f"{tmp_path}/notenh.py:build": "returned int, not a setoolkit Enhancer",
+    }
     with pytest.warns(UserWarning):
-        table, stats = evaluate([*bad, f"{tmp_path}/badlen.py:build", good, "nsnet2"], ["vbd16k"], tmp_path / "run",
-                                workers=1, return_stats=True, **KW)
+        table, stats = evaluate(
+            [*bad, f"{tmp_path}/badlen.py:build", good, "nsnet2"],
+            ["vbd16k"],
+            tmp_path / "run",
+            workers=1,
+            return_stats=True,
+            **KW,
+        )
     assert set(table["model"]) == {"noisy", good, "nsnet2"}
     for spec, reason in bad.items():
         assert spec in stats.models_without_weights and reason in stats.models_without_weights[spec]
@@ -109,12 +122,16 @@ def test_cli_enhance_and_evaluate_take_a_spec(tmp_path, mirror):
     spec = _spec(tmp_path)
     noisy = sorted((mirror / "data" / "vbd16k" / "noisy").glob("*.wav"))[0]
     run = [sys.executable, "-m", "setoolkit"]
-    r = subprocess.run([*run, "enhance", str(noisy), "-m", spec, "-o", str(tmp_path / "out"), "-q"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [*run, "enhance", str(noisy), "-m", spec, "-o", str(tmp_path / "out"), "-q"], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     x, _ = sf.read(noisy)
     y, _ = sf.read(tmp_path / "out" / noisy.name)
     assert np.allclose(y, 0.5 * x, atol=1e-4)
-    r = subprocess.run([*run, "enhance", str(noisy), "-m", f"{tmp_path}/nothere.py:build", "-o", str(tmp_path / "o2")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [*run, "enhance", str(noisy), "-m", f"{tmp_path}/nothere.py:build", "-o", str(tmp_path / "o2")],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode != 0 and "nothere.py" in r.stderr and "Traceback" not in r.stderr

@@ -30,13 +30,14 @@ def speech_like(rng: np.random.Generator, seconds: float = 2.5, sr: int = SR) ->
         f0 = rng.uniform(100, 220) * (1 + 0.2 * t)
         phase = 2 * np.pi * np.cumsum(f0) / sr
         syl = sum(np.sin(k * phase) / k for k in range(1, int(7900 / f0.max())))
-        x[t0:t0 + m] = syl * np.hanning(m)
+        x[t0 : t0 + m] = syl * np.hanning(m)
         t0 += m + int(rng.uniform(0.05, 0.25) * sr)
     return 0.1 * x / np.sqrt(np.mean(x[x != 0] ** 2))
 
 
-def synthetic_table(folder: Path, *, n_paired: int = 6, n_blind: int = 3, seed: int = 0,
-                    names: list[str] | None = None) -> pd.DataFrame:
+def synthetic_table(
+    folder: Path, *, n_paired: int = 6, n_blind: int = 3, seed: int = 0, names: list[str] | None = None
+) -> pd.DataFrame:
     """An evaluation table over files written under ``folder``; ``names``: the paired files' names."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -47,20 +48,31 @@ def synthetic_table(folder: Path, *, n_paired: int = 6, n_blind: int = 3, seed: 
         clean = speech_like(rng)
         noise = rng.normal(0, 1, clean.size)
         snr = float(rng.uniform(0, 18))
-        noise *= np.sqrt(np.mean(clean ** 2) / np.mean(noise ** 2)) * 10 ** (-snr / 20)
+        noise *= np.sqrt(np.mean(clean**2) / np.mean(noise**2)) * 10 ** (-snr / 20)
         paths = {"noisy": write(folder / ds / "noisy" / name, clean + noise, SR, subtype="PCM_16")}
         cpath = write(folder / ds / "clean" / name, clean, SR, subtype="PCM_16") if paired else None
         for s, f in SYSTEMS.items():
             paths[s] = write(folder / ds / s / name, clean + f * noise, SR, subtype="PCM_16")
         for model, factor in [("noisy", 1.0), *SYSTEMS.items()]:
             q = 1 - factor
-            rows.append({"dataset": ds, "model": model, "file": name, "noisy_path": str(paths["noisy"]),
-                         "clean_path": str(cpath) if cpath else None,
-                         "output_path": str(paths[model]) if model != "noisy" else str(paths["noisy"]), "sr": SR,
-                         "snr": snr + 20 * np.log10(1 / factor) if paired else np.nan,
-                         "pesq_wb": 1.2 + 0.1 * snr + 2 * q if paired else np.nan,
-                         "SIG": 3 + q + 0.02 * snr, "BAK": 2 + 2 * q + 0.05 * snr, "OVRL": 2.2 + 1.5 * q + 0.03 * snr,
-                         "distillmos": 2 + 2 * q + rng.normal(0, 0.1), "visqol": 3 + q if paired else np.nan})
+            rows.append(
+                {
+                    "dataset": ds,
+                    "model": model,
+                    "file": name,
+                    "noisy_path": str(paths["noisy"]),
+                    "clean_path": str(cpath) if cpath else None,
+                    "output_path": str(paths[model]) if model != "noisy" else str(paths["noisy"]),
+                    "sr": SR,
+                    "snr": snr + 20 * np.log10(1 / factor) if paired else np.nan,
+                    "pesq_wb": 1.2 + 0.1 * snr + 2 * q if paired else np.nan,
+                    "SIG": 3 + q + 0.02 * snr,
+                    "BAK": 2 + 2 * q + 0.05 * snr,
+                    "OVRL": 2.2 + 1.5 * q + 0.03 * snr,
+                    "distillmos": 2 + 2 * q + rng.normal(0, 0.1),
+                    "visqol": 3 + q if paired else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 

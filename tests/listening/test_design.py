@@ -64,8 +64,10 @@ def test_blinding(mushra):
     plans = {who: listener_plan(test, who) for who in ("anna", "ben", "chloé")}  # letters by position
     assert plans["anna"] == listener_plan(test, "anna")
     assert plans["anna"][0]["trial"] == "training"
-    assert len({tuple(p["trial"] for p in pl) for pl in plans.values()}) > 1 or \
-        len({tuple(p["order"][0] for p in pl) for pl in plans.values()}) > 1
+    assert (
+        len({tuple(p["trial"] for p in pl) for pl in plans.values()}) > 1
+        or len({tuple(p["order"][0] for p in pl) for pl in plans.values()}) > 1
+    )
     for pl in plans.values():
         assert sorted(p["trial"] for p in pl) == sorted(t.id for t in test.trials)
         for p in pl:
@@ -88,9 +90,11 @@ def test_javascript_plan_equals_python_plan(mushra, tmp_path):
     folder, test = mushra
     module = tmp_path / "listening.mjs"
     shutil.copy(STATIC / "listening.js", module)
-    script = (f"import({json.dumps(module.as_uri())}).then(m => {{ const t = {{...JSON.parse(require('fs')"
-              f".readFileSync({json.dumps(str(folder / 'test.json'))}, 'utf8')), id: {json.dumps(test.id)}}};"
-              "console.log(JSON.stringify(['anna', 'chloé', '<b>'].map(w => m.listenerPlan(t, w)))); });")
+    script = (
+        f"import({json.dumps(module.as_uri())}).then(m => {{ const t = {{...JSON.parse(require('fs')"
+        f".readFileSync({json.dumps(str(folder / 'test.json'))}, 'utf8')), id: {json.dumps(test.id)}}};"
+        "console.log(JSON.stringify(['anna', 'chloé', '<b>'].map(w => m.listenerPlan(t, w)))); });"
+    )
     out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60, check=True).stdout
     assert json.loads(out) == [listener_plan(test, w) for w in ("anna", "chloé", "<b>")]
 

@@ -55,8 +55,12 @@ def _trial_state(driver) -> dict:
 def _switch_keeps_position(driver, keys):
     """Play the first key, switch to the second while playing: same timeline, still playing."""
     root = driver.find_element("css selector", ".sel-test")
-    wait_for(driver, "return [...document.querySelectorAll('.sel-test audio')].every(a => a.readyState >= 2)", 30,
-             "the stimuli to load")
+    wait_for(
+        driver,
+        "return [...document.querySelectorAll('.sel-test audio')].every(a => a.readyState >= 2)",
+        30,
+        "the stimuli to load",
+    )
     driver.execute_script(f"document.querySelector('.sel-pick[data-key=\"{keys[0]}\"]').click()")
     end = time.monotonic() + 15
     while True:
@@ -82,8 +86,9 @@ def _loop_region(driver):
 
     bar = driver.find_element("css selector", ".sel-timeline")
     w = bar.size["width"]
-    ActionChains(driver).move_to_element_with_offset(bar, int(-0.3 * w), 0).click_and_hold() \
-        .move_by_offset(int(0.3 * w), 0).release().perform()
+    ActionChains(driver).move_to_element_with_offset(bar, int(-0.3 * w), 0).click_and_hold().move_by_offset(
+        int(0.3 * w), 0
+    ).release().perform()
     assert driver.find_element("css selector", ".sel-region").is_displayed()
     dur = driver.execute_script("return document.querySelector('.sel-test audio').duration")
     a, b = 0.2 * dur, 0.5 * dur
@@ -99,14 +104,20 @@ def _loop_region(driver):
 def _rate_mushra(driver, test, entry):
     trial = next(t for t in test.trials if t.id == entry["trial"])
     values = {s.id: MUSHRA_SCORES[s.system] for s in trial.stimuli}
-    driver.execute_script("""for (const [id, v] of Object.entries(arguments[0])) {
+    driver.execute_script(
+        """for (const [id, v] of Object.entries(arguments[0])) {
         const s = document.querySelector(`.sel-slider[data-stim="${id}"]`);
-        s.value = v; s.dispatchEvent(new Event('input', {bubbles: true})); }""", values)
+        s.value = v; s.dispatchEvent(new Event('input', {bubbles: true})); }""",
+        values,
+    )
 
 
 def _rate_p835(driver, value: int):
-    driver.execute_script("""for (const f of document.querySelectorAll('fieldset.sel-p835'))
-        f.querySelector(`input[value="${arguments[0]}"]`).click();""", value)
+    driver.execute_script(
+        """for (const f of document.querySelectorAll('fieldset.sel-p835'))
+        f.querySelector(`input[value="${arguments[0]}"]`).click();""",
+        value,
+    )
 
 
 def _next(driver):
@@ -114,8 +125,9 @@ def _next(driver):
 
 
 def _stored(driver, test, listener):
-    text = driver.execute_script("return localStorage.getItem(arguments[0])",
-                                 f"setoolkit-listening|{test.id}|{listener}")
+    text = driver.execute_script(
+        "return localStorage.getItem(arguments[0])", f"setoolkit-listening|{test.id}|{listener}"
+    )
     return json.loads(text) if text else None
 
 
@@ -154,8 +166,11 @@ def test_mushra_on_the_offline_page(small_mushra, tmp_path):
         wait_for(driver, "return document.querySelector('.sel-test').dataset.screen === 'done'", 10, "the end")
         link = driver.find_element("css selector", "a.sel-download")
         assert link.get_attribute("download") == f"{test.id}__anna.json"
-        downloaded = json.loads(driver.execute_async_script(
-            "fetch(arguments[0]).then(r => r.text()).then(arguments[1])", link.get_attribute("href")))
+        downloaded = json.loads(
+            driver.execute_async_script(
+                "fetch(arguments[0]).then(r => r.text()).then(arguments[1])", link.get_attribute("href")
+            )
+        )
         driver.save_screenshot(str(shots / "listening_mushra_done.png"))
     assert downloaded == _stored_copy(downloaded) and downloaded["done"]
     check_result(downloaded, test)
@@ -178,8 +193,12 @@ def test_p835_on_the_offline_page(p835, tmp_path):
             if k == 0:
                 root = driver.find_element("css selector", ".sel-test")
                 driver.execute_script("document.querySelector('.sel-pick').click()")
-                wait_for(driver, "const a = document.querySelector('.sel-test audio');"
-                                 "return a && !a.paused && a.currentTime > 0.2", 15, "the sample to play")
+                wait_for(
+                    driver,
+                    "const a = document.querySelector('.sel-test audio');return a && !a.paused && a.currentTime > 0.2",
+                    15,
+                    "the sample to play",
+                )
                 assert driver.execute_script(AUDIO_STATE, root)[0]["src"].startswith("file://")
             _rate_p835(driver, 4 if k % 2 else 3)
             if k == 1:
@@ -217,8 +236,7 @@ def test_ccr_on_the_offline_page(ccr, tmp_path):
     assert list(r.rating) == [2.0 if a else -2.0 for a in first_is_a] and len(set(first_is_a)) == 2
 
 
-NOTEBOOK = ("from setoolkit.listening.widget import ListeningWidget\n"
-            "w = ListeningWidget({test!r}, {results!r})\nw")
+NOTEBOOK = "from setoolkit.listening.widget import ListeningWidget\nw = ListeningWidget({test!r}, {results!r})\nw"
 
 
 def test_mushra_in_jupyterlab(small_mushra, tmp_path):
@@ -227,17 +245,23 @@ def test_mushra_in_jupyterlab(small_mushra, tmp_path):
     folder, test = small_mushra
     results = tmp_path / "results"
     plan = listener_plan(test, "chloé")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        NOTEBOOK.format(test=str(folder), results=str(results)))])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(NOTEBOOK.format(test=str(folder), results=str(results)))]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "listen.ipynb")
 
     def open_and_run(driver):
         driver.get(f"{url}/lab/tree/listen.ipynb?token={token}&reset")
         wait_for(driver, "return window.jupyterapp && document.querySelector('.jp-Notebook')", 90, "JupyterLab")
-        wait_for(driver, "const w=window.jupyterapp.shell.currentWidget; const k=w && w.sessionContext &&"
-                         " w.sessionContext.session && w.sessionContext.session.kernel;"
-                         "return k && k.status === 'idle'", 90, "the kernel")
+        wait_for(
+            driver,
+            "const w=window.jupyterapp.shell.currentWidget; const k=w && w.sessionContext &&"
+            " w.sessionContext.session && w.sessionContext.session.kernel;"
+            "return k && k.status === 'idle'",
+            90,
+            "the kernel",
+        )
         for attempt in range(3):  # run-all is ignored while the session is still connecting: ask again
             driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             try:

@@ -32,7 +32,7 @@ def test_written_atomically_after_every_rating(mushra, tmp_path, monkeypatch):
     for entry in plan[:2]:
         res = _rate(test, res, entry)
         save_result(tmp_path, res, test)
-        assert set(json.loads(path.read_text())["trials"]) == {e["trial"] for e in plan[:plan.index(entry) + 1]}
+        assert set(json.loads(path.read_text())["trials"]) == {e["trial"] for e in plan[: plan.index(entry) + 1]}
     assert len(replaced) == 2 and all(a != b and a.startswith("." + path.name) for a, b in replaced)
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp file left
 

@@ -20,7 +20,7 @@ def test_active_level_ignores_pauses_and_scales_with_gain():
     level = active_speech_level(x, SR)
     padded = np.concatenate([x, np.zeros(3 * SR)])  # the same speech with 3 s more silence
     assert abs(active_speech_level(padded, SR) - level) < 0.3
-    plain = 10 * np.log10(np.mean(padded ** 2))
+    plain = 10 * np.log10(np.mean(padded**2))
     assert level - plain > 2.5  # long-term level counts the pauses; the active level does not
     assert abs(active_speech_level(0.5 * x, SR) - (level - 6.02)) < 0.2
     square = np.sign(np.sin(2 * np.pi * 100 * np.arange(SR) / SR + 0.1))
@@ -63,7 +63,7 @@ def test_lowpass_is_zero_phase_and_rejects_bad_cutoff():
     rng = np.random.default_rng(2)
     x = speech_like(rng)
     y = lowpass(x, SR, 3500.0)
-    xc = np.correlate(y[SR // 2:SR], x[SR // 2 - 5:SR + 5], mode="valid")
+    xc = np.correlate(y[SR // 2 : SR], x[SR // 2 - 5 : SR + 5], mode="valid")
     assert int(np.argmax(xc)) == 5  # no delay
     with pytest.raises(ValueError, match="cutoff_hz=9000"):
         lowpass(x, SR, 9000.0)

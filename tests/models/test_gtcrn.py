@@ -49,6 +49,7 @@ def test_port_matches_official_streaming_onnx(mirror, real_noisy):
     assert metrics.si_sdr(real_noisy, ref) < 30  # the reference really enhances (not identity)
 
 
+@pytest.mark.slow
 @pytest.mark.torch_compat
 def test_streaming_equals_offline_any_chunk(model, real_noisy):
     x = real_noisy[: 5 * 16000]
@@ -59,10 +60,11 @@ def test_streaming_equals_offline_any_chunk(model, real_noisy):
         assert metrics.si_sdr(offline, streamed) > 60, chunk
 
 
+@pytest.mark.slow
 @pytest.mark.torch_compat
 def test_every_cache_is_carried(model, real_noisy):
     """Dropping any part of the state between frames changes the output: all five are really used."""
-    x = real_noisy[: 24000]
+    x = real_noisy[:24000]
     offline = model.enhance_model_rate(x)
 
     class Forgetful(gtcrn.Gtcrn):
@@ -81,7 +83,7 @@ def test_every_cache_is_carried(model, real_noisy):
 
 
 def test_checkpoint_erb_matrices_are_the_erb_filterbank(model):
-    (name, ok, detail), = model.self_check()
+    ((name, ok, detail),) = model.self_check()
     assert ok, detail
 
 
@@ -98,8 +100,14 @@ def _improvements(model, pairs):
     return np.array(rows)
 
 
-@pytest.mark.parametrize("name, floor", [("gtcrn", (7.5, 0.45, 0.0)),         # measured +7.83 dB, +0.50, +0.004
-                                         ("gtcrn-vctk", (9.8, 0.70, 0.02))])  # measured +10.21 dB, +0.77, +0.030
+@pytest.mark.parametrize(
+    "name, floor",
+    [
+        ("gtcrn", (7.5, 0.45, 0.0)),  # measured +7.83 dB, +0.50, +0.004
+        ("gtcrn-vctk", (9.8, 0.70, 0.02)),
+    ],
+)  # measured +10.21 dB, +0.77, +0.030
+@pytest.mark.slow
 def test_voicebank_demand_floor(name, floor, pairs):
     d = _improvements(setoolkit.load(name), pairs)
     assert len(d) == 44
@@ -127,8 +135,11 @@ def test_bad_checkpoints_are_refused_clearly(tmp_path, mirror):
     other["encoder.en_convs.0.conv.weight"] = torch.zeros(32, 9, 1, 5)
     wrong = tmp_path / "wrong.tar"
     torch.save({"model": other}, wrong)
-    with pytest.raises(AssetError, match=r"wrong.tar: does not match the GTCRN architecture: 1 missing keys.*"
-                                         r"dpgrnn2.inter_fc.bias.*shape mismatches.*en_convs.0.conv.weight"):
+    with pytest.raises(
+        AssetError,
+        match=r"wrong.tar: does not match the GTCRN architecture: 1 missing keys.*"
+        r"dpgrnn2.inter_fc.bias.*shape mismatches.*en_convs.0.conv.weight",
+    ):
         gtcrn.Gtcrn(card, str(wrong))
 
     corrupt = tmp_path / card.weights[0]

@@ -10,9 +10,22 @@ from setoolkit.errors import AssetError, AudioError, ModelError
 from setoolkit.registry import CARDS
 from setoolkit.streaming import stream_signal
 
-STABLE_NAMES = ["dpcrn-dns3", "dpcrn-base", "dpcrn-quant", "deepfilternet2", "deepfilternet3", "denoiser-dns48",
-                "denoiser-dns64", "denoiser-master64", "denoiser-valentini-nc", "segan-plus", "gtcrn", "dtln",
-                "nsnet2", "rnnoise"]
+STABLE_NAMES = [
+    "dpcrn-dns3",
+    "dpcrn-base",
+    "dpcrn-quant",
+    "deepfilternet2",
+    "deepfilternet3",
+    "denoiser-dns48",
+    "denoiser-dns64",
+    "denoiser-master64",
+    "denoiser-valentini-nc",
+    "segan-plus",
+    "gtcrn",
+    "dtln",
+    "nsnet2",
+    "rnnoise",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +47,7 @@ def test_unknown_and_unavailable_models_are_clear(monkeypatch):
 
     with pytest.raises(ModelError, match="unknown model 'dpcrn'.*valid models: dpcrn-quant"):
         setoolkit.load("dpcrn")
-    planned = dataclasses.replace(CARDS["dpcrn-quant"], name="future-model", builder=None,
-                                  status="planned (issue #99)")
+    planned = dataclasses.replace(CARDS["dpcrn-quant"], name="future-model", builder=None, status="planned (issue #99)")
     monkeypatch.setitem(CARDS, "future-model", planned)
     with pytest.raises(ModelError, match="not available yet.*issue #99.*Available now: dpcrn-quant"):
         setoolkit.load("future-model")
@@ -73,12 +85,13 @@ def vbd16k_scores(quant, mirror):
     return np.array(rows)
 
 
+@pytest.mark.slow
 def test_dpcrn_quant_improves_voicebank_demand(vbd16k_scores):
     s = vbd16k_scores
     assert len(s) == 44
-    assert np.mean(s[:, 1] - s[:, 0]) >= 9.0      # measured 9.34 dB
-    assert np.mean(s[:, 3] - s[:, 2]) >= 0.5      # measured 0.63
-    assert np.all(s[:, 4] == 0)                    # output aligned with input
+    assert np.mean(s[:, 1] - s[:, 0]) >= 9.0  # measured 9.34 dB
+    assert np.mean(s[:, 3] - s[:, 2]) >= 0.5  # measured 0.63
+    assert np.all(s[:, 4] == 0)  # output aligned with input
 
 
 def test_48k_input_goes_through_16k_model_and_back(quant, mirror):
@@ -146,7 +159,7 @@ def test_bad_input_to_enhance(quant):
 def test_offline_chunking_of_a_real_model_has_no_click_at_the_seams(quant, data):
     """Force the 10 s chunking on a real model (state restarts per chunk): the crossfaded seam must be no
     rougher than the rest of the output."""
-    from setoolkit.audio import chunk_bounds
+    from setoolkit.chunking import chunk_bounds
     from setoolkit.models.common.base import Enhancer
 
     class Chunked(Enhancer):
@@ -162,5 +175,5 @@ def test_offline_chunking_of_a_real_model_has_no_click_at_the_seams(quant, data)
     seams = [start for start, _ in chunk_bounds(len(y), 10 * sr, sr // 2)[1:]]
     assert seams
     for s in seams:
-        assert jumps[s - 160: s + sr // 2 + 160].max() <= jumps.max()
-        assert jumps[s - 160: s + sr // 2 + 160].max() < 10 * np.percentile(jumps, 99.9)
+        assert jumps[s - 160 : s + sr // 2 + 160].max() <= jumps.max()
+        assert jumps[s - 160 : s + sr // 2 + 160].max() < 10 * np.percentile(jumps, 99.9)

@@ -23,13 +23,19 @@ K = 31
 #: Keys and shapes of upstream's Generator(1, [64, 128, 256, 512, 1024], 31, [4] * 5, z_dim=1024, skip_type="alpha",
 #: skip_merge="concat", bias=True) -- the configuration of ckpt_segan+/train.opts -- in state_dict order.
 RELEASED = OrderedDict(
-    [(f"enc_blocks.{i}.{n}", s) for i, (cin, c) in enumerate([(1, 64), (64, 128), (128, 256), (256, 512), (512, 1024)])
-     for n, s in [("conv.weight", (c, cin, K)), ("conv.bias", (c,)), ("act.weight", (c,))]]
+    [
+        (f"enc_blocks.{i}.{n}", s)
+        for i, (cin, c) in enumerate([(1, 64), (64, 128), (128, 256), (256, 512), (512, 1024)])
+        for n, s in [("conv.weight", (c, cin, K)), ("conv.bias", (c,)), ("act.weight", (c,))]
+    ]
     + [(f"alpha_{i}.skip_k", (1, c, 1)) for i, c in enumerate([64, 128, 256, 512])]
-    + [(f"dec_blocks.{i}.{n}", s)
-       for i, (cin, c) in enumerate([(2048, 512), (1024, 256), (512, 128), (256, 64), (128, 1)])
-       for n, s in [("deconv.weight", (cin, c, K)), ("deconv.bias", (c,)), ("act.weight", (c,))]
-       if (i, n) != (4, "act.weight")])                      # the output block's tanh has no parameters
+    + [
+        (f"dec_blocks.{i}.{n}", s)
+        for i, (cin, c) in enumerate([(2048, 512), (1024, 256), (512, 128), (256, 64), (128, 1)])
+        for n, s in [("deconv.weight", (cin, c, K)), ("deconv.bias", (c,)), ("act.weight", (c,))]
+        if (i, n) != (4, "act.weight")
+    ]
+)  # the output block's tanh has no parameters
 
 
 def _random_state(seed=0):
@@ -68,16 +74,21 @@ def _reference_generator(state, x, z):
     st = {k: v.double() for k, v in state.items()}
     h, skips = x.double(), []
     for i in range(5):
-        a = F.conv1d(F.pad(h, (K // 2 - 1, K // 2), mode="reflect"), st[f"enc_blocks.{i}.conv.weight"],
-                     st[f"enc_blocks.{i}.conv.bias"], stride=4)
+        a = F.conv1d(
+            F.pad(h, (K // 2 - 1, K // 2), mode="reflect"),
+            st[f"enc_blocks.{i}.conv.weight"],
+            st[f"enc_blocks.{i}.conv.bias"],
+            stride=4,
+        )
         skips.append(a)
         h = F.prelu(a, st[f"enc_blocks.{i}.act.weight"])
     h = torch.cat([z.double(), h], 1)
     for i in range(5):
         if i > 0:
             h = torch.cat([h, st[f"alpha_{4 - i}.skip_k"] * skips[4 - i]], 1)
-        h = F.conv_transpose1d(h, st[f"dec_blocks.{i}.deconv.weight"], st[f"dec_blocks.{i}.deconv.bias"],
-                               stride=4, padding=13)[..., :-1]
+        h = F.conv_transpose1d(
+            h, st[f"dec_blocks.{i}.deconv.weight"], st[f"dec_blocks.{i}.deconv.bias"], stride=4, padding=13
+        )[..., :-1]
         h = torch.tanh(h) if i == 4 else F.prelu(h, st[f"dec_blocks.{i}.act.weight"])
     return h
 
@@ -101,8 +112,10 @@ def test_checkpoint_formats_load_every_value(tmp_path, state, variant):
     elif variant == "legacy-serialization":  # torch < 1.6 files (upstream requires torch 0.4.1)
         torch.save({"step": 1, "state_dict": state}, path, _use_new_zipfile_serialization=False)
     else:  # the names upstream's weightG_fmt_converter.py renames
-        old = {k.replace("enc_blocks.", "gen_enc.").replace("dec_blocks.", "gen_dec.").replace(".deconv.", ".conv."): v
-               for k, v in state.items()}
+        old = {
+            k.replace("enc_blocks.", "gen_enc.").replace("dec_blocks.", "gen_dec.").replace(".deconv.", ".conv."): v
+            for k, v in state.items()
+        }
         torch.save({"state_dict": old}, path)
     net = build(CARD, checkpoint=path, verify=False).net
     for key, value in net.state_dict().items():
@@ -133,7 +146,7 @@ def test_whole_file_is_sliced_emphasised_and_joined(model, data):
     from setoolkit.audio import read
 
     x, sr = read(data / "vbd16k/noisy/p232_013.wav")
-    x = x[0][:40000]                                              # 2 full slices + a zero-padded third
+    x = x[0][:40000]  # 2 full slices + a zero-padded third
     y = model.enhance_model_rate(x)
     assert y.shape == x.shape and y.dtype == np.float32
     # by hand: pre-emphasis of upstream's input scaling, slices, G with the model's z, join, de-emphasis
@@ -144,8 +157,8 @@ def test_whole_file_is_sliced_emphasised_and_joined(model, data):
     assert np.abs(y - de_emphasis(g.reshape(-1)[:40000].numpy(), 0.95)).max() < 1e-5
     # slices are independent and de-emphasis is causal: changing the third slice leaves the first two
     x2 = x.copy()
-    x2[2 * 16384:] = 0
-    assert np.array_equal(model.enhance_model_rate(x2)[:2 * 16384], y[:2 * 16384])
+    x2[2 * 16384 :] = 0
+    assert np.array_equal(model.enhance_model_rate(x2)[: 2 * 16384], y[: 2 * 16384])
     # deterministic (z drawn once per model), any length
     assert np.array_equal(model.enhance_model_rate(x), y)
     assert model.enhance_model_rate(x[:1000]).shape == (1000,)
@@ -192,16 +205,22 @@ def test_offline_with_opt_in_names_the_url(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pooch, "retrieve", offline)
     monkeypatch.setenv("SETOOLKIT_CACHE", str(tmp_path))
-    with pytest.raises(AssetError, match=r"weights/segan/segan\+_generator\.ckpt: cannot download "
-                                         r"http://veu\.talp\.cat/seganp/release_weights/segan\+_generator\.ckpt"):
+    with pytest.raises(
+        AssetError,
+        match=r"weights/segan/segan\+_generator\.ckpt: cannot download "
+        r"http://veu\.talp\.cat/seganp/release_weights/segan\+_generator\.ckpt",
+    ):
         setoolkit.load("segan-plus", mirror=tmp_path / "empty", verify=False)
 
 
 def test_wrong_architecture_names_first_mismatching_key(tmp_path, state):
     small = OrderedDict((k, v[..., :11] if k.endswith("conv.weight") else v) for k, v in state.items())
     torch.save({"state_dict": small}, tmp_path / "k11.ckpt")
-    with pytest.raises(AssetError, match=r"does not fit segan-plus.*first: key 'enc_blocks\.0\.conv\.weight': "
-                                         r"checkpoint shape \(64, 1, 11\), model expects \(64, 1, 31\)"):
+    with pytest.raises(
+        AssetError,
+        match=r"does not fit segan-plus.*first: key 'enc_blocks\.0\.conv\.weight': "
+        r"checkpoint shape \(64, 1, 11\), model expects \(64, 1, 31\)",
+    ):
         build(CARD, checkpoint=tmp_path / "k11.ckpt", verify=False)
     no_skip = OrderedDict((k, v) for k, v in state.items() if not k.startswith("alpha_"))
     torch.save(no_skip, tmp_path / "noskip.ckpt")

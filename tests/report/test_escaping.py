@@ -61,8 +61,17 @@ def hostile_report(tmp_path_factory, mirror):
         for sub, src in (("clean", clean), ("noisy", noisy)):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             shutil.copy(src, folder / sub / name)
-    table = evaluate(["nsnet2"], [folder], root / "run", metrics=("pesq_wb", "stoi", "si_sdr"), use_dnsmos=False,
-                     workers=1, limit=2, progress=False, mirror=mirror)
+    table = evaluate(
+        ["nsnet2"],
+        [folder],
+        root / "run",
+        metrics=("pesq_wb", "stoi", "si_sdr"),
+        use_dnsmos=False,
+        workers=1,
+        limit=2,
+        progress=False,
+        mirror=mirror,
+    )
     assert set(table["file"]) == set(HOSTILE_FILES) and set(table["dataset"]) == {HOSTILE_SET}
     out = build_report(table, root / "report", date="2026-01-02", figures_dir=root / "figures")
     return out

@@ -13,13 +13,36 @@ MODELS = [c.name for c in CARDS.values() if c.available and c.params]
 
 def _summary(dataset="vbd16k", seed=0):
     rng = np.random.default_rng(seed)
-    rows = [{"dataset": dataset, "model": "noisy", "n": 44, "pesq_wb": 1.97, "pesq_wb_lo": 1.85,
-             "pesq_wb_hi": 2.1, "stoi": 0.92, "si_sdr": 8.4, "OVRL": 2.7, "rtf": np.nan}]
+    rows = [
+        {
+            "dataset": dataset,
+            "model": "noisy",
+            "n": 44,
+            "pesq_wb": 1.97,
+            "pesq_wb_lo": 1.85,
+            "pesq_wb_hi": 2.1,
+            "stoi": 0.92,
+            "si_sdr": 8.4,
+            "OVRL": 2.7,
+            "rtf": np.nan,
+        }
+    ]
     for i, m in enumerate(MODELS):
         p = 2.5 + 0.03 * (i % 6) + rng.normal(0, 0.02)
-        rows.append({"dataset": dataset, "model": m, "n": 44, "pesq_wb": p, "pesq_wb_lo": p - 0.12,
-                     "pesq_wb_hi": p + 0.12, "stoi": 0.93 + 0.002 * i, "si_sdr": 16 + 0.2 * i, "OVRL": 3.1 + 0.01 * i,
-                     "rtf": 0.01 * (1 + i % 4)})
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": m,
+                "n": 44,
+                "pesq_wb": p,
+                "pesq_wb_lo": p - 0.12,
+                "pesq_wb_hi": p + 0.12,
+                "stoi": 0.93 + 0.002 * i,
+                "si_sdr": 16 + 0.2 * i,
+                "OVRL": 3.1 + 0.01 * i,
+                "rtf": 0.01 * (1 + i % 4),
+            }
+        )
     for m in ("stoi", "si_sdr", "OVRL"):
         for r in rows:
             r[f"{m}_lo"], r[f"{m}_hi"] = r[m] * 0.97, r[m] * 1.03
@@ -46,9 +69,11 @@ def test_quality_vs_cost_labels_never_overlap(tmp_path, overlaps):
     s = _summary()
     sizes = {c.name: c.params / 1e6 for c in CARDS.values() if c.params}
     lat = {c.name: c.latency_ms for c in CARDS.values() if c.latency_ms}
-    outs = [figures.quality_vs_size(s, sizes, tmp_path / "size.png"),
-            figures.quality_vs_latency(s, lat, tmp_path / "lat.png"),
-            figures.quality_vs_rtf(s, tmp_path / "rtf.png", threads=1)]
+    outs = [
+        figures.quality_vs_size(s, sizes, tmp_path / "size.png"),
+        figures.quality_vs_latency(s, lat, tmp_path / "lat.png"),
+        figures.quality_vs_rtf(s, tmp_path / "rtf.png", threads=1),
+    ]
     for out in outs:
         assert out.stat().st_size > 10000
         assert overlaps[str(out)] == [], overlaps[str(out)]
@@ -73,8 +98,11 @@ def test_metric_bars_sorted_horizontal_with_noisy_reference(tmp_path, overlaps):
 
 
 def test_snr_curves_have_readable_legend(tmp_path, overlaps):
-    rows = [{"dataset": "vbd16k", "band": b, "model": m, "n": 11, "pesq_wb": 2 + 0.1 * b / 5 + 0.01 * i}
-            for i, m in enumerate(["noisy", *MODELS]) for b in (2.5, 7.5, 12.5, 17.5)]
+    rows = [
+        {"dataset": "vbd16k", "band": b, "model": m, "n": 11, "pesq_wb": 2 + 0.1 * b / 5 + 0.01 * i}
+        for i, m in enumerate(["noisy", *MODELS])
+        for b in (2.5, 7.5, 12.5, 17.5)
+    ]
     out = figures.snr_curves(pd.DataFrame(rows), tmp_path / "snr.png", dataset="vbd16k")
     assert overlaps[str(out)] == []
 
@@ -84,7 +112,7 @@ def test_one_colour_per_family_variants_by_marker():
     for m, st in styles.items():
         assert st["color"] == figures.FAMILY_COLOURS[CARDS[m].family]
     fams = {}
-    for m, st in styles.items():
+    for st in styles.values():
         fams.setdefault(st["family"], []).append(st["marker"])
     assert all(len(set(v)) == len(v) for v in fams.values())  # variants differ by marker
     assert len({figures.FAMILY_COLOURS[f] for f in fams}) == len(fams)  # families differ by colour

@@ -11,7 +11,7 @@ from setoolkit.report.leaderboard import user_model_sentences
 def _table(shift: float, n: int = 30, seed: int = 0) -> pd.DataFrame:
     """Files with a wide spread of difficulty; model ``b`` = ``a`` minus a small, consistent ``shift``."""
     rng = np.random.default_rng(seed)
-    base = rng.uniform(1.5, 3.5, n)                       # between-file spread dwarfs the shift
+    base = rng.uniform(1.5, 3.5, n)  # between-file spread dwarfs the shift
     rows = []
     for i, q in enumerate(base):
         for model, v in (("noisy", q - 0.6), ("gtcrn", q), ("mine", q - shift + rng.normal(0, 0.01))):
@@ -24,9 +24,9 @@ def test_consistent_small_gap_is_not_a_tie_though_the_cis_overlap():
     summary = summarize(table, ["pesq_wb"])
     unpaired = leaderboard(summary, "vbd16k")
     paired = leaderboard(summary, "vbd16k", table=table)
-    assert unpaired.set_index("model").loc["mine", "tied"]          # the CIs of the means overlap...
+    assert unpaired.set_index("model").loc["mine", "tied"]  # the CIs of the means overlap...
     row = paired.set_index("model").loc["mine"]
-    assert not row["tied"] and row["p_holm"] < 1e-4                 # ...but every file says mine is worse
+    assert not row["tied"] and row["p_holm"] < 1e-4  # ...but every file says mine is worse
     assert np.isclose(row["vs_leader"], -0.05, atol=0.01)
     assert paired.attrs["paired"]
     assert "significantly ahead" in headline(paired)
@@ -42,13 +42,16 @@ def test_no_real_difference_stays_tied_and_names_the_test():
 def test_your_model_gets_a_sentence_against_the_best():
     table = _table(shift=0.05)
     board = leaderboard(summarize(table, ["pesq_wb"]), "vbd16k", table=table)
-    (sentence,) = user_model_sentences(table, board)                 # gtcrn is a registry card, mine is not
+    (sentence,) = user_model_sentences(table, board)  # gtcrn is a registry card, mine is not
     assert sentence.startswith("On vbd16k, mine") and "significantly worse than the best, gtcrn" in sentence
 
 
 def test_in_domain_marks_models_trained_on_the_set_corpus():
-    rows = [{"dataset": "vbd16k", "model": m, "file": f"f{i}.wav", "pesq_wb": 2.0 + i / 10 + (m != "noisy"),
-             "rtf": 0.1} for m in ("noisy", "gtcrn-vctk", "gtcrn") for i in range(5)]
+    rows = [
+        {"dataset": "vbd16k", "model": m, "file": f"f{i}.wav", "pesq_wb": 2.0 + i / 10 + (m != "noisy"), "rtf": 0.1}
+        for m in ("noisy", "gtcrn-vctk", "gtcrn")
+        for i in range(5)
+    ]
     table = pd.DataFrame(rows)
     board = leaderboard(summarize(table, ["pesq_wb"]), "vbd16k", table=table).set_index("model")
     assert board.loc["gtcrn-vctk", "in_domain"] and not board.loc["gtcrn", "in_domain"]

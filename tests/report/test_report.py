@@ -14,11 +14,11 @@ from setoolkit.report import best_by_group, best_under, build_report, headline, 
 def built(small_run, tmp_path_factory):
     _, table = small_run
     root = tmp_path_factory.mktemp("reports")
-    out = build_report(table, root / "2026-01-01", date="2026-01-01", figures_dir=root / "figures",
-                       notes=["test run"])
+    out = build_report(table, root / "2026-01-01", date="2026-01-01", figures_dir=root / "figures", notes=["test run"])
     return table, out
 
 
+@pytest.mark.slow
 def test_leaderboard_sorted_with_cis_ties_and_costs(small_run):
     _, table = small_run
     s = summarize(table)
@@ -61,8 +61,8 @@ def test_examples_are_the_hardest_and_a_typical_file(small_run):
 def test_page_opens_on_leaderboards_and_is_self_contained(built):
     table, out = built
     page = (out / "report.html").read_text()
-    first_board, first_img = page.index("class=\"board\""), page.index("<img")
-    assert first_board < first_img and page.index("id=\"listen\"") > first_img
+    first_board, first_img = page.index('class="board"'), page.index("<img")
+    assert first_board < first_img and page.index('id="listen"') > first_img
     assert "leads PESQ-WB" in page and "leads DNSMOS OVRL" in page
     assert "se-player-mount" in page and "export default" in page  # the player component, inlined
     # nothing from the network: every src/href is relative (or a data: URL)
@@ -92,11 +92,24 @@ def test_rtf_only_from_the_timing_pass(built, tmp_path):
     table, _ = built
     out = tmp_path / "2026-01-03"
     out.mkdir()
-    pd.DataFrame({"model": ["gtcrn", "rnnoise"], "threads": [1, 1], "cpu": ["Test CPU 9000"] * 2,
-                  "rtf": [0.0123, 0.0456], "hop_ms": [0.2, 0.3], "hop_p95_ms": [0.25, 0.35]}).to_csv(
-        out / "timing.csv", index=False)
-    pd.DataFrame({"model": ["gtcrn", "gtcrn-onnx"], "representative": ["gtcrn", "gtcrn"],
-                  "parity_db": [np.inf, 125.0], "rtf": [0.0123, 0.009]}).to_csv(out / "variants.csv", index=False)
+    pd.DataFrame(
+        {
+            "model": ["gtcrn", "rnnoise"],
+            "threads": [1, 1],
+            "cpu": ["Test CPU 9000"] * 2,
+            "rtf": [0.0123, 0.0456],
+            "hop_ms": [0.2, 0.3],
+            "hop_p95_ms": [0.25, 0.35],
+        }
+    ).to_csv(out / "timing.csv", index=False)
+    pd.DataFrame(
+        {
+            "model": ["gtcrn", "gtcrn-onnx"],
+            "representative": ["gtcrn", "gtcrn"],
+            "parity_db": [np.inf, 125.0],
+            "rtf": [0.0123, 0.009],
+        }
+    ).to_csv(out / "variants.csv", index=False)
     pd.DataFrame({"stage": ["evaluate", "report"], "seconds": [100.0, 5.0]}).to_csv(out / "profile.csv", index=False)
     build_report(table, out, date="2026-01-03", figures_dir=tmp_path / "figs", examples=0)
     page = (out / "report.html").read_text()
@@ -111,8 +124,7 @@ def test_changes_since_previous_report(built, tmp_path):
     table, first = built
     worse = table.copy()
     worse.loc[worse.model == "gtcrn", "pesq_wb"] -= 0.3
-    second = build_report(worse, first.parent / "2026-01-02", date="2026-01-02", figures_dir=tmp_path / "f",
-                          examples=0)
+    second = build_report(worse, first.parent / "2026-01-02", date="2026-01-02", figures_dir=tmp_path / "f", examples=0)
     md = (second / "report.md").read_text()
     assert "previous report: 2026-01-01" in md and "gtcrn on vbd16k: pesq_wb" in md
 
@@ -123,19 +135,31 @@ def test_busy_timing_is_marked_beside_the_rtf(built, tmp_path):
     table, _ = built
     out = tmp_path / "2026-01-04"
     out.mkdir()
-    pd.DataFrame({"model": ["gtcrn", "rnnoise"], "threads": [1, 1], "cpu": ["Test CPU 9000"] * 2,
-                  "rtf": [0.0123, 0.2401], "hop_ms": [0.2, 0.3], "hop_p95_ms": [0.25, 0.35],
-                  "load1": [0.4, 3.7], "steal_pct": [0.0, 1.5], "other_cpu": [12.0, 180.0],
-                  "other_top": ["sshd 12%", "python 150%, ruff 20%, git 10%"], "busy": [False, True]}).to_csv(
-        out / "timing.csv", index=False)
+    pd.DataFrame(
+        {
+            "model": ["gtcrn", "rnnoise"],
+            "threads": [1, 1],
+            "cpu": ["Test CPU 9000"] * 2,
+            "rtf": [0.0123, 0.2401],
+            "hop_ms": [0.2, 0.3],
+            "hop_p95_ms": [0.25, 0.35],
+            "load1": [0.4, 3.7],
+            "steal_pct": [0.0, 1.5],
+            "other_cpu": [12.0, 180.0],
+            "other_top": ["sshd 12%", "python 150%, ruff 20%, git 10%"],
+            "busy": [False, True],
+        }
+    ).to_csv(out / "timing.csv", index=False)
     build_report(table, out, date="2026-01-04", figures_dir=tmp_path / "figs", examples=0)
     page = (out / "report.html").read_text()
     cells = re.findall(r'<td class="num cost[^"]*"[^>]*>[^<]*</td>', page)
-    assert any("busy" in c and "0.240 †" in c for c in cells)                 # rnnoise: marked
-    assert not any("busy" in c and "0.012" in c for c in cells)               # gtcrn: quiet, no mark
+    assert any("busy" in c and "0.240 †" in c for c in cells)  # rnnoise: marked
+    assert not any("busy" in c and "0.012" in c for c in cells)  # gtcrn: quiet, no mark
     assert "† = timed while the machine was busy" in page
-    assert ("Machine load during the pass: load average 0.4-3.7, other processes 12-180% of a core (busiest: "
-            "python 150%, ruff 20%, git 10%), CPU steal up to 2%") in page
+    assert (
+        "Machine load during the pass: load average 0.4-3.7, other processes 12-180% of a core (busiest: "
+        "python 150%, ruff 20%, git 10%), CPU steal up to 2%"
+    ) in page
     assert "1 of 2 models were timed again and stayed contended (rnnoise" in page
     md = (out / "report.md").read_text()
     assert "0.240 †" in md and "Machine load during the pass" in md

@@ -9,9 +9,12 @@ from setoolkit.studies.published import published_vs_measured
 
 
 def test_published_rows_meet_the_matching_measurement():
-    summary = pd.DataFrame([{"dataset": "vbd16k", "model": "gtcrn-vctk", "n": 44, "pesq_wb": 2.5, "stoi": 0.9,
-                             "si_sdr": 17.0},
-                            {"dataset": "dns3_blind", "model": "gtcrn", "n": 20, "OVRL": 2.9}])
+    summary = pd.DataFrame(
+        [
+            {"dataset": "vbd16k", "model": "gtcrn-vctk", "n": 44, "pesq_wb": 2.5, "stoi": 0.9, "si_sdr": 17.0},
+            {"dataset": "dns3_blind", "model": "gtcrn", "n": 20, "OVRL": 2.9},
+        ]
+    )
     bands = pd.DataFrame([{"dataset": "vbd16k", "band": 2.5, "model": "gtcrn-vctk", "n": 11, "pesq_wb": 2.0}])
     t = published_vs_measured(summary, bands)
     assert len(t) == sum(len(c.published) for c in CARDS.values()) >= 20
@@ -23,4 +26,4 @@ def test_published_rows_meet_the_matching_measurement():
     assert ovrl.measured == 2.9 and ovrl.official
     dtln = t[t.model == "dtln"]
     assert dtln.measured.isna().all() and (dtln.caveat == "no setoolkit set measures this distribution").all()
-    assert not t[t.model == "rnnoise"].official.any()      # numbers measured by other authors are marked
+    assert not t[t.model == "rnnoise"].official.any()  # numbers measured by other authors are marked

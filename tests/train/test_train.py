@@ -21,7 +21,7 @@ def data(mirror):
 def test_mixing_hits_the_drawn_snr(data):
     noisy, clean = data[3]
     assert noisy.shape == clean.shape == (16000,)
-    snr = 10 * np.log10(np.sum(clean ** 2) / np.sum((noisy - clean) ** 2))
+    snr = 10 * np.log10(np.sum(clean**2) / np.sum((noisy - clean) ** 2))
     assert data.snr_db[0] - 0.1 <= snr <= data.snr_db[1] + 0.1
     assert np.array_equal(data[3][0], noisy)  # a pure function of (seed, index)
     assert not np.array_equal(data[4][0], noisy)
@@ -37,6 +37,7 @@ class OneBatch:
         return self.fixed
 
 
+@pytest.mark.slow
 def test_loss_decreases_and_checkpoint_reloads_identically(tmp_path, data):
     from setoolkit.models.gtcrn.network import Gtcrn
 
@@ -44,10 +45,11 @@ def test_loss_decreases_and_checkpoint_reloads_identically(tmp_path, data):
     adapter = adapter_for(model)
     x = data[100][0]
     with torch.no_grad():  # the differentiable torch framing computes what inference computes
-        assert np.abs(adapter.forward(torch.from_numpy(np.stack([x, x])))[1].numpy()
-                      - model.enhance_model_rate(x)).max() < 1e-5
-    result = finetune(adapter, OneBatch(data), tmp_path, steps=12, batch_size=2, lr=1e-3,
-                      save_every=6, progress=False)
+        assert (
+            np.abs(adapter.forward(torch.from_numpy(np.stack([x, x])))[1].numpy() - model.enhance_model_rate(x)).max()
+            < 1e-5
+        )
+    result = finetune(adapter, OneBatch(data), tmp_path, steps=12, batch_size=2, lr=1e-3, save_every=6, progress=False)
     assert np.mean(result.losses[-3:]) < np.mean(result.losses[:3]) - 0.2, result.losses
     reloaded = Gtcrn(model.card, str(result.checkpoint))  # the family's own loader reads it back
     x = data[100][0]
@@ -59,22 +61,23 @@ def _state(model):
     return {k: v.clone() for k, v in model.net.state_dict().items()}
 
 
+@pytest.mark.slow
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, data):
     straight = setoolkit.load("gtcrn")
-    finetune(adapter_for(straight), data, tmp_path / "a", steps=6, batch_size=2, lr=5e-4, save_every=3,
-             progress=False)
+    finetune(adapter_for(straight), data, tmp_path / "a", steps=6, batch_size=2, lr=5e-4, save_every=3, progress=False)
     interrupted = setoolkit.load("gtcrn")
-    finetune(adapter_for(interrupted), data, tmp_path / "b", steps=3, batch_size=2, lr=5e-4, save_every=3,
-             progress=False)
+    finetune(
+        adapter_for(interrupted), data, tmp_path / "b", steps=3, batch_size=2, lr=5e-4, save_every=3, progress=False
+    )
     resumed = setoolkit.load("gtcrn")  # a new process would start from the official weights again
-    result = finetune(adapter_for(resumed), data, tmp_path / "b", steps=6, batch_size=2, lr=5e-4, save_every=3,
-                      progress=False)
+    result = finetune(
+        adapter_for(resumed), data, tmp_path / "b", steps=6, batch_size=2, lr=5e-4, save_every=3, progress=False
+    )
     assert result.step == 6 and len(result.losses) == 6
     a, b = _state(straight), _state(resumed)
     assert all(torch.equal(a[k], b[k]) for k in a)
     again = setoolkit.load("gtcrn")
-    finetune(adapter_for(again), data, tmp_path / "c", steps=6, batch_size=2, lr=5e-4, save_every=3,
-             progress=False)
+    finetune(adapter_for(again), data, tmp_path / "c", steps=6, batch_size=2, lr=5e-4, save_every=3, progress=False)
     assert all(torch.equal(a[k], v) for k, v in _state(again).items())  # same seed, same result
 
 
@@ -101,15 +104,27 @@ def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, 
     model = build(card, checkpoint=start, verify=False)
     sinc_kernel.cache_clear()
     model.enhance_model_rate(data[7][0])  # inference first (as in a notebook): its cached kernels must still train
-    result = finetune(adapter_for(model), OneBatch(data), tmp_path / "run", steps=4, batch_size=2, lr=1e-3,
-                      save_every=2, progress=False)
+    result = finetune(
+        adapter_for(model),
+        OneBatch(data),
+        tmp_path / "run",
+        steps=4,
+        batch_size=2,
+        lr=1e-3,
+        save_every=2,
+        progress=False,
+    )
     assert result.losses[-1] < result.losses[0]
     reloaded = build(card, checkpoint=result.checkpoint, verify=False)  # the family loader reads it back
     x = data[7][0]
     assert np.array_equal(reloaded.enhance_model_rate(x), model.enhance_model_rate(x))
     resumed = build(card, checkpoint=start, verify=False)
-    assert finetune(adapter_for(resumed), OneBatch(data), tmp_path / "run", steps=4, batch_size=2, lr=1e-3,
-                    progress=False).step == 4  # nothing left to do: resumed at step 4
+    assert (
+        finetune(
+            adapter_for(resumed), OneBatch(data), tmp_path / "run", steps=4, batch_size=2, lr=1e-3, progress=False
+        ).step
+        == 4
+    )  # nothing left to do: resumed at step 4
 
 
 @pytest.mark.parametrize("name", ["dpcrn-dns3-torch", "dpcrn-base-h5"])
@@ -126,6 +141,7 @@ def test_dpcrn_h5_conversion_inverts_exactly(name):
     assert all(np.array_equal(a, b) for k in released for a, b in zip(released[k], back[k]))
 
 
+@pytest.mark.slow
 def test_dpcrn_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
     """The DPCRN port converted from the official h5 fine-tunes; its checkpoint is a Keras h5 again that the
     port's loader and the TF-native model both read."""
@@ -137,9 +153,10 @@ def test_dpcrn_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
     x = data[7][0]
     with torch.no_grad():
         y = adapter.forward(torch.from_numpy(x)[None])[0].numpy()
-    assert np.abs(y - model.enhance_model_rate(x)).max() < 1e-5        # the differentiable path = inference
-    result = finetune(adapter, OneBatch(data), tmp_path / "run", steps=8, batch_size=2, lr=1e-3, save_every=4,
-                      progress=False)
+    assert np.abs(y - model.enhance_model_rate(x)).max() < 1e-5  # the differentiable path = inference
+    result = finetune(
+        adapter, OneBatch(data), tmp_path / "run", steps=8, batch_size=2, lr=1e-3, save_every=4, progress=False
+    )
     assert np.mean(result.losses[-2:]) < np.mean(result.losses[:2]) - 1.0, result.losses
     assert list(read_h5(result.checkpoint)) == list(read_h5(assets.fetch(model.card.weights[0])))
     reloaded = build_torch(model.card, checkpoint=result.checkpoint)
@@ -164,12 +181,14 @@ def test_dtln_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
     x = data[7][0]
     with torch.no_grad():
         assert np.abs(adapter.forward(torch.from_numpy(x)[None])[0].numpy() - model.enhance_model_rate(x)).max() < 1e-5
-    result = finetune(adapter, OneBatch(data), tmp_path / "run", steps=6, batch_size=2, lr=1e-3, save_every=3,
-                      progress=False)
+    result = finetune(
+        adapter, OneBatch(data), tmp_path / "run", steps=6, batch_size=2, lr=1e-3, save_every=3, progress=False
+    )
     assert np.mean(result.losses[-2:]) < np.mean(result.losses[:2]) - 1.0, result.losses
     assert list(_h5_layers(str(result.checkpoint))) == list(released)
-    assert np.array_equal(build(model.card, checkpoint=result.checkpoint).enhance_model_rate(x),
-                          model.enhance_model_rate(x))
+    assert np.array_equal(
+        build(model.card, checkpoint=result.checkpoint).enhance_model_rate(x), model.enhance_model_rate(x)
+    )
 
 
 def test_non_torch_family_is_refused():

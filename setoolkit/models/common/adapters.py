@@ -39,9 +39,18 @@ from .base import Enhancer
 USER_FAMILY = "user"
 
 
-def user_card(name: str, sample_rate: int, *, framework: str, latency: int = 0, hop: int | None = None,
-              streaming: bool = False, params: int | None = None, trained_on: str = "",
-              description: str = "") -> ModelCard:
+def user_card(
+    name: str,
+    sample_rate: int,
+    *,
+    framework: str,
+    latency: int = 0,
+    hop: int | None = None,
+    streaming: bool = False,
+    params: int | None = None,
+    trained_on: str = "",
+    description: str = "",
+) -> ModelCard:
     """The :class:`ModelCard` of a user model (family ``"user"``, not in the registry: ``builder`` is ``None``).
 
     ``latency`` in samples at ``sample_rate`` (Hz); stored as ``latency_ms``.
@@ -52,10 +61,23 @@ def user_card(name: str, sample_rate: int, *, framework: str, latency: int = 0, 
         raise ModelError(f"{name}: sample_rate must be a positive integer (Hz), got {sample_rate!r}")
     if int(latency) != latency or latency < 0:
         raise ModelError(f"{name}: latency must be a non-negative number of samples, got {latency!r}")
-    return card(name=name, family=USER_FAMILY, sample_rate=int(sample_rate), framework=framework, frame=hop, hop=hop,
-                latency_ms=1000.0 * latency / sample_rate, params=params, weights=(), license="user model",
-                streaming=streaming, builder=None, trained_on=trained_on, status="user model (not in the registry)",
-                description=description or f"user model ({framework})")
+    return card(
+        name=name,
+        family=USER_FAMILY,
+        sample_rate=int(sample_rate),
+        framework=framework,
+        frame=hop,
+        hop=hop,
+        latency_ms=1000.0 * latency / sample_rate,
+        params=params,
+        weights=(),
+        license="user model",
+        streaming=streaming,
+        builder=None,
+        trained_on=trained_on,
+        status="user model (not in the registry)",
+        description=description or f"user model ({framework})",
+    )
 
 
 def _weights(weights: str | os.PathLike | Sequence[str | os.PathLike] | None) -> tuple[Path, ...]:
@@ -91,9 +113,11 @@ class UserEnhancer(Enhancer):
         xp = np.concatenate([x, np.zeros(self.latency, dtype=np.float32)]) if self.latency else x
         y = np.asarray(self._run(xp))
         if y.shape != xp.shape:
-            raise ModelError(f"user model {self.name!r} returned shape {y.shape} for an input of shape {xp.shape}: "
-                             f"it must return one sample per input sample ({self.card.framework})")
-        return y[self.latency:].astype(np.float32, copy=False)
+            raise ModelError(
+                f"user model {self.name!r} returned shape {y.shape} for an input of shape {xp.shape}: "
+                f"it must return one sample per input sample ({self.card.framework})"
+            )
+        return y[self.latency :].astype(np.float32, copy=False)
 
 
 class FunctionEnhancer(UserEnhancer):
@@ -141,16 +165,16 @@ class TorchEnhancer(UserEnhancer):
             y, state = self.module.step(torch.from_numpy(np.ascontiguousarray(block))[None], state)
         y = y.detach().cpu().numpy().reshape(-1)
         if y.shape != block.shape:
-            raise ModelError(f"user model {self.name!r}: step returned {y.shape[0]} samples for a hop of "
-                             f"{block.shape[0]}")
+            raise ModelError(
+                f"user model {self.name!r}: step returned {y.shape[0]} samples for a hop of {block.shape[0]}"
+            )
         return y, state
 
     def stream(self) -> StepStream:
         if not self.card.streaming:
             return super().stream()
         assert self.card.hop is not None  # a streaming user card has its hop (see user_card)
-        return StepStream(self._torch_step, None, hop=self.card.hop, latency=self.latency,
-                          sample_rate=self.sample_rate)
+        return StepStream(self._torch_step, None, hop=self.card.hop, latency=self.latency, sample_rate=self.sample_rate)
 
 
 class OnnxEnhancer(UserEnhancer):
@@ -162,12 +186,11 @@ class OnnxEnhancer(UserEnhancer):
         self._inputs = session.get_inputs()
         self._outputs = [o.name for o in session.get_outputs()]
         if self.card.streaming:
-            self.chunk_seconds = None    # runs block by block with carried state: any length, no seams
+            self.chunk_seconds = None  # runs block by block with carried state: any length, no seams
 
     def initial_state(self) -> list[np.ndarray]:
         """Zeros of each state input's declared shape (symbolic dimensions taken as 1)."""
-        return [np.zeros([d if isinstance(d, int) else 1 for d in i.shape], dtype=np.float32)
-                for i in self._inputs[1:]]
+        return [np.zeros([d if isinstance(d, int) else 1 for d in i.shape], dtype=np.float32) for i in self._inputs[1:]]
 
     def _onnx_step(self, block: np.ndarray, state):
         feeds = {self._inputs[0].name: block[None].astype(np.float32)}
@@ -175,9 +198,10 @@ class OnnxEnhancer(UserEnhancer):
         out = self.session.run(self._outputs, feeds)
         y = np.asarray(out[0]).reshape(-1)
         if y.shape != block.shape:
-            raise ModelError(f"user model {self.name!r}: the ONNX step returned {y.shape[0]} samples for a hop of "
-                             f"{block.shape[0]}")
-        return y, list(out[1:1 + len(state)])
+            raise ModelError(
+                f"user model {self.name!r}: the ONNX step returned {y.shape[0]} samples for a hop of {block.shape[0]}"
+            )
+        return y, list(out[1 : 1 + len(state)])
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         if not self.card.streaming:
@@ -189,7 +213,7 @@ class OnnxEnhancer(UserEnhancer):
         xp = np.concatenate([x, np.zeros(-n % hop, dtype=np.float32)])
         state, out = self.initial_state(), []
         for k in range(0, xp.shape[0], hop):
-            y, state = self._onnx_step(xp[k:k + hop], state)
+            y, state = self._onnx_step(xp[k : k + hop], state)
             out.append(y)
         return np.concatenate(out)[:n] if out else np.zeros(0, dtype=np.float32)
 
@@ -197,12 +221,21 @@ class OnnxEnhancer(UserEnhancer):
         if not self.card.streaming:
             return super().stream()
         assert self.card.hop is not None  # a streaming user card has its hop (see user_card)
-        return StepStream(self._onnx_step, self.initial_state(), hop=self.card.hop, latency=self.latency,
-                          sample_rate=self.sample_rate)
+        return StepStream(
+            self._onnx_step, self.initial_state(), hop=self.card.hop, latency=self.latency, sample_rate=self.sample_rate
+        )
 
 
-def from_function(fn: Callable[[np.ndarray], np.ndarray], sample_rate: int, *, name: str, latency: int = 0,
-                  trained_on: str = "", weights=None, description: str = "") -> FunctionEnhancer:
+def from_function(
+    fn: Callable[[np.ndarray], np.ndarray],
+    sample_rate: int,
+    *,
+    name: str,
+    latency: int = 0,
+    trained_on: str = "",
+    weights=None,
+    description: str = "",
+) -> FunctionEnhancer:
     """An :class:`Enhancer` from a numpy function ``fn(x (samples,) float32) -> (samples,)`` at ``sample_rate`` Hz.
 
     ``latency``: samples by which ``fn``'s output is late (compensated); ``trained_on``: the training data, a
@@ -218,13 +251,23 @@ def from_function(fn: Callable[[np.ndarray], np.ndarray], sample_rate: int, *, n
     """
     if not callable(fn):
         raise ModelError(f"from_function({name!r}): fn must be callable, got {type(fn).__name__}")
-    c = user_card(name, sample_rate, framework="numpy function", latency=latency, trained_on=trained_on,
-                  description=description)
+    c = user_card(
+        name, sample_rate, framework="numpy function", latency=latency, trained_on=trained_on, description=description
+    )
     return FunctionEnhancer(c, fn, latency=latency, weights=weights)
 
 
-def from_torch(module, sample_rate: int, *, name: str | None = None, latency: int = 0, hop: int | None = None,
-               trained_on: str = "", weights=None, description: str = "") -> TorchEnhancer:
+def from_torch(
+    module,
+    sample_rate: int,
+    *,
+    name: str | None = None,
+    latency: int = 0,
+    hop: int | None = None,
+    trained_on: str = "",
+    weights=None,
+    description: str = "",
+) -> TorchEnhancer:
     """An :class:`Enhancer` from a ``torch.nn.Module`` at ``sample_rate`` Hz (CPU, float32, inference mode).
 
     Offline: ``module(x (1, samples)) -> (1, samples)``. ``hop`` (samples) declares the module causal: it then
@@ -243,16 +286,36 @@ def from_torch(module, sample_rate: int, *, name: str | None = None, latency: in
         raise ModelError(f"from_torch({name!r}): module must be a torch.nn.Module, got {type(module).__name__}")
     name = name or type(module).__name__.lower()
     if hop is not None and not callable(getattr(module, "step", None)):
-        raise ModelError(f"from_torch({name!r}): hop={hop} declares a causal module, which needs a "
-                         "step(block (1, hop), state) -> (out, state) method")
+        raise ModelError(
+            f"from_torch({name!r}): hop={hop} declares a causal module, which needs a "
+            "step(block (1, hop), state) -> (out, state) method"
+        )
     params = sum(p.numel() for p in module.parameters())
-    c = user_card(name, sample_rate, framework="torch", latency=latency, hop=hop, streaming=hop is not None,
-                  params=params, trained_on=trained_on, description=description)
+    c = user_card(
+        name,
+        sample_rate,
+        framework="torch",
+        latency=latency,
+        hop=hop,
+        streaming=hop is not None,
+        params=params,
+        trained_on=trained_on,
+        description=description,
+    )
     return TorchEnhancer(c, module, latency=latency, weights=weights)
 
 
-def from_onnx(path: str | os.PathLike, sample_rate: int, *, name: str | None = None, latency: int = 0,
-              hop: int | None = None, trained_on: str = "", weights=None, description: str = "") -> OnnxEnhancer:
+def from_onnx(
+    path: str | os.PathLike,
+    sample_rate: int,
+    *,
+    name: str | None = None,
+    latency: int = 0,
+    hop: int | None = None,
+    trained_on: str = "",
+    weights=None,
+    description: str = "",
+) -> OnnxEnhancer:
     """An :class:`Enhancer` from an ONNX file at ``sample_rate`` Hz (onnxruntime, CPU).
 
     Offline: input ``(1, samples)`` float32 -> first output ``(1, samples)``. With ``hop`` (samples) the graph
@@ -270,6 +333,14 @@ def from_onnx(path: str | os.PathLike, sample_rate: int, *, name: str | None = N
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    c = user_card(name, sample_rate, framework="onnx", latency=latency, hop=hop, streaming=hop is not None,
-                  trained_on=trained_on, description=description)
+    c = user_card(
+        name,
+        sample_rate,
+        framework="onnx",
+        latency=latency,
+        hop=hop,
+        streaming=hop is not None,
+        trained_on=trained_on,
+        description=description,
+    )
     return OnnxEnhancer(c, session, latency=latency, weights=path if weights is None else weights)

@@ -14,16 +14,15 @@ import numpy as np
 
 from ... import blockwise
 from ...audio import (
-    MAX_CHUNK_SECONDS,
     as_channels_first,
     check_sample_rate,
     check_signal,
-    process_in_chunks,
     remove_dc,
     resample,
     to_mono,
 )
 from ...blockwise import BlockProcessor, ChunkJoiner, StreamRunner, WholeChannel
+from ...chunking import MAX_CHUNK_SECONDS, process_in_chunks
 from ...errors import ModelError
 from ...output_plan import check_not_input, ensure_writable_dir
 from ...registry import ModelCard
@@ -93,8 +92,12 @@ class Enhancer:
         if self.chunk_seconds is None:
             ym = np.stack([self._checked_model_call(ch) for ch in xm])
         else:
-            ym = np.stack([process_in_chunks(self._checked_model_call, ch, self.sample_rate,
-                                             max_seconds=self.chunk_seconds) for ch in xm])
+            ym = np.stack(
+                [
+                    process_in_chunks(self._checked_model_call, ch, self.sample_rate, max_seconds=self.chunk_seconds)
+                    for ch in xm
+                ]
+            )
         return resample(ym, self.sample_rate, int(sr), length=n)
 
     def _checked_model_call(self, x: np.ndarray) -> np.ndarray:
@@ -111,7 +114,7 @@ class Enhancer:
         all, equal to :meth:`enhance_model_rate` (with :meth:`enhance`'s chunking) on the whole signal.
 
         Chunked models: :class:`~setoolkit.blockwise.ChunkJoiner` (the chunks and crossfades of
-        :func:`~setoolkit.audio.process_in_chunks`, bit-identical); ``chunk_seconds = None``: the model's stream
+        :func:`~setoolkit.chunking.process_in_chunks`, bit-identical); ``chunk_seconds = None``: the model's stream
         (:class:`~setoolkit.blockwise.StreamRunner`, latency removed) for signals over
         :data:`WHOLE_CHANNEL_SECONDS`; shorter ones, and models without a stream, in one call
         (:class:`~setoolkit.blockwise.WholeChannel`).
@@ -127,8 +130,9 @@ class Enhancer:
         except ModelError:
             return WholeChannel(self._checked_model_call)
 
-    def enhance_file(self, src: str | os.PathLike, dst: str | os.PathLike, *, subtype: str | None = None,
-                     downmix: bool = False) -> Path:
+    def enhance_file(
+        self, src: str | os.PathLike, dst: str | os.PathLike, *, subtype: str | None = None, downmix: bool = False
+    ) -> Path:
         """Enhance file ``src`` into ``dst``, written atomically at the input's rate (and subtype, unless given).
 
         Streams through the file (:func:`setoolkit.blockwise.enhance_file`): read, resample, enhance and write

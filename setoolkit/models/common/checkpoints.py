@@ -31,8 +31,10 @@ def resolve_checkpoint(card: ModelCard, *, mirror=None, checkpoint=None, verify_
     asset = get(card.weights[0])
     if verify_hash and not asset.sha256:
         where = f"checkpoint {checkpoint}" if checkpoint is not None else f"{asset.name} ({asset.url})"
-        raise AssetError(f"{card.name}: {asset.name} has no published sha256, so {where} cannot be verified; "
-                         "pass verify=False to use a copy you trust")
+        raise AssetError(
+            f"{card.name}: {asset.name} has no published sha256, so {where} cannot be verified; "
+            "pass verify=False to use a copy you trust"
+        )
     if checkpoint is None:
         return fetch(asset.name, mirror=mirror, verify_hash=verify_hash)
     path = Path(checkpoint)
@@ -57,13 +59,16 @@ def load_state_strict(module: _M, state, *, source, model_name: str) -> _M:
         elif not isinstance(state[key], torch.Tensor):
             problems.append(f"key {key!r} holds a {type(state[key]).__name__}, not a tensor")
         elif state[key].shape != ref.shape:
-            problems.append(f"key {key!r}: checkpoint shape {tuple(state[key].shape)}, model expects "
-                            f"{tuple(ref.shape)}")
+            problems.append(
+                f"key {key!r}: checkpoint shape {tuple(state[key].shape)}, model expects {tuple(ref.shape)}"
+            )
     extra = [k for k in state if k not in expected]
     problems += [f"unexpected key {k!r}" for k in extra]
     if problems:
-        raise AssetError(f"{source}: checkpoint does not fit {model_name} ({len(problems)} mismatch(es)); "
-                         f"first: {problems[0]}. Is it the checkpoint of another architecture?")
+        raise AssetError(
+            f"{source}: checkpoint does not fit {model_name} ({len(problems)} mismatch(es)); "
+            f"first: {problems[0]}. Is it the checkpoint of another architecture?"
+        )
     module.load_state_dict({k: state[k] for k in expected})
     return module
 
@@ -73,8 +78,13 @@ class _WeightsUnpickler(pickle.Unpickler):
     weights-only unpickler lacks opcodes that released checkpoints use (GTCRN's ``.tar``: BINFLOAT)."""
 
     def find_class(self, module: str, name: str):
-        safe = (module, name) in {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
-                                  ("torch._utils", "_rebuild_parameter"), ("torch", "Size"), ("builtins", "set")}
+        safe = (module, name) in {
+            ("collections", "OrderedDict"),
+            ("torch._utils", "_rebuild_tensor_v2"),
+            ("torch._utils", "_rebuild_parameter"),
+            ("torch", "Size"),
+            ("builtins", "set"),
+        }
         value = getattr(torch, name, None) if module == "torch" else None
         if safe or (module == "torch" and name.endswith("Storage")) or isinstance(value, torch.dtype):
             return super().find_class(module, name)

@@ -36,8 +36,7 @@ def read_layers(path: str | os.PathLike) -> dict[str, list[tuple[str, np.ndarray
         raise AssetError(f"{path}: not a readable Keras h5 file ({exc})") from None
 
 
-def write_layers(weights: dict[str, list[np.ndarray]], template: str | os.PathLike,
-                 path: str | os.PathLike) -> Path:
+def write_layers(weights: dict[str, list[np.ndarray]], template: str | os.PathLike, path: str | os.PathLike) -> Path:
     """Write ``weights`` (``{layer: [arrays in the layer's weight order]}``) into a copy of the Keras weights
     file ``template`` (same architecture): same layers, weight names and attributes, so setoolkit's loaders and
     upstream Keras ``load_weights`` both read it. Shapes must match the template's. Written atomically."""

@@ -41,20 +41,20 @@ UNIT_NORM_INIT = (0.001, 0.0001)
 class DfnConfig:
     """The ``[df]`` and model sections of a DeepFilterNet ``config.ini`` that the pipeline needs."""
 
-    model: str          # "deepfilternet2" | "deepfilternet3"
-    sr: int             # Hz
-    fft_size: int       # samples
-    hop_size: int       # samples
-    nb_erb: int         # ERB bands
-    nb_df: int          # deep-filter bins (the lowest ones)
+    model: str  # "deepfilternet2" | "deepfilternet3"
+    sr: int  # Hz
+    fft_size: int  # samples
+    hop_size: int  # samples
+    nb_erb: int  # ERB bands
+    nb_df: int  # deep-filter bins (the lowest ones)
     min_nb_erb_freqs: int
-    norm_tau: float     # s, time constant of the running normalisations
-    df_order: int       # frames of the deep filter
-    df_lookahead: int   # future frames of the deep filter
+    norm_tau: float  # s, time constant of the running normalisations
+    df_order: int  # frames of the deep filter
+    df_lookahead: int  # future frames of the deep filter
     conv_lookahead: int  # future frames the encoder sees before its mask is applied
 
     @classmethod
-    def from_ini(cls, path: str | Path) -> "DfnConfig":
+    def from_ini(cls, path: str | Path) -> DfnConfig:
         """Parse ``config.ini``; an unreadable file or a missing key raises :class:`AssetError` naming it."""
         cp = configparser.ConfigParser()
         try:
@@ -72,9 +72,13 @@ class DfnConfig:
         try:
             return cls(
                 model=get("model", "train"),
-                sr=int(get("sr", "df")), fft_size=int(get("fft_size", "df")), hop_size=int(get("hop_size", "df")),
-                nb_erb=int(get("nb_erb", "df")), nb_df=int(get("nb_df", "df")),
-                min_nb_erb_freqs=int(get("min_nb_erb_freqs", "df")), norm_tau=float(get("norm_tau", "df")),
+                sr=int(get("sr", "df")),
+                fft_size=int(get("fft_size", "df")),
+                hop_size=int(get("hop_size", "df")),
+                nb_erb=int(get("nb_erb", "df")),
+                nb_df=int(get("nb_df", "df")),
+                min_nb_erb_freqs=int(get("min_nb_erb_freqs", "df")),
+                norm_tau=float(get("norm_tau", "df")),
                 df_order=int(get("df_order", "df", "deepfilternet")),
                 df_lookahead=int(get("df_lookahead", "df", "deepfilternet")),
                 conv_lookahead=int(get("conv_lookahead", "deepfilternet")),
@@ -97,7 +101,7 @@ def norm_alpha(sr: int, hop: int, tau: float) -> float:
     a = math.exp(-hop / sr / tau)
     precision = 3
     while True:
-        r = round(a * 10 ** precision) / 10 ** precision
+        r = round(a * 10**precision) / 10**precision
         if r < 1.0:
             return r
         precision += 1
@@ -164,7 +168,7 @@ def erb_features(spec: np.ndarray, widths: np.ndarray, alpha: float, state: np.n
     Mean power per band in dB (``10 log10(p + 1e-10)``), minus the running mean (``state`` in dB, see
     :func:`mean_norm_init`), divided by 40.
     """
-    power = spec.real ** 2 + spec.imag ** 2
+    power = spec.real**2 + spec.imag**2
     edges = np.concatenate([[0], np.cumsum(widths)[:-1]])
     band = np.add.reduceat(power, edges, axis=-1) / widths
     db = 10.0 * np.log10(band + 1e-10)
@@ -203,7 +207,7 @@ def _frames(buf: np.ndarray, fft_size: int, hop: int) -> np.ndarray:
     """``(fft_size - hop + K * hop,)`` -> ``(K, fft_size)`` frames at ``hop`` (``fft_size`` a multiple of ``hop``)."""
     blocks = buf.reshape(-1, hop)
     k = blocks.shape[0] - fft_size // hop + 1
-    return np.concatenate([blocks[j:j + k] for j in range(fft_size // hop)], axis=1)
+    return np.concatenate([blocks[j : j + k] for j in range(fft_size // hop)], axis=1)
 
 
 def analysis(x: np.ndarray, fft_size: int, hop: int, memory: np.ndarray | None = None):
@@ -219,8 +223,8 @@ def analysis(x: np.ndarray, fft_size: int, hop: int, memory: np.ndarray | None =
     if memory is None:
         memory = np.zeros(fft_size - hop, dtype=x.dtype)
     buf = np.concatenate([memory, x])
-    spec = np.fft.rfft(_frames(buf, fft_size, hop) * analysis_window(fft_size), axis=-1) * (2 * hop / fft_size ** 2)
-    return spec, buf[buf.shape[0] - (fft_size - hop):].copy()
+    spec = np.fft.rfft(_frames(buf, fft_size, hop) * analysis_window(fft_size), axis=-1) * (2 * hop / fft_size**2)
+    return spec, buf[buf.shape[0] - (fft_size - hop) :].copy()
 
 
 def synthesis(spec: np.ndarray, fft_size: int, hop: int, tail: np.ndarray | None = None):
@@ -234,7 +238,7 @@ def synthesis(spec: np.ndarray, fft_size: int, hop: int, tail: np.ndarray | None
     frames = np.fft.irfft(spec, n=fft_size, axis=-1) * fft_size * analysis_window(fft_size)
     acc = np.zeros(k * hop + fft_size - hop)
     if tail is not None:
-        acc[:fft_size - hop] = tail
-    for j in range(fft_size // hop):                 # overlap-add, one hop-long slice of every frame at once
-        acc[j * hop:j * hop + k * hop] += frames[:, j * hop:(j + 1) * hop].reshape(-1)
-    return acc[:k * hop], acc[k * hop:].copy()
+        acc[: fft_size - hop] = tail
+    for j in range(fft_size // hop):  # overlap-add, one hop-long slice of every frame at once
+        acc[j * hop : j * hop + k * hop] += frames[:, j * hop : (j + 1) * hop].reshape(-1)
+    return acc[: k * hop], acc[k * hop :].copy()

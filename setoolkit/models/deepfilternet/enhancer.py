@@ -62,8 +62,9 @@ class DeepFilterNet(Enhancer):
         #: DFN2 deep-filters the ERB-gained spectrum, DFN3 the noisy one
         self.df_on_masked = cfg.model == "deepfilternet2"
         #: frames between the network's newest input frame and the frame it completes
-        self.lookahead = (cfg.conv_lookahead + cfg.df_lookahead if self.df_on_masked
-                          else max(cfg.conv_lookahead, cfg.df_lookahead))
+        self.lookahead = (
+            cfg.conv_lookahead + cfg.df_lookahead if self.df_on_masked else max(cfg.conv_lookahead, cfg.df_lookahead)
+        )
         self.latency = cfg.fft_size - cfg.hop_size + self.lookahead * cfg.hop_size
         self.graph = onnx_graphs.merged_graph(parts)
         self.stream_graph, self.states = onnx_graphs.streaming_graph(self.graph)
@@ -75,11 +76,15 @@ class DeepFilterNet(Enhancer):
         if cfg.model not in SUPPORTED:
             raise ModelError(f"{path}: model type {cfg.model!r} is not supported; setoolkit runs {SUPPORTED}")
         if cfg.sr != card.sample_rate:
-            raise ModelError(f"{path}: config.ini says sr = {cfg.sr} Hz but {card.name} runs at "
-                             f"{card.sample_rate} Hz: this config belongs to another model")
+            raise ModelError(
+                f"{path}: config.ini says sr = {cfg.sr} Hz but {card.name} runs at "
+                f"{card.sample_rate} Hz: this config belongs to another model"
+            )
         if (cfg.fft_size, cfg.hop_size) != (card.frame, card.hop):
-            raise ModelError(f"{path}: config.ini frames {cfg.fft_size}/{cfg.hop_size} but the card of "
-                             f"{card.name} says {card.frame}/{card.hop}")
+            raise ModelError(
+                f"{path}: config.ini frames {cfg.fft_size}/{cfg.hop_size} but the card of "
+                f"{card.name} says {card.frame}/{card.hop}"
+            )
         if not card.name.startswith(cfg.model):
             raise ModelError(f"{path}: config.ini is for {cfg.model!r}, not {card.name!r}")
         if cfg.fft_size != 2 * cfg.hop_size:
@@ -87,17 +92,24 @@ class DeepFilterNet(Enhancer):
 
     def _check_widths(self, parts: dict, paths: dict) -> None:
         cfg = self.cfg
-        for part, name, axis, want in (("enc", "feat_erb", -1, cfg.nb_erb), ("enc", "feat_spec", -1, cfg.nb_df),
-                                       ("enc", "feat_spec", 1, 2)):
+        for part, name, axis, want in (
+            ("enc", "feat_erb", -1, cfg.nb_erb),
+            ("enc", "feat_spec", -1, cfg.nb_df),
+            ("enc", "feat_spec", 1, 2),
+        ):
             got = onnx_graphs.input_width(parts[part], name, axis)
             if got != want:
-                raise AssetError(f"{paths[part]}: input {name!r} has size {got} on axis {axis} but "
-                                 f"{paths['config']} asks for {want}: graph and config.ini do not match")
+                raise AssetError(
+                    f"{paths[part]}: input {name!r} has size {got} on axis {axis} but "
+                    f"{paths['config']} asks for {want}: graph and config.ini do not match"
+                )
         out = next(o for o in parts["df_dec"].graph.output if o.name == "coefs")
         last = out.type.tensor_type.shape.dim[-1].dim_value
         if last and last != 2 * cfg.df_order:
-            raise AssetError(f"{paths['df_dec']}: 'coefs' has {last} values per bin, config.ini df_order "
-                             f"{cfg.df_order} needs {2 * cfg.df_order}")
+            raise AssetError(
+                f"{paths['df_dec']}: 'coefs' has {last} values per bin, config.ini df_order "
+                f"{cfg.df_order} needs {2 * cfg.df_order}"
+            )
 
     # -- networks -------------------------------------------------------------------------------------
     def session(self, kind: str):
@@ -139,7 +151,7 @@ class DeepFilterNet(Enhancer):
         erb_state = dsp.mean_norm_init(cfg.nb_erb) if erb_state is None else erb_state
         cplx_state = dsp.unit_norm_init(cfg.nb_df) if cplx_state is None else cplx_state
         fe, erb_state = dsp.erb_features(spec, self.widths, self.alpha, erb_state)
-        fc, cplx_state = dsp.cplx_features(spec[:, :cfg.nb_df], self.alpha, cplx_state)
+        fc, cplx_state = dsp.cplx_features(spec[:, : cfg.nb_df], self.alpha, cplx_state)
         return fe, fc, erb_state, cplx_state
 
     def enhance_frames(self, spec_win: np.ndarray, gains_win: np.ndarray, coefs: np.ndarray) -> np.ndarray:
@@ -166,8 +178,10 @@ class DeepFilterNet(Enhancer):
         n_fft, hop = cfg.fft_size, cfg.hop_size
         n = x.shape[0]
         if n < n_fft:
-            raise AudioError(f"{self.name}: input of {n} samples at {cfg.sr} Hz is shorter than one frame "
-                             f"({n_fft} samples, {1000 * n_fft / cfg.sr:g} ms)")
+            raise AudioError(
+                f"{self.name}: input of {n} samples at {cfg.sr} Hz is shorter than one frame "
+                f"({n_fft} samples, {1000 * n_fft / cfg.sr:g} ms)"
+            )
         hops = -(-(n + self.latency) // hop)
         xp = np.zeros((hops, hop), dtype=np.float32)
         xp.reshape(-1)[:n] = x
@@ -175,11 +189,12 @@ class DeepFilterNet(Enhancer):
         if hops <= MAX_OFFLINE_FRAMES:
             y = stream.process_frames(xp, exported=True)
         else:
-            y = np.concatenate([stream.process_frames(xp[i:i + MAX_OFFLINE_FRAMES])
-                                for i in range(0, hops, MAX_OFFLINE_FRAMES)])
-        return y.reshape(-1)[self.latency:self.latency + n]
+            y = np.concatenate(
+                [stream.process_frames(xp[i : i + MAX_OFFLINE_FRAMES]) for i in range(0, hops, MAX_OFFLINE_FRAMES)]
+            )
+        return y.reshape(-1)[self.latency : self.latency + n]
 
-    def stream(self) -> "DeepFilterNetStream":
+    def stream(self) -> DeepFilterNetStream:
         return DeepFilterNetStream(self)
 
 
@@ -198,8 +213,8 @@ class DeepFilterNetStream(StreamingEnhancer):
         self.sample_rate, self.hop, self.latency = cfg.sr, cfg.hop_size, model.latency
         self._states = model.zero_states()
         self._fresh = True
-        self._in = np.zeros(cfg.fft_size - cfg.hop_size, dtype=np.float32)    # analysis overlap
-        self._out = np.zeros(cfg.fft_size - cfg.hop_size, dtype=np.float64)   # synthesis overlap
+        self._in = np.zeros(cfg.fft_size - cfg.hop_size, dtype=np.float32)  # analysis overlap
+        self._out = np.zeros(cfg.fft_size - cfg.hop_size, dtype=np.float64)  # synthesis overlap
         self._erb_state = dsp.mean_norm_init(cfg.nb_erb)
         self._cplx_state = dsp.unit_norm_init(cfg.nb_df)
         # spectra and gains of the last `hist` frames (gains of the newest conv_lookahead frames not known yet),
@@ -208,7 +223,7 @@ class DeepFilterNetStream(StreamingEnhancer):
         self._spec = np.zeros((hist, cfg.n_freqs), dtype=np.complex128)
         self._gains = np.zeros((hist - cfg.conv_lookahead, cfg.nb_erb), dtype=np.float32)
         self._coefs = np.zeros((model.lookahead - cfg.conv_lookahead, cfg.nb_df, cfg.df_order), np.complex64)
-        self.lsnr = np.zeros(0, dtype=np.float32)   # local SNR estimates (dB) of the last call's frames
+        self.lsnr = np.zeros(0, dtype=np.float32)  # local SNR estimates (dB) of the last call's frames
 
     def _step(self, block: np.ndarray) -> np.ndarray:
         return self.process_frames(block[None])[0]
@@ -236,7 +251,7 @@ class DeepFilterNetStream(StreamingEnhancer):
         coefs_all = np.concatenate([self._coefs, coefs])
         enh = m.enhance_frames(_windows(spec_all[1:], order, k), _windows(gains_all[1:], order, k), coefs_all[:k])
         self._spec = spec_all[k:]
-        self._gains = gains_all[k:k + self._gains.shape[0]]
+        self._gains = gains_all[k : k + self._gains.shape[0]]
         self._coefs = coefs_all[k:]
         y, self._out = dsp.synthesis(enh, n_fft, hop, self._out)
         return y.astype(np.float32).reshape(k, hop)
@@ -244,7 +259,7 @@ class DeepFilterNetStream(StreamingEnhancer):
 
 def _windows(a: np.ndarray, order: int, k: int) -> np.ndarray:
     """``(k, order, ...)``: rows ``i .. i + order - 1`` of ``a`` ``(T, ...)`` for each ``i < k``."""
-    return np.stack([a[j:j + k] for j in range(order)], axis=1)
+    return np.stack([a[j : j + k] for j in range(order)], axis=1)
 
 
 def build(card: ModelCard, *, mirror=None) -> DeepFilterNet:

@@ -31,8 +31,7 @@ from ...errors import AssetError, ModelError
 from ..common.runtimes import onnx_session
 
 #: the interface of each part: graph inputs, graph outputs used (by name, as exported)
-PART_INPUTS = {"enc": ("feat_erb", "feat_spec"), "erb_dec": ("emb", "e3", "e2", "e1", "e0"),
-               "df_dec": ("emb", "c0")}
+PART_INPUTS = {"enc": ("feat_erb", "feat_spec"), "erb_dec": ("emb", "e3", "e2", "e1", "e0"), "df_dec": ("emb", "c0")}
 PART_OUTPUTS = {"enc": ("e0", "e1", "e2", "e3", "emb", "c0", "lsnr"), "erb_dec": ("m",), "df_dec": ("coefs",)}
 #: outputs of the merged graph
 OUTPUTS = ("m", "coefs", "lsnr")
@@ -69,8 +68,10 @@ def load_parts(paths: dict[str, str]) -> dict:
         if missing:
             guess = next((p for p in PART_INPUTS if set(PART_INPUTS[p]) <= set(ins)), None)
             hint = f"; it looks like the {guess!r} part" if guess and guess != part else ""
-            raise AssetError(f"{path}: not a DeepFilterNet {part!r} graph: lacks {', '.join(missing)} "
-                             f"(inputs {ins}, outputs {outs}){hint}")
+            raise AssetError(
+                f"{path}: not a DeepFilterNet {part!r} graph: lacks {', '.join(missing)} "
+                f"(inputs {ins}, outputs {outs}){hint}"
+            )
         parts[part] = model
     _check_agreement(parts, paths)
     return parts
@@ -93,8 +94,10 @@ def _check_agreement(parts: dict, paths: dict) -> None:
             want = _static_shape(vi)
             got = list(outs[vi.name].shape)
             if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
-                raise AssetError(f"{paths[part]}: input {vi.name!r} expects shape {want} but the encoder "
-                                 f"{paths['enc']} gives {got}: the parts come from different models")
+                raise AssetError(
+                    f"{paths[part]}: input {vi.name!r} expects shape {want} but the encoder "
+                    f"{paths['enc']} gives {got}: the parts come from different models"
+                )
 
 
 def input_width(model, name: str, axis: int = -1) -> int | None:
@@ -113,19 +116,21 @@ def merged_graph(parts: dict):
     opset = max(o.version for m in parts.values() for o in m.opset_import if o.domain in ("", "ai.onnx"))
     enc, erb, dfd = (_with_opset(m, opset) for m in (enc, dec["erb_dec"], dec["df_dec"]))
     graph = onnx.helper.make_graph(
-        nodes=[*enc.graph.node,
-               *[onnx.helper.make_node("Identity", [n], [f"erb_dec/{n}"]) for n in PART_INPUTS["erb_dec"]],
-               *[onnx.helper.make_node("Identity", [n], [f"df_dec/{n}"]) for n in PART_INPUTS["df_dec"]],
-               *erb.graph.node, *dfd.graph.node,
-               onnx.helper.make_node("Identity", ["erb_dec/m"], ["m"]),
-               onnx.helper.make_node("Identity", ["df_dec/coefs"], ["coefs"])],
+        nodes=[
+            *enc.graph.node,
+            *[onnx.helper.make_node("Identity", [n], [f"erb_dec/{n}"]) for n in PART_INPUTS["erb_dec"]],
+            *[onnx.helper.make_node("Identity", [n], [f"df_dec/{n}"]) for n in PART_INPUTS["df_dec"]],
+            *erb.graph.node,
+            *dfd.graph.node,
+            onnx.helper.make_node("Identity", ["erb_dec/m"], ["m"]),
+            onnx.helper.make_node("Identity", ["df_dec/coefs"], ["coefs"]),
+        ],
         name="deepfilternet",
         inputs=list(enc.graph.input),
         outputs=[onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in OUTPUTS],
         initializer=[*enc.graph.initializer, *erb.graph.initializer, *dfd.graph.initializer],
     )
-    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
-                                  ir_version=enc.ir_version)
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)], ir_version=enc.ir_version)
 
 
 def _with_opset(model, opset: int):
@@ -163,8 +168,10 @@ def _pad_frames(model) -> dict[str, tuple[int, tuple[int, ...]]]:
         begin, end = p[:rank], p[rank:]
         mode = next((a.s.decode() for a in n.attribute if a.name == "mode"), "constant")
         if mode != "constant" or np.any(end) or np.any(np.delete(begin, 2)) or begin[2] <= 0:
-            raise ModelError(f"Pad node {n.name or n.output[0]!r} pads {p.tolist()} ({mode}): only causal zero "
-                             "padding in front of the time axis can be streamed")
+            raise ModelError(
+                f"Pad node {n.name or n.output[0]!r} pads {p.tolist()} ({mode}): only causal zero "
+                "padding in front of the time axis can be streamed"
+            )
         out[n.output[0]] = (int(begin[2]), tuple(x.shape))
     return out
 
@@ -190,12 +197,16 @@ def streaming_graph(model) -> tuple[object, list[State]]:
             cin, cout = f"state_in_{k}", f"state_out_{k}"
             cshape = (shape[0], shape[1], p, *shape[3:])
             states.append(State(cin, cout, cshape))
-            new_nodes.append(helper.make_node("Concat", [cin, node.input[0]], [node.output[0]], axis=2,
-                                              name=f"cache_concat_{k}"))
-            consts = {f"cache_{k}_{n}": v for n, v in (("start", -p), ("end", 2 ** 62), ("axis", 2))}
+            new_nodes.append(
+                helper.make_node("Concat", [cin, node.input[0]], [node.output[0]], axis=2, name=f"cache_concat_{k}")
+            )
+            consts = {f"cache_{k}_{n}": v for n, v in (("start", -p), ("end", 2**62), ("axis", 2))}
             for name, v in consts.items():
-                new_nodes.append(helper.make_node("Constant", [], [name],
-                                                  value=helper.make_tensor(name, TensorProto.INT64, [1], [v])))
+                new_nodes.append(
+                    helper.make_node(
+                        "Constant", [], [name], value=helper.make_tensor(name, TensorProto.INT64, [1], [v])
+                    )
+                )
             new_nodes.append(helper.make_node("Slice", [node.output[0], *consts], [cout], name=f"cache_slice_{k}"))
             continue
         if node.op_type == "GRU":
@@ -242,5 +253,6 @@ def session(model, *, threads: int = 1, frames: int | None = None):
                     d.Clear()
                     d.dim_value = frames
         model = fixed
-    return onnx_session(model.SerializeToString(), threads=threads, name=model.graph.name or "DeepFilterNet ONNX",
-                        denormal_as_zero=True)
+    return onnx_session(
+        model.SerializeToString(), threads=threads, name=model.graph.name or "DeepFilterNet ONNX", denormal_as_zero=True
+    )

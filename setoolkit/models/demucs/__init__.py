@@ -1,1 +1,2 @@
-"""Demucs speech enhancement (facebookresearch/denoiser): ``network`` (the network, its checkpoint loading and streaming state; PyTorch) -> ``cards`` (one per released checkpoint, framework-free)."""
+"""Demucs speech enhancement (facebookresearch/denoiser): ``network`` (the network, its checkpoint loading and
+streaming state; PyTorch) -> ``cards`` (one per released checkpoint, framework-free)."""

@@ -106,9 +106,23 @@ class Demucs(nn.Module):
     takes ``(batch, chin, time)`` and returns ``(batch, chout, time)``, aligned with the input.
     """
 
-    def __init__(self, *, chin: int = 1, chout: int = 1, hidden: int = 48, depth: int = 5, kernel_size: int = 8,
-                 stride: int = 4, causal: bool = True, resample: int = 4, growth: float = 2,
-                 max_hidden: int = 10_000, normalize: bool = True, glu: bool = True, floor: float = 1e-3) -> None:
+    def __init__(
+        self,
+        *,
+        chin: int = 1,
+        chout: int = 1,
+        hidden: int = 48,
+        depth: int = 5,
+        kernel_size: int = 8,
+        stride: int = 4,
+        causal: bool = True,
+        resample: int = 4,
+        growth: float = 2,
+        max_hidden: int = 10_000,
+        normalize: bool = True,
+        glu: bool = True,
+        floor: float = 1e-3,
+    ) -> None:
         super().__init__()
         if resample not in (1, 2, 4):
             raise ModelError(f"Demucs resample must be 1, 2 or 4, got {resample!r}")
@@ -119,8 +133,9 @@ class Demucs(nn.Module):
         self.encoder, self.decoder = nn.ModuleList(), nn.ModuleList()
         c_in, c_out, h = chin, chout, hidden
         for index in range(depth):
-            self.encoder.append(nn.Sequential(nn.Conv1d(c_in, h, kernel_size, stride), nn.ReLU(),
-                                              nn.Conv1d(h, h * scale, 1), act))
+            self.encoder.append(
+                nn.Sequential(nn.Conv1d(c_in, h, kernel_size, stride), nn.ReLU(), nn.Conv1d(h, h * scale, 1), act)
+            )
             dec = [nn.Conv1d(h, h * scale, 1), act, nn.ConvTranspose1d(h, c_out, kernel_size, stride)]
             if index > 0:
                 dec.append(nn.ReLU())
@@ -141,7 +156,7 @@ class Demucs(nn.Module):
     @property
     def total_stride(self) -> int:
         """Input samples (model rate) per position of the deepest layer: the streaming hop."""
-        return self.stride ** self.depth // self.resample
+        return self.stride**self.depth // self.resample
 
     def forward(self, mix: torch.Tensor) -> torch.Tensor:
         if mix.dim() == 2:
@@ -163,7 +178,7 @@ class Demucs(nn.Module):
         x = self.lstm(x.permute(2, 0, 1)).permute(1, 2, 0)
         for layer in self.decoder:
             skip = skips.pop()
-            x = layer(x + skip[..., :x.shape[-1]])
+            x = layer(x + skip[..., : x.shape[-1]])
         for _ in range(int(math.log2(self.resample))):
             x = downsample2(x)
         return std * x[..., :length]
@@ -193,7 +208,7 @@ class DemucsEnhancer(Enhancer):
             y = self.net(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).view(1, 1, -1))
         return y.view(-1).numpy().copy()
 
-    def stream(self) -> "DemucsStream":
+    def stream(self) -> DemucsStream:
         if not self.net.causal:
             return super().stream()
         return DemucsStream(self.net, sample_rate=self.sample_rate)
@@ -205,8 +220,7 @@ def build(card: ModelCard, *, mirror=None, checkpoint=None, verify: bool = True)
     if not isinstance(card.config, dict):
         raise ModelError(f"{card.name}: the card carries no Demucs hyper-parameters (config=dict(hidden=...))")
     path = resolve_checkpoint(card, mirror=mirror, checkpoint=checkpoint, verify_hash=verify)
-    net = load_state_strict(Demucs(**card.config), load_torch_checkpoint(path), source=path,
-                            model_name=card.name)
+    net = load_state_strict(Demucs(**card.config), load_torch_checkpoint(path), source=path, model_name=card.name)
     return DemucsEnhancer(card, net)
 
 
@@ -226,18 +240,18 @@ class _History:
         self._start = 0
 
     def view(self) -> torch.Tensor:
-        return self._buf[self._start:self._start + self.size]
+        return self._buf[self._start : self._start + self.size]
 
     def advance(self, n: int) -> torch.Tensor:
         """Drop the ``n`` oldest rows; return the (writable) view of the ``n`` newest rows to fill."""
         end = self._start + self.size
         if end + n > self._buf.shape[0]:
-            self._buf[:self.size - n] = self._buf[self._start + n:end]  # no overlap: spare >= size
+            self._buf[: self.size - n] = self._buf[self._start + n : end]  # no overlap: spare >= size
             self._start = 0
         else:
             self._start += n
         end = self._start + self.size
-        return self._buf[end - n:end]
+        return self._buf[end - n : end]
 
 
 def _conv_rows(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
@@ -304,14 +318,26 @@ class DemucsStream(StreamingEnhancer):
         self._enc = []
         for i in range(net.depth):
             w, pw = sd[f"encoder.{i}.0.weight"], sd[f"encoder.{i}.2.weight"]
-            self._enc.append((w.permute(2, 1, 0).reshape(-1, w.shape[0]).contiguous(), sd[f"encoder.{i}.0.bias"],
-                              pw[:, :, 0].t().contiguous(), sd[f"encoder.{i}.2.bias"]))
+            self._enc.append(
+                (
+                    w.permute(2, 1, 0).reshape(-1, w.shape[0]).contiguous(),
+                    sd[f"encoder.{i}.0.bias"],
+                    pw[:, :, 0].t().contiguous(),
+                    sd[f"encoder.{i}.2.bias"],
+                )
+            )
         self._dec = []
         for i in range(net.depth):
             pw, tw = sd[f"decoder.{i}.0.weight"], sd[f"decoder.{i}.2.weight"]
             cin, cout, k = tw.shape
-            self._dec.append((pw[:, :, 0].t().contiguous(), sd[f"decoder.{i}.0.bias"],
-                              tw.permute(0, 2, 1).reshape(cin, k * cout).contiguous(), sd[f"decoder.{i}.2.bias"]))
+            self._dec.append(
+                (
+                    pw[:, :, 0].t().contiguous(),
+                    sd[f"decoder.{i}.0.bias"],
+                    tw.permute(0, 2, 1).reshape(cin, k * cout).contiguous(),
+                    sd[f"decoder.{i}.2.bias"],
+                )
+            )
         lstm = net.lstm.lstm
         h = lstm.hidden_size
         order = torch.cat([torch.arange(0, 2 * h), torch.arange(3 * h, 4 * h), torch.arange(2 * h, 3 * h)])
@@ -326,42 +352,42 @@ class DemucsStream(StreamingEnhancer):
         """Sizes of every per-hop buffer (upsampled rate unless stated)."""
         net = self.net
         K, S, R, D = net.kernel_size, net.stride, net.resample, net.depth
-        self._buffer = min(self.hop, self.resample_buffer)          # resampling history, model rate
-        self._window = R * net.valid_length(1)                       # upsampled samples seen per frame
+        self._buffer = min(self.hop, self.resample_buffer)  # resampling history, model rate
+        self._window = R * net.valid_length(1)  # upsampled samples seen per frame
         lens, n = [], self._window
         for _ in range(D):
             n = (n - K) // S + 1
             lens.append(n)
-        self._state_len = lens[:-1]                                  # encoder outputs kept (all but last)
+        self._state_len = lens[:-1]  # encoder outputs kept (all but last)
         new, m = [], self.hop * R
         for _ in range(D - 1):
             m //= S
             new.append(m)
-        self._new = new                                              # new positions per hop and layer
+        self._new = new  # new positions per hop and layer
         ch = [net.encoder[i][0].out_channels for i in range(D)]  # type: ignore[index]  # items: nn.Sequential
         self._enc_ch = ch[:-1]
         self._dec_out_ch = [layer[2].out_channels for layer in net.decoder]  # type: ignore[index]  # nn.Sequential
         # the right-context path ("extra") only matters where the output resampler reaches the kept samples
-        last = self._buffer // R + self.hop - 1                      # last kept sample of the downsampled block
+        last = self._buffer // R + self.hop - 1  # last kept sample of the downsampled block
         for _ in range(int(math.log2(R))):
-            last = 2 * last + 2 * _SINC_ZEROS - 1                    # input samples a downsample2 output reads
-        need = max(last + 1 - self._buffer - R * self.hop, 0)       # extra samples read after the main block
+            last = 2 * last + 2 * _SINC_ZEROS - 1  # input samples a downsample2 output reads
+        need = max(last + 1 - self._buffer - R * self.hop, 0)  # extra samples read after the main block
         self._down_len = self._buffer + R * self.hop + need
         needs = [need]
         for _ in range(D - 1):
             needs.append((needs[-1] - 1) // S + 1 if needs[-1] else 0)
-        self._extra_need = needs[::-1]                               # extra positions after each decoder level
+        self._extra_need = needs[::-1]  # extra positions after each decoder level
         # upsampling of a non-first frame: only the tail feeding the new encoder positions (+ filter margin)
         self._up_need = S * (new[0] - 1) + K
         self._up_in = -(-self._up_need // R) + self.resample_lookahead + 2 * _SINC_ZEROS
 
     # -- one hop ------------------------------------------------------------------------------------
     def _step(self, block: np.ndarray) -> np.ndarray:
-        self._in = torch.cat([self._in[self.hop:], torch.from_numpy(block)])
+        self._in = torch.cat([self._in[self.hop :], torch.from_numpy(block)])
         self._n_blocks += 1
         if self._n_blocks * self.hop < self.frame:
             return np.zeros(self.hop, dtype=np.float32)
-        frame = self._in[:self.frame]
+        frame = self._in[: self.frame]
         return self._frame(frame).numpy()
 
     def _frame(self, frame: torch.Tensor) -> torch.Tensor:
@@ -374,17 +400,17 @@ class DemucsStream(StreamingEnhancer):
         x = frame / (net.floor + std)
         if self._first:  # the whole window, after the (still empty) resampling history, as upstream
             padded = torch.cat([torch.zeros(self._buffer), x])
-            up = self._upsample(padded)[R * self._buffer:R * self._buffer + self._window]
+            up = self._upsample(padded)[R * self._buffer : R * self._buffer + self._window]
         else:  # only the samples feeding the new layer-0 positions; the filter margin keeps them exact
-            seg = self._upsample(x[-self._up_in:])
+            seg = self._upsample(x[-self._up_in :])
             end = seg.shape[0] - R * self.resample_lookahead
-            up = seg[end - self._up_need:end]
+            up = seg[end - self._up_need : end]
         main, extra = self._decode(self._lstm_step(self._encode(up.view(-1, 1))))
-        out = torch.cat([self._resample_out, main, extra])[:self._down_len]
-        self._resample_out = main[-self._buffer:].clone()
+        out = torch.cat([self._resample_out, main, extra])[: self._down_len]
+        self._resample_out = main[-self._buffer :].clone()
         for _ in range(int(math.log2(R))):
             out = downsample2(out)
-        out = out[self._buffer // R:self._buffer // R + self.hop]
+        out = out[self._buffer // R : self._buffer // R + self.hop]
         self._first = False
         return out * std
 
@@ -410,7 +436,7 @@ class DemucsStream(StreamingEnhancer):
             else:
                 hist.advance(out.shape[0]).copy_(out)
             state = hist.view()
-            x = state if self._first or i + 1 == last else state[-(S * (self._new[i + 1] - 1) + K):]
+            x = state if self._first or i + 1 == last else state[-(S * (self._new[i + 1] - 1) + K) :]
         raise AssertionError("unreachable")
 
     def _lstm_step(self, x: torch.Tensor) -> torch.Tensor:
@@ -421,11 +447,11 @@ class DemucsStream(StreamingEnhancer):
             z[:h_dim] = v
             z[h_dim:] = self._h[layer]
             g = torch.addmv(b, w, z)
-            torch.sigmoid_(g[:3 * h_dim])
-            torch.tanh_(g[3 * h_dim:])
+            torch.sigmoid_(g[: 3 * h_dim])
+            torch.tanh_(g[3 * h_dim :])
             c = self._c[layer]
-            c.mul_(g[h_dim:2 * h_dim]).addcmul_(g[:h_dim], g[3 * h_dim:])
-            self._h[layer] = g[2 * h_dim:3 * h_dim] * torch.tanh(c)
+            c.mul_(g[h_dim : 2 * h_dim]).addcmul_(g[:h_dim], g[3 * h_dim :])
+            self._h[layer] = g[2 * h_dim : 3 * h_dim] * torch.tanh(c)
             v = self._h[layer]
         return v.view(1, -1)
 
@@ -439,11 +465,11 @@ class DemucsStream(StreamingEnhancer):
             skip = self._skip_deepest if level == D - 1 else self._hist[level].view()
             n = x.shape[0]
             z = x if extra is None else torch.cat([x, extra])
-            z = z + skip[:z.shape[0]]
+            z = z + skip[: z.shape[0]]
             y = F.glu(torch.addmm(pb, z, pw), 1) @ tw
             cout = tb.shape[0]
             main = _overlap_add(y[:n], S, cout, tb)
-            tail = y[n - 1].view(2, S, cout)[1]                      # what this hop leaves for the next one
+            tail = y[n - 1].view(2, S, cout)[1]  # what this hop leaves for the next one
             if extra is None:
                 extra = main[n].clone()
             else:
@@ -456,6 +482,6 @@ class DemucsStream(StreamingEnhancer):
             if idx != D - 1:
                 x = x.relu_()
                 extra = extra.relu_()
-            extra = extra[:self._extra_need[idx]]
+            extra = extra[: self._extra_need[idx]]
         assert extra is not None  # set by the first decoder layer (depth >= 1)
         return x.view(-1), extra.reshape(-1)

@@ -45,20 +45,20 @@ class DpcrnConfig:
     name: str
     n_fft: int
     hop: int
-    features: str            # "ri": (real, imag); "ri_logpow": (real, imag, log(re^2 + im^2 + 1e-9))
-    input_norm: str          # "layernorm" (per frame over freq x features) or "batchnorm" (per bin & feature)
+    features: str  # "ri": (real, imag); "ri_logpow": (real, imag, log(re^2 + im^2 + 1e-9))
+    input_norm: str  # "layernorm" (per frame over freq x features) or "batchnorm" (per bin & feature)
     input_norm_eps: float
-    filters: tuple           # encoder channels; the decoder mirrors them and ends with 2
-    kernels: tuple           # encoder (time, freq) kernels; decoder layer i uses kernels[4 - i]
+    filters: tuple  # encoder channels; the decoder mirrors them and ends with 2
+    kernels: tuple  # encoder (time, freq) kernels; decoder layer i uses kernels[4 - i]
     strides: tuple
-    freq_pads: tuple         # encoder (left, right) zero padding along frequency
-    rnn: str                 # "lstm" or "gru"
-    gate: str                # recurrent activation: "hard_sigmoid" (Keras 2: clip(0.2x + 0.5)) or "sigmoid"
-    units: int               # intra RNN (both directions together) and inter RNN size
-    width: int               # frequency width after the encoder
-    dprnn_ln_axes: int       # 2: layer norm over (freq, channels) per frame; 1: over channels only
+    freq_pads: tuple  # encoder (left, right) zero padding along frequency
+    rnn: str  # "lstm" or "gru"
+    gate: str  # recurrent activation: "hard_sigmoid" (Keras 2: clip(0.2x + 0.5)) or "sigmoid"
+    units: int  # intra RNN (both directions together) and inter RNN size
+    width: int  # frequency width after the encoder
+    dprnn_ln_axes: int  # 2: layer norm over (freq, channels) per frame; 1: over channels only
     dprnn_ln_eps: float
-    head: str                # "complex": complex ratio mask; "mag_phase": softplus mask x unit phase pair
+    head: str  # "complex": complex ratio mask; "mag_phase": softplus mask x unit phase pair
     #: zeros before the first STFT frame, as the checkpoint's own inference frames (see
     #: :attr:`setoolkit.streaming.FrameModel.front_pad`): 0 for DNS3 (upstream ``main.py``: ``tf.signal.frame``
     #: without padding), ``None`` (``n_fft - hop``) for DPCRN-base (its exports' real-time loop, empty buffer)
@@ -83,33 +83,60 @@ class DpcrnConfig:
     def decoder(self) -> list[tuple[int, tuple, tuple, str]]:
         """``[(filters, kernel, strides, padding), ...]`` of ``dconv_1 .. dconv_5``."""
         filt = [self.filters[3], self.filters[2], self.filters[1], self.filters[0], 2]
-        return [(filt[i], self.kernels[4 - i], self.strides[4 - i], "valid" if i == 4 else "same")
-                for i in range(5)]
+        return [(filt[i], self.kernels[4 - i], self.strides[4 - i], "valid" if i == 4 else "same") for i in range(5)]
 
     def freq_sizes(self) -> list[int]:
         """Frequency size after each encoder conv, e.g. DNS3 ``[100, 50, 50, 50, 50]``."""
         sizes, f = [], self.n_bins
-        for (kt, kf), (st, sf), (pl, pr) in zip(self.kernels, self.strides, self.freq_pads):
+        for (_kt, kf), (_st, sf), (pl, pr) in zip(self.kernels, self.strides, self.freq_pads):
             f = (f + pl + pr - kf) // sf + 1
             sizes.append(f)
         return sizes
 
 
 DNS3 = DpcrnConfig(
-    name="DPCRN-DNS3", n_fft=400, hop=200, features="ri", input_norm="layernorm", input_norm_eps=1e-3,
-    filters=(32, 32, 32, 64, 128), kernels=((2, 5), (2, 3), (2, 3), (2, 3), (2, 3)),
-    strides=((1, 2), (1, 2), (1, 1), (1, 1), (1, 1)), freq_pads=((0, 2), (0, 1), (1, 1), (1, 1), (1, 1)),
-    rnn="lstm", gate="hard_sigmoid", units=128, width=50, dprnn_ln_axes=2, dprnn_ln_eps=1e-3, head="complex",
-    front_pad=0)
+    name="DPCRN-DNS3",
+    n_fft=400,
+    hop=200,
+    features="ri",
+    input_norm="layernorm",
+    input_norm_eps=1e-3,
+    filters=(32, 32, 32, 64, 128),
+    kernels=((2, 5), (2, 3), (2, 3), (2, 3), (2, 3)),
+    strides=((1, 2), (1, 2), (1, 1), (1, 1), (1, 1)),
+    freq_pads=((0, 2), (0, 1), (1, 1), (1, 1), (1, 1)),
+    rnn="lstm",
+    gate="hard_sigmoid",
+    units=128,
+    width=50,
+    dprnn_ln_axes=2,
+    dprnn_ln_eps=1e-3,
+    head="complex",
+    front_pad=0,
+)
 
 BASE = DpcrnConfig(
-    name="DPCRN-base", n_fft=512, hop=256, features="ri_logpow", input_norm="batchnorm", input_norm_eps=1e-9,
-    filters=(32, 32, 32, 64, 128), kernels=((1, 5), (1, 3), (1, 3), (1, 3), (1, 3)),
-    strides=((1, 2), (1, 2), (1, 2), (1, 1), (1, 1)), freq_pads=((0, 2), (0, 1), (0, 1), (1, 1), (1, 1)),
-    rnn="gru", gate="sigmoid", units=128, width=32, dprnn_ln_axes=1, dprnn_ln_eps=1e-8, head="mag_phase")
+    name="DPCRN-base",
+    n_fft=512,
+    hop=256,
+    features="ri_logpow",
+    input_norm="batchnorm",
+    input_norm_eps=1e-9,
+    filters=(32, 32, 32, 64, 128),
+    kernels=((1, 5), (1, 3), (1, 3), (1, 3), (1, 3)),
+    strides=((1, 2), (1, 2), (1, 2), (1, 1), (1, 1)),
+    freq_pads=((0, 2), (0, 1), (0, 1), (1, 1), (1, 1)),
+    rnn="gru",
+    gate="sigmoid",
+    units=128,
+    width=32,
+    dprnn_ln_axes=1,
+    dprnn_ln_eps=1e-8,
+    head="mag_phase",
+)
 
-BN_EPS = 1e-3            # Keras BatchNormalization default, used by every conv BN
-LOG_EPS = 1e-9           # log-power feature and phase normalisation (DPCRN-base)
+BN_EPS = 1e-3  # Keras BatchNormalization default, used by every conv BN
+LOG_EPS = 1e-9  # log-power feature and phase normalisation (DPCRN-base)
 
 
 # ------------------------------------------------------------------------------------ expected layers
@@ -131,15 +158,24 @@ def expected_layers(cfg: DpcrnConfig) -> list[tuple[str, list[tuple]]]:
     prelu = 0
     c_in = cfg.n_features
     for i, (f, k) in enumerate(zip(cfg.filters, cfg.kernels), start=1):
-        layers += [(f"model0_conv_{i}", [(*k, c_in, f), (f,)]), (f"model0_bn_{i}", [(f,)] * 4),
-                   (prelu_name(prelu), [(1, 1, f)])]
+        layers += [
+            (f"model0_conv_{i}", [(*k, c_in, f), (f,)]),
+            (f"model0_bn_{i}", [(f,)] * 4),
+            (prelu_name(prelu), [(1, 1, f)]),
+        ]
         prelu += 1
         c_in = f
     ln: list[tuple] = [(c, w)] * 2 if cfg.dprnn_ln_axes == 2 else [(c,)] * 2
     half = cfg.units // 2
     for b in range(2):
-        block = (_rnn_shapes(cfg, half, c) * 2 + [(cfg.units, c), (c,)] + ln
-                 + _rnn_shapes(cfg, cfg.units, c) + [(cfg.units, c), (c,)] + ln)
+        block = (
+            _rnn_shapes(cfg, half, c) * 2
+            + [(cfg.units, c), (c,)]
+            + ln
+            + _rnn_shapes(cfg, cfg.units, c)
+            + [(cfg.units, c), (c,)]
+            + ln
+        )
         layers.append(("dprnn_block" + (f"_{b}" if b else ""), block))
     skips = list(cfg.filters[::-1])
     for i, (f, k, _, _) in enumerate(cfg.decoder(), start=1):
@@ -150,8 +186,11 @@ def expected_layers(cfg: DpcrnConfig) -> list[tuple[str, list[tuple]]]:
             prelu += 1
     if cfg.head == "mag_phase":
         c_in = skips[4] + cfg.decoder()[3][0]
-        layers += [("model0_dbn_5", [(2,)] * 4), ("model0mag_mask", [(*cfg.kernels[0], 1, c_in), (1,)]),
-                   ("batch_normalization_1", [(cfg.n_bins,)] * 4)]
+        layers += [
+            ("model0_dbn_5", [(2,)] * 4),
+            ("model0mag_mask", [(*cfg.kernels[0], 1, c_in), (1,)]),
+            ("batch_normalization_1", [(cfg.n_bins,)] * 4),
+        ]
     return layers
 
 
@@ -168,8 +207,9 @@ def n_params(cfg: DpcrnConfig) -> int:
 # ------------------------------------------------------------------------------------ h5 reading
 
 
-def check_architecture(weights: dict[str, list[tuple[str, np.ndarray]]], cfg: DpcrnConfig,
-                       path: str | os.PathLike) -> None:
+def check_architecture(
+    weights: dict[str, list[tuple[str, np.ndarray]]], cfg: DpcrnConfig, path: str | os.PathLike
+) -> None:
     """Raise :class:`AssetError` naming the first layer of ``weights`` that does not fit ``cfg``.
 
     Every layer is checked in file order (name, number of weights, each shape); extra layers are refused
@@ -178,22 +218,29 @@ def check_architecture(weights: dict[str, list[tuple[str, np.ndarray]]], cfg: Dp
     found = list(weights.items())
     for k, (name, shapes) in enumerate(expected_layers(cfg)):
         if k >= len(found):
-            raise AssetError(f"{path}: not a {cfg.name} checkpoint: layer {name!r} is missing "
-                             f"(the file has {len(found)} layers with weights)")
+            raise AssetError(
+                f"{path}: not a {cfg.name} checkpoint: layer {name!r} is missing "
+                f"(the file has {len(found)} layers with weights)"
+            )
         fname, fweights = found[k]
         if fname != name:
-            raise AssetError(f"{path}: not a {cfg.name} checkpoint: first mismatching layer is {fname!r} "
-                             f"(expected {name!r} at position {k})")
+            raise AssetError(
+                f"{path}: not a {cfg.name} checkpoint: first mismatching layer is {fname!r} "
+                f"(expected {name!r} at position {k})"
+            )
         fshapes = [tuple(a.shape) for _, a in fweights]
         if fshapes != [tuple(s) for s in shapes]:
             bad = next((i for i, (a, b) in enumerate(zip(fshapes, shapes)) if a != tuple(b)), len(shapes))
-            what = (f"weight {fweights[bad][0]!r} has shape {fshapes[bad]}, expected {tuple(shapes[bad])}"
-                    if bad < min(len(fshapes), len(shapes)) else
-                    f"{len(fshapes)} weights, expected {len(shapes)}")
+            what = (
+                f"weight {fweights[bad][0]!r} has shape {fshapes[bad]}, expected {tuple(shapes[bad])}"
+                if bad < min(len(fshapes), len(shapes))
+                else f"{len(fshapes)} weights, expected {len(shapes)}"
+            )
             raise AssetError(f"{path}: not a {cfg.name} checkpoint: first mismatching layer is {name!r}: {what}")
     if len(found) > len(expected_layers(cfg)):
-        raise AssetError(f"{path}: not a {cfg.name} checkpoint: unexpected extra layer "
-                         f"{found[len(expected_layers(cfg))][0]!r}")
+        raise AssetError(
+            f"{path}: not a {cfg.name} checkpoint: unexpected extra layer {found[len(expected_layers(cfg))][0]!r}"
+        )
 
 
 def load_h5(path: str | os.PathLike, cfg: DpcrnConfig) -> dict[str, list[np.ndarray]]:

@@ -82,8 +82,9 @@ class DpcrnNet(FrameEnhancer):
         """Frames ``(batch, bins, n_features)`` -> ``(batch, bins, 2 or 3)`` and the next state (PyTorch port).
         ``carry``: the state parts passed on (default all of :data:`STATE_PARTS`)."""
         with torch.no_grad(), torch_threads(self.threads):
-            out, state = self.torch_model.step(torch.from_numpy(np.ascontiguousarray(feat)), state,
-                                               carry=STATE_PARTS if carry is None else carry)
+            out, state = self.torch_model.step(
+                torch.from_numpy(np.ascontiguousarray(feat)), state, carry=STATE_PARTS if carry is None else carry
+            )
         return out.numpy(), state
 
     # -- FrameEnhancer ------------------------------------------------------------------------------
@@ -107,8 +108,9 @@ class DpcrnNet(FrameEnhancer):
         model = self if carry is None else StateSubsetView(self, tuple(carry))
         return StftFrameStream(cast(FrameModel, model), drop_overlap=not overlap)  # duck-typed FrameModel
 
-    def stream_many(self, xs: list[np.ndarray], carry=None, *, overlap: bool = True,
-                    batch: int = 8) -> list[np.ndarray]:
+    def stream_many(
+        self, xs: list[np.ndarray], carry=None, *, overlap: bool = True, batch: int = 8
+    ) -> list[np.ndarray]:
         """Stream several signals ``[(samples,), ...]`` at the model rate, ``batch`` at a time in lockstep (one
         frame index of every stream per PyTorch step, each stream with its own caches): the computation of
         :meth:`stream` with the same ``carry``/``overlap``, faster on CPU (one frame is mostly call overhead).
@@ -120,11 +122,12 @@ class DpcrnNet(FrameEnhancer):
             return apply_mask(self.cfg, specs, masks), state
 
         order = sorted(range(len(xs)), key=lambda k: len(xs[k]))
-        out: list[Any] = [None] * len(xs)   # every entry set below
+        out: list[Any] = [None] * len(xs)  # every entry set below
         for g in range(0, len(order), batch):
-            group = order[g:g + batch]
-            ys = lockstep_frames(self, [xs[k] for k in group], step, self.initial_state(len(group)),
-                                 drop_overlap=not overlap)
+            group = order[g : g + batch]
+            ys = lockstep_frames(
+                self, [xs[k] for k in group], step, self.initial_state(len(group)), drop_overlap=not overlap
+            )
             for k, y in zip(group, ys):
                 out[k] = y
         return out

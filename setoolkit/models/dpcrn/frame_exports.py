@@ -114,9 +114,11 @@ class DpcrnTflite(FrameEnhancer):
         self._frame_outs = [k for k, (_, s) in enumerate(outs) if s == (1, 1, n_bins)]
         state_outs = [k for k, (_, s) in enumerate(outs) if s != (1, 1, n_bins)]
         if len(feat) != 1 or not states or len(state_outs) != len(states) or len(self._frame_outs) != 3:
-            raise ModelError(f"{model_path}: expected inputs [1,1,{n_bins},3] + state(s) and outputs three "
-                             f"[1,1,{n_bins}] + as many states; got inputs {[s for _, s in ins]}, outputs "
-                             f"{[s for _, s in outs]}")
+            raise ModelError(
+                f"{model_path}: expected inputs [1,1,{n_bins},3] + state(s) and outputs three "
+                f"[1,1,{n_bins}] + as many states; got inputs {[s for _, s in ins]}, outputs "
+                f"{[s for _, s in outs]}"
+            )
         self._feat_k, self._state_ins, self._state_outs = feat[0], states, state_outs
         self._state_shapes = [ins[k][1] for k in states]
         self._state_pairs = self.pair_states()
@@ -125,7 +127,7 @@ class DpcrnTflite(FrameEnhancer):
 
     # -- one call ------------------------------------------------------------------------------------
     def _run(self, spec: np.ndarray, state: tuple) -> tuple[list[np.ndarray], tuple]:
-        feat = np.stack([spec.real, spec.imag, np.log(spec.real ** 2 + spec.imag ** 2 + _LOG_EPS)], axis=-1)
+        feat = np.stack([spec.real, spec.imag, np.log(spec.real**2 + spec.imag**2 + _LOG_EPS)], axis=-1)
         arrays: list[Any] = [None] * (1 + len(state))
         arrays[self._feat_k] = feat[None, None].astype(np.float32)
         for k, s in zip(self._state_ins, state):
@@ -136,7 +138,7 @@ class DpcrnTflite(FrameEnhancer):
 
     def _probe_frames(self, n: int = 24) -> list[np.ndarray]:
         x = probe_signal(self.hop * n + self.n_fft, self.sample_rate)
-        return [np.fft.rfft(x[t * self.hop:t * self.hop + self.n_fft] * self.window) for t in range(n)]
+        return [np.fft.rfft(x[t * self.hop : t * self.hop + self.n_fft] * self.window) for t in range(n)]
 
     # -- identification by value -----------------------------------------------------------------------
     def pair_states(self) -> list[int]:
@@ -152,7 +154,7 @@ class DpcrnTflite(FrameEnhancer):
         self._state_pairs = list(range(n))  # identity while probing
         spec = self._probe_frames(2)[1]
         base = [np.asarray(s) for s in self._run(spec, self.initial_state())[1]]
-        pairs: list[Any] = [None] * n   # every entry set below
+        pairs: list[Any] = [None] * n  # every entry set below
         free = set(range(n))
         for k in reversed(range(n)):
             state = list(self.initial_state())
@@ -177,8 +179,10 @@ class DpcrnTflite(FrameEnhancer):
         cos_i, sin_i = find_phase_pair(seen)
         mask_i = ({0, 1, 2} - {cos_i, sin_i}).pop()
         if seen[mask_i].min() < -1e-6:
-            raise ModelError(f"{self.model_path}: the non-phase output has negative values "
-                             f"(min {seen[mask_i].min():.3g}); it is not a magnitude mask")
+            raise ModelError(
+                f"{self.model_path}: the non-phase output has negative values "
+                f"(min {seen[mask_i].min():.3g}); it is not a magnitude mask"
+            )
         return mask_i, cos_i, sin_i
 
     def output_roles(self) -> dict[str, str]:
@@ -193,8 +197,11 @@ class DpcrnTflite(FrameEnhancer):
         """For ``setoolkit doctor``: are the outputs used in the roles their values show?"""
         found = self.identify_outputs()
         ok = tuple(self.output_order) == found
-        detail = (f"(mask, cos, sin) = outputs {found}, as used" if ok else
-                  f"outputs used as (mask, cos, sin) = {tuple(self.output_order)}, but by value they are {found}")
+        detail = (
+            f"(mask, cos, sin) = outputs {found}, as used"
+            if ok
+            else f"outputs used as (mask, cos, sin) = {tuple(self.output_order)}, but by value they are {found}"
+        )
         return [("output roles", ok, detail)]
 
     # -- FrameModel ---------------------------------------------------------------------------------
@@ -205,7 +212,6 @@ class DpcrnTflite(FrameEnhancer):
         outs, state = self._run(spec, state)
         mask, cos, sin = (outs[i] for i in self.output_order)
         return spec * mask * (cos + 1j * sin), state
-
 
 
 class DpcrnOnnx(DpcrnTflite):

@@ -61,7 +61,8 @@ def _dprnn_block_class():
             extra = {} if cfg.rnn == "lstm" else {"reset_after": False}
             gate = _keras2_hard_sigmoid() if cfg.gate == "hard_sigmoid" else "sigmoid"
             self.intra_rnn = keras.layers.Bidirectional(
-                rnn_cls(cfg.units // 2, return_sequences=True, recurrent_activation=gate, **extra))
+                rnn_cls(cfg.units // 2, return_sequences=True, recurrent_activation=gate, **extra)
+            )
             self.intra_fc = keras.layers.Dense(cfg.channels)
             self.inter_rnn = rnn_cls(cfg.units, return_sequences=True, recurrent_activation=gate, **extra)
             self.inter_fc = keras.layers.Dense(cfg.channels)
@@ -134,8 +135,7 @@ def build_keras(cfg: DpcrnConfig):
     if cfg.head == "complex":
         return keras.Model(inp, x, name=cfg.name)
     pha = layers.BatchNormalization(epsilon=BN_EPS, name="model0_dbn_5")(x)
-    mag = layers.Conv2DTranspose(1, cfg.kernels[0], cfg.strides[0], padding="valid",
-                                 name="model0mag_mask")(skip_in)
+    mag = layers.Conv2DTranspose(1, cfg.kernels[0], cfg.strides[0], padding="valid", name="model0mag_mask")(skip_in)
     mag = _causal_crop(mag, cfg)[..., 0]
     mag = layers.BatchNormalization(epsilon=BN_EPS, name="batch_normalization_1")(mag)
     mag = ops.softplus(mag)
@@ -149,8 +149,8 @@ def _causal_crop(x, cfg: DpcrnConfig):
     first ``n_bins`` bins."""
     kt = cfg.time_kernel
     if kt > 1:
-        x = x[:, :-(kt - 1)]
-    return x[:, :, :cfg.n_bins]
+        x = x[:, : -(kt - 1)]
+    return x[:, :, : cfg.n_bins]
 
 
 def _layer_variables(layer) -> list:
@@ -166,9 +166,8 @@ def assign_h5(model, weights: dict[str, list[np.ndarray]]) -> list[str]:
     have the variable's size (layer-norm parameters are reshaped as Keras 2 applies them). Returns the names
     of the layers loaded. Raises :class:`~setoolkit.errors.AssetError` otherwise.
     """
-
     loaded = []
-    model_layers = {l.name: l for l in model.layers if l.weights}
+    model_layers = {layer.name: layer for layer in model.layers if layer.weights}
     for name in set(model_layers) ^ set(weights):
         where = "the file" if name in model_layers else "the model"
         raise AssetError(f"layer {name!r} is missing from {where}")

@@ -29,8 +29,9 @@ def find_phase_pair(arrays: list[np.ndarray], *, tol: float = 1e-3) -> tuple[int
         if err < tol and (best is None or err < best[0]):
             best = (err, i, j)
     if best is None:
-        raise ModelError("no pair of outputs satisfies cos^2 + sin^2 = 1: the model has no phase outputs "
-                         "or they are not normalised")
+        raise ModelError(
+            "no pair of outputs satisfies cos^2 + sin^2 = 1: the model has no phase outputs or they are not normalised"
+        )
     _, i, j = best
     return (i, j) if arrays[i].mean() >= arrays[j].mean() else (j, i)
 

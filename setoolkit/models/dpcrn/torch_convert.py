@@ -17,14 +17,22 @@ from .torch_port import DpcrnTorch
 
 def _rnn_params(prefix: str, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
     kernel, recurrent, bias = arrays
-    return {f"{prefix}.ih.weight": kernel.T, f"{prefix}.ih.bias": bias,
-            f"{prefix}.hh.weight": recurrent.T, f"{prefix}.hh.bias": np.zeros_like(bias)}
+    return {
+        f"{prefix}.ih.weight": kernel.T,
+        f"{prefix}.ih.bias": bias,
+        f"{prefix}.hh.weight": recurrent.T,
+        f"{prefix}.hh.bias": np.zeros_like(bias),
+    }
 
 
 def _bn(prefix: str, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
     gamma, beta, mean, var = arrays
-    return {f"{prefix}.weight": gamma, f"{prefix}.bias": beta, f"{prefix}.running_mean": mean,
-            f"{prefix}.running_var": var}
+    return {
+        f"{prefix}.weight": gamma,
+        f"{prefix}.bias": beta,
+        f"{prefix}.running_mean": mean,
+        f"{prefix}.running_var": var,
+    }
 
 
 def convert_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig) -> dict[str, torch.Tensor]:
@@ -36,8 +44,12 @@ def convert_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig) -> dict[s
         sd["input_norm.weight"] = ln_param(gamma, (cfg.n_bins, cfg.n_features))
         sd["input_norm.bias"] = ln_param(beta, (cfg.n_bins, cfg.n_features))
     else:
-        sd.update({k: v.reshape(cfg.n_bins, cfg.n_features)
-                   for k, v in _bn("input_norm", weights["batch_normalization"]).items()})
+        sd.update(
+            {
+                k: v.reshape(cfg.n_bins, cfg.n_features)
+                for k, v in _bn("input_norm", weights["batch_normalization"]).items()
+            }
+        )
     prelu = iter(k for k in weights if k.startswith("p_re_lu"))
     for i in range(5):
         kernel, bias = weights[f"model0_conv_{i + 1}"]
@@ -77,14 +89,13 @@ def to_h5_weights(model: DpcrnTorch) -> dict[str, list[np.ndarray]]:
     (what :func:`~setoolkit.models.common.keras_h5.write_layers` writes and the loaders read back).
 
     Keras RNNs have one bias: the torch ``hh`` biases must still be 0 (fine-tuning freezes them)."""
-
     cfg = model.cfg
     sd = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     nonzero = [k for k, v in sd.items() if k.endswith(".hh.bias") and np.any(v)]
     if nonzero:
         raise ValueError(f"{nonzero[0]} is not 0: a Keras RNN has no second bias to store it in")
 
-    def kernel(p):   # Conv2d (out, in, kt, kf) / ConvTranspose2d (in, out, kt, kf) -> Keras (kt, kf, ., .)
+    def kernel(p):  # Conv2d (out, in, kt, kf) / ConvTranspose2d (in, out, kt, kf) -> Keras (kt, kf, ., .)
         return [sd[f"{p}.weight"].transpose(2, 3, 1, 0), sd[f"{p}.bias"]]
 
     def bn(p):
@@ -109,8 +120,12 @@ def to_h5_weights(model: DpcrnTorch) -> dict[str, list[np.ndarray]]:
     for b in range(2):
         p = f"dprnn.{b}"
         layers["dprnn_block" + (f"_{b}" if b else "")] = (
-            rnn(f"{p}.intra_fwd") + rnn(f"{p}.intra_bwd") + dense_ln(p, "intra_fc", "intra_ln")
-            + rnn(f"{p}.inter_rnn") + dense_ln(p, "inter_fc", "inter_ln"))
+            rnn(f"{p}.intra_fwd")
+            + rnn(f"{p}.intra_bwd")
+            + dense_ln(p, "intra_fc", "intra_ln")
+            + rnn(f"{p}.inter_rnn")
+            + dense_ln(p, "inter_fc", "inter_ln")
+        )
     for i in range(5):
         layers[f"model0_dconv_{i + 1}"] = kernel(f"decoder.{i}.conv")
         if i < 4:
@@ -120,8 +135,10 @@ def to_h5_weights(model: DpcrnTorch) -> dict[str, list[np.ndarray]]:
         layers["model0_dbn_5"] = bn("phase_bn")
         layers["model0mag_mask"] = kernel("mag.conv")
         layers["batch_normalization_1"] = bn("mag_bn")
-    return {name: [np.ascontiguousarray(a, dtype=np.float32).reshape(shape) for a, shape in zip(layers[name], shapes)]
-            for name, shapes in expected_layers(cfg)}
+    return {
+        name: [np.ascontiguousarray(a, dtype=np.float32).reshape(shape) for a, shape in zip(layers[name], shapes)]
+        for name, shapes in expected_layers(cfg)
+    }
 
 
 def from_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig, gate: str | None = None) -> DpcrnTorch:
@@ -131,7 +148,6 @@ def from_h5(weights: dict[str, list[np.ndarray]], cfg: DpcrnConfig, gate: str | 
     missing, unexpected = model.load_state_dict(convert_h5(weights, cfg), strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-
         raise AssetError(f"h5 -> torch conversion incomplete: missing {missing[:5]}, unexpected {unexpected[:5]}")
     return model.eval()
 

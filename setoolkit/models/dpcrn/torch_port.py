@@ -111,8 +111,8 @@ class KerasGRU(KerasLSTM):
     def cell(self, xp, state):
         (h,) = state
         u = self.units
-        z, r = self._act(xp[:, :2 * u] + self.hh(h)[:, :2 * u]).chunk(2, dim=-1)
-        hh = torch.tanh(xp[:, 2 * u:] + self.hh(r * h)[:, 2 * u:])   # (hh.bias is 0: Keras has one bias)
+        z, r = self._act(xp[:, : 2 * u] + self.hh(h)[:, : 2 * u]).chunk(2, dim=-1)
+        hh = torch.tanh(xp[:, 2 * u :] + self.hh(r * h)[:, 2 * u :])  # (hh.bias is 0: Keras has one bias)
         h = z * h + (1 - z) * hh
         return h, (h,)
 
@@ -164,7 +164,7 @@ def _fused_weights(rnns: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor
     r0 = rnns[0]
     g, h = r0.n_gates, r0.units
     order = [0, 1, 3, 2] if g == 4 else [0, 1, 2]
-    n_scaled = 3 if g == 4 else 2       # GRU: the candidate's recurrent term is not a gate
+    n_scaled = 3 if g == 4 else 2  # GRU: the candidate's recurrent term is not a gate
     w_ih, b, w_hh = [], [], []
     for r in rnns:
         (w_i, b_i), (w_h, b_h) = _linear_params(r.ih), _linear_params(r.hh)
@@ -173,9 +173,9 @@ def _fused_weights(rnns: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor
         bi = (b_i + b_h).reshape(g, h)[order].clone()
         if r.gate in HARD_SLOPES:
             a = HARD_SLOPES[r.gate]
-            wi[:, :g - 1] *= a
+            wi[:, : g - 1] *= a
             wh[:, :n_scaled] *= a
-            bi[:g - 1] = a * bi[:g - 1] + 0.5
+            bi[: g - 1] = a * bi[: g - 1] + 0.5
         w_ih.append(wi.reshape(-1, g * h))
         w_hh.append(wh.reshape(h, g * h))
         b.append(bi.reshape(1, g * h))
@@ -183,17 +183,18 @@ def _fused_weights(rnns: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor
 
 
 @torch.jit.script
-def _lstm_scan(xp: torch.Tensor, w_hh: torch.Tensor, h: torch.Tensor, c: torch.Tensor,
-               hard: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _lstm_scan(
+    xp: torch.Tensor, w_hh: torch.Tensor, h: torch.Tensor, c: torch.Tensor, hard: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``xp (T, D, N, 4H)`` (gates ``i, f, o, g``), ``w_hh (D, H, 4H)``, ``h, c (D, N, H)``."""
     n = h.shape[-1]
     ys = []
     for x_t in xp.unbind(0):
         z = torch.baddbmm(x_t, h, w_hh)
         if hard:
-            z[..., :3 * n].clamp_(0.0, 1.0)
+            z[..., : 3 * n].clamp_(0.0, 1.0)
         else:
-            z[..., :3 * n].sigmoid_()
+            z[..., : 3 * n].sigmoid_()
         i, f, o, g = z.split(n, -1)
         c = torch.addcmul(f * c, i, g.tanh())
         h = o * c.tanh()
@@ -202,16 +203,15 @@ def _lstm_scan(xp: torch.Tensor, w_hh: torch.Tensor, h: torch.Tensor, c: torch.T
 
 
 @torch.jit.script
-def _gru_scan(xp: torch.Tensor, w_hh: torch.Tensor, h: torch.Tensor,
-              hard: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _gru_scan(xp: torch.Tensor, w_hh: torch.Tensor, h: torch.Tensor, hard: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """``xp (T, D, N, 3H)`` (gates ``z, r, h``), ``w_hh (D, H, 3H)``, ``h (D, N, H)``."""
     n = h.shape[-1]
-    w_zr, w_h = w_hh[..., :2 * n], w_hh[..., 2 * n:]
+    w_zr, w_h = w_hh[..., : 2 * n], w_hh[..., 2 * n :]
     ys = []
     for t in range(xp.shape[0]):
-        zr = torch.baddbmm(xp[t, ..., :2 * n], h, w_zr)
+        zr = torch.baddbmm(xp[t, ..., : 2 * n], h, w_zr)
         zr = zr.clamp(0.0, 1.0) if hard else torch.sigmoid(zr)
-        hh = torch.tanh(torch.baddbmm(xp[t, ..., 2 * n:], zr[..., n:] * h, w_h))
+        hh = torch.tanh(torch.baddbmm(xp[t, ..., 2 * n :], zr[..., n:] * h, w_h))
         h = hh + zr[..., :n] * (h - hh)
         ys.append(h)
     return torch.stack(ys), h
@@ -227,7 +227,7 @@ def run_fused(rnns: list, x: torch.Tensor, state: tuple | None = None) -> tuple[
     r0 = rnns[0]
     d, h = len(rnns), r0.units
     if _training(p for r in rnns for p in r.parameters()):
-        w_ih, b, w_hh = _fused_weights(rnns)        # differentiable, rebuilt every call (fine-tuning)
+        w_ih, b, w_hh = _fused_weights(rnns)  # differentiable, rebuilt every call (fine-tuning)
     else:
         key = _params_key(rnns)
         cache = r0.__dict__.get("_fused")
@@ -238,7 +238,7 @@ def run_fused(rnns: list, x: torch.Tensor, state: tuple | None = None) -> tuple[
     t, n = x.shape[0], x.shape[1]
     flips = [r.reverse for r in rnns]
     xs = torch.stack([x.flip(0) if f else x for f in flips]).reshape(d, t * n, -1)
-    xp = torch.baddbmm(b, xs, w_ih).reshape(d, t, n, -1).transpose(0, 1)       # (T, D, N, G*H) view
+    xp = torch.baddbmm(b, xs, w_ih).reshape(d, t, n, -1).transpose(0, 1)  # (T, D, N, G*H) view
     hard = r0.gate in HARD_SLOPES
     if d == 1 and state is not None:
         init = tuple(s[None] for s in state)
@@ -326,8 +326,9 @@ class DeconvBlock(nn.Module):
     ``kt``.
     """
 
-    def __init__(self, c_in: int, c_out: int, kernel: tuple, stride: tuple, padding: str, n_out: int | None,
-                 last: bool) -> None:
+    def __init__(
+        self, c_in: int, c_out: int, kernel: tuple, stride: tuple, padding: str, n_out: int | None, last: bool
+    ) -> None:
         super().__init__()
         self.kt, self.kf = kernel
         self.conv = nn.ConvTranspose2d(c_in, c_out, kernel, stride)
@@ -354,14 +355,14 @@ class DeconvBlock(nn.Module):
         t = x.shape[2]
         if past is not None:
             x = torch.cat([past, x], dim=2)
-        if self.as_conv:   # full transposed output [f0 : f0 + F] = conv over (kf - 1 - f0, f0) zero padding
+        if self.as_conv:  # full transposed output [f0 : f0 + F] = conv over (kf - 1 - f0, f0) zero padding
             pad_t = 0 if past is not None else self.kt - 1
             y = F.conv2d(F.pad(x, (self.kf - 1 - self.f0, self.f0, pad_t, 0)), self._conv_weight(), self.conv.bias)
         else:
             n_f = self.n_out or x.shape[3] * self.stride_f
             y = self.conv(x)
-            y = y[:, :, self.kt - 1:self.kt - 1 + t] if past is not None else y[:, :, :t]
-            y = y[..., self.f0:self.f0 + n_f]
+            y = y[:, :, self.kt - 1 : self.kt - 1 + t] if past is not None else y[:, :, :t]
+            y = y[..., self.f0 : self.f0 + n_f]
         return y if self.last else self.act(self.bn(y))
 
 
@@ -396,19 +397,22 @@ class DpcrnTorch(nn.Module):
         else:
             self.input_norm = ElementwiseBatchNorm((cfg.n_bins, cfg.n_features), cfg.input_norm_eps)
         chans = (cfg.n_features,) + tuple(cfg.filters)
-        self.encoder = nn.ModuleList(ConvBlock(chans[i], chans[i + 1], cfg.kernels[i], cfg.strides[i],
-                                               cfg.freq_pads[i]) for i in range(5))
+        self.encoder = nn.ModuleList(
+            ConvBlock(chans[i], chans[i + 1], cfg.kernels[i], cfg.strides[i], cfg.freq_pads[i]) for i in range(5)
+        )
         self.dprnn = nn.ModuleList(DprnnBlock(cfg, gate) for _ in range(2))
         dec, skips, c_prev = [], cfg.filters[::-1], cfg.channels
         for i, (f, k, s, pad) in enumerate(cfg.decoder()):
-            dec.append(DeconvBlock(skips[i] + c_prev, f, k, s, pad, cfg.n_bins if pad == "valid" else None,
-                                   last=(i == 4)))
+            dec.append(
+                DeconvBlock(skips[i] + c_prev, f, k, s, pad, cfg.n_bins if pad == "valid" else None, last=(i == 4))
+            )
             c_prev = f
         self.decoder = nn.ModuleList(dec)
         if cfg.head == "mag_phase":
             self.phase_bn = nn.BatchNorm2d(2, eps=BN_EPS)
-            self.mag = DeconvBlock(skips[4] + cfg.filters[0], 1, cfg.kernels[0], cfg.strides[0], "valid",
-                                   cfg.n_bins, last=True)
+            self.mag = DeconvBlock(
+                skips[4] + cfg.filters[0], 1, cfg.kernels[0], cfg.strides[0], "valid", cfg.n_bins, last=True
+            )
             self.mag_bn = nn.BatchNorm1d(cfg.n_bins, eps=BN_EPS)
 
     # -- shared pieces -------------------------------------------------------------------------------
@@ -417,7 +421,7 @@ class DpcrnTorch(nn.Module):
         if self.cfg.head == "complex":
             return y.permute(0, 2, 3, 1)
         pha = self.phase_bn(y)
-        mag = self.mag(skip_in, past_mag)[:, 0]                       # (B, T, F)
+        mag = self.mag(skip_in, past_mag)[:, 0]  # (B, T, F)
         mag = F.softplus(self.mag_bn(mag.transpose(1, 2)).transpose(1, 2))
         norm = torch.sqrt(pha[:, 0] ** 2 + pha[:, 1] ** 2 + LOG_EPS)
         return torch.stack([mag, pha[:, 0] / norm, pha[:, 1] / norm], dim=-1)
@@ -445,10 +449,14 @@ class DpcrnTorch(nn.Module):
         sizes = [cfg.n_bins] + cfg.freq_sizes()
         chans = (cfg.n_features,) + tuple(cfg.filters)
         conv = [torch.zeros(batch, chans[i], kt - 1, sizes[i]) for i in range(5)]
-        deconv = [torch.zeros(batch, blk.conv.in_channels, kt - 1, sizes[5 - i]) for i, blk in
-                  enumerate(cast("list[DeconvBlock]", self.decoder))]
-        rnn = [tuple(s.reshape(batch, cfg.width, -1) for s in blk.inter_rnn.initial_state(batch * cfg.width))
-               for blk in cast("list[DprnnBlock]", self.dprnn)]
+        deconv = [
+            torch.zeros(batch, blk.conv.in_channels, kt - 1, sizes[5 - i])
+            for i, blk in enumerate(cast("list[DeconvBlock]", self.decoder))
+        ]
+        rnn = [
+            tuple(s.reshape(batch, cfg.width, -1) for s in blk.inter_rnn.initial_state(batch * cfg.width))
+            for blk in cast("list[DprnnBlock]", self.dprnn)
+        ]
         return {"conv": conv, "deconv": deconv, "rnn": rnn}
 
     def step(self, feat: torch.Tensor, state: dict, carry=STATE_PARTS) -> tuple[torch.Tensor, dict]:
@@ -460,7 +468,7 @@ class DpcrnTorch(nn.Module):
         fresh = self.initial_state(feat.shape[0]) if set(carry) != set(STATE_PARTS) else {}
         use = {k: (state[k] if k in carry else fresh[k]) for k in STATE_PARTS}
         new: dict[str, list] = {"conv": [], "deconv": [], "rnn": []}
-        x = self.input_norm(feat[:, None]).permute(0, 3, 1, 2)     # (B, nf, 1, F)
+        x = self.input_norm(feat[:, None]).permute(0, 3, 1, 2)  # (B, nf, 1, F)
         skips = []
         for enc, past in zip(cast("list[ConvBlock]", self.encoder), use["conv"]):
             new["conv"].append(torch.cat([past, x], dim=2)[:, :, 1:] if enc.kt > 1 else past)

@@ -29,13 +29,18 @@ from ..common.base import Enhancer
 from ..common.checkpoints import load_torch_checkpoint
 
 N_FFT, HOP = 400, 200
-ENC = [(32, (5, 2), (2, 1), (1, 0, 0, 2)), (32, (3, 2), (2, 1), (1, 0, 0, 1)), (32, (3, 2), (1, 1), (1, 0, 1, 1)),
-       (64, (3, 2), (1, 1), (1, 0, 1, 1)), (128, (3, 2), (1, 1), (1, 0, 1, 1))]   # out, kernel, stride, F.pad
+ENC = [
+    (32, (5, 2), (2, 1), (1, 0, 0, 2)),
+    (32, (3, 2), (2, 1), (1, 0, 0, 1)),
+    (32, (3, 2), (1, 1), (1, 0, 1, 1)),
+    (64, (3, 2), (1, 1), (1, 0, 1, 1)),
+    (128, (3, 2), (1, 1), (1, 0, 1, 1)),
+]  # out, kernel, stride, F.pad
 DEC = [(64, (3, 2), (1, 1)), (32, (3, 2), (1, 1)), (32, (3, 2), (1, 1)), (32, (3, 2), (2, 1)), (2, (5, 2), (2, 1))]
 
 
 def cosine_window(n: int = N_FFT) -> np.ndarray:
-    """scipy's periodic ``cosine`` window: ``sin(pi (k + 0.5) / (n + 1))``, ``(n,)`` float32."""
+    """Scipy's periodic ``cosine`` window: ``sin(pi (k + 0.5) / (n + 1))``, ``(n,)`` float32."""
     return np.sin(np.pi * (np.arange(n) + 0.5) / (n + 1)).astype(np.float32)
 
 
@@ -101,7 +106,7 @@ class VctkDpcrnNet(nn.Module):
             skips.append(x)
         x = self.dprnn(x)
         for conv, norm, skip in zip(self.decoder.conv, self.decoder.norm, reversed(skips)):
-            x = self.decoder.prelu(norm(conv(torch.cat([x, skip], dim=1))[..., :-1]))   # causal frames only
+            x = self.decoder.prelu(norm(conv(torch.cat([x, skip], dim=1))[..., :-1]))  # causal frames only
         return x
 
 
@@ -117,16 +122,18 @@ class VctkDpcrn(Enhancer):
         sd = load_torch_checkpoint(path)
         missing, unexpected = self.net.load_state_dict(sd, strict=False)
         if missing or unexpected:
-            raise AssetError(f"{path}: not a bear-boy DPCRN checkpoint: missing {sorted(missing)[:4]}, "
-                             f"unexpected {sorted(unexpected)[:4]}")
+            raise AssetError(
+                f"{path}: not a bear-boy DPCRN checkpoint: missing {sorted(missing)[:4]}, "
+                f"unexpected {sorted(unexpected)[:4]}"
+            )
         self.window = cosine_window()
 
     def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
         n = len(x)
-        n_frames = max(int(np.ceil((n - N_FFT) / HOP)) + 1, 1)       # as upstream infer.py pads
+        n_frames = max(int(np.ceil((n - N_FFT) / HOP)) + 1, 1)  # as upstream infer.py pads
         xp = np.zeros((n_frames - 1) * HOP + N_FFT, dtype=np.float32)
         xp[:n] = x
-        spec = stft_np(xp, N_FFT, HOP, self.window)                      # (201, T) complex
+        spec = stft_np(xp, N_FFT, HOP, self.window)  # (201, T) complex
         inp = torch.from_numpy(np.stack([spec.real, spec.imag]).astype(np.float32))[None]
         with torch.no_grad(), torch_threads(self.threads):
             m = self.net(inp)[0].numpy()

@@ -7,7 +7,8 @@ the code (2 LSTM + dense 256), decodes it back to 512 samples, and the blocks ar
 The output is late by 384 samples (block - shift), which the streaming base removes, so the output is
 aligned with the input.
 
-Four forms of the same released model (breizhn/DTLN ``pretrained_model/``), one :class:`Dtln` enhancer (this module, framework-free;
+Four forms of the same released model (breizhn/DTLN ``pretrained_model/``), one :class:`Dtln` enhancer (this module,
+framework-free;
 the h5 in :mod:`setoolkit.models.dtln.network`, PyTorch):
 
 * ``model.h5`` (the Keras weights): setoolkit's PyTorch re-implementation, weights read with h5py by layer
@@ -41,8 +42,8 @@ from ..common.runtimes import onnx_session, tflite_interpreter
 BLOCK, SHIFT, SAMPLE_RATE = 512, 128, 16000
 N_BINS, UNITS, CODE = BLOCK // 2 + 1, 128, 256
 STATE_SHAPE = (1, 2, UNITS, 2)  # (batch, layer, unit, h/c)
-NORM_EPS = 1e-7                 # InstantLayerNormalization in DTLN_model.py
-LOG_EPS = 1e-7                  # log(|X| + 1e-7) of the *_norm_* models
+NORM_EPS = 1e-7  # InstantLayerNormalization in DTLN_model.py
+LOG_EPS = 1e-7  # log(|X| + 1e-7) of the *_norm_* models
 
 
 def zero_state() -> np.ndarray:
@@ -59,8 +60,12 @@ def _h5_layers(path: str) -> dict[str, list[np.ndarray]]:
 
 
 #: Layer-name prefixes of each weight role in the released h5 files.
-_ROLES = {"lstm": ("lstm",), "dense": ("dense",), "conv": ("conv1d",),
-          "norm": ("layer_normalization", "instant_layer_normalization")}
+_ROLES = {
+    "lstm": ("lstm",),
+    "dense": ("dense",),
+    "conv": ("conv1d",),
+    "norm": ("layer_normalization", "instant_layer_normalization"),
+}
 
 
 def _role_layers(layers, role: str) -> list[str]:
@@ -96,7 +101,6 @@ def read_h5(path: str) -> dict:
     return {"lstm": lstm, "dense": dense, "conv": conv, "norm": norm}
 
 
-
 # ------------------------------------------------------------------------------------------ TFLite / ONNX
 
 
@@ -111,18 +115,24 @@ class _BlockRunner:
         def pick(table, shape, what):
             hits = [k for k, s in table.items() if tuple(int(v) for v in s) == shape]
             if len(hits) != 1:
-                raise ModelError(f"{self.path}: expected one {what} of shape {list(shape)}, found "
-                                 f"{ {k: list(map(int, s)) for k, s in table.items()} }: not this DTLN stage")
+                raise ModelError(
+                    f"{self.path}: expected one {what} of shape {list(shape)}, found "
+                    f"{ {k: list(map(int, s)) for k, s in table.items()} }: not this DTLN stage"
+                )
             return hits[0]
 
-        return (pick(ins, (1, 1, self.n_in), "frame input"), pick(ins, STATE_SHAPE, "state input"),
-                pick(outs, (1, 1, self.n_out), "frame output"), pick(outs, STATE_SHAPE, "state output"))
+        return (
+            pick(ins, (1, 1, self.n_in), "frame input"),
+            pick(ins, STATE_SHAPE, "state input"),
+            pick(outs, (1, 1, self.n_out), "frame output"),
+            pick(outs, STATE_SHAPE, "state output"),
+        )
 
     def run_one(self, frame: np.ndarray, state: np.ndarray):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __call__(self, frames: np.ndarray, state: np.ndarray):
-        """frames ``(T, n_in)`` -> ``(T, n_out)``, state carried."""
+        """Frames ``(T, n_in)`` -> ``(T, n_out)``, state carried."""
         out = np.empty((frames.shape[0], self.n_out), dtype=np.float32)
         for t in range(frames.shape[0]):
             out[t], state = self.run_one(frames[t], state)
@@ -194,8 +204,9 @@ class Dtln(FrameEnhancer):
         if ext == ".onnx":
             return _ExportBackend(paths, _OnnxStage)
         if ext == ".h5":
-            raise ModelError(f"{paths[0]}: a DTLN h5 runs in the PyTorch port, setoolkit.models.dtln.network.Dtln "
-                             "(setoolkit[torch])")
+            raise ModelError(
+                f"{paths[0]}: a DTLN h5 runs in the PyTorch port, setoolkit.models.dtln.network.Dtln (setoolkit[torch])"
+            )
         raise ModelError(f"no DTLN backend for {paths[0]!r}: expected .h5, .tflite or .onnx")
 
     def initial_state(self) -> tuple[np.ndarray, np.ndarray]:
@@ -208,6 +219,7 @@ class Dtln(FrameEnhancer):
         blocks = np.fft.irfft(specs * mask, n=BLOCK, axis=-1).astype(np.float32)
         out, s2 = self.backend.stage2(blocks, s2)
         return np.fft.rfft(out.astype(np.float64), axis=-1), (s1, s2)
+
 
 def build(card: ModelCard, *, mirror=None) -> Dtln:
     """Fetch (and verify) the card's stage pair (TFLite or ONNX) and build the model."""

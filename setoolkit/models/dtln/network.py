@@ -57,7 +57,7 @@ class _Core(nn.Module):
             self.dense.bias.copy_(torch.from_numpy(dense[1]))
 
     def forward(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x ``(1, T, n)``, state ``[1, 2, 128, 2]`` -> mask ``(1, T, m)``, state."""
+        """X ``(1, T, n)``, state ``[1, 2, 128, 2]`` -> mask ``(1, T, m)``, state."""
         new = []
         for k, lstm in enumerate(self.lstm):
             h0, c0 = state[:, k, :, 0][None].contiguous(), state[:, k, :, 1][None].contiguous()
@@ -79,12 +79,12 @@ class DtlnTorch(nn.Module):
         self.decoder = nn.Parameter(torch.from_numpy(weights["conv"][1][0]), requires_grad=False)  # (256, 512)
 
     def stage1(self, mag: torch.Tensor, state: torch.Tensor):
-        """mag ``(1, T, 257)`` -> mask ``(1, T, 257)``, state."""
+        """Mag ``(1, T, 257)`` -> mask ``(1, T, 257)``, state."""
         feat = mag if self.log_norm is None else self.log_norm(torch.log(mag + LOG_EPS))
         return self.core1(feat, state)
 
     def stage2(self, blocks: torch.Tensor, state: torch.Tensor):
-        """blocks ``(1, T, 512)`` -> enhanced blocks ``(1, T, 512)`` (before overlap-add), state."""
+        """Blocks ``(1, T, 512)`` -> enhanced blocks ``(1, T, 512)`` (before overlap-add), state."""
         code = blocks @ self.encoder
         mask, state = self.core2(self.norm(code), state)
         return (code * mask) @ self.decoder, state
@@ -128,7 +128,6 @@ class H5Backend:
         return y[0].numpy(), s.numpy()
 
 
-
 class Dtln(enhancer.Dtln):
     """:class:`setoolkit.models.dtln.enhancer.Dtln` that also opens the Keras h5 (in the PyTorch port)."""
 
@@ -153,4 +152,3 @@ def build(card: ModelCard, *, mirror=None, checkpoint=None) -> Dtln:
 def write_h5(net: DtlnTorch, template: str, path: str | Path) -> Path:
     """Save ``net`` as a Keras h5 (a copy of the released ``template`` with ``net``'s values)."""
     return write_layers(to_h5_weights(net, template), template, path)
-

@@ -44,16 +44,22 @@ from ..common.runtimes import onnx_session
 
 N_FFT, HOP, SAMPLE_RATE = 512, 256, 16000
 N_BINS = N_FFT // 2 + 1
-ERB_LOW, ERB_BANDS = 65, 64           # bins kept as they are, ERB bands above them
-WIDTH, CHANNELS = 33, 16              # frequency width and channels inside the network
-DILATIONS = (1, 2, 5)                 # encoder GT blocks; the decoder mirrors them (5, 2, 1)
+ERB_LOW, ERB_BANDS = 65, 64  # bins kept as they are, ERB bands above them
+WIDTH, CHANNELS = 33, 16  # frequency width and channels inside the network
+DILATIONS = (1, 2, 5)  # encoder GT blocks; the decoder mirrors them (5, 2, 1)
 
 
 # ------------------------------------------------------------------------------------------- ERB bands
 
 
-def erb_filters(n_low: int = ERB_LOW, n_bands: int = ERB_BANDS, *, n_fft: int = N_FFT, sr: int = SAMPLE_RATE,
-                high_hz: float = 8000.0) -> np.ndarray:
+def erb_filters(
+    n_low: int = ERB_LOW,
+    n_bands: int = ERB_BANDS,
+    *,
+    n_fft: int = N_FFT,
+    sr: int = SAMPLE_RATE,
+    high_hz: float = 8000.0,
+) -> np.ndarray:
     """Triangular ERB filters ``(n_bands, n_fft // 2 + 1 - n_low)`` over the bins above ``n_low``.
 
     Band edges are equally spaced on the ERB-rate scale ``21.4 log10(1 + 0.00437 f)`` from bin ``n_low`` to
@@ -73,11 +79,11 @@ def erb_filters(n_low: int = ERB_LOW, n_bands: int = ERB_BANDS, *, n_fft: int = 
     def fall(lo, hi):
         return (hi - np.arange(lo, hi) + eps) / (hi - lo + eps)
 
-    filt[0, b[0]:b[1]] = fall(b[0], b[1])
+    filt[0, b[0] : b[1]] = fall(b[0], b[1])
     for i in range(n_bands - 2):
-        filt[i + 1, b[i]:b[i + 1]] = rise(b[i], b[i + 1])
-        filt[i + 1, b[i + 1]:b[i + 2]] = fall(b[i + 1], b[i + 2])
-    filt[-1, b[-2]:b[-1] + 1] = 1 - filt[-2, b[-2]:b[-1] + 1]
+        filt[i + 1, b[i] : b[i + 1]] = rise(b[i], b[i + 1])
+        filt[i + 1, b[i + 1] : b[i + 2]] = fall(b[i + 1], b[i + 2])
+    filt[-1, b[-2] : b[-1] + 1] = 1 - filt[-2, b[-2] : b[-1] + 1]
     return np.abs(filt[:, n_low:]).astype(np.float32)
 
 
@@ -103,7 +109,7 @@ def subband_unfold(x: torch.Tensor) -> torch.Tensor:
     channel ``3c + j`` holds channel ``c`` at bin ``f + j - 1``."""
     f = x.shape[-1]
     xp = nn.functional.pad(x, (1, 1))
-    return torch.stack([xp[..., j:j + f] for j in range(3)], dim=2).flatten(1, 2)
+    return torch.stack([xp[..., j : j + f] for j in range(3)], dim=2).flatten(1, 2)
 
 
 # ------------------------------------------------------------------------------------------- blocks
@@ -112,8 +118,7 @@ def subband_unfold(x: torch.Tensor) -> torch.Tensor:
 class _ConvBlock(nn.Module):
     """Frame-wise (1, 5) conv (or transposed conv) over frequency, stride 2, BatchNorm, PReLU (Tanh if last)."""
 
-    def __init__(self, c_in: int, c_out: int, *, groups: int = 1, transposed: bool = False,
-                 last: bool = False) -> None:
+    def __init__(self, c_in: int, c_out: int, *, groups: int = 1, transposed: bool = False, last: bool = False) -> None:
         super().__init__()
         conv = nn.ConvTranspose2d if transposed else nn.Conv2d
         self.conv = conv(c_in, c_out, (1, 5), stride=(1, 2), padding=(0, 2), groups=groups)
@@ -133,10 +138,10 @@ class _Tra(nn.Module):
         self.att_fc = nn.Linear(2 * channels, channels)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x ``(B, C, T, F)``, h ``(1, B, 2C)`` -> gated x, new h."""
-        energy = x.pow(2).mean(dim=-1).transpose(1, 2)           # (B, T, C)
+        """X ``(B, C, T, F)``, h ``(1, B, 2C)`` -> gated x, new h."""
+        energy = x.pow(2).mean(dim=-1).transpose(1, 2)  # (B, T, C)
         a, h = self.att_gru(energy, h)
-        gain = torch.sigmoid(self.att_fc(a)).transpose(1, 2)      # (B, C, T)
+        gain = torch.sigmoid(self.att_fc(a)).transpose(1, 2)  # (B, C, T)
         return x * gain[..., None], h
 
 
@@ -154,8 +159,15 @@ class _GtConvBlock(nn.Module):
         self.point_bn1 = nn.BatchNorm2d(CHANNELS)
         self.point_act = nn.PReLU()
         # transposed: padding 2*d in time removes the 2*d cached frames again (same as a flipped causal conv)
-        self.depth_conv = conv(CHANNELS, CHANNELS, (3, 3), stride=1, padding=(2 * dilation if transposed else 0, 1),
-                               dilation=(dilation, 1), groups=CHANNELS)
+        self.depth_conv = conv(
+            CHANNELS,
+            CHANNELS,
+            (3, 3),
+            stride=1,
+            padding=(2 * dilation if transposed else 0, 1),
+            dilation=(dilation, 1),
+            groups=CHANNELS,
+        )
         self.depth_bn = nn.BatchNorm2d(CHANNELS)
         self.depth_act = nn.PReLU()
         self.point_conv2 = conv(CHANNELS, half, 1)
@@ -168,11 +180,11 @@ class _GtConvBlock(nn.Module):
         return 2 * self.dilation
 
     def forward(self, x: torch.Tensor, cache: torch.Tensor, h: torch.Tensor):
-        """x ``(B, 16, T, 33)``, cache ``(B, 16, 2d, 33)``, h ``(1, B, 16)`` -> (y, cache, h)."""
+        """X ``(B, 16, T, 33)``, cache ``(B, 16, 2d, 33)``, h ``(1, B, 16)`` -> (y, cache, h)."""
         x1, x2 = x.chunk(2, dim=1)
         h1 = self.point_act(self.point_bn1(self.point_conv1(subband_unfold(x1))))
         h1 = torch.cat([cache, h1], dim=2)
-        cache = h1[:, :, h1.shape[2] - self.context:]
+        cache = h1[:, :, h1.shape[2] - self.context :]
         h1 = self.depth_act(self.depth_bn(self.depth_conv(h1)))
         h1 = self.point_bn2(self.point_conv2(h1))
         h1, h = self.tra(h1, h)
@@ -211,12 +223,12 @@ class _DualPath(nn.Module):
         self.inter_ln = nn.LayerNorm([WIDTH, CHANNELS], eps=1e-8)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor):
-        """x ``(B, C, T, F)``, h ``(1, B*F, C)`` -> (y, h)."""
+        """X ``(B, C, T, F)``, h ``(1, B*F, C)`` -> (y, h)."""
         b, c, t, f = x.shape
-        x = x.permute(0, 2, 3, 1)                                             # (B, T, F, C)
+        x = x.permute(0, 2, 3, 1)  # (B, T, F, C)
         intra = self.intra_fc(self.intra_rnn(x.reshape(b * t, f, c))[0])
         x = x + self.intra_ln(intra.reshape(b, t, f, c))
-        seq = x.permute(0, 2, 1, 3).reshape(b * f, t, c)                      # (B*F, T, C)
+        seq = x.permute(0, 2, 1, 3).reshape(b * f, t, c)  # (B*F, T, C)
         inter, h = self.inter_rnn(seq, h)
         inter = self.inter_fc(inter).reshape(b, f, t, c).permute(0, 2, 1, 3)  # (B, T, F, C)
         x = x + self.inter_ln(inter)
@@ -226,16 +238,21 @@ class _DualPath(nn.Module):
 class _Encoder(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.en_convs = nn.ModuleList([_ConvBlock(9, CHANNELS), _ConvBlock(CHANNELS, CHANNELS, groups=2),
-                                       *[_GtConvBlock(d) for d in DILATIONS]])
+        self.en_convs = nn.ModuleList(
+            [_ConvBlock(9, CHANNELS), _ConvBlock(CHANNELS, CHANNELS, groups=2), *[_GtConvBlock(d) for d in DILATIONS]]
+        )
 
 
 class _Decoder(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.de_convs = nn.ModuleList([*[_GtConvBlock(d, transposed=True) for d in reversed(DILATIONS)],
-                                       _ConvBlock(CHANNELS, CHANNELS, groups=2, transposed=True),
-                                       _ConvBlock(CHANNELS, 2, transposed=True, last=True)])
+        self.de_convs = nn.ModuleList(
+            [
+                *[_GtConvBlock(d, transposed=True) for d in reversed(DILATIONS)],
+                _ConvBlock(CHANNELS, CHANNELS, groups=2, transposed=True),
+                _ConvBlock(CHANNELS, 2, transposed=True, last=True),
+            ]
+        )
 
 
 @dataclass
@@ -254,12 +271,15 @@ class GtcrnState:
     inter: list[torch.Tensor]
 
     @classmethod
-    def zeros(cls) -> "GtcrnState":
+    def zeros(cls) -> GtcrnState:
         z = lambda *s: torch.zeros(*s)  # noqa: E731
-        return cls([z(1, CHANNELS, 2 * d, WIDTH) for d in DILATIONS],
-                   [z(1, CHANNELS, 2 * d, WIDTH) for d in reversed(DILATIONS)],
-                   [z(1, 1, CHANNELS) for _ in DILATIONS], [z(1, 1, CHANNELS) for _ in DILATIONS],
-                   [z(1, WIDTH, CHANNELS) for _ in range(2)])
+        return cls(
+            [z(1, CHANNELS, 2 * d, WIDTH) for d in DILATIONS],
+            [z(1, CHANNELS, 2 * d, WIDTH) for d in reversed(DILATIONS)],
+            [z(1, 1, CHANNELS) for _ in DILATIONS],
+            [z(1, 1, CHANNELS) for _ in DILATIONS],
+            [z(1, WIDTH, CHANNELS) for _ in range(2)],
+        )
 
 
 class GtcrnNet(nn.Module):
@@ -276,7 +296,7 @@ class GtcrnNet(nn.Module):
     def forward(self, spec: torch.Tensor, state: GtcrnState) -> tuple[torch.Tensor, GtcrnState]:
         """spec: complex ``(1, T, 257)``; returns the masked spectrum ``(1, T, 257)`` and the next state."""
         re, im = spec.real, spec.imag
-        mag = torch.sqrt(re ** 2 + im ** 2 + 1e-12)
+        mag = torch.sqrt(re**2 + im**2 + 1e-12)
         x = subband_unfold(self.erb.merge(torch.stack([mag, re, im], dim=1)))  # (1, 9, T, 129)
         new = GtcrnState([], [], [], [], [])
         skips = []
@@ -299,7 +319,7 @@ class GtcrnNet(nn.Module):
             new.dec_tra.append(h)
         for k, block in enumerate(convs[3:]):
             x = block(x + skips[1 - k])
-        mask = self.erb.split(x)                                                 # (1, 2, T, 257)
+        mask = self.erb.split(x)  # (1, 2, T, 257)
         return spec * torch.complex(mask[:, 0], mask[:, 1]), new
 
 
@@ -312,8 +332,9 @@ def load_state_dict(path: str) -> dict[str, torch.Tensor]:
     if isinstance(ckpt, dict) and "model" in ckpt and isinstance(ckpt["model"], dict):
         return ckpt["model"]
     keys = list(ckpt)[:8] if isinstance(ckpt, dict) else type(ckpt).__name__
-    raise AssetError(f"{path}: not a GTCRN checkpoint: expected a dict with the state dict under key 'model', "
-                     f"found {keys}")
+    raise AssetError(
+        f"{path}: not a GTCRN checkpoint: expected a dict with the state dict under key 'model', found {keys}"
+    )
 
 
 def build_net(state_dict: dict[str, torch.Tensor], *, source: str = "checkpoint") -> GtcrnNet:
@@ -323,12 +344,17 @@ def build_net(state_dict: dict[str, torch.Tensor], *, source: str = "checkpoint"
     own = net.state_dict()
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
-    shapes = [f"{k} {tuple(state_dict[k].shape)} != {tuple(v.shape)}" for k, v in own.items()
-              if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
+    shapes = [
+        f"{k} {tuple(state_dict[k].shape)} != {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
+    ]
     if missing or unexpected or shapes:
-        parts = [f"{len(missing)} missing keys (e.g. {missing[:3]})" if missing else "",
-                 f"{len(unexpected)} unexpected keys (e.g. {unexpected[:3]})" if unexpected else "",
-                 f"shape mismatches: {shapes[:3]}" if shapes else ""]
+        parts = [
+            f"{len(missing)} missing keys (e.g. {missing[:3]})" if missing else "",
+            f"{len(unexpected)} unexpected keys (e.g. {unexpected[:3]})" if unexpected else "",
+            f"shape mismatches: {shapes[:3]}" if shapes else "",
+        ]
         raise AssetError(f"{source}: does not match the GTCRN architecture: " + "; ".join(p for p in parts if p))
     net.load_state_dict(state_dict, strict=True)
     return net.eval()
@@ -343,7 +369,6 @@ def _to_np_specs(x: torch.Tensor) -> np.ndarray:
 
 class Gtcrn(FrameEnhancer):
     """GTCRN in PyTorch: offline (the whole spectrogram in one call) and streaming (one frame per call)."""
-
 
     def __init__(self, card: ModelCard, checkpoint: str) -> None:
         FrameEnhancer.__init__(self, card)
@@ -364,21 +389,28 @@ class Gtcrn(FrameEnhancer):
             out, state = self.net(z, state)
         return _to_np_specs(out), state
 
-
     def self_check(self) -> list[tuple[str, bool, str]]:
         """For ``setoolkit doctor``: the checkpoint's ERB matrices are the 65/64-band ERB filterbank."""
         w = self.net.erb.erb_fc.weight.detach().numpy()
         err = float(np.max(np.abs(w - erb_filters())))
         tied = float(np.max(np.abs(self.net.erb.ierb_fc.weight.detach().numpy() - w.T)))
         ok = err < 1e-5 and tied < 1e-5
-        return [("ERB filterbank", ok, f"ERB matrices match the 65+64-band filterbank (max error {max(err, tied):.1e})"
-                 if ok else f"ERB matrices differ from the 65+64-band filterbank by {max(err, tied):.3g}")]
+        return [
+            (
+                "ERB filterbank",
+                ok,
+                f"ERB matrices match the 65+64-band filterbank (max error {max(err, tied):.1e})"
+                if ok
+                else f"ERB matrices differ from the 65+64-band filterbank by {max(err, tied):.3g}",
+            )
+        ]
 
 
-
-
-_ONNX_STATES = {"conv_cache": (2, 1, CHANNELS, 16, WIDTH), "tra_cache": (2, 3, 1, 1, CHANNELS),
-                "inter_cache": (2, 1, WIDTH, CHANNELS)}
+_ONNX_STATES = {
+    "conv_cache": (2, 1, CHANNELS, 16, WIDTH),
+    "tra_cache": (2, 3, 1, 1, CHANNELS),
+    "inter_cache": (2, 1, WIDTH, CHANNELS),
+}
 
 
 class GtcrnOnnx(FrameModel):

@@ -43,8 +43,9 @@ from ..common.base import Enhancer
 from ..common.checkpoints import load_state_strict, load_torch_checkpoint, resolve_checkpoint
 
 #: The generator's configuration in ckpt_segan+/train.opts.
-TRAIN_OPTS: dict[str, Any] = dict(slice_size=16384, kwidth=31, fmaps=(64, 128, 256, 512, 1024),
-                                  poolings=(4, 4, 4, 4, 4), z_dim=1024, preemph=0.95)
+TRAIN_OPTS: dict[str, Any] = dict(
+    slice_size=16384, kwidth=31, fmaps=(64, 128, 256, 512, 1024), poolings=(4, 4, 4, 4, 4), z_dim=1024, preemph=0.95
+)
 
 
 # ------------------------------------------------------------------------------------------- network
@@ -90,7 +91,7 @@ class _DecBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with _without_onednn():
             h = self.deconv(x)
-        return self.act(h[..., :h.shape[-1] - self.trim])
+        return self.act(h[..., : h.shape[-1] - self.trim])
 
 
 class _Alpha(nn.Module):
@@ -108,8 +109,14 @@ class SeganGenerator(nn.Module):
     ``time`` a multiple of ``prod(poolings)`` (1024).
     """
 
-    def __init__(self, *, fmaps=TRAIN_OPTS["fmaps"], poolings=TRAIN_OPTS["poolings"],
-                 kwidth: int = TRAIN_OPTS["kwidth"], z_dim: int = TRAIN_OPTS["z_dim"]) -> None:
+    def __init__(
+        self,
+        *,
+        fmaps=TRAIN_OPTS["fmaps"],
+        poolings=TRAIN_OPTS["poolings"],
+        kwidth: int = TRAIN_OPTS["kwidth"],
+        z_dim: int = TRAIN_OPTS["z_dim"],
+    ) -> None:
         super().__init__()
         self.z_dim = z_dim
         self.enc_blocks = nn.ModuleList()  # registered first, as upstream: state_dict order enc, alphas, dec
@@ -192,7 +199,7 @@ class SeganPlus(Enhancer):
         out = []
         with torch.inference_mode():
             for i in range(0, slices.shape[0], self.batch):
-                part = slices[i:i + self.batch]
+                part = slices[i : i + self.batch]
                 out.append(self.net(part, self.z.expand(part.shape[0], -1, -1)))
         return de_emphasis(torch.cat(out).reshape(-1)[:n].numpy())
 
@@ -208,9 +215,9 @@ def generator_state(ckpt) -> dict:
     renamed = {}
     for key, value in state.items():
         if key.startswith("gen_enc."):
-            key = "enc_blocks." + key[len("gen_enc."):]
+            key = "enc_blocks." + key[len("gen_enc.") :]
         elif key.startswith("gen_dec."):
-            key = "dec_blocks." + key[len("gen_dec."):].replace("conv", "deconv")
+            key = "dec_blocks." + key[len("gen_dec.") :].replace("conv", "deconv")
         renamed[key] = value
     return renamed
 
