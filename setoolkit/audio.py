@@ -38,7 +38,7 @@ CLIP_LEVEL, CLIP_FRACTION = 0.999, 1e-3
 SILENCE_PEAK = 1e-5
 
 #: Formats whose header states the exact frame count, so a shorter read means a truncated file.
-_EXACT_LENGTH_FORMATS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "FLAC", "CAF"}
+EXACT_LENGTH_FORMATS = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "FLAC", "CAF"}
 
 
 class InputWarning(UserWarning):
@@ -72,7 +72,7 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
     try:
         with sf.SoundFile(str(path)) as f:
             declared, sr, fmt = f.frames, f.samplerate, f.format
-            _check_header(path, sr, declared)
+            check_header(path, sr, declared)
             data = f.read(dtype=dtype, always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(
@@ -81,8 +81,8 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
     audio = np.ascontiguousarray(data.T)
     if audio.shape[1] == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
-    declared = max(declared, _wav_declared_frames(path) or 0)
-    if fmt in _EXACT_LENGTH_FORMATS and audio.shape[1] < declared:
+    declared = max(declared, wav_declared_frames(path) or 0)
+    if fmt in EXACT_LENGTH_FORMATS and audio.shape[1] < declared:
         raise AudioError(
             f"{path}: truncated: the header declares {declared} frames ({declared / sr:.2f} s) but "
             f"only {audio.shape[1]} ({audio.shape[1] / sr:.2f} s) are in the file (an interrupted "
@@ -92,7 +92,7 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
     return audio, int(sr)
 
 
-def _check_header(path: Path, sr: int, frames: int) -> None:
+def check_header(path: Path, sr: int, frames: int) -> None:
     """What a header alone can prove wrong: an implausible rate, no samples, a file too long to hold in memory."""
     check_sample_rate(sr, str(path))
     if frames == 0:
@@ -104,7 +104,7 @@ def _check_header(path: Path, sr: int, frames: int) -> None:
         )
 
 
-def _wav_declared_frames(path: Path) -> int | None:
+def wav_declared_frames(path: Path) -> int | None:
     """Frames a RIFF/WAVE file's ``data`` chunk header declares (libsndfile silently shortens a truncated file's
     frame count to what is present). ``None`` when not a plain RIFF wav or the size is unknown (streamed)."""
     import struct
@@ -214,7 +214,7 @@ def info(path: str | os.PathLike) -> dict:
         i = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"{path}: not a readable audio file ({exc})") from None
-    _check_header(path, i.samplerate, i.frames)
+    check_header(path, i.samplerate, i.frames)
     return {
         "samplerate": i.samplerate,
         "channels": i.channels,
@@ -234,7 +234,7 @@ def write(path: str | os.PathLike, audio: np.ndarray, sr: int, *, subtype: str |
     path = Path(path)
     audio = as_channels_first(audio, name=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = _format_of(path)
+    fmt = format_of(path)
     subtype = subtype or sf.default_subtype(fmt)
     if subtype not in ("FLOAT", "DOUBLE", "VORBIS", "OPUS"):  # integer/compressed PCM: clip, never wrap
         clipped = int(np.sum(np.abs(audio) > 1.0))
@@ -269,7 +269,7 @@ def _umask() -> int:
     return mask
 
 
-def _format_of(path: Path) -> str:
+def format_of(path: Path) -> str:
     ext = path.suffix.lower().lstrip(".")
     formats = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3", "aiff": "AIFF", "aif": "AIFF"}
     if ext not in formats:

@@ -43,20 +43,20 @@ import soundfile as sf
 import soxr
 
 from .audio import (
-    _EXACT_LENGTH_FORMATS,
     CLIP_LEVEL,
     DC_LIMIT,
+    EXACT_LENGTH_FORMATS,
     RESAMPLE_QUALITY,
-    _check_header,
-    _format_of,
-    _wav_declared_frames,
     atomic_output,
+    check_header,
     check_scale,
+    format_of,
     nonfinite_error,
     to_mono,
     warn_signal,
+    wav_declared_frames,
 )
-from .chunking import CHUNK_OVERLAP_SECONDS, MAX_CHUNK_SECONDS, _checked_len, chunk_bounds, crossfade_ramp
+from .chunking import CHUNK_OVERLAP_SECONDS, MAX_CHUNK_SECONDS, checked_len, chunk_bounds, crossfade_ramp
 from .errors import AudioError, ModelError
 
 #: Frames per read (and per write): 65536 (1.4 s at 48 kHz, 512 KB of float32 stereo).
@@ -99,7 +99,7 @@ def scan(path: str | os.PathLike, *, downmix: bool = False, block_frames: int = 
     try:
         with sf.SoundFile(str(path)) as f:
             declared, sr, fmt, channels, subtype = f.frames, f.samplerate, f.format, f.channels, f.subtype
-            _check_header(path, sr, declared)
+            check_header(path, sr, declared)
         for block in read_blocks(path, block_frames=block_frames):
             frames += block.shape[1]
             finite = np.isfinite(block)
@@ -119,8 +119,8 @@ def scan(path: str | os.PathLike, *, downmix: bool = False, block_frames: int = 
         ) from None
     if frames == 0:
         raise AudioError(f"{path}: contains no samples (zero-length audio)")
-    declared = max(declared, _wav_declared_frames(path) or 0)
-    if fmt in _EXACT_LENGTH_FORMATS and frames < declared:
+    declared = max(declared, wav_declared_frames(path) or 0)
+    if fmt in EXACT_LENGTH_FORMATS and frames < declared:
         raise AudioError(
             f"{path}: truncated: the header declares {declared} frames ({declared / sr:.2f} s) but "
             f"only {frames} ({frames / sr:.2f} s) are in the file (an interrupted copy or recording?)"
@@ -231,9 +231,9 @@ class ChunkJoiner:
         seg = buf[start - self._in_start : stop - self._in_start]
         last = self.k == len(self.bounds) - 1
         if len(self.bounds) == 1:  # one chunk: the model's output as it is (process_in_chunks adds nothing)
-            acc = _checked_len(self.fn(seg), self.n)
+            acc = checked_len(self.fn(seg), self.n)
         else:
-            y = _checked_len(self.fn(seg), stop - start).astype(np.float32)
+            y = checked_len(self.fn(seg), stop - start).astype(np.float32)
             if self.k > 0:
                 y[: self.overlap] *= crossfade_ramp(self.overlap)
             if not last:
@@ -315,7 +315,7 @@ def enhance_file(
     sr, n, rate = facts["sr"], facts["frames"], model.sample_rate
     channels = 1 if downmix else facts["channels"]
     dc = np.where(np.abs(facts["dc"]) > DC_LIMIT, facts["dc"], 0.0).astype(np.float32)[:, None]
-    fmt = _format_of(dst)
+    fmt = format_of(dst)
     if subtype is None:
         subtype = facts["subtype"] if dst.suffix.lower() == Path(src).suffix.lower() else sf.default_subtype(fmt)
     n_model = resampled_length(n, sr, rate)

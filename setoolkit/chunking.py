@@ -53,10 +53,10 @@ def process_in_chunks(
     overlap = round(overlap_seconds * sr)
     bounds = chunk_bounds(n, chunk, overlap)
     if len(bounds) == 1:
-        return _checked_len(fn(x), n)
+        return checked_len(fn(x), n)
     out = np.zeros(n, dtype=np.float32)
     for k, (start, stop) in enumerate(bounds):
-        y = _checked_len(fn(x[start:stop]), stop - start).astype(np.float32)
+        y = checked_len(fn(x[start:stop]), stop - start).astype(np.float32)
         if k > 0:  # fade in over the overlap with the previous chunk
             y[:overlap] *= crossfade_ramp(overlap)
         if k < len(bounds) - 1:  # fade out over the overlap with the next chunk
@@ -65,7 +65,7 @@ def process_in_chunks(
     return out
 
 
-def _checked_len(y: np.ndarray, n: int) -> np.ndarray:
+def checked_len(y: np.ndarray, n: int) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
     if y.shape[0] != n:
         raise RuntimeError(f"model returned {y.shape[0]} samples for an input of {n}")

@@ -127,3 +127,11 @@ def test_setoolkit_imports_are_at_the_top_of_each_module():
         if module in LAZY_IMPORTS:
             continue
         assert not hidden, f"{path.relative_to(PKG.parent)} imports {hidden} inside a function"
+
+
+def test_no_private_name_is_imported_across_modules():
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("setoolkit")):
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                assert not private, f"{path.relative_to(PKG.parent)}:{node.lineno} imports private {private}"

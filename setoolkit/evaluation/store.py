@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from ..audio import _wav_declared_frames, info
+from ..audio import info, wav_declared_frames
 from ..errors import AudioError, SetoolkitError
 from ..registry import not_run_note
 from .task import NOISY, Task
@@ -107,7 +107,7 @@ def audio_problem(path: str | os.PathLike) -> str | None:
         return "missing"
     try:
         frames = info(path)["frames"]
-        declared = _wav_declared_frames(path)
+        declared = wav_declared_frames(path)
     except (AudioError, OSError) as exc:
         return str(exc)
     if declared is not None and declared > frames:

@@ -170,10 +170,10 @@ def test_dpcrn_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
 def test_dtln_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
     """DTLN's PyTorch port (from the official h5): the h5 conversion inverts exactly, the differentiable path
     equals inference, the loss falls, and the checkpoint (a Keras h5 again) reloads to identical outputs."""
-    from setoolkit.models.dtln.network import _h5_layers, build, to_h5_weights
+    from setoolkit.models.dtln.network import build, h5_layers, to_h5_weights
 
     model = setoolkit.load("dtln")
-    released = _h5_layers(str(assets.fetch(model.card.weights[0])))
+    released = h5_layers(str(assets.fetch(model.card.weights[0])))
     back = to_h5_weights(model.backend.net, str(assets.fetch(model.card.weights[0])))
     assert list(back) == list(released)
     assert all(np.array_equal(a, b) for k in released for a, b in zip(released[k], back[k]))
@@ -185,7 +185,7 @@ def test_dtln_port_finetunes_and_saves_a_keras_h5(tmp_path, data):
         adapter, OneBatch(data), tmp_path / "run", steps=6, batch_size=2, lr=1e-3, save_every=3, progress=False
     )
     assert np.mean(result.losses[-2:]) < np.mean(result.losses[:2]) - 1.0, result.losses
-    assert list(_h5_layers(str(result.checkpoint))) == list(released)
+    assert list(h5_layers(str(result.checkpoint))) == list(released)
     assert np.array_equal(
         build(model.card, checkpoint=result.checkpoint).enhance_model_rate(x), model.enhance_model_rate(x)
     )

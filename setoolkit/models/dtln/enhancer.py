@@ -54,7 +54,7 @@ def zero_state() -> np.ndarray:
 # ------------------------------------------------------------------------------------------ Keras h5
 
 
-def _h5_layers(path: str) -> dict[str, list[np.ndarray]]:
+def h5_layers(path: str) -> dict[str, list[np.ndarray]]:
     """``{layer name: [weights in Keras order]}`` of a Keras weights file (layers without weights left out)."""
     return {k: [a for _, a in v] for k, v in read_layers(path).items()}
 
@@ -68,7 +68,7 @@ _ROLES = {
 }
 
 
-def _role_layers(layers, role: str) -> list[str]:
+def role_layers(layers, role: str) -> list[str]:
     """Names of the layers of ``role`` in file (= network) order."""
     return [n for n in layers if n.startswith(_ROLES[role])]
 
@@ -81,11 +81,11 @@ def read_h5(path: str) -> dict:
     models have a second norm (257 bins, on the log magnitude) before the first. A file of another
     architecture gets an :class:`AssetError` naming what differs.
     """
-    layers = _h5_layers(path)
-    lstm = [layers[n] for n in _role_layers(layers, "lstm")]
-    dense = [layers[n] for n in _role_layers(layers, "dense")]
-    conv = [layers[n][0] for n in _role_layers(layers, "conv")]
-    norm = [tuple(layers[n]) for n in _role_layers(layers, "norm")]
+    layers = h5_layers(path)
+    lstm = [layers[n] for n in role_layers(layers, "lstm")]
+    dense = [layers[n] for n in role_layers(layers, "dense")]
+    conv = [layers[n][0] for n in role_layers(layers, "conv")]
+    norm = [tuple(layers[n]) for n in role_layers(layers, "norm")]
     want_lstm = [(N_BINS, 4 * UNITS), (UNITS, 4 * UNITS), (CODE, 4 * UNITS), (UNITS, 4 * UNITS)]
     problems = []
     if [w[0].shape for w in lstm] != want_lstm or any(len(w) != 3 for w in lstm):

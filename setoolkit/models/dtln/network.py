@@ -15,7 +15,7 @@ from ...registry import ModelCard
 from ...streaming import torch_threads
 from ..common.keras_h5 import write_layers
 from . import enhancer
-from .enhancer import BLOCK, LOG_EPS, NORM_EPS, UNITS, _h5_layers, _role_layers, read_h5, zero_state
+from .enhancer import BLOCK, LOG_EPS, NORM_EPS, UNITS, h5_layers, read_h5, role_layers, zero_state
 
 __all__ = ["BLOCK", "Dtln", "DtlnTorch", "H5Backend", "build", "read_h5", "to_h5_weights", "write_h5", "zero_state"]
 
@@ -106,8 +106,8 @@ def to_h5_weights(net: DtlnTorch, template: str) -> dict[str, list[np.ndarray]]:
         "conv": [[arr(net.encoder)[None]], [arr(net.decoder)[None]]],
         "norm": [[arr(n.gamma), arr(n.beta)] for n in (net.log_norm, net.norm) if n is not None],
     }
-    layers = _h5_layers(template)
-    named = {name: arrays for role, values in roles.items() for name, arrays in zip(_role_layers(layers, role), values)}
+    layers = h5_layers(template)
+    named = {name: arrays for role, values in roles.items() for name, arrays in zip(role_layers(layers, role), values)}
     return {name: [np.ascontiguousarray(a) for a in named[name]] for name in layers}
 
 
