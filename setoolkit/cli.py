@@ -145,8 +145,12 @@ def cmd_score(args) -> int:
     import pandas as pd
 
     from .audio import info
-    from .metrics import DEFAULT_METRICS, check_lengths, score_files
+    from .metrics import ALL_METRICS, DEFAULT_METRICS, catalog, check_lengths, score_files
 
+    metrics = args.metrics.split(",") if args.metrics else DEFAULT_METRICS
+    unknown = [m for m in metrics if m not in ALL_METRICS]
+    if unknown:
+        raise UsageError(f"--metrics: unknown {', '.join(map(repr, unknown))}; known: {', '.join(ALL_METRICS)}")
     clean_dir, enh_dir = Path(args.clean), Path(args.enhanced)
     for d in (clean_dir, enh_dir):
         if not d.is_dir():
@@ -171,14 +175,14 @@ def cmd_score(args) -> int:
         check_lengths(
             r["frames"], round(e["frames"] * r["samplerate"] / e["samplerate"]), r["samplerate"], name=str(est)
         )
-    metrics = args.metrics.split(",") if args.metrics else DEFAULT_METRICS
     table = pd.DataFrame(score_files(pairs, metrics=metrics, workers=args.workers, progress=not args.quiet))
     if args.csv:
         table.to_csv(args.csv, index=False)
     means = table[[m for m in metrics]].mean(numeric_only=True)
     print(f"{len(table)} pairs")
-    for m, v in means.items():
-        print(f"{m:>8s}  {v:.3f}")
+    width = max(len(catalog.label(m, with_unit=True)) for m in means.index)
+    for m, v in means.items():  # label, unit and digits from the metric catalogue
+        print(f"{catalog.label(m, with_unit=True):>{width}s}  {v:.{catalog.digits(m) + 1}f}")
     return 0
 
 

@@ -68,7 +68,7 @@ def test_score_directories(tmp_path, mirror, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "3 pairs" in out and "si_sdr" in out
+    assert "3 pairs" in out and "SI-SDR (dB)" in out
     import pandas as pd
 
     table = pd.read_csv(tmp_path / "s.csv")
