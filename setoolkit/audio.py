@@ -49,6 +49,16 @@ class InputWarning(UserWarning):
 RESAMPLE_QUALITY = "VHQ"
 
 
+def check_file(path: Path) -> None:
+    """Raise :class:`AudioError` naming ``path`` when it is missing, a directory or empty (0 bytes)."""
+    if not path.exists():
+        raise AudioError(f"{path}: file not found")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: file is empty (0 bytes)")
+
+
 def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray, int]:
     """Read a wav/flac/ogg/mp3 (any rate, bit depth, channel count).
 
@@ -63,12 +73,7 @@ def read(path: str | os.PathLike, *, dtype: str = "float32") -> tuple[np.ndarray
     The file is only ever opened for reading.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: file not found")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: file is empty (0 bytes)")
+    check_file(path)
     try:
         with sf.SoundFile(str(path)) as f:
             declared, sr, fmt = f.frames, f.samplerate, f.format
@@ -204,12 +209,7 @@ def info(path: str | os.PathLike) -> dict:
     Raises :class:`AudioError` naming the file for what the header alone shows: missing, empty, not audio,
     an implausible rate, no samples, longer than :data:`MAX_FILE_SECONDS`."""
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: file not found")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: file is empty (0 bytes)")
+    check_file(path)
     try:
         i = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:

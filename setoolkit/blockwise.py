@@ -48,6 +48,7 @@ from .audio import (
     EXACT_LENGTH_FORMATS,
     RESAMPLE_QUALITY,
     atomic_output,
+    check_file,
     check_header,
     check_scale,
     format_of,
@@ -88,12 +89,7 @@ def scan(path: str | os.PathLike, *, downmix: bool = False, block_frames: int = 
     missing, empty, not audio, implausible rate, too long, no samples, truncated, NaN/Inf, far beyond full scale.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: file not found")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: file is empty (0 bytes)")
+    check_file(path)
     frames, bad, peak_raw, peak, clipped = 0, 0, 0.0, 0.0, 0
     sums: np.ndarray | None = None
     try:
