@@ -70,6 +70,8 @@ DEFAULT_METRICS = (
 ALL_METRICS = DEFAULT_METRICS + ("visqol", "distillmos")
 
 _EPS = 1e-12
+#: The rate of wide-band PESQ, the composite measures, ViSQOL and DistillMOS (Hz).
+WIDEBAND = 16000
 
 
 def _ratio_db(signal_energy: float, error_energy: float) -> float:
@@ -267,25 +269,37 @@ def score_pair(
     else:
         est = np.pad(est, (0, max(len(ref) - len(est), 0)))[: len(ref)]
     cache: dict[str, float] = {}
+    wide: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def wideband() -> tuple[np.ndarray, np.ndarray]:
+        # the 16 kHz copy of the pair that PESQ, the composite measures, ViSQOL and DistillMOS score: made once
+        if "wideband" not in wide:
+            wide["wideband"] = (
+                (ref, est) if sr == WIDEBAND else (resample(ref, sr, WIDEBAND), resample(est, sr, WIDEBAND))
+            )
+        return wide["wideband"]
 
     def pesq_wb():  # shared by pesq_wb and the composite measures
         if "pesq_wb" not in cache:
-            cache["pesq_wb"] = pesq(ref, est, sr, "wb")
+            cache["pesq_wb"] = pesq(*wideband(), WIDEBAND, "wb")
         return cache["pesq_wb"]
+
+    def pesq_nb():  # P.862 narrow-band runs at 16 kHz from 16 kHz up, at 8 kHz below
+        return pesq(*wideband(), WIDEBAND, "nb") if sr >= WIDEBAND else pesq(ref, est, sr, "nb")
 
     def composite_part(key):
         if "composite" not in cache:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # pesq_wb already warned for an unscorable clip
-                cache["composite"] = composite(ref, est, sr, pesq_wb=pesq_wb())
+                cache["composite"] = composite(*wideband(), WIDEBAND, pesq_wb=pesq_wb())
         return cache["composite"][key]
 
     def visqol():
-        return quality_models.visqol(ref, est, sr)
+        return quality_models.visqol(*wideband(), WIDEBAND)
 
     fns = {
         "pesq_wb": pesq_wb,
-        "pesq_nb": lambda: pesq(ref, est, sr, "nb"),
+        "pesq_nb": pesq_nb,
         "stoi": lambda: stoi(ref, est, sr),
         "estoi": lambda: stoi(ref, est, sr, extended=True),
         "si_sdr": lambda: si_sdr(ref, est),
@@ -297,7 +311,7 @@ def score_pair(
         "cbak": lambda: composite_part("cbak"),
         "covl": lambda: composite_part("covl"),
         "visqol": visqol,
-        "distillmos": lambda: quality_models.distillmos(est, sr),
+        "distillmos": lambda: quality_models.distillmos(wideband()[1], WIDEBAND),
     }
     unknown = [m for m in metrics if m not in fns]
     if unknown:

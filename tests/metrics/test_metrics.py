@@ -94,3 +94,19 @@ def test_unknown_metric_and_bad_shapes():
         M.score_pair(np.ones(100), np.ones(100), 16000, metrics=["mos"])
     with pytest.raises(ValueError, match="mono"):
         M.si_sdr(np.ones((2, 100)), np.ones((2, 100)))
+
+
+def test_the_16khz_copy_of_a_pair_is_made_once_and_scores_as_each_metric_alone(monkeypatch):
+    from setoolkit import audio
+    from setoolkit.metrics import composite as C
+    from setoolkit.metrics import scoring
+
+    rng = np.random.default_rng(0)
+    ref = (0.1 * np.sin(np.arange(48000 * 2) / 48000 * 2 * np.pi * 220) * (1 + rng.random(96000))).astype(np.float32)
+    est = (ref + 0.02 * rng.standard_normal(ref.size)).astype(np.float32)
+    calls = []
+    monkeypatch.setattr(scoring, "resample", lambda x, a, b, **k: calls.append((a, b)) or audio.resample(x, a, b, **k))
+    s = scoring.score_pair(ref, est, 48000, metrics=("pesq_wb", "pesq_nb", "csig", "cbak", "covl"), align_signals=False)
+    assert calls == [(48000, 16000), (48000, 16000)]  # the reference and the estimate, once each
+    assert s["pesq_wb"] == scoring.pesq(ref, est, 48000, "wb") and s["pesq_nb"] == scoring.pesq(ref, est, 48000, "nb")
+    assert s["csig"] == C.composite(ref, est, 48000)["csig"]
