@@ -33,7 +33,7 @@ from .sets import (
     set_files,
     set_pairs,
 )
-from .store import Failure, RowStore, RunStats
+from .store import EvaluationTable, Failure, RowStore, RunStats
 from .summaries import (
     SUMMARY_METRICS,
     VBD_NOMINAL_SNRS,
@@ -46,6 +46,7 @@ from .task import NOISY, ORACLES, Task, run_task
 __all__ = [
     "NOISY",
     "ORACLES",
+    "EvaluationTable",
     "Failure",
     "Interrupted",
     "Profile",

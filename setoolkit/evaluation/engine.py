@@ -73,7 +73,17 @@ from .runners import (
     unguarded_main_line,
 )
 from .sets import make_tasks, resolve_models, split_unbuildable
-from .store import REQUIRED, Failure, RowStore, RunStats, atomic_save, failures_table, rows_table, sweep_temporaries
+from .store import (
+    REQUIRED,
+    EvaluationTable,
+    Failure,
+    RowStore,
+    RunStats,
+    atomic_save,
+    failures_table,
+    rows_table,
+    sweep_temporaries,
+)
 from .task import STAGES, Task, run_task
 
 __all__ = ["evaluate", "limit_threads"]
@@ -162,12 +172,13 @@ def evaluate(
 
     Returns
     -------
-    table : pandas.DataFrame
-        One row per task of this call that has a row (failed tasks have none), also saved as
-        ``out_dir/scores.csv`` and ``scores.parquet``.
+    table : EvaluationTable
+        A DataFrame with one row per task of this call that has a row (failed tasks have none), also saved as
+        ``out_dir/scores.csv`` and ``scores.parquet``; ``table.stats`` is what the run did (:class:`RunStats`:
+        counts, seconds per stage, and ``failed``, one :class:`Failure` per failed task, also in
+        ``out_dir/failures.csv``; a warning names the first ones either way).
     stats : RunStats
-        Only with ``return_stats=True``: counts, seconds per stage, and ``failed`` (one :class:`Failure` per
-        failed task, also in ``out_dir/failures.csv``; a warning names the first ones either way).
+        ``table.stats`` again, as a second value, only with ``return_stats=True`` (kept for older callers).
 
     Raises
     ------
@@ -245,4 +256,6 @@ def evaluate(
         if len(failed) == len(tasks):
             raise SetoolkitError(f"every task failed ({len(failed)}; all in {fpath}): {first}")
         warnings.warn(f"{len(failed)} of {len(tasks)} tasks failed (all in {fpath}): {first}", stacklevel=2)
+    table = EvaluationTable(table)
+    table.stats = stats
     return (table, stats) if return_stats else table

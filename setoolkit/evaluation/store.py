@@ -155,6 +155,18 @@ def failures_table(failures: Sequence[Failure]) -> pd.DataFrame:
     )
 
 
+class EvaluationTable(pd.DataFrame):
+    """The table :func:`~setoolkit.evaluation.evaluate` returns: a DataFrame (one row per task) that also carries
+    what the run did, ``table.stats`` (a :class:`RunStats`: counts, seconds per stage, the failures); a slice or a
+    copy keeps it."""
+
+    _metadata = ["stats"]
+
+    @property
+    def _constructor(self):
+        return EvaluationTable
+
+
 def rows_table(rows: Sequence[dict]) -> pd.DataFrame:
     """Rows as one table, sorted by set and file, the noisy baseline first per file."""
     if not rows:

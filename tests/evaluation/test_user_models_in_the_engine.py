@@ -135,3 +135,10 @@ def test_cli_enhance_and_evaluate_take_a_spec(tmp_path, mirror):
         text=True,
     )
     assert r.returncode != 0 and "nothere.py" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_evaluate_returns_one_table_that_carries_its_stats(tmp_path):
+    table = evaluate([_spec(tmp_path)], ["vbd16k"], tmp_path / "run", workers=1, **KW)
+    assert table.stats.computed == len(table) == 4 and table.stats.failed == []
+    assert table[table["model"] == "noisy"].stats is table.stats  # a slice keeps it
+    table.to_parquet(tmp_path / "t.parquet")  # still a plain DataFrame to pandas
