@@ -13,8 +13,9 @@ fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" -r requirements-lock.txt
 "${PIP[@]}" --no-deps -r scripts/no-deps-requirements.txt
-if ! .venv/bin/python -c 'import sys, setoolkit; sys.exit(setoolkit.__file__ != sys.argv[1])' "$ROOT/setoolkit/__init__.py" \
-        2>/dev/null; then
+# (checked from another folder: run from the repo root, `import setoolkit` would find ./setoolkit without any install)
+if ! (cd / && "$ROOT/.venv/bin/python" -c 'import sys, setoolkit; sys.exit(setoolkit.__file__ != sys.argv[1])' \
+        "$ROOT/setoolkit/__init__.py" 2>/dev/null); then
     "${PIP[@]}" --no-deps -e .
 fi
 # Browser tests (tests/report/test_browser.py) drive Debian's Chromium and its driver; install them when missing.
