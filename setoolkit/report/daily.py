@@ -251,7 +251,7 @@ def build_report(
     ``variants.csv``, ``profile.csv`` in ``out_dir`` are used when present. ``listening``: listening-test folders
     (:func:`setoolkit.listening.build_test`; their ratings in ``<folder>/results``); each one with results gets a
     section (ratings with CIs, paired tests, agreement with the metrics) and a link to its page; test folders
-    under ``out_dir/listening/`` are found without being named. Returns ``out_dir``.
+    under ``out_dir/listening_tests/`` are found without being named. Returns ``out_dir``.
     """
     import pandas as pd
 
@@ -370,7 +370,7 @@ def build_report(
 
 def _listening_sections(table, out_dir: Path, folders: Sequence[str | os.PathLike]) -> list[ListeningSection]:
     """The listening-test sections of the report, their figures written into ``out_dir/figures``."""
-    found = sorted(p.parent for p in (out_dir / "listening").glob(f"*/{TEST_FILE}"))
+    found = sorted(p.parent for p in (out_dir / "listening_tests").glob(f"*/{TEST_FILE}"))
     out = []
     for folder in dict.fromkeys(Path(f).resolve() for f in [*folders, *found]):
         href = Path(os.path.relpath(folder / PAGE_FILE, out_dir.resolve())).as_posix()

@@ -22,7 +22,7 @@ class _Sections(HTMLParser):
 
 def test_report_has_a_listening_section_when_results_exist(mushra, table, tmp_path):
     folder, test = mushra
-    copy = tmp_path / "report" / "listening" / "mushra"  # found inside the report folder, unnamed
+    copy = tmp_path / "report" / "listening_tests" / "mushra"  # found inside the report folder, unnamed
     shutil.copytree(folder, copy)
     for r in simulate_results(test, 6, careless=1, seed=3):
         save_result(copy / "results", r, test)
@@ -32,7 +32,7 @@ def test_report_has_a_listening_section_when_results_exist(mushra, table, tmp_pa
     parser = _Sections()
     parser.feed(page)
     assert "listening-tests" in parser.ids
-    assert "listening/mushra/listening_test.html" in parser.links  # relative: the folder travels
+    assert "listening_tests/mushra/listening_test.html" in parser.links  # relative: the folder travels
     md = (out / "report.md").read_text()
     assert "## Listening tests" in md and "1 excluded" in md
     figure = next((out / "figures").glob("listening_mushra_*.png"))
