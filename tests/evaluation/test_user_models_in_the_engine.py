@@ -142,3 +142,34 @@ def test_evaluate_returns_one_table_that_carries_its_stats(tmp_path):
     assert table.stats.computed == len(table) == 4 and table.stats.failed == []
     assert table[table["model"] == "noisy"].stats is table.stats  # a slice keeps it
     table.to_parquet(tmp_path / "t.parquet")  # still a plain DataFrame to pandas
+
+
+def _onnx_half(path):
+    """A one-node ONNX graph: ``(1, n)`` float32 -> ``0.5 *`` input (no framework needed to build it)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, None])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, None])
+    half = helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "half"], ["y"])], "half", [x], [y], [half])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_an_onnx_file_of_your_own_through_evaluate_and_the_doctor(tmp_path):
+    from setoolkit.diagnostics.doctor import doctor
+
+    _onnx_half(tmp_path / "half.onnx")
+    spec_file = tmp_path / "onnx_spec.py"
+    spec_file.write_text(
+        "from pathlib import Path\nimport setoolkit\n\n\ndef build():\n"
+        "    return setoolkit.from_onnx(Path(__file__).with_name('half.onnx'), 16000, name='onnx-half')\n"
+    )
+    spec = f"{spec_file}:build"
+    table = evaluate([spec], ["vbd16k"], tmp_path / "run", workers=2, **KW)
+    mine, noisy = (table[table["model"] == m].set_index("file") for m in (spec, "noisy"))
+    assert len(mine) == 2 and np.allclose(mine["si_sdr"], noisy["si_sdr"], atol=1e-3)
+    report = doctor(spec, n_pairs=1)
+    assert report["weights"].status == "pass" and report["output"].status == "pass"
