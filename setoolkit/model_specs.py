@@ -35,6 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .assets import sha256_of
 from .errors import ModelError
 
 #: Entry-point group through which installed packages add model cards.
@@ -155,14 +156,6 @@ def load_spec(spec: str, *, trained_on: str | None = None, **kwargs):
     return model
 
 
-def _sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _module_file(spec: str, target: str) -> Path | None:
     try:
         found = importlib.util.find_spec(target)
@@ -187,16 +180,16 @@ def spec_fingerprint(spec: str, model=None) -> str:
         path = Path(target).expanduser()
         if not path.is_file():
             raise SpecError(f"model spec {spec!r}: file {target!r} does not exist")
-        h.update(_sha256_file(path).encode())
+        h.update(sha256_of(path).encode())
     else:
         path = _module_file(spec, target)
-        h.update(_sha256_file(path).encode() if path else b"")
+        h.update(sha256_of(path).encode() if path else b"")
     model = load_spec(spec) if model is None else model
     h.update(f"{model.sample_rate}|{getattr(model.card, 'latency_ms', None)}".encode())
     for w in getattr(model, "weights_files", ()) or ():
         if not Path(w).is_file():
             raise SpecError(f"model spec {spec!r}: weights file {str(w)!r} named by the model does not exist")
-        h.update(_sha256_file(w).encode())
+        h.update(sha256_of(w).encode())
     return h.hexdigest()
 
 

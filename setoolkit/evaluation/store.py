@@ -265,12 +265,6 @@ class RowStore:
         return rows_table(rows)
 
 
-def reusable(task: Task, store: RowStore, done: set[str]) -> bool:
-    """A stored row can stand for ``task`` when its key is there, it reads and verifies, and its enhanced audio
-    is sound (:meth:`RowStore.verified`)."""
-    return task.key in done and store.verified(task) is not None
-
-
 @dataclass
 class RunStats:
     """What one :func:`evaluate` call did. ``failed``: one :class:`Failure` per failed task (also written to

@@ -184,11 +184,6 @@ class Demucs(nn.Module):
         return std * x[..., :length]
 
 
-def param_count(hparams: dict) -> int:
-    """Number of parameters of a :class:`Demucs` built with ``hparams``."""
-    return sum(p.numel() for p in Demucs(**hparams).parameters())
-
-
 # ------------------------------------------------------------------------------------------ enhancer
 
 
