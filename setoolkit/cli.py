@@ -277,6 +277,18 @@ def cmd_doctor(args) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_datasets(args) -> int:
+    from .datasets import make_set, verify_set
+
+    if args.action == "make":
+        folder = make_set(args.name, args.out, seed=args.seed)
+        print(f"{folder}: {len(list((folder / 'noisy').rglob('*.wav')))} files, seed {args.seed}")
+        return 0
+    problems = verify_set(args.name)
+    print("\n".join(problems) or f"{args.name}: every file matches SHA256SUMS")
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="setoolkit", description="Run, debug and compare speech-enhancement models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -330,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="main job: evaluate every available model on the sample sets + daily report")
     s.add_argument(
-        "--sets", help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k)"
+        "--sets",
+        help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k,talkers16k)",
     )
     s.add_argument("--reports", default="reports")
     s.add_argument("--figures", default="figures")
@@ -347,6 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder (rows/, audio/, scores.csv, scores.parquet)")
     add_eval_args(s)
     s.set_defaults(func=cmd_evaluate)
+
+    from .datasets import DEFAULT_SEED, RECIPES
+
+    s = sub.add_parser("datasets", help="build an evaluation set from real recordings (make), or check one (verify)")
+    s.add_argument("action", choices=("make", "verify"))
+    s.add_argument("name", help=f"make: the set ({', '.join(RECIPES)}); verify: a built set's folder")
+    s.add_argument("--out", default=".", help="make: write the set into OUT/NAME/ (default: here)")
+    s.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"make: random seed (default {DEFAULT_SEED})")
+    s.set_defaults(func=cmd_datasets)
 
     s = sub.add_parser("report", help="write reports/DATE/report.{html,md} from an evaluation table")
     s.add_argument("--date", default="today")

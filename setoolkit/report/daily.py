@@ -70,6 +70,7 @@ from .leaderboard import (
     user_model_sentences,
 )
 from .players import listening_players
+from .talkers import TalkersSection, talker_sections
 
 STATIC = Path(__file__).parents[1] / "static"
 TEMPLATES = Path(__file__).parents[1] / "templates"
@@ -230,6 +231,7 @@ class ReportData:
     notes: list[str]
     speed: dict
     listening: list[ListeningSection] = field(default_factory=list)
+    talkers: list[TalkersSection] = field(default_factory=list)
 
 
 def build_report(
@@ -362,6 +364,7 @@ def build_report(
         notes,
         speed,
         _listening_sections(table, out_dir, listening),
+        talker_sections(table, out_dir),
     )
     _write_markdown(data)
     _write_html(data)
@@ -493,6 +496,8 @@ def _write_markdown(data: ReportData) -> None:
                 markdown_table(s["pivot"].round(3), index=True),
                 "",
             ]
+    if data.talkers:
+        md += ["## Competing talkers", "", *[f"{t.markdown}\n" for t in data.talkers]]
     md += [
         "## What changed since the previous report",
         "",
@@ -595,5 +600,6 @@ def _write_html(data: ReportData) -> None:
         label=catalog.label,
         primary_of=lambda s: s["board"].attrs["primary"],
         listening=[sec.html for sec in data.listening],
+        talkers=[t.html for t in data.talkers],
     )
     (out_dir / "report.html").write_text(page)

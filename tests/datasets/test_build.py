@@ -10,7 +10,7 @@ import pytest
 from setoolkit.audio import read
 from setoolkit.datasets import DatasetError, built_set, make_set, read_recipe, verify_set
 from setoolkit.datasets.recipes import RECIPES, TalkerRecipe
-from setoolkit.evaluation.sets import set_pairs
+from setoolkit.evaluation.sets import resolve_sets, set_pairs
 
 SMALL = TalkerRecipe("talkers_small", "test set", per_band=1, babble_files=1, noise_files=1)
 
@@ -89,11 +89,18 @@ def test_refusals(tmp_path):
 
 
 @pytest.mark.slow
-def test_talkers16k_rebuilds_bit_identically(tmp_path):
-    first = built_set("talkers16k", root=tmp_path / "cache")
+def test_talkers16k_rebuilds_bit_identically_and_is_a_named_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("SETOOLKIT_CACHE", str(tmp_path / "cache"))
+    (src,) = resolve_sets(["talkers16k"])
+    assert (src.name, src.kind) == ("talkers16k", "built")
+    pairs = set_pairs(src)  # built into the cache on first use
+    assert len(pairs) == 48 and {p.key.split("/")[0] for p in pairs} == {"talker", "babble", "talker_noise"}
+    first = built_set("talkers16k")
+    assert pairs[0].noisy.is_relative_to(first) and first.is_relative_to(tmp_path / "cache")
     again = make_set("talkers16k", tmp_path / "again")
     assert (first / "SHA256SUMS").read_text() == (again / "SHA256SUMS").read_text()
     doc = json.loads((first / "recipe.json").read_text())
     assert len(doc["files"]) == 48 and verify_set(first) == []
-    assert built_set("talkers16k", root=tmp_path / "cache") == first  # verified, not rebuilt
+    stamp = (first / "noisy" / pairs[0].key).stat().st_mtime_ns
+    assert built_set("talkers16k") == first and (first / "noisy" / pairs[0].key).stat().st_mtime_ns == stamp
     assert Path(first).name == "talkers16k"
