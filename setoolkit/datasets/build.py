@@ -53,7 +53,8 @@ class _Audio:
     """Registry recordings read once, mono, at ``sr`` Hz (float64)."""
 
     def __init__(self, sr: int, mirror=None) -> None:
-        self.sr, self.mirror, self._cache = sr, mirror, {}
+        self.sr, self.mirror = sr, mirror
+        self._cache: dict[str, np.ndarray] = {}
 
     def __call__(self, asset: str) -> np.ndarray:
         if asset not in self._cache:

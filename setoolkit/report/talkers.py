@@ -45,7 +45,9 @@ SET_METRICS = ("pesq_wb", "OVRL")
 #: Metrics other work adds to the table (speaker similarity to the target, word errors, NISQA...): a column each
 #: when present.
 OPTIONAL_METRICS = ("spk_sim", "wer", "cer", "nisqa", "distillmos")
-#: Band columns: (condition, SIR or None, label).
+#: Optional metrics where lower is better, until the metric catalogue records their direction.
+LOWER_IS_BETTER = ("wer", "cer")
+#: Band columns of the conditions that have no SIR band.
 BAND_LABELS = {BABBLE: "babble", TALKER_NOISE: "talker + noise"}
 
 
@@ -80,6 +82,7 @@ def band_means(table: pd.DataFrame, retention: pd.DataFrame, metric: str) -> pd.
     order = [band_of(TALKER, s) for s in sorted(m.loc[m["condition"] == TALKER, "sir_db"].unique())]
     order += [b for b in (BAND_LABELS[BABBLE], BAND_LABELS[TALKER_NOISE]) if b in set(m["band"])]
     pivot = m.pivot_table(index="model", columns="band", values=metric, aggfunc="mean")[order]
+    pivot.columns.name = None
     pivot.attrs["n"] = m[m["model"] == m["model"].iloc[0]].groupby("band").size().reindex(order).to_dict()
     return pivot
 
@@ -135,6 +138,7 @@ def keep_sentence(v: pd.DataFrame, dataset: str) -> str:
 def _cells(board: pd.DataFrame, cols: list[str]) -> list[list[dict]]:
     """Display cells of ``cols``, the best model value of each numeric column marked."""
     models = board[~board["model"].map(is_reference)]
+    bands = {*board.attrs["bands"], "si_sdr_talker"}
     out = []
     for _, r in board.iterrows():
         row = []
@@ -143,10 +147,10 @@ def _cells(board: pd.DataFrame, cols: list[str]) -> list[list[dict]]:
             if c == "verdict":
                 row.append({"text": v or "", "cls": "verdict", "badge": str(v).split()[0] if v else ""})
                 continue
-            digits = 1 if c.endswith("_db") or c.endswith("dB") or c in ("si_sdr_talker",) else catalog.digits(c)
+            digits = 1 if c in bands or c.endswith("_db") else catalog.digits(c)
             vals = models[c].to_numpy(dtype=float) if c in models else np.array([])
             vals = vals[np.isfinite(vals)]
-            hib = catalog.higher_is_better(c) if c in catalog.CATALOG else True
+            hib = catalog.higher_is_better(c) if c in catalog.CATALOG else c not in LOWER_IS_BETTER
             best = (vals.max() if hib else vals.min()) if vals.size else None
             is_best = not is_reference(r["model"]) and best is not None and np.isfinite(v) and np.isclose(v, best)
             row.append({"text": fmt_num(v, digits), "cls": "num" + (" best" if is_best else ""), "badge": ""})
@@ -157,8 +161,10 @@ def _cells(board: pd.DataFrame, cols: list[str]) -> list[list[dict]]:
 def _headers(board: pd.DataFrame) -> list[tuple[str, str, str]]:
     """``(column, header, sub-header)`` of the board's display columns."""
     n = board.attrs.get("n", {})
-    heads = [(b, b if b.endswith("dB") else b, f"SI-SDR, {n.get(b, '?')} files") for b in board.attrs["bands"]]
-    heads.append(("si_sdr_talker", "one talker", "SI-SDR, all SIRs"))
+    heads = [
+        (b, f"SIR {b}" if b.endswith("dB") else b, f"SI-SDR dB, {n.get(b, '?')} files") for b in board.attrs["bands"]
+    ]
+    heads.append(("si_sdr_talker", "one talker", "SI-SDR dB, all SIRs"))
     heads += [(m, catalog.label(m), "set mean") for m in (*SET_METRICS, *OPTIONAL_METRICS) if m in board.columns]
     heads += [("sir_gain_db", "SIR gain", "dB, median"), ("verdict", "competing voice", "")]
     return heads
@@ -188,8 +194,8 @@ def section_html(board: pd.DataFrame, pesq: pd.DataFrame, sentence: str) -> str:
     parts = [
         f'<h3 id="talkers-{ds}">{ds}</h3>',
         f'<p class="versus">{esc(sentence)}</p>',
-        f'<table class="board talkers"><thead><tr><th>model</th>{th}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>",
+        f'<div class="wide"><table class="board talkers"><thead><tr><th>model</th>{th}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>",
     ]
     if len(pesq):
         rows = "".join(
@@ -235,6 +241,7 @@ def talker_sections(table: pd.DataFrame, out_dir: str | os.PathLike | None = Non
         board = talker_board(table, retention, ds)
         t, r = table[table["dataset"] == ds], retention[retention["dataset"] == ds]
         pesq = band_means(t, r, "pesq_wb")
+        pesq = pesq.reindex([m for m in board["model"] if m in pesq.index]) if len(pesq) else pesq
         v = verdicts(r)
         sentence = keep_sentence(v, ds)
         if out_dir is not None:

@@ -104,3 +104,20 @@ def test_talkers16k_rebuilds_bit_identically_and_is_a_named_set(tmp_path, monkey
     stamp = (first / "noisy" / pairs[0].key).stat().st_mtime_ns
     assert built_set("talkers16k") == first and (first / "noisy" / pairs[0].key).stat().st_mtime_ns == stamp
     assert Path(first).name == "talkers16k"
+
+
+@pytest.mark.slow
+def test_cli_make_and_verify(tmp_path, capsys):
+    from setoolkit.cli import main
+
+    assert main(["datasets", "make", "talkers16k", "--out", str(tmp_path), "--seed", "5"]) == 0
+    folder = tmp_path / "talkers16k"
+    assert capsys.readouterr().out.strip() == f"{folder}: 48 files, seed 5"
+    assert read_recipe(folder)["seed"] == 5
+    assert main(["datasets", "verify", str(folder)]) == 0
+    victim = sorted((folder / "clean" / "babble").glob("*.wav"))[0]
+    victim.write_bytes(victim.read_bytes()[:-4])
+    assert main(["datasets", "verify", str(folder)]) == 1
+    assert f"{victim.relative_to(folder).as_posix()}: changed" in capsys.readouterr().out
+    assert main(["datasets", "make", "talkers8k", "--out", str(tmp_path)]) == 2
+    assert "no set named 'talkers8k'" in capsys.readouterr().err
