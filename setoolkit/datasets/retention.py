@@ -26,12 +26,14 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..audio import read, resample, to_mono
+from ..errors import SetoolkitError
 from .build import RECIPE_FILE, read_recipe
 from .recipes import BABBLE, TALKER, TALKER_NOISE
 
@@ -116,11 +118,15 @@ def retention_table(table: pd.DataFrame) -> pd.DataFrame:
         entry = entries.get(r.file)
         if entry is None:
             continue
-        s, v = _mono(folder / "clean" / r.file, sr), _mono(folder / "interferer" / r.file, sr)
-        n = _mono(folder / "noise" / r.file, sr) if "noise" in entry.get("parts", []) else None
         lag = getattr(r, "lag", 0)
         lag = int(lag) if lag is not None and np.isfinite(lag) else 0
-        y = _shifted(_mono(Path(r.output_path), sr), lag, s.size)
+        try:
+            s, v = _mono(folder / "clean" / r.file, sr), _mono(folder / "interferer" / r.file, sr)
+            n = _mono(folder / "noise" / r.file, sr) if "noise" in entry.get("parts", []) else None
+            y = _shifted(_mono(Path(r.output_path), sr), lag, s.size)
+        except SetoolkitError as exc:  # an output or a component removed since the evaluation: that row only
+            warnings.warn(f"{r.dataset} / {r.model} / {r.file}: no component gains ({exc})")
+            continue
         rows.append(
             {
                 "dataset": r.dataset,

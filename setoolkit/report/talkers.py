@@ -114,7 +114,7 @@ def keep_sentence(v: pd.DataFrame, dataset: str) -> str:
     """Which models keep the competing voice and which suppress it (reference rows left out), in one sentence."""
     v = v[~v["model"].map(is_reference) & (v["verdict"] != "")]
     if not len(v):
-        return f"{dataset}: no model outputs to judge."
+        return f"{dataset}: no model output on a one-talker file to judge."
 
     def names(kind):
         g = v[v["verdict"] == kind].sort_values("sir_gain_db")

@@ -77,7 +77,9 @@ def test_verdicts_on_real_outputs(small_set, tmp_path):
             "lag": 0,
         }
     )
-    retention = retention_table(pd.DataFrame(rows))
+    rows.append({**rows[0], "model": "gone", "output_path": str(tmp_path / "removed.wav")})
+    with pytest.warns(UserWarning, match="gone / .*removed.wav: file not found"):
+        retention = retention_table(pd.DataFrame(rows))
     assert set(retention["dataset"]) == {"talkers_small"} and len(retention) == 3 * 6  # the other set left out
     assert set(retention["condition"]) == {"talker", "babble", "talker_noise"}
     v = verdicts(retention).set_index("model")
