@@ -116,19 +116,18 @@ def keep_sentence(v: pd.DataFrame, dataset: str) -> str:
     if not len(v):
         return f"{dataset}: no model output on a one-talker file to judge."
 
-    def names(kind):
-        g = v[v["verdict"] == kind].sort_values("sir_gain_db")
-        return ", ".join(f"{m} ({x:+.1f} dB)" for m, x in zip(g["model"], g["sir_gain_db"]))
-
     parts = []
-    for kind, text in (
-        (KEEPS, "keep the competing voice"),
-        (PARTLY, "partly suppress it"),
-        (SUPPRESSES, "suppress it"),
-    ):
-        found = names(kind)
-        if found:
-            parts.append(f"{found} {text}")
+    verbs = {
+        KEEPS: ("keeps", "keep"),
+        PARTLY: ("partly suppresses", "partly suppress"),
+        SUPPRESSES: ("suppresses", "suppress"),
+    }
+    for kind, (one, many) in verbs.items():
+        g = v[v["verdict"] == kind].sort_values("sir_gain_db")
+        if len(g):
+            names = ", ".join(f"{m} ({x:+.1f} dB)" for m, x in zip(g["model"], g["sir_gain_db"]))
+            obj = "the competing voice" if not parts else "it"
+            parts.append(f"{names} {one if len(g) == 1 else many} {obj}")
     return (
         f"{dataset}: " + "; ".join(parts) + f" (median SIR gain over the one-talker files: under {KEEPS_BELOW_DB:g} dB "
         f"keeps, from {SUPPRESSES_FROM_DB:g} dB suppresses)."

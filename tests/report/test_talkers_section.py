@@ -40,7 +40,7 @@ def test_board_per_sir_band_and_the_sentence(talker_run, tmp_path):
     assert board.loc["gtcrn", "verdict"] == "keeps"
     assert {"pesq_wb", "OVRL"} <= set(board.columns) and "spk_sim" not in board.columns
     assert section.sentence.startswith("talkers_small: gtcrn (")
-    assert "keep the competing voice" in section.sentence and "oracle" not in section.sentence
+    assert " keeps the competing voice (median SIR gain" in section.sentence and "oracle" not in section.sentence
     assert (tmp_path / "talkers_retention.csv").is_file() and (tmp_path / "talkers_talkers_small.csv").is_file()
     assert list(section.pesq_bands.columns) == board.attrs["bands"]
 
@@ -77,15 +77,17 @@ def test_sentence_names_each_verdict():
 
     v = pd.DataFrame(
         {
-            "model": ["a", "b", "c", "noisy", "oracle-irm"],
-            "sir_gain_db": [0.4, 6.0, 14.0, 0.0, 25.0],
-            "verdict": ["keeps", "partly suppresses", "suppresses", "keeps", "suppresses"],
+            "model": ["a", "b", "c", "d", "noisy", "oracle-irm"],
+            "sir_gain_db": [0.4, 6.0, 14.0, 1.0, 0.0, 25.0],
+            "verdict": ["keeps", "partly suppresses", "suppresses", "keeps", "keeps", "suppresses"],
         }
     )
     assert keep_sentence(v, "t") == (
-        "t: a (+0.4 dB) keep the competing voice; b (+6.0 dB) partly suppress it; c (+14.0 dB) suppress it "
-        "(median SIR gain over the one-talker files: under 3 dB keeps, from 10 dB suppresses)."
+        "t: a (+0.4 dB), d (+1.0 dB) keep the competing voice; b (+6.0 dB) partly suppresses it; c (+14.0 dB) "
+        "suppresses it (median SIR gain over the one-talker files: under 3 dB keeps, from 10 dB suppresses)."
     )
+    assert keep_sentence(v[v["model"] == "c"], "t").startswith("t: c (+14.0 dB) suppresses the competing voice (")
+    assert keep_sentence(v[v["model"] == "noisy"], "t") == "t: no model output on a one-talker file to judge."
 
 
 @pytest.mark.slow
