@@ -152,6 +152,7 @@ def _cells(board: pd.DataFrame, cols: list[str]) -> list[list[dict]]:
             hib = catalog.higher_is_better(c) if c in catalog.CATALOG else c not in LOWER_IS_BETTER
             best = (vals.max() if hib else vals.min()) if vals.size else None
             is_best = not is_reference(r["model"]) and best is not None and np.isfinite(v) and np.isclose(v, best)
+            v = 0.0 if np.isfinite(v) and round(float(v), digits) == 0 else v  # never "-0.0"
             row.append({"text": fmt_num(v, digits), "cls": "num" + (" best" if is_best else ""), "badge": ""})
         out.append(row)
     return out
