@@ -28,13 +28,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from .cards import ModelCard
 from .errors import ModelError, SetoolkitError
 from .model_specs import built_spec, is_spec, parse_spec
 from .models.oracle import KINDS
-from .registry import CARDS, get_card
+from .registry import CARDS, get_card, names_a_spec
 from .registry import load as load_card
 
 #: The unprocessed input's rows (the baseline of every comparison).
@@ -132,7 +130,7 @@ def load(name: str, **kwargs):
     """Build the model called ``name``: a zoo or plugin card (:func:`setoolkit.registry.load`) or a model spec,
     ``path/to/file.py:callable`` or ``package.module:callable`` (built once per process while its files are
     unchanged; ``mirror=`` goes to its callable where it accepts it)."""
-    if name not in CARDS and is_spec(name):
+    if names_a_spec(name):
         return built_spec(absolute_spec(name), mirror=kwargs.get("mirror")).model
     return load_card(name, **kwargs)
 
@@ -171,6 +169,8 @@ MODEL_COLUMNS = ("model", "kind", "family", "sample_rate", "latency_ms", "params
 def model_table(refs: Iterable[ModelRef]):
     """One row per model (``noisy`` and the oracles left out) with :data:`MODEL_COLUMNS`: what the report needs
     to place a model by size and latency, user models included."""
+    import pandas as pd  # pandas only where a table is made: setoolkit.load stays light
+
     rows = []
     for r in refs:
         c = r.card if r.card is not None else card_of(r.source) if r.kind in ("zoo", "plugin") else None

@@ -35,6 +35,7 @@ __all__ = [
     "list_models",
     "load",
     "missing_extras",
+    "names_a_spec",
     "not_run_note",
     "representatives",
     "require_extras",
@@ -144,6 +145,12 @@ def not_run_note(reasons: dict[str, str]) -> str:
     return "not run: " + "; ".join(f"{', '.join(names)} ({why})" for why, names in groups.items())
 
 
+def names_a_spec(name: str) -> bool:
+    """Whether ``name`` is a model spec (``file.py:callable``, ``pkg.mod:callable``) rather than a card's name: the
+    one place that tells them apart (a card's name wins)."""
+    return name not in CARDS and is_spec(name)
+
+
 def get_card(name: str) -> ModelCard:
     """The card of ``name``; an unknown name gets an error listing the valid ones."""
     if name not in CARDS:
@@ -159,7 +166,7 @@ def load(name: str, **kwargs):
     model spec, ``path/to/file.py:callable`` or ``package.module:callable`` (:mod:`setoolkit.model_specs`). A
     model whose extra is not installed raises :class:`~setoolkit.errors.MissingExtraError` naming it.
     """
-    if name not in CARDS and is_spec(name):
+    if names_a_spec(name):
         return load_spec(name, **kwargs)
     c = get_card(name)
     if not c.available:

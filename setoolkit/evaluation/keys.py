@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .. import assets
 from ..model_refs import NOISY, ORACLES, absolute_spec
-from ..model_specs import is_spec, spec_fingerprint
-from ..registry import CARDS, get_card, missing_extras
+from ..model_specs import spec_fingerprint
+from ..registry import get_card, missing_extras, names_a_spec
 
 #: Libraries whose version can change a row's numbers (absent ones count as "absent").
 LIBRARIES = (
@@ -113,7 +113,7 @@ def model_fingerprint(name: str, mirror=None) -> str:
         return NOISY
     if name in ORACLES:
         return digest(name, code_hash("setoolkit.models.oracle"), library_versions())
-    if name not in CARDS and is_spec(name):
+    if names_a_spec(name):
         return digest("spec", spec_fingerprint(absolute_spec(name), mirror=mirror), library_versions())
     card = get_card(name)
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]

@@ -146,3 +146,18 @@ def test_two_user_models_with_one_name_get_a_suffix_and_a_warning(tmp_path):
     assert [r.name for r in refs] == ["gtcrn", "gtcrn~2", "mine", "mine~2"]  # the zoo keeps its name
     assert sum("already taken" in str(w.message) for w in seen) == 2
     assert all("/" not in r.name for r in refs) and refs[2].source == b
+
+
+def test_a_spec_is_built_once_per_process(tmp_path):
+    """resolve (name), the content key and the in-process runner share one build (it was built three times)."""
+    counter = tmp_path / "builds.txt"
+    spec = _write(
+        tmp_path,
+        "counted.py",
+        "from pathlib import Path\nimport setoolkit\n\n\ndef build():\n"
+        f"    with open({str(counter)!r}, 'a') as f:\n        f.write('x')\n"
+        "    return setoolkit.from_function(lambda x: 0.5 * x, 16000, name='counted')\n",
+    )
+    table = evaluate([spec], ["vbd16k"], tmp_path / "run", workers=1, **KW)
+    assert set(table["model"]) == {"noisy", "counted"}
+    assert counter.read_text() == "x"
