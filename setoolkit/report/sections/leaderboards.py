@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ...evaluation import NOISY
+from ...evaluation.paired import NOT_COMPARED
 from ...metrics import catalog
 from ...registry import CARDS
 from ..escape import md_escape
@@ -48,6 +49,11 @@ class LeaderboardsView:
     rtf_line: str
 
 
+def _status_badge(row) -> str:
+    """``"not compared"`` for a model that shares no file with the leader (never "tied"), else ""."""
+    return "not compared" if getattr(row, "status", "") == NOT_COMPARED else ""
+
+
 def board_cells(board, variants=None, threads: int | None = None) -> dict:
     """Header and rows (cells with text, CI, CSS classes) of one leaderboard for the template."""
     metrics, deltas, primary = board.attrs["metrics"], board.attrs["deltas"], board.attrs["primary"]
@@ -77,7 +83,7 @@ def board_cells(board, variants=None, threads: int | None = None) -> dict:
         v = v[np.isfinite(v)]
         return (v.max() if higher else v.min()) if v.size else None
 
-    bests = {m: best(m) for m in metrics + deltas}
+    bests = {m: best(m, catalog.higher_is_better(m.removeprefix("delta_"))) for m in metrics + deltas}
     bests.update({c: best(c, higher=False) for c, *_ in cost_cols})
     var_of: dict[str, list[str]] = {}
     if variants is not None and len(variants):
@@ -93,7 +99,7 @@ def board_cells(board, variants=None, threads: int | None = None) -> dict:
                 "text": r.model,
                 "cls": "name",
                 "colour": None if noisy else FAMILY_COLOURS.get(r.family, "#777"),
-                "badge": "tied" if r.tied else ("leader" if r.rank == 1 else ""),
+                "badge": "tied" if r.tied else ("leader" if r.rank == 1 else _status_badge(r)),
                 "domain": "in-domain" if r.in_domain else "",
                 "domain_title": f"trained on {CARDS[r.model].trained_on}: this set is from its training corpus"
                 if r.in_domain
@@ -188,7 +194,8 @@ HTML = """\
     Families:
     {% for f, c in view.family_colours.items() %}<span class="fam"><i style="background:{{ c }}"></i>{{ f }}</span>{% endfor %}
     &nbsp;·&nbsp; <b class="best-eg">bold green</b> = best in its column ·
-    <span class="badge tied">tied</span> = not significantly different from the leader on the same files (paired Wilcoxon signed-rank, Holm-corrected, p ≥ 0.05) ·
+    <span class="badge tied">tied</span> = not significantly different from the leader on the same files (paired Wilcoxon signed-rank, Holm-corrected, p ≥ 0.05; with 5 files or fewer nothing can be separated) ·
+    <span class="badge not-compared">not compared</span> = no file in common with the leader ·
     <span class="badge domain">in-domain</span> = the model was trained on this set's corpus ·
     sorted by the <u>underlined</u> metric · RTF: {% if view.timing_short %}{{ view.timing_short }}{% else %}– (no timing pass in this folder){% endif %}
   </p>
@@ -203,7 +210,7 @@ HTML = """\
       <tr class="{{ r.cls }}">
       {% for c in r.cells %}
         {% if c.cls == "name" %}
-        <td class="name" title="{{ c.title }}">{% if c.colour %}<i class="dot" style="background:{{ c.colour }}"></i>{% endif %}{{ c.text }}{% if c.badge %} <span class="badge {{ c.badge }}">{{ c.badge }}</span>{% endif %}{% if c.domain %} <span class="badge domain" title="{{ c.domain_title }}">{{ c.domain }}</span>{% endif %}{% if c.note %}<small class="note">{{ c.note }}</small>{% endif %}</td>
+        <td class="name" title="{{ c.title }}">{% if c.colour %}<i class="dot" style="background:{{ c.colour }}"></i>{% endif %}{{ c.text }}{% if c.badge %} <span class="badge {{ c.badge | replace(' ', '-') }}">{{ c.badge }}</span>{% endif %}{% if c.domain %} <span class="badge domain" title="{{ c.domain_title }}">{{ c.domain }}</span>{% endif %}{% if c.note %}<small class="note">{{ c.note }}</small>{% endif %}</td>
         {% else %}
         <td class="{{ c.cls }}"{% if c.title %} title="{{ c.title }}"{% endif %}>{{ c.text }}{% if c.ci %}<small>{{ c.ci }}</small>{% endif %}</td>
         {% endif %}
