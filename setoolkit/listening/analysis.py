@@ -30,7 +30,8 @@ import pandas as pd
 from scipy import stats
 
 from .anchors import ANCHORS
-from .design import REFERENCE, TestDefinition
+from .design import TestDefinition
+from .kinds import REFERENCE, test_type
 
 #: The controls of a MUSHRA trial (not systems under test).
 CONTROLS = (REFERENCE, *ANCHORS)
@@ -53,6 +54,7 @@ def ratings_frame(results: Sequence[dict], test: TestDefinition, *, include_trai
     = the score of ``b`` against ``a`` (the presented order undone; ``raw`` is the score as given).
     """
     trials = {t.id: t for t in test.trials}
+    kind = test_type(test.kind)
     rows = []
     for res in results:
         if res.get("test_id") != test.id:
@@ -61,42 +63,10 @@ def ratings_frame(results: Sequence[dict], test: TestDefinition, *, include_trai
             )
         for tid, tr in res.get("trials", {}).items():
             t = trials[tid]
-            if t.training and not include_training:
+            if (t.training and not include_training) or t.control:
                 continue
-            systems = {s.id: s.system for s in t.stimuli}
             base = {"listener": res["listener"], "trial": tid, "dataset": t.dataset, "file": t.file}
-            r = tr["ratings"]
-            if test.kind == "ccr":
-                a, b = t.stimuli[0], t.stimuli[1]
-                sign = 1 if tr["order"][0] == a.id else -1
-                rows.append(
-                    {
-                        **base,
-                        "system": b.system,
-                        "base": a.system,
-                        "stimulus": b.id,
-                        "scale": "CMOS",
-                        "rating": float(sign * r["score"]),
-                        "raw": float(r["score"]),
-                        "position": 0,
-                    }
-                )
-                continue
-            for pos, sid in enumerate(tr["order"]):
-                values = r[sid] if test.kind == "p835" else {"MUSHRA": r[sid]}
-                for scale, v in values.items():
-                    rows.append(
-                        {
-                            **base,
-                            "system": systems[sid],
-                            "base": "",
-                            "stimulus": sid,
-                            "scale": scale,
-                            "rating": float(v),
-                            "raw": float(v),
-                            "position": pos,
-                        }
-                    )
+            rows += [{**base, **row} for row in kind.rating_rows(t, tr)]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

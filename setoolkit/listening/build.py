@@ -3,9 +3,12 @@
 ``build_test`` chooses the items (:func:`.design.choose_items`), renders every stimulus (mono, the item's
 sample rate, trimmed to a common length of at most ``max_seconds``, anchors low-passed from the reference,
 each normalised to :data:`.loudness.TARGET_DBOV` active speech level), writes them atomically as 16-bit WAV
-under ``stimuli/`` with names that reveal nothing, adds the headphone-check tone, and writes ``test.json``
-(the frozen :class:`.design.TestDefinition`) and the offline page ``listening_test.html``. The folder can
-be copied anywhere: nothing in it points outside it.
+under ``stimuli/`` with names that reveal nothing (HMAC of the folder's secret, :mod:`.secret`), adds the
+headphone-check tone, and writes ``test.json`` (the frozen :class:`.design.TestDefinition`, with the systems:
+the mapping lives only here) and the offline page ``listening_test.html`` (the blind view,
+:func:`.design.public_test`). The folder can be copied anywhere: nothing in it points outside it. What a
+test type changes (which stimuli share a trial, items with or without a reference) comes from its record in
+:mod:`.kinds`.
 
 Examples
 --------
@@ -15,7 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -26,32 +28,25 @@ import pandas as pd
 
 from ..audio import read, resample, to_mono, write
 from .anchors import ANCHORS, anchor
-from .design import (
-    NOISY,
-    REFERENCE,
-    SCALES,
-    Stimulus,
-    TestDefinition,
-    Trial,
-    choose_items,
-    choose_systems,
-    from_dict,
-    trial_systems,
-)
+from .design import Stimulus, TestDefinition, Trial, choose_items, choose_systems, from_dict
 from .files import atomic_write_json, sha256_file
+from .kinds import NOISY, REFERENCE, test_type
 from .loudness import TARGET_DBOV, normalize_level
 from .page import write_page
+from .secret import opaque, test_secret
 
 TEST_FILE, STIMULI = "test.json", "stimuli"
 HEADPHONE_FILE = f"{STIMULI}/headphone_check.wav"
-KIND_TITLES = {"mushra": "MUSHRA", "p835": "P.835", "ccr": "CCR"}
 #: The headphone check: a 1 kHz tone in the LEFT channel only; the listener says where they heard it.
 HEADPHONE_SIDE, HEADPHONE_HZ, HEADPHONE_SECONDS = "left", 1000.0, 1.5
 
 
-def _name(seed: int, trial: str, role: str) -> str:
-    h = hashlib.sha256(f"{seed}|{trial}|{role}".encode()).hexdigest()[:16]
-    return f"{STIMULI}/{h}.wav"
+def _name(key: str, trial: str, role: str) -> str:
+    return f"{STIMULI}/{opaque(key, trial, role, 'file')[:20]}.wav"
+
+
+def _stimulus_id(key: str, trial: str, role: str) -> str:
+    return "s" + opaque(key, trial, role, "id")[:12]
 
 
 def _sources(table: pd.DataFrame, dataset: str, fname: str) -> dict[str, str]:
@@ -107,26 +102,24 @@ def _write(test_dir: Path, rel: str, audio: np.ndarray, sr: int) -> str:
     return sha256_file(path)
 
 
-def _trials_for(kind, item_id, training, conditions, seed, rendered, sr, test_dir) -> list[Trial]:
+def _trials_for(kind, item, training, groups, key, rendered, sr, test_dir) -> list[Trial]:
+    """The trials of one item (``item``: dataset, file, trial id base): one per group of conditions."""
     n = len(next(iter(rendered.values())))
-    common = {"dataset": item_id[0], "file": item_id[1], "sr": sr, "duration": round(n / sr, 3), "training": training}
+    common = {"dataset": item[0], "file": item[1], "sr": sr, "duration": round(n / sr, 3), "training": training}
+
+    def stim(tid, system):
+        rel = _name(key, tid, system)
+        sha = _write(test_dir, rel, rendered[system], sr)
+        return Stimulus(id=_stimulus_id(key, tid, system), system=system, file=rel, sha256=sha)
+
     trials = []
-
-    def stim(tid, k, system):
-        rel = _name(seed, tid, system)
-        return Stimulus(id=f"{tid}-{k}", system=system, file=rel, sha256=_write(test_dir, rel, rendered[system], sr))
-
-    if kind == "mushra":
-        tid = item_id[2]
-        ref = _name(seed, tid, "open-reference")
-        _write(test_dir, ref, rendered[REFERENCE], sr)
-        return [
-            Trial(id=tid, stimuli=tuple(stim(tid, k, s) for k, s in enumerate(conditions)), reference=ref, **common)
-        ]
-    for k, cond in enumerate(conditions[:1] if training else conditions):
-        tid = f"{item_id[2]}-{k}"
-        systems = cond if kind == "ccr" else (cond,)
-        trials.append(Trial(id=tid, stimuli=tuple(stim(tid, j, s) for j, s in enumerate(systems)), **common))
+    for group in groups[:1] if training and len(groups) > 1 else groups:
+        tid = item[2] if len(groups) == 1 or training else f"{item[2]}-{opaque(key, item[2], *group)[:6]}"
+        ref = ""
+        if kind.open_reference:
+            ref = _name(key, tid, "open-reference")
+            _write(test_dir, ref, rendered[REFERENCE], sr)
+        trials.append(Trial(id=tid, stimuli=tuple(stim(tid, s) for s in group), reference=ref, **common))
     return trials
 
 
@@ -143,21 +136,26 @@ def build_test(
     title: str | None = None,
     training: bool = True,
     target_dbov: float = TARGET_DBOV,
+    rules: dict | None = None,
 ) -> TestDefinition:
     """Write a listening test of ``kind`` (``"mushra"``, ``"p835"``, ``"ccr"``) into ``test_dir``.
 
     ``table``: an evaluation table (:func:`setoolkit.evaluation.evaluate`); ``systems``: its models to test
     (default all); ``pairs``: CCR pairs ``(a, b)`` (default each system against ``noisy``); ``n_items``
     items (MUSHRA: paired ones; P.835: those without a clean reference when the table has any);
-    ``training``: add one familiarisation trial on another item. Returns the definition (also in
-    ``test_dir/test.json``); the page is ``test_dir/listening_test.html``.
+    ``training``: add one familiarisation trial on another item; ``rules``: page rules over the type's
+    defaults (e.g. ``{"require_max": False}`` for a MUSHRA without the "one at 100" rule). The stimulus names
+    are derived from the folder's secret (``test_dir/secret.key``, created when absent, kept when present).
+    Returns the definition (also in ``test_dir/test.json``); the page is ``test_dir/listening_test.html``.
     """
     test_dir = Path(test_dir)
+    ktype = test_type(kind)
+    key = test_secret(test_dir, create=True)
     systems = choose_systems(table, systems)
-    conditions = trial_systems(kind, systems, pairs)
-    needed = sorted({s for c in conditions for s in (c if kind == "ccr" else (c,))})
+    groups = ktype.trials_of_item(systems, pairs)
+    needed = ktype.conditions(systems, pairs)
     has_unpaired = "clean_path" in table.columns and table.loc[table["model"] == NOISY, "clean_path"].isna().any()
-    paired = True if kind == "mushra" else (False if kind == "p835" and has_unpaired else None)
+    paired = ktype.paired if ktype.paired or has_unpaired else None
     items = choose_items(table, n_items=n_items + int(training), seed=seed, paired=paired)
     rows = list(items.itertuples(index=False))
     train_row = rows[n_items] if training and len(rows) > n_items else (rows[0] if training else None)
@@ -167,18 +165,19 @@ def build_test(
         tid = "training" if is_training else f"t{k + (0 if training else 1):02d}"
         sig, sr = _load_item(_sources(table, row.dataset, row.file), needed, max_seconds)
         rendered = _render(sig, sr, needed, target_dbov)
-        trials += _trials_for(kind, (row.dataset, row.file, tid), is_training, conditions, seed, rendered, sr, test_dir)
+        trials += _trials_for(ktype, (row.dataset, row.file, tid), is_training, groups, key, rendered, sr, test_dir)
     write(test_dir / HEADPHONE_FILE, headphone_tone(), 16000, subtype="PCM_16")
     test = TestDefinition(
         kind=kind,
-        title=title or f"Listening test ({KIND_TITLES[kind]})",
+        title=title or f"Listening test ({ktype.title})",
         seed=seed,
         systems=tuple(systems),
         trials=tuple(trials),
         target_dbov=target_dbov,
-        scale=SCALES[kind],
+        scale=ktype.scale,
         headphone_check=HEADPHONE_FILE,
         headphone_side=HEADPHONE_SIDE,
+        rules=dict(rules or {}),
     )
     atomic_write_json(test_dir / TEST_FILE, test.to_dict())
     write_page(test, test_dir)

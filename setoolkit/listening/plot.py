@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .anchors import ANCHORS
-from .design import NOISY, REFERENCE
+from .kinds import NOISY, REFERENCE
 
 COLOURS = {
     REFERENCE: "#333333",

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .design import NOISY, REFERENCE, TestDefinition, listener_plan
+from .design import TestDefinition, listener_plan
+from .kinds import NOISY, REFERENCE
 from .results import new_result, record_trial
 
 #: Default true scores: MUSHRA (0-100), P.835 (1-5, all scales) and CCR quality (CMOS units).
@@ -23,8 +24,10 @@ DEFAULTS = {
     "mushra": {REFERENCE: 97.0, "anchor_7k": 65.0, "anchor_3.5k": 30.0, NOISY: 40.0, "*": 70.0},
     "p835": {NOISY: 2.5, "*": 3.5},
     "ccr": {NOISY: 0.0, "*": 1.0},
+    "acr": {REFERENCE: 4.6, NOISY: 2.2, "*": 3.4},
 }
-SPREAD = {"mushra": (3.0, 4.0), "p835": (0.2, 0.3), "ccr": (0.2, 0.2)}  # listener bias, item effect SDs
+#: Listener bias and item effect SDs.
+SPREAD = {"mushra": (3.0, 4.0), "p835": (0.2, 0.3), "ccr": (0.2, 0.2), "acr": (0.2, 0.3)}
 
 
 def simulate_results(
@@ -42,7 +45,7 @@ def simulate_results(
     rng = np.random.default_rng(seed)
     kind = test.kind
     true = {**DEFAULTS[kind], **(effects or {})}
-    noise = {"mushra": 8.0, "p835": 0.6, "ccr": 0.7}[kind] if noise is None else noise
+    noise = {"mushra": 8.0, "p835": 0.6, "ccr": 0.7, "acr": 0.6}[kind] if noise is None else noise
     bias_sd, item_sd = SPREAD[kind]
     item_fx = {(t.dataset, t.file): rng.normal(0, item_sd) for t in test.trials}
     trials = {t.id: t for t in test.trials}
@@ -50,7 +53,7 @@ def simulate_results(
     out = []
     for lid in ids:
         random_rater, bias = lid.startswith("C"), rng.normal(0, bias_sd)
-        res = {**new_result(test, lid), "headphone_check": {"answer": "left", "correct": True}}
+        res = {**new_result(test, lid), "headphone_check": {"answer": "left", "correct": True, "passed": True}}
         for entry in listener_plan(test, lid):
             t = trials[entry["trial"]]
             sys = {s.id: s.system for s in t.stimuli}
@@ -70,6 +73,11 @@ def simulate_results(
                 ratings = {
                     sid: {k: round(draw(sys[sid], 1, 5)) for k in ("SIG", "BAK", "OVRL")} for sid in entry["order"]
                 }
+            elif kind == "acr":
+                (sid,) = entry["order"]
+                expected = t.control.get("expected")
+                score = expected if expected is not None and not random_rater else draw(sys[sid], 1, 5)
+                ratings = {"score": int(round(score))}
             else:
                 first, second = (sys[s] for s in entry["order"])
                 diff = true.get(second, true["*"]) - true.get(first, true["*"])

@@ -1,0 +1,93 @@
+"""The base of a listening-test type: what a type declares and the parts every type shares.
+
+A type says how a test is designed (:meth:`TestType.trials_of_item`: the stimuli of each trial, from the
+systems under test), what the page enforces (:attr:`TestType.rules`, read by ``static/listening.js``), how a
+trial's ratings are checked (:meth:`TestType.rating_problems`, one message per problem) and how they become
+tidy rows for the analysis (:meth:`TestType.rating_rows`). Each type is one module of this package,
+registered with :func:`register`; everything else looks a type up with :func:`test_type`.
+
+Examples
+--------
+>>> test_type("mushra").trials_of_item(["sysA", "sysB"])   # [("reference", "anchor_3.5k", ...)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: The unprocessed input's model name in the evaluation table; the clean reference's condition name.
+NOISY, REFERENCE = "noisy", "reference"
+
+
+def is_int(v) -> bool:
+    """``v`` is an int and not a bool (JSON ``true`` is not a rating)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v) -> bool:
+    """``v`` is a finite int or float and not a bool."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+
+
+class TestType:
+    """One kind of listening test; subclasses set the class attributes and override what differs."""
+
+    __test__ = False  # not a pytest class
+
+    #: Registry key and the ``kind`` of a definition.
+    name = ""
+    #: Short title ("MUSHRA") and the standard's full name for the report.
+    title = ""
+    standard = ""
+    #: The rating scale(s) with their standard wording, embedded in the definition (and the page).
+    scale: dict = {}
+    #: What the listener reads on the start screen.
+    instructions = ""
+    #: ``True``: items need a clean reference (MUSHRA); ``False``: prefer items without; ``None``: any.
+    paired: bool | None = None
+    #: The trial shows the open reference (MUSHRA).
+    open_reference = False
+    #: What the page enforces before Save: ``play`` ``"any"`` (each stimulus played) or ``"to_end"`` (each
+    #: played to its end once); ``require_max``: at least one rating at the scale's top (MUSHRA).
+    rules: dict = {"play": "to_end"}
+
+    def trials_of_item(self, systems: Sequence[str], pairs: Sequence[tuple[str, str]] | None = None) -> list[tuple]:
+        """The stimuli (condition names) of each trial of one item: default one trial per condition,
+        ``noisy`` first."""
+        return [(NOISY,), *[(s,) for s in systems if s != NOISY]]
+
+    def conditions(self, systems: Sequence[str], pairs: Sequence[tuple[str, str]] | None = None) -> list[str]:
+        """Every condition name a test of ``systems`` renders."""
+        return sorted({s for t in self.trials_of_item(systems, pairs) for s in t})
+
+    def rating_problems(self, ratings: dict, ids: Sequence[str], where: str) -> list[str]:
+        """Problems of one trial's ``ratings`` for stimuli ``ids``; ``[]`` when valid."""
+        raise NotImplementedError
+
+    def rating_rows(self, trial, entry: dict) -> list[dict]:
+        """Tidy rows ``system, base, stimulus, scale, rating, raw, position`` of one rated trial
+        (``trial``: :class:`.design.Trial`, ``entry``: ``{"order", "ratings"}``)."""
+        raise NotImplementedError
+
+    def page(self) -> dict:
+        """What the page needs to know of the type: ``{"kind", "rules", "instructions"}``."""
+        return {"kind": self.name, "rules": dict(self.rules), "instructions": self.instructions}
+
+
+REGISTRY: dict[str, TestType] = {}
+
+
+def register(cls: type[TestType]) -> type[TestType]:
+    """Class decorator: add one instance of ``cls`` to :data:`REGISTRY` under ``cls.name``."""
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def test_type(kind: str) -> TestType:
+    """The registered type ``kind``; ``ValueError`` naming the known ones."""
+    if kind not in REGISTRY:
+        raise ValueError(f"listening test kind {kind!r} is not one of {sorted(REGISTRY)}")
+    return REGISTRY[kind]
+
+
+test_type.__test__ = False  # type: ignore[attr-defined]
