@@ -77,6 +77,14 @@ def ratings_figure(scores: pd.DataFrame, kind: str, *, title: str = "", n_listen
         ax.axvline(0, color="#555", lw=1)
         ax.set_xlim(-3, 3.4)
         ax.set_xlabel("CMOS, ITU-T P.800 CCR: > 0 = first-named system better" + who)
+    elif kind == "acr":
+        s = scores.sort_values("mean", ascending=False).reset_index(drop=True)
+        fig = Figure(figsize=(7.5, 0.45 * len(s) + 1.6))
+        ax = fig.subplots()
+        _points(ax, s, [_colour(x) for x in s["system"]], [NAMES.get(x, x) for x in s["system"]], ".2f")
+        ax.set_xlim(1, 5.6)
+        ax.set_xticks([1, 2, 3, 4, 5])
+        ax.set_xlabel("MOS, ITU-T P.808 ACR, 1-5" + who)
     else:
         s = scores.sort_values("mean", ascending=False).reset_index(drop=True)
         fig = Figure(figsize=(7.5, 0.45 * len(s) + 1.6))

@@ -33,11 +33,13 @@ from .analysis import (
     system_scores,
 )
 from .build import load_test
+from .kinds import test_type
 from .page import PAGE_FILE
 from .plot import ratings_figure
-from .results import load_results
+from .results import collect_results
 
-KIND_NAMES = {"mushra": "MUSHRA (ITU-R BS.1534-3)", "p835": "P.835 (ITU-T)", "ccr": "CCR / CMOS (ITU-T P.800)"}
+#: Below these many (kept) listeners or items the bootstrap CIs are printed with a warning; below 2, not at all.
+MIN_LISTENERS, MIN_ITEMS = 10, 4
 
 
 @dataclass
@@ -72,14 +74,19 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _cell(v, first: bool) -> str:
+    kind = "name" if first else "num" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else ""
+    return f'<td class="{kind}">{html.escape(_fmt(v))}</td>' if kind else f"<td>{html.escape(_fmt(v))}</td>"
+
+
 def html_table(df: pd.DataFrame) -> str:
-    """``<table>`` of ``df`` with every header and cell escaped."""
+    """``<table>`` of ``df`` with every header and cell escaped, styled like the report's leaderboards
+    (``board``: names bold on the left, numbers right-aligned)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
+        "<tr>" + "".join(_cell(v, k == 0) for k, v in enumerate(row)) + "</tr>" for row in df.itertuples(index=False)
     )
-    return f'<table class="listening-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="board listening-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -90,8 +97,8 @@ def markdown_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _score_table(kind: str, scores: pd.DataFrame) -> pd.DataFrame:
-    if kind == "ccr":
+def _score_table(scores: pd.DataFrame) -> pd.DataFrame:
+    if "a" in scores.columns:  # pairwise (CCR): the CMOS of b against a
         return scores[["a", "b", "mean", "lo", "hi", "n_listeners", "n_items"]].rename(
             columns={
                 "mean": "CMOS (b vs a)",
@@ -113,12 +120,17 @@ def listening_section(
     table: pd.DataFrame | None = None,
     *,
     page_href: str | None = None,
+    names: dict[str, str] | None = None,
 ) -> ListeningSection | None:
     """The report section for the test in ``test_dir`` with the results in ``results_dir``; ``None`` when
     there are none. ``table``: the evaluation table, for the agreement with DNSMOS, DistillMOS, PESQ and
-    ViSQOL; ``page_href``: the link to the test page (default its ``file://`` URI)."""
+    ViSQOL, matched on the test's system names exactly as the evaluation keyed them (the same model identity
+    as the leaderboard, never shortened first); ``names``: display names of systems (e.g. the leaderboard's
+    shortened spec names), applied after matching; ``page_href``: the link to the test page (default its
+    ``file://`` URI). Unreadable results files are skipped and named in the section."""
     test = load_test(test_dir)
-    results = load_results(results_dir, test)
+    collected = collect_results(results_dir, test)
+    results = collected.results
     if not results:
         return None
     ratings = ratings_frame(results, test)
@@ -128,19 +140,36 @@ def listening_section(
     out_listeners = excluded(screening)
     kept = ratings[~ratings["listener"].isin(out_listeners)]
     n_kept = kept["listener"].nunique()
+    n_items = kept.groupby(["dataset", "file"]).ngroups
     scores = system_scores(kept)
+    if n_kept < 2 or n_items < 2:  # a bootstrap over one listener or one item has no spread to show
+        scores = scores.assign(lo=np.nan, hi=np.nan)
     tests = paired_tests(kept)
     agreement = metric_agreement(kept, table) if table is not None else pd.DataFrame()
-    fig_scores = ccr_scores(kept) if test.kind == "ccr" else scores
-    title = f"Listening test: {KIND_NAMES.get(test.kind, test.kind)}"
+    pairwise = test_type(test.kind).pairwise
+    fig_scores = ccr_scores(kept) if pairwise else scores
+    if pairwise and (n_kept < 2 or n_items < 2):
+        fig_scores = fig_scores.assign(lo=np.nan, hi=np.nan)
+    show = names or {}
+    for col in ("system", "a", "b"):
+        if col in fig_scores:
+            fig_scores = fig_scores.assign(**{col: fig_scores[col].map(lambda m: show.get(m, m))})
+    if len(tests):
+        tests = tests.assign(a=tests["a"].map(lambda m: show.get(m, m)), b=tests["b"].map(lambda m: show.get(m, m)))
+    title = f"Listening test: {test_type(test.kind).standard}"
     png = ratings_figure(fig_scores, test.kind, title=test.title, n_listeners=n_kept)
     figure_name = f"listening_{test.kind}_{test.id[:8]}.png"
     page = Path(test_dir).resolve() / PAGE_FILE
     href = page_href or page.as_uri()
-    n_items = kept.groupby(["dataset", "file"]).ngroups
     excl = (
-        f"{len(out_listeners)} excluded by BS.1534-3 post-screening (hidden reference below 90 in more "
-        f"than 15% of trials): {', '.join(out_listeners)}"
+        f"{len(out_listeners)} excluded by BS.1534-3 post-screening (hidden reference below 90, or mid anchor "
+        f"above 90, in more than 15% of items): "
+        + ", ".join(
+            f"{w} ({y})"
+            for w, y in zip(
+                screening.loc[screening["excluded"], "listener"], screening.loc[screening["excluded"], "why"]
+            )
+        )
         if out_listeners
         else "none excluded"
     )
@@ -149,17 +178,32 @@ def listening_section(
         f"{len(results)} listeners ({excl}; {hp} failed the headphone check), {n_items} items, "
         f"test id {test.id[:12]}. Stimuli at {test.target_dbov} dBov active speech level."
     )
-    table_s = _score_table(test.kind, fig_scores)
+    cautions = []
+    if n_kept < 2 or n_items < 2:
+        cautions.append(
+            f"Only {n_kept} listener(s) and {n_items} item(s): no confidence interval can be estimated; the means "
+            "are shown without CIs."
+        )
+    elif n_kept < MIN_LISTENERS or n_items < MIN_ITEMS:
+        cautions.append(
+            f"Only {n_kept} listeners and {n_items} items: too few for the 95% CIs printed to be trusted (they "
+            f"resample listeners and items; at least {MIN_LISTENERS} screened listeners and {MIN_ITEMS} items are "
+            "needed, ITU-R BS.1534-3 asks for about 20 listeners)."
+        )
+    cautions += collected.warnings
+    table_s = _score_table(fig_scores)
     sig = tests[tests["significant"]][["scale", "a", "b", "mean_diff", "p_holm"]] if len(tests) else tests
     agree = agreement[agreement["level"] == "system"] if len(agreement) else agreement
     png_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     parts = [
         f'<section class="listening-section"><h3>{html.escape(title)}</h3>',
         f"<p>{html.escape(summary)}</p>",
+        *[f'<p class="legend listening-caution">⚠ {html.escape(c)}</p>' for c in cautions],
         f'<img src="{png_url}" alt="{html.escape(test.title)}: ratings with 95% CIs" style="max-width:100%">',
         html_table(table_s),
     ]
-    md = [f"### {title}", "", summary, "", f"![ratings with 95% CIs]({figure_name})", "", markdown_table(table_s)]
+    md = [f"### {title}", "", summary, "", *[f"> ⚠ {c}\n" for c in cautions]]
+    md += [f"![ratings with 95% CIs]({figure_name})", "", markdown_table(table_s)]
     if len(tests):
         caption = (
             f"Paired Wilcoxon signed-rank tests, Holm-corrected: {int(tests['significant'].sum())} of "
@@ -168,8 +212,11 @@ def listening_section(
         parts += [f"<p>{html.escape(caption)}.</p>", html_table(sig) if len(sig) else ""]
         md += ["", caption + ".", "", markdown_table(sig) if len(sig) else ""]
     if len(agree):
-        caption = "Agreement with the objective metrics (system level, Pearson and Spearman)"
-        a = agree[["scale", "metric", "n", "pearson", "spearman"]]
+        caption = (
+            "Agreement with the objective metrics (system level, Pearson and Spearman; the Spearman p is exact "
+            "for up to 8 systems)"
+        )
+        a = agree[["scale", "metric", "n", "pearson", "pearson_p", "spearman", "spearman_p"]]
         a = a.assign(metric=a["metric"].map(catalog.label))
         parts += [f"<p>{html.escape(caption)}:</p>", html_table(a)]
         md += ["", caption + ":", "", markdown_table(a)]

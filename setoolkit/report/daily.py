@@ -257,7 +257,9 @@ def build_report(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    keyed = table  # the listening tests match their systems on the names the evaluation keyed, never shortened
     table = short_model_names(table)
+    shown = dict(zip(keyed["model"], table["model"])) if len(table) else {}
     summary = summarize(table)
     summary.to_csv(out_dir / "summary.csv", index=False)
     bands = snr_bands(table[table["dataset"].str.startswith("vbd")]) if len(table) else None
@@ -361,20 +363,23 @@ def build_report(
         changes,
         notes,
         speed,
-        _listening_sections(table, out_dir, listening),
+        _listening_sections(keyed, out_dir, listening, shown),
     )
     _write_markdown(data)
     _write_html(data)
     return out_dir
 
 
-def _listening_sections(table, out_dir: Path, folders: Sequence[str | os.PathLike]) -> list[ListeningSection]:
-    """The listening-test sections of the report, their figures written into ``out_dir/figures``."""
+def _listening_sections(
+    table, out_dir: Path, folders: Sequence[str | os.PathLike], names: dict | None = None
+) -> list[ListeningSection]:
+    """The listening-test sections of the report, their figures written into ``out_dir/figures``; ``table`` with
+    the model names as the evaluation keyed them, ``names`` their display names (as on the leaderboard)."""
     found = sorted(p.parent for p in (out_dir / "listening_tests").glob(f"*/{TEST_FILE}"))
     out = []
     for folder in dict.fromkeys(Path(f).resolve() for f in [*folders, *found]):
         href = Path(os.path.relpath(folder / PAGE_FILE, out_dir.resolve())).as_posix()
-        section = listening_section(folder / "results", folder, table, page_href=href)
+        section = listening_section(folder / "results", folder, table, page_href=href, names=names)
         if section is not None:
             section.write_figure(out_dir / "figures")
             out.append(section)

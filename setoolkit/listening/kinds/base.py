@@ -47,6 +47,8 @@ class TestType:
     paired: bool | None = None
     #: The trial shows the open reference (MUSHRA).
     open_reference = False
+    #: Scores compare two systems (CCR: ``base`` is the first of the pair) rather than rate one.
+    pairwise = False
     #: What the page enforces before Save: ``play`` ``"any"`` (each stimulus played) or ``"to_end"`` (each
     #: played to its end once); ``require_max``: at least one rating at the scale's top (MUSHRA).
     rules: dict = {"play": "to_end"}

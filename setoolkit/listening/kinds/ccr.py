@@ -12,6 +12,7 @@ from .base import NOISY, TestType, is_int, register
 @register
 class Ccr(TestType):
     name, title, standard = "ccr", "CCR", "CCR / CMOS (ITU-T P.800)"
+    pairwise = True
     rules = {"play": "to_end"}
     instructions = (
         "Each trial has two samples, First and Second. Listen to both to the end, then rate the quality of the "
