@@ -49,6 +49,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "dask": ("dask", "distributed"),
     "parquet": ("pyarrow",),
     "notebooks": ("jupyterlab", "ipywidgets", "anywidget", "nbclient"),
+    "listen-serve": ("starlette", "uvicorn"),
 }
 
 #: Metrics that need an extra (the others are in the core).
