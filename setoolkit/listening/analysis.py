@@ -33,17 +33,12 @@ from scipy import stats
 from .anchors import ANCHORS
 from .design import TestDefinition
 from .kinds import REFERENCE, test_type
+from .kinds.mushra import SCREEN_FRACTION, SCREEN_SCORE, bs1534_screen
 
 #: The controls of a MUSHRA trial (not systems under test).
 CONTROLS = (REFERENCE, *ANCHORS)
 #: Metrics of the evaluation table compared with the ratings, when present.
-AGREEMENT_METRICS = ("SIG", "BAK", "OVRL", "distillmos", "pesq_wb", "visqol")
-#: The mid-range anchor of BS.1534-3 (the reference low-passed at 7 kHz).
-MID_ANCHOR = "anchor_7k"
-#: BS.1534-3 post-screening: hidden reference below (or mid anchor above) this score ...
-SCREEN_SCORE = 90.0
-#: ... in more than this fraction of a listener's trials excludes the listener.
-SCREEN_FRACTION = 0.15
+AGREEMENT_METRICS = ("SIG", "BAK", "OVRL", "P808_MOS", "distillmos", "pesq_wb", "visqol")
 
 COLUMNS = ["listener", "trial", "dataset", "file", "system", "base", "stimulus", "scale", "rating", "raw", "position"]
 
@@ -76,48 +71,19 @@ def ratings_frame(results: Sequence[dict], test: TestDefinition, *, include_trai
 def screen_listeners(
     ratings: pd.DataFrame, *, score: float = SCREEN_SCORE, fraction: float = SCREEN_FRACTION
 ) -> pd.DataFrame:
-    """BS.1534-3 post-screening of MUSHRA ratings: an assessor is excluded who rates the hidden reference
-    below ``score`` (90) in more than ``fraction`` (15 %) of the items, *or* the mid-range anchor (7 kHz) above
-    ``score`` in more than ``fraction`` of the items.
+    """BS.1534-3 post-screening of MUSHRA ratings (:func:`.kinds.mushra.bs1534_screen`): an assessor is excluded
+    who rates the hidden reference below ``score`` (90) in more than ``fraction`` (15 %) of the items, *or* the
+    mid-range anchor above ``score`` in more than ``fraction`` of the items. Other kinds exclude nobody here;
+    :func:`screen` applies each test type's own rules."""
+    return bs1534_screen(ratings, score=score, fraction=fraction)
 
-    Returns ``listener, trials, below, fraction, anchor_above, anchor_fraction, excluded, why``. Ratings of
-    other kinds (no hidden reference) exclude nobody.
-    """
-    listeners = sorted(ratings["listener"].unique())
-    mushra = ratings[ratings["scale"] == "MUSHRA"]
-    ref = mushra[mushra["system"] == REFERENCE]
-    mid = mushra[mushra["system"] == MID_ANCHOR]
 
-    def count(df):
-        return df.groupby("listener")["trial"].nunique().reindex(listeners, fill_value=0)
-
-    trials = count(ref)
-    below, above = count(ref[ref["rating"] < score]), count(mid[mid["rating"] > score])
-    frac = (below / trials.replace(0, np.nan)).fillna(0.0)
-    afrac = (above / count(mid).replace(0, np.nan)).fillna(0.0)
-    why = [
-        "; ".join(
-            w
-            for w, bad in (
-                (f"hidden reference below {score:g} in {f:.0%} of items", f > fraction),
-                (f"mid anchor above {score:g} in {g:.0%} of items", g > fraction),
-            )
-            if bad
-        )
-        for f, g in zip(frac, afrac)
-    ]
-    return pd.DataFrame(
-        {
-            "listener": listeners,
-            "trials": trials.to_numpy(),
-            "below": below.to_numpy(),
-            "fraction": frac.to_numpy(),
-            "anchor_above": above.to_numpy(),
-            "anchor_fraction": afrac.to_numpy(),
-            "excluded": ((frac > fraction) | (afrac > fraction)).to_numpy(),
-            "why": why,
-        }
-    )
+def screen(results: Sequence[dict], test: TestDefinition, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Post-screening by the rules of ``test``'s type (MUSHRA: BS.1534-3; P.835: headphone check and
+    straight-lining; ACR: P.808's rejection rules; CCR: none): ``listener, excluded, why, ...``."""
+    if ratings is None:
+        ratings = ratings_frame(results, test)
+    return test_type(test.kind).screen(results, test, ratings)
 
 
 def excluded(screening: pd.DataFrame) -> list[str]:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..audio import read, resample, to_mono, write
 from .anchors import ANCHORS, anchor
+from .controls import GOLD, gold_bad, trap_signal
 from .design import Stimulus, TestDefinition, Trial, choose_items, choose_systems, from_dict
 from .files import atomic_write_json, sha256_file
 from .kinds import NOISY, REFERENCE, test_type
@@ -61,6 +62,10 @@ def _sources(table: pd.DataFrame, dataset: str, fname: str) -> dict[str, str]:
         if isinstance(r.get("output_path"), str) and r["output_path"]:
             out[r["model"]] = r["output_path"]
     return out
+
+
+def _has_clean(table: pd.DataFrame) -> bool:
+    return "clean_path" in table.columns and table.loc[table["model"] == NOISY, "clean_path"].notna().any()
 
 
 def _load_item(sources: dict[str, str], needed: Sequence[str], max_seconds: float) -> tuple[dict, int]:
@@ -114,12 +119,34 @@ def _trials_for(kind, item, training, groups, key, rendered, sr, test_dir) -> li
 
     trials = []
     for group in groups[:1] if training and len(groups) > 1 else groups:
-        tid = item[2] if len(groups) == 1 or training else f"{item[2]}-{opaque(key, item[2], *group)[:6]}"
+        tid = item[2] if len(groups) == 1 or training else f"t{opaque(key, item[2], *group)[:8]}"
         ref = ""
         if kind.open_reference:
             ref = _name(key, tid, "open-reference")
             _write(test_dir, ref, rendered[REFERENCE], sr)
         trials.append(Trial(id=tid, stimuli=tuple(stim(tid, s) for s in group), reference=ref, **common))
+    return trials
+
+
+def _control_trials(kind, item, key, sig, sr, test_dir, target_dbov) -> list[Trial]:
+    """P.808 controls of an ACR test on one item (:mod:`.controls`): a trapping stimulus whose answer is its
+    number of beeps, and, when the item has a clean reference, the gold clips."""
+    speech = sig.get(REFERENCE, sig[NOISY])
+    n_beeps = int(opaque(key, "trap", item[2])[:8], 16) % 5 + 1
+    clips = {"trap": (trap_signal(speech, sr, n_beeps), {"type": "trap", "expected": n_beeps, "tolerance": 0})}
+    if REFERENCE in sig:
+        clips["gold_excellent"] = (sig[REFERENCE], {"type": "gold", "expected": GOLD["gold_excellent"][0],
+                                                    "tolerance": GOLD["gold_excellent"][1]})  # fmt: skip
+        bad = gold_bad(sig[REFERENCE], seed=int(opaque(key, "gold")[:8], 16))
+        clips["gold_bad"] = (bad, {"type": "gold", "expected": GOLD["gold_bad"][0], "tolerance": GOLD["gold_bad"][1]})
+    trials = []
+    for name, (audio, control) in clips.items():
+        tid = f"t{opaque(key, item[2], 'control', name)[:8]}"
+        rel = _name(key, tid, name)
+        sha = _write(test_dir, rel, normalize_level(audio, sr, target_dbov=target_dbov), sr)
+        stim = Stimulus(id=_stimulus_id(key, tid, name), system=name, file=rel, sha256=sha)
+        trials.append(Trial(id=tid, dataset=item[0], file=item[1], stimuli=(stim,), sr=sr,
+                            duration=round(len(audio) / sr, 3), control=control))  # fmt: skip
     return trials
 
 
@@ -138,12 +165,13 @@ def build_test(
     target_dbov: float = TARGET_DBOV,
     rules: dict | None = None,
 ) -> TestDefinition:
-    """Write a listening test of ``kind`` (``"mushra"``, ``"p835"``, ``"ccr"``) into ``test_dir``.
+    """Write a listening test of ``kind`` (``"mushra"``, ``"p835"``, ``"ccr"``, ``"acr"``) into ``test_dir``.
 
     ``table``: an evaluation table (:func:`setoolkit.evaluation.evaluate`); ``systems``: its models to test
     (default all); ``pairs``: CCR pairs ``(a, b)`` (default each system against ``noisy``); ``n_items``
     items (MUSHRA: paired ones; P.835: those without a clean reference when the table has any);
-    ``training``: add one familiarisation trial on another item; ``rules``: page rules over the type's
+    ``training``: add one familiarisation trial on another item (ACR adds P.808's trapping stimulus and gold
+    clips on the last item, :mod:`.controls`); ``rules``: page rules over the type's
     defaults (e.g. ``{"require_max": False}`` for a MUSHRA without the "one at 100" rule). The stimulus names
     are derived from the folder's secret (``test_dir/secret.key``, created when absent, kept when present).
     Returns the definition (also in ``test_dir/test.json``); the page is ``test_dir/listening_test.html``.
@@ -154,6 +182,8 @@ def build_test(
     systems = choose_systems(table, systems)
     groups = ktype.trials_of_item(systems, pairs)
     needed = ktype.conditions(systems, pairs)
+    if ktype.controls:
+        needed = sorted({*needed, REFERENCE} if _has_clean(table) else needed)
     has_unpaired = "clean_path" in table.columns and table.loc[table["model"] == NOISY, "clean_path"].isna().any()
     paired = ktype.paired if ktype.paired or has_unpaired else None
     items = choose_items(table, n_items=n_items + int(training), seed=seed, paired=paired)
@@ -163,9 +193,13 @@ def build_test(
     trials: list[Trial] = []
     for k, (row, is_training) in enumerate(plan):
         tid = "training" if is_training else f"t{k + (0 if training else 1):02d}"
-        sig, sr = _load_item(_sources(table, row.dataset, row.file), needed, max_seconds)
-        rendered = _render(sig, sr, needed, target_dbov)
+        srcs = _sources(table, row.dataset, row.file)
+        item_needed = [n for n in needed if n != REFERENCE or n in srcs or not ktype.controls]
+        sig, sr = _load_item(srcs, item_needed, max_seconds)
+        rendered = _render(sig, sr, item_needed, target_dbov)
         trials += _trials_for(ktype, (row.dataset, row.file, tid), is_training, groups, key, rendered, sr, test_dir)
+        if ktype.controls and not is_training and k == len(plan) - 1:
+            trials += _control_trials(ktype, (row.dataset, row.file, tid), key, sig, sr, test_dir, target_dbov)
     write(test_dir / HEADPHONE_FILE, headphone_tone(), 16000, subtype="PCM_16")
     test = TestDefinition(
         kind=kind,

@@ -29,11 +29,12 @@ from .analysis import (
     metric_agreement,
     paired_tests,
     ratings_frame,
-    screen_listeners,
+    screen,
     system_scores,
 )
 from .build import load_test
 from .kinds import test_type
+from .kinds.base import headphone_passed
 from .page import PAGE_FILE
 from .plot import ratings_figure
 from .results import collect_results
@@ -108,7 +109,8 @@ def _score_table(scores: pd.DataFrame) -> pd.DataFrame:
                 "n_items": "items",
             }
         )
-    s = scores[["scale", "system", "mean", "lo", "hi", "n_listeners", "n_items"]]
+    extra = [c for c in scores.columns if c.startswith("DNSMOS")]
+    s = scores[["scale", "system", "mean", "lo", "hi", "n_listeners", "n_items", *extra]]
     return s.rename(
         columns={"mean": "mean", "lo": "CI lo", "hi": "CI hi", "n_listeners": "listeners", "n_items": "items"}
     )
@@ -129,6 +131,7 @@ def listening_section(
     shortened spec names), applied after matching; ``page_href``: the link to the test page (default its
     ``file://`` URI). Unreadable results files are skipped and named in the section."""
     test = load_test(test_dir)
+    ktype = test_type(test.kind)
     collected = collect_results(results_dir, test)
     results = collected.results
     if not results:
@@ -136,7 +139,7 @@ def listening_section(
     ratings = ratings_frame(results, test)
     if not len(ratings):
         return None
-    screening = screen_listeners(ratings)
+    screening = screen(results, test, ratings)
     out_listeners = excluded(screening)
     kept = ratings[~ratings["listener"].isin(out_listeners)]
     n_kept = kept["listener"].nunique()
@@ -146,34 +149,38 @@ def listening_section(
         scores = scores.assign(lo=np.nan, hi=np.nan)
     tests = paired_tests(kept)
     agreement = metric_agreement(kept, table) if table is not None else pd.DataFrame()
-    pairwise = test_type(test.kind).pairwise
+    pairwise = ktype.pairwise
     fig_scores = ccr_scores(kept) if pairwise else scores
     if pairwise and (n_kept < 2 or n_items < 2):
         fig_scores = fig_scores.assign(lo=np.nan, hi=np.nan)
+    beside = ktype.beside_metric
+    if beside and table is not None and beside in table.columns and not pairwise:
+        items = kept[["dataset", "file"]].drop_duplicates()
+        ref = table.merge(items, on=["dataset", "file"]).groupby("model")[beside].mean()
+        fig_scores = fig_scores.assign(**{catalog.label(beside): fig_scores["system"].map(ref)})
     show = names or {}
     for col in ("system", "a", "b"):
         if col in fig_scores:
             fig_scores = fig_scores.assign(**{col: fig_scores[col].map(lambda m: show.get(m, m))})
     if len(tests):
         tests = tests.assign(a=tests["a"].map(lambda m: show.get(m, m)), b=tests["b"].map(lambda m: show.get(m, m)))
-    title = f"Listening test: {test_type(test.kind).standard}"
+    title = f"Listening test: {ktype.standard}"
     png = ratings_figure(fig_scores, test.kind, title=test.title, n_listeners=n_kept)
     figure_name = f"listening_{test.kind}_{test.id[:8]}.png"
     page = Path(test_dir).resolve() / PAGE_FILE
     href = page_href or page.as_uri()
     excl = (
-        f"{len(out_listeners)} excluded by BS.1534-3 post-screening (hidden reference below 90, or mid anchor "
-        f"above 90, in more than 15% of items): "
+        f"{len(out_listeners)} excluded by {ktype.screening}: "
         + ", ".join(
             f"{w} ({y})"
             for w, y in zip(
                 screening.loc[screening["excluded"], "listener"], screening.loc[screening["excluded"], "why"]
             )
-        )
+        )  # fmt: skip
         if out_listeners
-        else "none excluded"
+        else f"none excluded ({ktype.screening})"
     )
-    hp = sum(1 for r in results if not r.get("headphone_check", {}).get("correct", False))
+    hp = sum(1 for r in results if not headphone_passed(r))
     summary = (
         f"{len(results)} listeners ({excl}; {hp} failed the headphone check), {n_items} items, "
         f"test id {test.id[:12]}. Stimuli at {test.target_dbov} dBov active speech level."

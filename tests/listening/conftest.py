@@ -69,6 +69,7 @@ def synthetic_table(
                     "SIG": 3 + q + 0.02 * snr,
                     "BAK": 2 + 2 * q + 0.05 * snr,
                     "OVRL": 2.2 + 1.5 * q + 0.03 * snr,
+                    "P808_MOS": 2.4 + 1.4 * q + 0.03 * snr,
                     "distillmos": 2 + 2 * q + rng.normal(0, 0.1),
                     "visqol": 3 + q if paired else np.nan,
                 }
@@ -95,6 +96,14 @@ def p835(tmp_path_factory, table):
 
     d = tmp_path_factory.mktemp("p835")
     return d, build_test(table, d, kind="p835", n_items=2, seed=1)
+
+
+@pytest.fixture(scope="session")
+def acr(tmp_path_factory, table):
+    from setoolkit.listening import build_test
+
+    d = tmp_path_factory.mktemp("acr")
+    return d, build_test(table, d, kind="acr", n_items=2, seed=1, max_seconds=2.0)
 
 
 @pytest.fixture(scope="session")

@@ -74,7 +74,7 @@ def test_agreement_equals_scipy(mushra, table):
     _, test = mushra
     _, kept = _kept(test, listeners=8, seed=6, effects={"sysA": 80, "sysB": 60, "noisy": 35})
     ag = metric_agreement(kept, table)
-    assert set(ag.metric) == {"SIG", "BAK", "OVRL", "distillmos", "pesq_wb", "visqol"}
+    assert set(ag.metric) == {"SIG", "BAK", "OVRL", "P808_MOS", "distillmos", "pesq_wb", "visqol"}
     per = stimulus_metrics(kept, table, ["pesq_wb", "distillmos"])
     assert set(per.system) == {"noisy", "sysA", "sysB"}  # the controls are not in the table
     for metric in ("pesq_wb", "distillmos"):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
+
 #: The unprocessed input's model name in the evaluation table; the clean reference's condition name.
 NOISY, REFERENCE = "noisy", "reference"
 
@@ -47,6 +49,8 @@ class TestType:
     paired: bool | None = None
     #: The trial shows the open reference (MUSHRA).
     open_reference = False
+    #: Control trials with a known answer added to the test (ACR: P.808's trapping stimulus and gold clips).
+    controls: tuple[str, ...] = ()
     #: Scores compare two systems (CCR: ``base`` is the first of the pair) rather than rate one.
     pairwise = False
     #: What the page enforces before Save: ``play`` ``"any"`` (each stimulus played) or ``"to_end"`` (each
@@ -71,9 +75,45 @@ class TestType:
         (``trial``: :class:`.design.Trial`, ``entry``: ``{"order", "ratings"}``)."""
         raise NotImplementedError
 
+    #: The objective metric of the evaluation table shown beside each system's score (ACR: DNSMOS P.808).
+    beside_metric = ""
+    #: The screening rule, in words, for the report.
+    screening = "none"
+
+    def screen(self, results: Sequence[dict], test, ratings: pd.DataFrame) -> pd.DataFrame:
+        """Post-screening: ``listener, excluded, why`` (one row per result). Default: nobody excluded."""
+        return screening_frame({r["listener"]: [] for r in results})
+
     def page(self) -> dict:
         """What the page needs to know of the type: ``{"kind", "rules", "instructions"}``."""
         return {"kind": self.name, "rules": dict(self.rules), "instructions": self.instructions}
+
+
+def headphone_passed(result: dict) -> bool:
+    """The listener answered the headphone check right at least once (older results: their one answer)."""
+    hp = result.get("headphone_check") or {}
+    return bool(hp.get("passed", hp.get("correct", False)))
+
+
+def screening_frame(reasons: dict[str, list[str]], **columns) -> pd.DataFrame:
+    """``listener, excluded, why`` from ``{listener: [reasons]}`` (excluded when any), plus ``columns``."""
+    names = sorted(reasons)
+    df = pd.DataFrame(
+        {
+            "listener": names,
+            "excluded": [bool(reasons[n]) for n in names],
+            "why": ["; ".join(reasons[n]) for n in names],
+        }
+    )
+    for k, v in columns.items():
+        df[k] = [v.get(n) for n in names]
+    return df
+
+
+def flat_raters(ratings: pd.DataFrame, scale: str, min_n: int = 4) -> set[str]:
+    """Listeners who gave every one of at least ``min_n`` stimuli the same rating on ``scale`` (no variance)."""
+    g = ratings[ratings["scale"] == scale].groupby("listener")["rating"]
+    return {k for k, (n, sd) in zip(g.size().index, zip(g.size(), g.std(ddof=0))) if n >= min_n and sd == 0}
 
 
 REGISTRY: dict[str, TestType] = {}

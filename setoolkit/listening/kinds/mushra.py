@@ -8,8 +8,65 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import pandas as pd
+
 from ..anchors import ANCHORS
 from .base import NOISY, REFERENCE, TestType, is_number, register
+
+#: The mid-range anchor of BS.1534-3 (the reference low-passed at 7 kHz).
+MID_ANCHOR = "anchor_7k"
+#: BS.1534-3 post-screening: hidden reference below (or mid anchor above) this score ...
+SCREEN_SCORE = 90.0
+#: ... in more than this fraction of a listener's items excludes the listener.
+SCREEN_FRACTION = 0.15
+
+
+def bs1534_screen(
+    ratings: pd.DataFrame, *, score: float = SCREEN_SCORE, fraction: float = SCREEN_FRACTION
+) -> pd.DataFrame:
+    """BS.1534-3 post-screening of MUSHRA ``ratings`` (:func:`..analysis.ratings_frame`): an assessor is
+    excluded who rates the hidden reference below ``score`` (90) in more than ``fraction`` (15 %) of the items,
+    *or* the mid-range anchor (7 kHz) above ``score`` in more than ``fraction`` of the items.
+
+    Returns ``listener, trials, below, fraction, anchor_above, anchor_fraction, excluded, why``.
+    """
+    listeners = sorted(ratings["listener"].unique())
+    mushra = ratings[ratings["scale"] == "MUSHRA"]
+    ref = mushra[mushra["system"] == REFERENCE]
+    mid = mushra[mushra["system"] == MID_ANCHOR]
+
+    def count(df):
+        return df.groupby("listener")["trial"].nunique().reindex(listeners, fill_value=0)
+
+    trials = count(ref)
+    below, above = count(ref[ref["rating"] < score]), count(mid[mid["rating"] > score])
+    frac = (below / trials.replace(0, np.nan)).fillna(0.0)
+    afrac = (above / count(mid).replace(0, np.nan)).fillna(0.0)
+    why = [
+        "; ".join(
+            w
+            for w, bad in (
+                (f"hidden reference below {score:g} in {f:.0%} of items", f > fraction),
+                (f"mid anchor above {score:g} in {g:.0%} of items", g > fraction),
+            )
+            if bad
+        )
+        for f, g in zip(frac, afrac)
+    ]
+    return pd.DataFrame(
+        {
+            "listener": listeners,
+            "trials": trials.to_numpy(),
+            "below": below.to_numpy(),
+            "fraction": frac.to_numpy(),
+            "anchor_above": above.to_numpy(),
+            "anchor_fraction": afrac.to_numpy(),
+            "excluded": ((frac > fraction) | (afrac > fraction)).to_numpy(),
+            "why": why,
+        }
+    )
+
 
 #: BS.1534-3 allows at most 12 conditions besides the reference and anchors.
 MAX_MUSHRA_SYSTEMS = 12
@@ -39,6 +96,14 @@ class Mushra(TestType):
                 f"got {len(systems) + 1} (noisy + {list(systems)})"
             )
         return [(REFERENCE, *ANCHORS, NOISY, *[s for s in systems if s != NOISY])]
+
+    screening = "BS.1534-3 post-screening: hidden reference below 90, or mid anchor above 90, in more than 15% of items"
+
+    def screen(self, results, test, ratings: pd.DataFrame) -> pd.DataFrame:
+        out = bs1534_screen(ratings)
+        missing = sorted({r["listener"] for r in results} - set(out["listener"]))
+        extra = pd.DataFrame({"listener": missing, "excluded": False, "why": ""})
+        return pd.concat([out, extra], ignore_index=True) if missing else out
 
     def rating_problems(self, ratings: dict, ids: Sequence[str], where: str) -> list[str]:
         out = []

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .base import TestType, is_int, register
+import pandas as pd
+
+from .base import TestType, flat_raters, headphone_passed, is_int, register, screening_frame
 
 SCALES = ("SIG", "BAK", "OVRL")
 
@@ -52,6 +54,22 @@ class P835(TestType):
             },
         },
     }
+
+    screening = (
+        "as in P.835 crowdsourcing (P.808 Annex D): headphone check failed, or the same rating for every sample "
+        "on a scale"
+    )
+
+    def screen(self, results, test, ratings: pd.DataFrame) -> pd.DataFrame:
+        flat = {s: flat_raters(ratings, s) for s in SCALES}
+        reasons = {
+            r["listener"]: [
+                *([] if headphone_passed(r) else ["failed the headphone check"]),
+                *[f"the same {s} rating for every sample" for s in SCALES if r["listener"] in flat[s]],
+            ]
+            for r in results
+        }
+        return screening_frame(reasons)
 
     def rating_problems(self, ratings: dict, ids: Sequence[str], where: str) -> list[str]:
         out = []
