@@ -248,7 +248,7 @@ def listener_plan(test: TestDefinition, listener: str) -> list[dict]:
 def public_test(test: TestDefinition) -> dict:
     """The blind view of ``test`` that a listener's page receives (JSON-ready).
 
-    ``{"id", "kind", "title", "scale", "rules", "instructions", "target_dbov", "headphone_check",
+    ``{"id", "kind", "title", "scale", "rules", "instructions", "widget", "target_dbov", "headphone_check",
     "headphone_side", "trials": [{"id", "training", "duration", "reference", "stimuli": [{"id", "file"}]}]}``:
     stimuli sorted by their opaque id, no system names, no seed, no item names, no file hashes. ``rules`` and
     ``instructions``: the test type's page behaviour (:meth:`.kinds.TestType.page`), with the definition's
@@ -263,6 +263,7 @@ def public_test(test: TestDefinition) -> dict:
         "scale": test.scale,
         "rules": {**page["rules"], **test.rules},
         "instructions": page["instructions"],
+        "widget": page["widget"],
         "target_dbov": test.target_dbov,
         "headphone_check": test.headphone_check,
         "headphone_side": test.headphone_side,

@@ -83,7 +83,11 @@ def _cell(v, first: bool) -> str:
 def html_table(df: pd.DataFrame) -> str:
     """``<table>`` of ``df`` with every header and cell escaped, styled like the report's leaderboards
     (``board``: names bold on the left, numbers right-aligned)."""
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    text = [k == 0 or not pd.api.types.is_numeric_dtype(df[c]) for k, c in enumerate(df.columns)]
+    head = "".join(
+        f'<th style="text-align:left">{html.escape(str(c))}</th>' if t else f"<th>{html.escape(str(c))}</th>"
+        for c, t in zip(df.columns, text)
+    )
     body = "".join(
         "<tr>" + "".join(_cell(v, k == 0) for k, v in enumerate(row)) + "</tr>" for row in df.itertuples(index=False)
     )
@@ -114,6 +118,11 @@ def _score_table(scores: pd.DataFrame) -> pd.DataFrame:
     return s.rename(
         columns={"mean": "mean", "lo": "CI lo", "hi": "CI hi", "n_listeners": "listeners", "n_items": "items"}
     )
+
+
+def _one_scale(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its ``scale`` column when it holds one scale only (MUSHRA, ACR: the section's title)."""
+    return df.drop(columns="scale") if "scale" in df and df["scale"].nunique() <= 1 else df
 
 
 def listening_section(
@@ -195,11 +204,11 @@ def listening_section(
         cautions.append(
             f"Only {n_kept} listeners and {n_items} items: too few for the 95% CIs printed to be trusted (they "
             f"resample listeners and items; at least {MIN_LISTENERS} screened listeners and {MIN_ITEMS} items are "
-            "needed, ITU-R BS.1534-3 asks for about 20 listeners)."
+            f"needed; {ktype.listeners_advice})."
         )
     cautions += collected.warnings
-    table_s = _score_table(fig_scores)
-    sig = tests[tests["significant"]][["scale", "a", "b", "mean_diff", "p_holm"]] if len(tests) else tests
+    table_s = _one_scale(_score_table(fig_scores))
+    sig = _one_scale(tests[tests["significant"]][["scale", "a", "b", "mean_diff", "p_holm"]]) if len(tests) else tests
     agree = agreement[agreement["level"] == "system"] if len(agreement) else agreement
     png_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     parts = [
@@ -224,7 +233,7 @@ def listening_section(
             "for up to 8 systems)"
         )
         a = agree[["scale", "metric", "n", "pearson", "pearson_p", "spearman", "spearman_p"]]
-        a = a.assign(metric=a["metric"].map(catalog.label))
+        a = _one_scale(a.assign(metric=a["metric"].map(catalog.label)))
         parts += [f"<p>{html.escape(caption)}:</p>", html_table(a)]
         md += ["", caption + ":", "", markdown_table(a)]
     parts.append(f'<p><a href="{html.escape(href, quote=True)}">Take the test (offline page)</a></p></section>')

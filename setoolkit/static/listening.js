@@ -351,7 +351,7 @@ function render({ model, el }) {
       return h("label", {}, input, h("span", { class: "sel-num" }, `${sign && v > 0 ? "+" : ""}${v}`), h("span", {}, text));
     });
     const heardHint = () => (entry.order.length > 1 ? "Listen to both samples to their end before rating." : "Listen to the sample to its end before rating.");
-    if (test.kind === "mushra") {
+    if (test.widget === "sliders") {
       const labels = test.scale.labels.slice().reverse();
       const scaleRow = h("div", { class: "sel-mushra-row sel-scale-row" }, h("span"), h("div", { class: "sel-scale" },
         ...labels.map(([v, name]) => h("span", { style: `left:${v + 10}%` }, name)),
@@ -379,7 +379,7 @@ function render({ model, el }) {
         if (rules.require_max && !entry.order.some((id) => ratings[id] === top)) return `Rate at least one signal ${top} (the hidden reference is among them).`;
         return "";
       };
-    } else if (test.kind === "p835") {
+    } else if (test.widget === "scales") {
       const id = entry.order[0];
       ratings[id] = {};
       const groups = test.scale.order.map((name) => {

@@ -39,8 +39,8 @@ def test_a_user_model_spec_keeps_its_place_in_the_agreement(tmp_path):
     build_report(table.assign(rtf=0.1), report, date="2026-12-06", figures_dir=tmp_path / "figs", examples=0)
     md = (report / "report.md").read_text()
     section = md[md.index("## Listening tests") :]
-    rows = [line for line in section.splitlines() if line.startswith("| MUSHRA | PESQ")]
-    assert rows and rows[0].split("|")[3].strip() == "3"  # noisy, sysA and the user's model: n 3, not 2
+    rows = [line for line in section.splitlines() if line.startswith("| PESQ-WB |")]
+    assert rows and rows[0].split("|")[2].strip() == "3"  # noisy, sysA and the user's model: n 3, not 2
     assert "my_model.py:build" in section and str(tmp_path) not in section.split("[Take the test")[0]
 
 

@@ -18,6 +18,7 @@ class Acr(TestType):
     paired = None
     controls = ("trap", "gold")
     beside_metric = "P808_MOS"
+    listeners_advice = "ITU-T P.808 asks for enough votes per condition for a 95% CI of about 0.1 MOS"
     rules = {"play": "to_end"}
     instructions = (
         "Each trial is one speech sample. Listen to it to the end, then rate its overall quality on the "
@@ -56,6 +57,14 @@ class Acr(TestType):
                 why.append("gave every clip the same rating")
             reasons[who] = why
         return screening_frame(reasons, trap_failed=traps, gold_failed=golds, controls=seen)
+
+    sim_defaults = {"reference": 4.6, "noisy": 2.2, "*": 3.4}
+    axis = {"xlim": (1, 5.6), "ticks": [1, 2, 3, 4, 5], "fmt": ".2f", "label": "MOS, ITU-T P.808 ACR, 1-5"}
+
+    def simulate(self, order, systems, draw, *, truth, careless, rng, noise, control):
+        (sid,) = order  # attentive workers answer the trapping stimulus and the gold clips as expected
+        expected = control.get("expected")
+        return {"score": int(expected if expected is not None and not careless else round(draw(systems[sid], 1, 5)))}
 
     def rating_problems(self, ratings: dict, ids: Sequence[str], where: str) -> list[str]:
         out = []

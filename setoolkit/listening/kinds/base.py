@@ -56,6 +56,10 @@ class TestType:
     #: What the page enforces before Save: ``play`` ``"any"`` (each stimulus played) or ``"to_end"`` (each
     #: played to its end once); ``require_max``: at least one rating at the scale's top (MUSHRA).
     rules: dict = {"play": "to_end"}
+    #: The trial screen of ``static/listening.js``: ``"sliders"`` (one 0-100 slider per stimulus, MUSHRA),
+    #: ``"scales"`` (several category scales for one sample, P.835) or ``"category"`` (one category scale for
+    #: one sample or a pair, ACR and CCR).
+    widget = "category"
 
     def trials_of_item(self, systems: Sequence[str], pairs: Sequence[tuple[str, str]] | None = None) -> list[tuple]:
         """The stimuli (condition names) of each trial of one item: default one trial per condition,
@@ -77,6 +81,10 @@ class TestType:
 
     #: The objective metric of the evaluation table shown beside each system's score (ACR: DNSMOS P.808).
     beside_metric = ""
+    #: The figure's rating axis (:mod:`..plot`): range, ticks, value format, label, optional shaded bands.
+    axis: dict = {"xlim": (1, 5.6), "ticks": [1, 2, 3, 4, 5], "fmt": ".2f", "label": "rating, 1-5"}
+    #: What the type's standard asks of the panel, for the report's caution on too few listeners.
+    listeners_advice = "ITU-T P.800 asks for at least 24 listeners"
     #: The screening rule, in words, for the report.
     screening = "none"
 
@@ -84,9 +92,21 @@ class TestType:
         """Post-screening: ``listener, excluded, why`` (one row per result). Default: nobody excluded."""
         return screening_frame({r["listener"]: [] for r in results})
 
+    #: Simulated listeners (:mod:`..simulate`): true score per system (``"*"``: any other), listener-bias and
+    #: item-effect SDs, residual SD, all in the scale's units.
+    sim_defaults: dict = {"*": 3.0}
+    sim_spread = (0.2, 0.3)
+    sim_noise = 0.6
+
+    def simulate(self, order: Sequence[str], systems: dict, draw, *, truth, careless: bool, rng, noise: float, control):
+        """One trial's ratings by a simulated listener: ``systems`` ``{stimulus id: system}``, ``draw(system, lo,
+        hi)`` one noisy rating, ``truth(system)`` the true score; default one 1-5 ``score`` (ACR-like)."""
+        (sid,) = order
+        return {"score": int(round(draw(systems[sid], 1, 5)))}
+
     def page(self) -> dict:
-        """What the page needs to know of the type: ``{"kind", "rules", "instructions"}``."""
-        return {"kind": self.name, "rules": dict(self.rules), "instructions": self.instructions}
+        """What the page needs to know of the type: ``{"kind", "rules", "instructions", "widget"}``."""
+        return {"kind": self.name, "rules": dict(self.rules), "instructions": self.instructions, "widget": self.widget}
 
 
 def headphone_passed(result: dict) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from .base import NOISY, TestType, is_int, register
 
 
@@ -30,6 +32,20 @@ class Ccr(TestType):
             [-3, "Much Worse"],
         ],
     }
+
+    sim_defaults = {NOISY: 0.0, "*": 1.0}
+    axis = {
+        "xlim": (-3, 3.4),
+        "ticks": [-3, -2, -1, 0, 1, 2, 3],
+        "fmt": "+.2f",
+        "label": "CMOS, ITU-T P.800 CCR: > 0 = first-named system better",
+    }
+    sim_spread, sim_noise = (0.2, 0.2), 0.7
+
+    def simulate(self, order, systems, draw, *, truth, careless, rng, noise, control):
+        first, second = (systems[s] for s in order)
+        score = rng.uniform(-3, 3) if careless else truth(second) - truth(first) + rng.normal(0, noise)
+        return {"score": int(np.clip(round(score), -3, 3))}
 
     def trials_of_item(self, systems: Sequence[str], pairs: Sequence[tuple[str, str]] | None = None) -> list[tuple]:
         return [tuple(p) for p in pairs] if pairs else [(NOISY, s) for s in systems if s != NOISY]

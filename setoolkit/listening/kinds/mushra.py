@@ -77,6 +77,8 @@ class Mushra(TestType):
     name, title, standard = "mushra", "MUSHRA", "MUSHRA (ITU-R BS.1534-3)"
     paired, open_reference = True, True
     rules = {"play": "any", "require_max": True}
+    widget = "sliders"
+    listeners_advice = "ITU-R BS.1534-3 asks for about 20 listeners after screening"
     scale = {
         "min": 0,
         "max": 100,
@@ -104,6 +106,22 @@ class Mushra(TestType):
         missing = sorted({r["listener"] for r in results} - set(out["listener"]))
         extra = pd.DataFrame({"listener": missing, "excluded": False, "why": ""})
         return pd.concat([out, extra], ignore_index=True) if missing else out
+
+    axis = {
+        "xlim": (0, 108),
+        "ticks": [0, 20, 40, 60, 80, 100],
+        "fmt": ".0f",
+        "label": "MUSHRA score, ITU-R BS.1534-3",
+        "bands": [(0, "Bad"), (20, "Poor"), (40, "Fair"), (60, "Good"), (80, "Excellent")],
+    }
+    sim_defaults = {REFERENCE: 97.0, "anchor_7k": 65.0, "anchor_3.5k": 30.0, NOISY: 40.0, "*": 70.0}
+    sim_spread, sim_noise = (3.0, 4.0), 8.0
+
+    def simulate(self, order, systems, draw, *, truth, careless, rng, noise, control):
+        def one(system):  # attentive listeners find the hidden reference
+            return 100 - abs(rng.normal(0, 3)) if system == REFERENCE and not careless else draw(system, 0, 100)
+
+        return {sid: round(one(systems[sid])) for sid in order}
 
     def rating_problems(self, ratings: dict, ids: Sequence[str], where: str) -> list[str]:
         out = []

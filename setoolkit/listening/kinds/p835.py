@@ -18,6 +18,7 @@ class P835(TestType):
     name, title, standard = "p835", "P.835", "P.835 (ITU-T)"
     paired = False
     rules = {"play": "to_end"}
+    widget = "scales"
     instructions = (
         "Each trial is one speech sample. Listen to it to the end, then rate the speech signal (SIG), the "
         "background (BAK) and the overall quality (OVRL), each on its five-point scale."
@@ -70,6 +71,12 @@ class P835(TestType):
             for r in results
         }
         return screening_frame(reasons)
+
+    sim_defaults = {"noisy": 2.5, "*": 3.5}
+    axis = {"xlim": (1, 5.6), "ticks": [1, 2, 3, 4, 5], "fmt": ".2f", "label": "ITU-T P.835 rating, 1-5"}
+
+    def simulate(self, order, systems, draw, *, truth, careless, rng, noise, control):
+        return {sid: {k: round(draw(systems[sid], 1, 5)) for k in SCALES} for sid in order}
 
     def rating_problems(self, ratings: dict, ids: Sequence[str], where: str) -> list[str]:
         out = []
