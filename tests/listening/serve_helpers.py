@@ -71,16 +71,32 @@ def post_until_saved(client: httpx.Client, url: str, payload: dict, *, timeout: 
     raise AssertionError("unreachable")
 
 
+def get_until_ok(client: httpx.Client, url: str, *, timeout: float = 120.0) -> httpx.Response:
+    """GET ``url``, retried while the server is unreachable or answers 5xx (a restart); a 4xx fails the test."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            r = client.get(url)
+            if r.status_code < 500:
+                assert r.status_code == 200, f"{url}: {r.status_code} {r.text[:200]}"
+                return r
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < end, f"{url}: no answer after {timeout:.0f} s"
+        time.sleep(0.2)
+
+
 def take_test(base: str, test: TestDefinition, listener: str, token: str, *, fetch_audio: bool = True,
               on_saved=None) -> dict:  # fmt: skip
     """A scripted listener at ``base``: the page, their state, the headphone check, then every trial of their
-    plan (its sounds fetched, the ratings POSTed, retried through a restart). Returns ``{"ratings": {trial:
-    ratings}, "latency": [s per save], "attempts": [...]}``; ``on_saved()`` is called after each save."""
+    plan (its sounds fetched, the ratings POSTed; every request retried through a restart). Returns
+    ``{"ratings": {trial: ratings}, "latency": [s per save], "attempts": [...]}``; ``on_saved()`` is called
+    after each save."""
     url = f"{base}/l/{token}/"
     out: dict = {"ratings": {}, "latency": [], "attempts": []}
     with httpx.Client(timeout=30.0) as c:
-        assert c.get(url).status_code == 200
-        state = c.get(url + "api/state").json()
+        get_until_ok(c, url)
+        state = get_until_ok(c, url + "api/state").json()
         assert state["listener"] == listener
         done = (state["result"] or {}).get("trials", {})
         took, n = post_until_saved(c, url + "api/rating", {"headphone_check": {"answer": test.headphone_side}})
@@ -92,8 +108,7 @@ def take_test(base: str, test: TestDefinition, listener: str, token: str, *, fet
                 continue
             if fetch_audio:
                 for s in trials[entry["trial"]].stimuli:
-                    r = c.get(url + s.file)
-                    assert r.status_code == 200 and r.content[:4] == b"RIFF", (s.file, r.status_code)
+                    assert get_until_ok(c, url + s.file).content[:4] == b"RIFF", s.file
             ratings = scripted_ratings(test, listener, entry["trial"], entry["order"])
             payload = {"trial": entry["trial"], "order": entry["order"], "ratings": ratings}
             took, n = post_until_saved(c, url + "api/rating", payload)
