@@ -5,10 +5,12 @@
 // and the widget (listening.js) with a model that keeps the result on the server. The page first sends any
 // rating an earlier visit could not deliver, then reads the listener's result (GET api/state) and the component
 // resumes from it, on this device or any other with the same link. Each time the component sets `result`, the
-// ratings that changed (a trial's, or the headphone-check answer) are POSTed one at a time to api/rating, in
-// order; a network error or a 5xx is retried until it goes through (the queue is kept in localStorage meanwhile,
+// ratings that changed (a trial's, or each new headphone-check attempt) are POSTed one at a time to api/rating,
+// in order; a network error or a 5xx is retried until it goes through (the queue is kept in localStorage meanwhile,
 // so a reload loses nothing); a 4xx (a rating the server refuses) is shown and dropped. The listener id is the
 // invitation's and cannot be changed on the page. #sel-save-status shows saved / saving / retrying / error.
+// Once every trial is on the server, its answer carries the completion code (crowd platforms), shown on the
+// done screen.
 //
 // Admin page (<body data-sel-page="admin">, at <root>/admin#<admin token>): the token is read from the URL
 // fragment (never sent to the server or written to a log) and sent as "Authorization: Bearer"; the page shows
@@ -43,7 +45,9 @@ export function changedRatings(before, after) {
   const out = [];
   const hpBefore = (before && before.headphone_check) || {};
   const hpAfter = after.headphone_check || {};
-  if (hpAfter.answer && hpAfter.answer !== hpBefore.answer) out.push({ headphone_check: { answer: hpAfter.answer } });
+  const attempts = hpAfter.attempts || (hpAfter.answer ? [{ answer: hpAfter.answer }] : []);
+  const known = (hpBefore.attempts || (hpBefore.answer ? [hpBefore] : [])).length;
+  for (const a of attempts.slice(known)) out.push({ headphone_check: { answer: a.answer } });  // every attempt
   const old = (before && before.trials) || {};
   for (const [trial, tr] of Object.entries(after.trials || {})) {
     const prev = old[trial];
@@ -54,8 +58,9 @@ export function changedRatings(before, after) {
   return out;
 }
 
-// POSTs ratings one at a time, in order; retries network errors and 5xx; pending ones kept in `storage[key]`.
-export function ratingQueue(storage, key, url = "api/rating") {
+// POSTs ratings one at a time, in order; retries network errors and 5xx; pending ones kept in `storage[key]`;
+// `onCode(code)` gets the completion code the server sends once every trial is saved.
+export function ratingQueue(storage, key, url = "api/rating", onCode = () => {}) {
   let items = [];
   try { items = JSON.parse(storage.getItem(key) || "[]"); } catch (e) { items = []; }
   let running = null;
@@ -69,7 +74,12 @@ export function ratingQueue(storage, key, url = "api/rating") {
         res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify(payload), cache: "no-store" });
       } catch (e) { res = null; }
-      if (res && res.ok) { sent++; return true; }
+      if (res && res.ok) {
+        sent++;
+        const body = await res.json().catch(() => ({}));
+        if (body.completion_code) onCode(body.completion_code);
+        return true;
+      }
       if (res && res.status < 500) {
         let why = `HTTP ${res.status}`;
         try { why = (await res.json()).error || why; } catch (e) { /* keep the status */ }
@@ -106,7 +116,7 @@ export function ratingQueue(storage, key, url = "api/rating") {
 // to the rating queue.
 export function serverModel(data, state, queue) {
   const handlers = {};
-  const values = { ...data, offline: false, result: null };
+  const values = { ...data, offline: false, result: null, completion_code: state.completion_code || null };
   const saved = state.result ? { [state.listener]: state.result } : {};
   let last = state.result;
   return {
@@ -126,14 +136,23 @@ export function serverModel(data, state, queue) {
 
 async function startListener() {
   const data = JSON.parse(document.getElementById("sel-data").textContent);
-  const queue = ratingQueue(window.localStorage, `${PENDING}|${location.pathname}`);
+  let model = null;
+  const el = document.getElementById("sel-mount");
+  const onCode = (code) => {  // the code comes with the last save; the done screen may already show
+    if (model) model.set("completion_code", code);
+    const done = el.querySelector(".sel-test[data-screen=done]");
+    if (done && !done.querySelector(".sel-code")) {
+      done.querySelector(".sel-thanks").after(h("p", {}, "Your completion code: ", h("span", { class: "sel-code" }, code)));
+    }
+  };
+  const queue = ratingQueue(window.localStorage, `${PENDING}|${location.pathname}`, "api/rating", onCode);
   window.selServer = { queue };
   await queue.flush();  // what an earlier visit could not deliver goes first
   const res = await fetch("api/state", { cache: "no-store" });
   if (!res.ok) { showStatus("error", `This invitation link does not work (HTTP ${res.status}).`); return; }
   const state = await res.json();
-  const el = document.getElementById("sel-mount");
-  component.render({ model: serverModel(data, state, queue), el });
+  model = serverModel(data, state, queue);
+  component.render({ model, el });
   const idBox = el.querySelector(".sel-listener");
   if (idBox) { idBox.value = state.listener; idBox.readOnly = true; idBox.dispatchEvent(new Event("input")); }
   window.addEventListener("beforeunload", (ev) => { if (queue.pending()) { ev.preventDefault(); ev.returnValue = ""; } });

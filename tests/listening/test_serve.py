@@ -16,6 +16,7 @@ from setoolkit.cli import main
 from setoolkit.listening import listener_plan, ratings_frame
 from setoolkit.listening.page import audio_urls
 from setoolkit.listening.results import collect_results, load_results, result_path
+from setoolkit.listening.secret import completion_code
 from setoolkit.listening.server import create_app, invite, load_invitations
 from setoolkit.listening.server import invitations as invitations_module
 
@@ -59,9 +60,12 @@ def test_each_rating_is_on_disk_when_the_answer_comes_and_the_analysis_reads_it(
         sent[entry["trial"]] = payload["ratings"]
         on_disk = _on_disk(d, test, "L01")  # written before the answer
         assert {t: v["ratings"] for t, v in on_disk["trials"].items()} == sent
-        assert r.json() == {"saved": entry["trial"], "trials": k + 1, "done": k + 1 == len(test.trials)}
+        done = k + 1 == len(test.trials)
+        code = {"completion_code": completion_code(d, "L01", test_id=test.id)} if done else {}
+        assert r.json() == {"saved": entry["trial"], "trials": k + 1, "done": done, **code}  # the code once done
     result = _on_disk(d, test, "L01")
     assert result["done"] and result["listener"] == "L01"
+    assert c.get(url + "api/state").json()["completion_code"] == code["completion_code"]
     assert [a["correct"] for a in result["headphone_check"]["attempts"]] == [False, True]
     assert result["headphone_check"]["passed"] is True
     got = collect_results(d / "results", test)  # the analysis' reader: one listener, no warning

@@ -5,7 +5,8 @@ Routes (every one relative to the root path the app is mounted under):
 * ``GET /l/<token>/`` the listener's page; ``GET /l/<token>/<file>`` a sound of the test's manifest (and
   nothing else: the path must be one of the manifest's, exactly); ``GET /l/<token>/api/state`` the
   listener's own result (resume after a reload or on another device); ``POST /l/<token>/api/rating`` one
-  rating, saved atomically before the answer (:class:`.store.RatingStore`).
+  rating, saved atomically before the answer (:class:`.store.RatingStore`). Once every trial is on disk both
+  answers carry the listener's ``completion_code`` (:func:`..secret.completion_code`, for crowd platforms).
 * ``GET /admin`` the admin page; with ``Authorization: Bearer <admin token>``: ``GET /admin/api/progress``
   (:func:`.progress.progress`), ``GET /admin/api/invitations``, ``POST /admin/api/invite`` (``{"n": 3}`` or
   ``{"names": [...]}``), ``GET /admin/api/export.zip`` (:func:`.export.export_zip`).
@@ -39,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..build import load_test
 from ..page import STATIC
+from ..secret import completion_code
 from .export import export_zip
 from .invitations import Invitations, ensure_invitations, invitations_path, invite, load_invitations
 from .pages import ASSETS, HOME_HTML, SECURITY_HEADERS, admin_html, listener_html, manifest
@@ -164,10 +166,16 @@ def create_app(
             raise HTTPException(404, "not found")
         return FileResponse(path, media_type="audio/wav", headers={"cache-control": "private, max-age=3600"})
 
+    def code_of(listener: str, result: dict | None) -> dict:
+        """The listener's completion code, once every trial is on disk (a crowd platform's proof)."""
+        return (
+            {"completion_code": completion_code(folder, listener, test_id=test.id)} if result and result["done"] else {}
+        )
+
     async def state(request: Request) -> Response:
         listener = listener_of(request)
         result = await run_in_threadpool(store.load, listener)
-        return JSONResponse({"listener": listener, "result": result}, headers=NO_STORE)
+        return JSONResponse({"listener": listener, "result": result, **code_of(listener, result)}, headers=NO_STORE)
 
     async def rating(request: Request) -> Response:
         listener = listener_of(request)
@@ -176,8 +184,12 @@ def create_app(
             result = await run_in_threadpool(store.record, listener, payload)
         except RatingError as exc:
             return _error(422, str(exc))
-        saved = payload.get("trial", "headphone_check")
-        return JSONResponse({"saved": saved, "trials": len(result["trials"]), "done": result["done"]}, headers=NO_STORE)
+        body = {
+            "saved": payload.get("trial", "headphone_check"),
+            "trials": len(result["trials"]),
+            "done": result["done"],
+        }
+        return JSONResponse({**body, **code_of(listener, result)}, headers=NO_STORE)
 
     async def admin_page(request: Request) -> Response:
         return HTMLResponse(admin_html(test), headers=NO_STORE)
