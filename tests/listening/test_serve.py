@@ -9,6 +9,7 @@ import json
 import stat
 import zipfile
 
+import httpx
 import pytest
 from serve_helpers import scripted_ratings, served_copy
 
@@ -17,7 +18,7 @@ from setoolkit.listening import listener_plan, ratings_frame
 from setoolkit.listening.page import audio_urls
 from setoolkit.listening.results import collect_results, load_results, result_path
 from setoolkit.listening.secret import completion_code
-from setoolkit.listening.server import create_app, invite, load_invitations
+from setoolkit.listening.server import BackgroundServer, create_app, invite, load_invitations
 from setoolkit.listening.server import invitations as invitations_module
 
 TestClient = pytest.importorskip("starlette.testclient").TestClient
@@ -256,3 +257,13 @@ def test_invite_on_the_command_line_writes_private_tokens(served, capsys):
     with pytest.raises(SystemExit):
         main(["listen", "-h"])
     assert capsys.readouterr().out.startswith("usage: setoolkit listen")
+
+
+def test_a_background_server_for_notebooks_serves_and_stops(served):
+    d, test, _, inv = served
+    with BackgroundServer(d) as server:
+        assert server.admin_token == inv.admin
+        r = httpx.post(f"{server.url}/l/{inv.listeners['L02']}/api/rating", json=_trial_payload(test, "L02"))
+        assert r.status_code == 200 and _on_disk(d, test, "L02")["trials"]
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server.url, timeout=2)

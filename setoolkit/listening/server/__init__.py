@@ -29,11 +29,12 @@ except ImportError as exc:  # pragma: no cover - the extra is installed in the t
 from .app import MAX_BODY, create_app
 from .invitations import Invitations, invite, load_invitations
 from .progress import progress
-from .run import serve
+from .run import BackgroundServer, serve
 from .store import RatingError, RatingStore, parse_rating
 
 __all__ = [
     "MAX_BODY",
+    "BackgroundServer",
     "Invitations",
     "RatingError",
     "RatingStore",

@@ -4,6 +4,8 @@ One server process per test folder (uvicorn, one worker: the per-listener locks 
 also hold across processes where the system has ``flock``). The access log is off by default: the request
 lines carry the listeners' tokens.
 
+:class:`BackgroundServer` serves a test from a thread of the calling process (notebooks).
+
 Examples
 --------
 $ setoolkit listen invite listening/mushra --n 20 --base-url https://lab.example.org/mushra
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,6 +74,49 @@ def serve(
         log_level=log_level,
         timeout_graceful_shutdown=5,
     )
+
+
+class BackgroundServer:
+    """The test in ``test_dir`` served from a thread of this process (a notebook, a demo), on ``port`` (0: a
+    free one); ``url`` is its address, ``admin_token`` the admin's; :meth:`stop` (or leaving a ``with``
+    block) shuts it down. For a real test run ``setoolkit listen serve`` in its own process instead.
+
+    >>> with BackgroundServer("listening/mushra") as server:
+    ...     print(server.url)                       # http://127.0.0.1:41237
+    """
+
+    def __init__(
+        self,
+        test_dir: str | os.PathLike,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        results_dir: str | os.PathLike | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        app = create_app(test_dir, results_dir=results_dir)
+        self.admin_token = app.state.invitations.current().admin
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="setoolkit-listen-serve", daemon=True)
+        self._thread.start()
+        end = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > end:
+                raise RuntimeError(f"the listening-test server for {test_dir} did not start on {host}:{port}")
+            time.sleep(0.02)
+        bound = self._server.servers[0].sockets[0].getsockname()
+        self.url = f"http://{host}:{bound[1]}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=30)
+
+    def __enter__(self) -> BackgroundServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def build_parser() -> argparse.ArgumentParser:
