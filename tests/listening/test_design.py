@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from setoolkit.listening import build_test, choose_items, listener_plan, load_test
@@ -119,3 +120,18 @@ def test_bad_arguments(table, tmp_path):
         build_test(table, tmp_path, systems=["nope"])
     with pytest.raises(ValueError, match="kind 'abx' is not one of \\['acr', 'ccr', 'mushra', 'p835'\\]"):
         build_test(table, tmp_path, kind="abx")
+
+
+def test_hidden_reference_is_not_a_byte_copy_of_the_open_one(mushra):
+    """The hidden reference is the same signal as the open reference but not the same bytes (TPDF dither at
+    16-bit LSB): comparing files or hashes does not find it; the samples differ by at most 2 LSB."""
+    from setoolkit.audio import read
+    from setoolkit.listening.files import sha256_file
+
+    folder, test = mushra
+    for t in test.trials:
+        hidden = next(s for s in t.stimuli if s.system == "reference")
+        assert sha256_file(folder / hidden.file) != sha256_file(folder / t.reference)
+        a, _ = read(folder / hidden.file)
+        b, _ = read(folder / t.reference)
+        assert 0 < np.max(np.abs(a - b)) <= 2 / 32768 + 1e-9
