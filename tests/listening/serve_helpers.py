@@ -29,7 +29,7 @@ def served_copy(src: Path, dst: Path) -> Path:
 
 def scripted_ratings(test: TestDefinition, listener: str, trial_id: str, order: list[str]) -> dict:
     """The ratings a scripted listener gives one trial: MUSHRA the hidden reference 100 and the others a
-    value fixed by (listener, stimulus); P.835 SIG/BAK/OVRL; CCR/ACR a score."""
+    value fixed by (listener, stimulus); P.835 SIG/BAK/OVRL; CCR/ACR a score (ACR controls: their answer)."""
     trial = next(t for t in test.trials if t.id == trial_id)
     system = {s.id: s.system for s in trial.stimuli}
 
@@ -43,6 +43,8 @@ def scripted_ratings(test: TestDefinition, listener: str, trial_id: str, order: 
         return {sid: {k: value(sid + k, 1, 5) for k in ("SIG", "BAK", "OVRL")} for sid in order}
     if test.kind == "ccr":
         return {"score": value(order[1], -3, 3)}
+    if trial.control:  # P.808 trap or gold clip: an attentive listener gives the known answer
+        return {"score": int(trial.control["expected"])}
     return {"score": value(order[0], 1, 5)}
 
 

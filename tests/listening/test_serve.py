@@ -267,3 +267,29 @@ def test_a_background_server_for_notebooks_serves_and_stops(served):
         assert r.status_code == 200 and _on_disk(d, test, "L02")["trials"]
     with pytest.raises(httpx.TransportError):
         httpx.get(server.url, timeout=2)
+
+
+def test_a_crowd_acr_test_served_end_to_end_with_its_screening_and_completion_codes(acr, tmp_path):
+    """P.808 ACR as for a crowd: worker links, every clip rated over HTTP, the trapping question answered right by
+    one worker and wrong by the other; the admin sees P.808's screening, each finisher gets their code."""
+    src, test = acr
+    d = served_copy(src, tmp_path / "acr")
+    inv, _ = invite(d, test.id, 0, names=["worker-1", "worker-2"])
+    c = TestClient(create_app(d))
+    traps = [t.id for t in test.trials if t.control.get("type") == "trap"]
+    assert traps
+    for worker in ("worker-1", "worker-2"):
+        url = f"/l/{inv.listeners[worker]}/"
+        c.post(url + "api/rating", json={"headphone_check": {"answer": test.headphone_side}})
+        for entry in listener_plan(test, worker):
+            ratings = scripted_ratings(test, worker, entry["trial"], entry["order"])
+            if worker == "worker-2" and entry["trial"] in traps:
+                ratings = {"score": 1 + int(ratings["score"]) % 5}  # not the number of beeps
+            r = c.post(url + "api/rating", json={"trial": entry["trial"], "order": entry["order"], "ratings": ratings})
+            assert r.status_code == 200, r.text
+        assert r.json()["completion_code"] == completion_code(d, worker, test_id=test.id)
+    p = c.get("/admin/api/progress", headers={"Authorization": f"Bearer {inv.admin}"}).json()
+    rows = {r["listener"]: r for r in p["listeners"]}
+    assert rows["worker-1"]["screening"] == "kept" and rows["worker-1"]["done"]
+    assert rows["worker-2"]["screening"] == "excluded" and "trap" in rows["worker-2"]["why"]
+    assert p["summary"]["finished"] == 2 and p["summary"]["excluded"] == 1

@@ -2,14 +2,15 @@
 
 :func:`progress` is a pure function of the test, the invited listener ids and the results on disk. Per
 listener: trials rated of the test's total, done, the headphone check (``pass``/``fail``/``-``), the
-BS.1534-3 post-screening of MUSHRA ratings so far (:func:`..analysis.screen_listeners`: ``kept`` /
-``excluded`` / ``-`` before a scored trial), the median and last seconds per trial (between consecutive
+post-screening of the ratings so far by the test type's rules (:func:`..analysis.screen`: MUSHRA BS.1534-3,
+P.835 headphone check and straight-lining, ACR P.808's rejection rules; ``kept`` / ``excluded`` with ``why``,
+``-`` before a scored trial), the median and last seconds per trial (between consecutive
 saves; the first from the result's ``started``), and the last save. Results of listeners who were not
 invited here (files imported from the offline page) are listed too, ``invited: false``.
 
 Examples
 --------
->>> progress(test, ["L01", "L02"], store.results())["summary"]
+>>> progress(test, ["L01", "L02"], store.readable_results()[0])["summary"]
 {"invited": 2, "started": 1, "finished": 0, "excluded": 0, ...}
 """
 
@@ -19,7 +20,7 @@ import datetime as dt
 import statistics
 from collections.abc import Sequence
 
-from ..analysis import ratings_frame, screen_listeners
+from ..analysis import ratings_frame, screen
 from ..design import TestDefinition
 
 
@@ -39,23 +40,31 @@ def trial_seconds(result: dict) -> list[float]:
     return [(b - a).total_seconds() for a, b in zip(marks, marks[1:])]
 
 
-def _screening(test: TestDefinition, results: Sequence[dict]) -> dict[str, str]:
-    if test.kind != "mushra" or not results:
+def _screening(test: TestDefinition, results: Sequence[dict]) -> dict[str, tuple[str, str]]:
+    """``{listener: ("kept" | "excluded", why)}`` by the test type's rules on the ratings so far."""
+    if not results:
         return {}
     ratings = ratings_frame(results, test)
     if ratings.empty:
         return {}
-    table = screen_listeners(ratings)
-    return {r.listener: "excluded" if r.excluded else "kept" for r in table.itertuples()}
+    table = screen(results, test, ratings)
+    rated = set(ratings["listener"])
+    return {
+        r.listener: ("excluded" if r.excluded else "kept", str(r.why))
+        for r in table.itertuples()
+        if r.listener in rated
+    }
 
 
-def listener_row(test: TestDefinition, listener: str, result: dict | None, *, invited: bool, screening: str) -> dict:
+def listener_row(
+    test: TestDefinition, listener: str, result: dict | None, *, invited: bool, screening: tuple[str, str] = ("-", "")
+) -> dict:
     """One row of the progress table (see the module docstring)."""
     n_total = len(test.trials)
     if result is None:
         return {
             **{"listener": listener, "invited": invited, "started": False, "done": False, "trials": 0},
-            **{"total": n_total, "headphone": "-", "headphone_attempts": 0, "screening": "-"},
+            **{"total": n_total, "headphone": "-", "headphone_attempts": 0, "screening": "-", "why": ""},
             **{"median_s": None, "last_s": None, "updated": None},
         }
     check = result.get("headphone_check") or {}
@@ -69,7 +78,8 @@ def listener_row(test: TestDefinition, listener: str, result: dict | None, *, in
         "total": n_total,
         "headphone": "-" if "correct" not in check else ("pass" if check.get("passed", check["correct"]) else "fail"),
         "headphone_attempts": len(check.get("attempts", [])) or int("correct" in check),
-        "screening": screening,
+        "screening": screening[0],
+        "why": screening[1],
         "median_s": round(statistics.median(secs), 1) if secs else None,
         "last_s": round(secs[-1], 1) if secs else None,
         "updated": result.get("updated"),
@@ -83,7 +93,7 @@ def progress(test: TestDefinition, invited: Sequence[str], results: Sequence[dic
     screening = _screening(test, results)
     ids = list(invited) + sorted(set(by_listener) - set(invited))
     rows = [
-        listener_row(test, i, by_listener.get(i), invited=i in set(invited), screening=screening.get(i, "-"))
+        listener_row(test, i, by_listener.get(i), invited=i in set(invited), screening=screening.get(i, ("-", "")))
         for i in ids
     ]
     secs = [s for r in results for s in trial_seconds(r)]
