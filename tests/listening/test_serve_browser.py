@@ -6,6 +6,7 @@ comes once everything is saved, and the admin page shows them. Screenshots go to
 from __future__ import annotations
 
 import json
+import signal
 import threading
 
 import httpx
@@ -128,3 +129,33 @@ def test_three_chromium_listeners_at_once_every_rating_on_disk(mushra, tmp_path)
         assert {t: v["ratings"] for t, v in on_disk["trials"].items()} == rated[listener], listener
         attempts = on_disk["headphone_check"]["attempts"]
         assert len(attempts) == (2 if listener == "L01" else 1) and all(a["correct"] for a in attempts)
+
+
+def test_a_rating_given_while_the_server_is_down_is_kept_and_sent_when_it_is_back(mushra, tmp_path):
+    """The page's queue: a save that meets a dead server shows 'retrying', stays in the browser and reaches the
+    disk once the server is back (the listener does not notice beyond the status line)."""
+    src, test = mushra
+    d = served_copy(src, tmp_path / "mushra")
+    inv, _ = invite(d, test.id, 0, names=["L01"])
+    port = free_port()
+    shots = screenshots(tmp_path)
+    path = result_path(d / "results", test.id, "L01")
+    with chromium(width=1100, height=900) as driver:
+        with server_process(d, port) as first:
+            driver.get(f"http://127.0.0.1:{port}/l/{inv.listeners['L01']}/")
+            _start(driver, "L01", test.headphone_side)
+            before = dict([_rate_trial(driver)])
+            wait_for(driver, "return window.selServer.queue.pending() === 0", 30, "the first trial saved")
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        trial, ratings = _rate_trial(driver)  # rated while the server is down
+        wait_for(driver, "return document.getElementById('sel-save-status').dataset.state === 'retrying'", 30)
+        driver.save_screenshot(str(shots / "served_retrying.png"))
+        assert trial not in json.loads(path.read_text())["trials"]
+        pending = driver.execute_script("return Object.keys(localStorage).filter(k => k.includes('pending'))")
+        assert len(pending) == 1  # kept in the browser meanwhile
+        with server_process(d, port):
+            wait_for(driver, "return window.selServer.queue.pending() === 0", 60, "the pending save sent")
+            assert driver.execute_script("return document.getElementById('sel-save-status').dataset.state") == "saved"
+    on_disk = {t: v["ratings"] for t, v in json.loads(path.read_text())["trials"].items()}
+    assert on_disk == {**before, trial: ratings}
