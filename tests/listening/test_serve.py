@@ -7,6 +7,7 @@ import hmac
 import io
 import json
 import stat
+import threading
 import zipfile
 
 import httpx
@@ -293,3 +294,15 @@ def test_a_crowd_acr_test_served_end_to_end_with_its_screening_and_completion_co
     assert rows["worker-1"]["screening"] == "kept" and rows["worker-1"]["done"]
     assert rows["worker-2"]["screening"] == "excluded" and "trap" in rows["worker-2"]["why"]
     assert p["summary"]["finished"] == 2 and p["summary"]["excluded"] == 1
+
+
+def test_invitations_made_at_once_are_all_kept_and_never_shared(served):
+    d, test, _, inv = served
+    threads = [threading.Thread(target=invite, args=(d, test.id, 2)) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = load_invitations(d, test.id)
+    assert sorted(after.listeners) == [f"L{k:02d}" for k in range(1, 23)]
+    assert len(set(after.listeners.values())) == 22 and after.admin == inv.admin

@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hmac
 import json
@@ -21,11 +22,16 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import atomic_write_json
+
+try:
+    import fcntl
+except ImportError:  # no flock (Windows): invitations made by one process at a time
+    fcntl = None  # type: ignore[assignment]
 
 INVITATIONS_FILE = "invitations.json"
 INVITATIONS_FORMAT = "setoolkit-listening-invitations/1"
@@ -113,6 +119,22 @@ def save_invitations(test_dir: str | os.PathLike, inv: Invitations) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _writing(test_dir: str | os.PathLike) -> Iterator[None]:
+    """The invitations' write lock: threads of this process, and other processes where there is ``flock`` (a
+    ``setoolkit listen invite`` beside a running server's admin action)."""
+    with _WRITE_LOCK:
+        if fcntl is None:
+            yield
+            return
+        with open(Path(test_dir) / ".invitations.lock", "a+b") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _next_ids(existing: Sequence[str], n: int, prefix: str = "L") -> list[str]:
     numbers = [int(m.group(1)) for e in existing if (m := re.fullmatch(rf"{prefix}(\d+)", e))]
     start = max(numbers, default=0) + 1
@@ -128,7 +150,7 @@ def invite(
     listener ids). A name already invited, or not a :data:`LISTENER_ID`, is refused (``ValueError``)."""
     if not 0 <= n <= MAX_INVITES:
         raise ValueError(f"invite: n={n} listeners; give 0 to {MAX_INVITES}")
-    with _WRITE_LOCK:
+    with _writing(test_dir):
         inv = load_invitations(test_dir, test_id)
         for name in names:
             if not LISTENER_ID.match(name):
