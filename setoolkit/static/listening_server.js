@@ -189,7 +189,8 @@ async function startAdmin() {
     table.replaceChildren(h("tr", {}, ...COLUMNS.map(([, label]) => h("th", {}, label))),
       ...p.listeners.map((r) => h("tr", { "data-listener": r.listener }, ...COLUMNS.map(([k]) => h("td", {},
         k === "trials" ? `${r.trials} / ${r.total}` : k === "done" ? (r.done ? "yes" : r.started ? "no" : "not started")
-          : k === "screening" && r.why ? `${r.screening}: ${r.why}` : String(r[k] ?? "–"))))));
+          : k === "screening" && r.why ? `${r.screening}: ${r.why}`
+            : k === "updated" && r.updated ? `${r.updated.slice(11, 19)} UTC` : String(r[k] ?? "–"))))));
     note.textContent = p.problems.length ? `Unreadable results files: ${p.problems.join("; ")}` : "";
     root.dataset.loaded = "1";
     return true;
