@@ -128,3 +128,22 @@ def test_acr_end_to_end_with_ratings_after_the_end(table, tmp_path):
         result = _stored(driver, test, "wu")
     check_result(result, test)
     assert result["done"] and set(ratings_frame([result], test)["scale"]) == {"ACR"}
+
+
+def test_the_100_rule_can_be_switched_off(table, tmp_path):
+    folder = tmp_path / "relaxed"
+    test = build_test(table, folder, kind="mushra", n_items=1, seed=3, max_seconds=1.5, training=False,
+                      rules={"require_max": False})  # fmt: skip
+    entry = listener_plan(test, "xu")[0]
+    with chromium(1200, 900) as driver:
+        driver.get((folder / "listening_test.html").as_uri())
+        wait_for(driver, "return document.querySelector('.sel-test[data-screen=start]')", 20, "the page")
+        driver.find_element("css selector", ".sel-listener").send_keys("xu")
+        driver.execute_script("document.querySelector('.sel-hp-answers input[value=left]').click()")
+        driver.find_element("css selector", ".sel-start").click()
+        wait_for(driver, "return document.querySelector('.sel-test').dataset.screen === 'trial'", 10, "a trial")
+        _play_all(driver)
+        _set(driver, {sid: 60 for sid in entry["order"][:-1]})
+        assert driver.find_element("css selector", ".sel-next").get_attribute("disabled")  # one not rated yet
+        _set(driver, {entry["order"][-1]: 60})
+        assert not driver.find_element("css selector", ".sel-next").get_attribute("disabled")

@@ -55,3 +55,16 @@ def test_evil_stimulus_name_does_not_break_the_page(tmp_path):
     # self-contained: every sound referenced relatively, inside the folder
     for url in data["audio"].values():
         assert not re.match(r"^[a-z]+:|^/|\.\.", url) and (tmp_path / "test" / url).exists()
+
+
+def test_page_rules_come_from_the_type_and_the_definition(mushra, tmp_path, table):
+    from setoolkit.listening import public_test
+
+    _, test = mushra
+    assert public_test(test)["rules"] == {"play": "any", "require_max": True}
+    assert public_test(test)["widget"] == "sliders" and "rate at least one 100" in public_test(test)["instructions"]
+    relaxed = build_test(table, tmp_path / "relaxed", kind="mushra", n_items=1, seed=0, max_seconds=1.0,
+                         training=False, rules={"require_max": False})  # fmt: skip
+    assert public_test(relaxed)["rules"] == {"play": "any", "require_max": False}
+    page = (tmp_path / "relaxed" / "listening_test.html").read_text()
+    assert '"require_max":false' in page
