@@ -277,6 +277,12 @@ def cmd_doctor(args) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_listen(args) -> int:
+    from .listening.server.run import main as listen_main  # starlette and uvicorn: setoolkit[listen-serve]
+
+    return listen_main(args.argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="setoolkit", description="Run, debug and compare speech-enhancement models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -354,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--figures", default="figures")
     s.add_argument("--table", help="scores.csv/.parquet (default: reports/DATE/scores.csv)")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser(
+        "listen", help="listening test server: listen serve|invite|links TEST_DIR", add_help=False, prefix_chars="+"
+    )
+    s.add_argument("argv", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_listen)
     return p
 
 

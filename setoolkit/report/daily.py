@@ -36,7 +36,6 @@ from .leaderboard import (
     leaderboard,
     previous_report,
     read_speed,
-    short_model_names,
 )
 from .sections import SECTIONS, ReportContext
 from .writers import write_html, write_markdown
@@ -55,7 +54,8 @@ def report_context(
 ) -> ReportContext:
     """What every section reads: the summary, the SNR bands and one leaderboard per dataset (their CSV files
     written into ``out_dir``), the timing pass's files, the previous report. Arguments as :func:`build_report`."""
-    table = short_model_names(table)
+    # model names are display names already (setoolkit.model_refs): never shortened, so listening tests, players and
+    # the leaderboard match their systems on one identity
     summary = summarize(table)
     summary.to_csv(out_dir / "summary.csv", index=False)
     bands = snr_bands(table[table["dataset"].str.startswith("vbd")]) if len(table) else None
