@@ -51,9 +51,6 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "notebooks": ("jupyterlab", "ipywidgets", "anywidget", "nbclient"),
 }
 
-#: Metrics that need an extra (the others are in the core).
-METRIC_EXTRAS = {"visqol": "visqol", "distillmos": "learned-mos"}
-
 
 def _found(module: str) -> bool:
     try:
