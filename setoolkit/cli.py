@@ -78,8 +78,7 @@ def _metrics_arg(text: str | None, *, use_dnsmos: bool = True) -> list[str] | No
 
 
 class _HelpFormatter(argparse.HelpFormatter):
-    """Fills ``{metrics}`` in a help text with the registry's metric names when help is shown (so start-up
-    imports no metric)."""
+    """Fills ``{metrics}`` with the registry's metric names when help is shown (start-up imports no metric)."""
 
     def _get_help_string(self, action) -> str:
         text = super()._get_help_string(action) or ""
@@ -240,6 +239,7 @@ def cmd_run(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate, summarize
     from .metrics import DEFAULT_METRICS
+    from .metrics import registry as metric_registry
 
     limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets)
     metrics = _metrics_arg(args.metrics, use_dnsmos=not args.no_dnsmos)
@@ -256,8 +256,9 @@ def cmd_evaluate(args) -> int:
         return_stats=True,
     )
     print(stats)
-    cols = [c for c in ("dataset", "model", "n", "pesq_wb", "stoi", "si_sdr", "OVRL", "rtf") if c]
-    s = summarize(table)
+    shown = ("pesq_wb", "stoi", "si_sdr", "OVRL") if metrics is None else metric_registry.columns(metrics)[:6]
+    cols = ["dataset", "model", "n", *shown, "rtf"]
+    s = summarize(table, [c for c in shown if c in table.columns])
     print(s[[c for c in cols if c in s.columns]].round(3).to_string(index=False))
     print(f"table: {Path(args.out) / 'scores.csv'}")
     return 1 if stats.failed else 0

@@ -54,6 +54,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -378,11 +379,17 @@ def resolve(names: Sequence[str] | str, *, use_dnsmos: bool = False) -> tuple[st
             out.append(n)
     if use_dnsmos:
         have = {key_of(n) for n in out}
-        out += [a for a in MOS_ALIAS if a not in have and not missing_extras([x for x in [get(a).extra] if x])]
+        out += [a for a in MOS_ALIAS if a not in have and installed(get(a).extra)]
     for _, m, _ in plan(out):
-        if m.extra and missing_extras([m.extra]):
+        if not installed(m.extra):
             raise MetricError(f"metric {m.name!r} needs setoolkit[{m.extra}]: pip install 'setoolkit[{m.extra}]'")
     return tuple(out)
+
+
+@cache
+def installed(extra: str | None) -> bool:
+    """Whether setoolkit's ``extra`` is installed (``None``: no extra needed); asked once per process."""
+    return extra is None or not missing_extras([extra])
 
 
 def columns(names: Sequence[str]) -> tuple[str, ...]:

@@ -229,3 +229,45 @@ def test_clean_given_as_noisy_warns_once_naming_the_file(tmp_path, data):
         warnings.simplefilter("always")
         run_task(Task("s", NOISY, str(noisy), str(clean), None), metrics=("pesq_wb",), use_dnsmos=False)
     assert not [w for w in caught if "identical" in str(w.message)]
+
+
+def test_a_metric_spec_on_a_dask_local_cluster_gives_the_same_rows(tmp_path, data, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    root = _pairs(data, tmp_path / "set", 1)
+    (tmp_path / "mine.py").write_text(PEAK.format(offset=0.0))
+    monkeypatch.chdir(tmp_path)
+    kw = {"metrics": ["si_sdr", "mine.py:peak"], "use_dnsmos": False, "progress": False}
+    local = evaluate([NOISY], [str(root)], tmp_path / "local", workers=1, **kw)
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c,
+        distributed.Client(c) as client,
+    ):
+        remote = evaluate([NOISY], [str(root)], tmp_path / "dask", scheduler=client, **kw)
+    assert remote["peak"].iloc[0] == local["peak"].iloc[0]
+    assert remote["si_sdr"].iloc[0] == pytest.approx(local["si_sdr"].iloc[0], abs=1e-9)
+
+
+CREST = """
+import numpy as np
+from setoolkit.metrics import Metric
+
+METRICS = [Metric(name="crest_ep", compute=lambda est, sr: float(np.max(np.abs(est)) / np.std(est)), intrusive=False,
+                  label="crest factor")]
+"""
+
+
+def test_an_installed_package_adds_metrics_through_the_entry_point_group(tmp_path, data, monkeypatch):
+    (tmp_path / "setoolkit_plugin_crest.py").write_text(CREST)
+    info = tmp_path / "setoolkit_plugin_crest-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: setoolkit_plugin_crest\nVersion: 1.0\n")
+    eps = "[setoolkit.metrics]\ncrest = setoolkit_plugin_crest\nbroken = setoolkit_plugin_nowhere:METRICS\n"
+    (info / "entry_points.txt").write_text(eps)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_loaded", [])
+    with pytest.warns(UserWarning, match="entry point broken = setoolkit_plugin_nowhere:METRICS .* skipped"):
+        assert registry.get("crest_ep").label == "crest factor"
+    x, sr = read(data / "vbd16k" / "noisy" / "p232_001.wav")
+    s = score_pair(None, x[0], sr, metrics=["crest_ep"])
+    assert s == {"crest_ep": pytest.approx(float(np.max(np.abs(x[0])) / np.std(x[0])))}
+    assert catalog.label("crest_ep") == "crest factor" and "crest_ep" in registry.help_text()
