@@ -1,12 +1,13 @@
 """Speech-quality metrics: one entry point for a pair (:func:`score_pair`), for files (:func:`score_files`), the
 registry of metric records (:class:`Metric`, :func:`register`) and the functions each metric family provides.
 
-Modules, one job each: :mod:`.registry` (the :class:`Metric` record, :func:`register`, lookup, specs and entry
-points: how to add a metric), :mod:`.catalog` (the per-column view tables and figures read: label, unit, digits,
-direction), :mod:`.pairs` (the input rules every metric shares), and one module per family, each declaring its
-records in ``METRICS``: :mod:`.pesq_p862` (PESQ), :mod:`.composite` (CSIG/CBAK/COVL), :mod:`.stoi_estoi`,
-:mod:`.signal` (SI-SDR, SDR, SNR, segmental SNR, LSD), :mod:`.learned` (ViSQOL, DistillMOS), :mod:`.dnsmos`
-(DNSMOS P.835/P.808); :mod:`.scoring` (alignment, :func:`score_pair`, :func:`score_files`).
+Modules, one job each: :mod:`.record` (the :class:`Metric` record), :mod:`.registry` (:func:`register`, lookup,
+specs and entry points: how to add a metric), :mod:`.catalog` (the per-column view tables and figures read:
+label, unit, digits, direction), :mod:`.pairs` (the input rules every metric shares), and one module per family,
+each declaring its records in ``METRICS``: :mod:`.pesq_p862` (PESQ), :mod:`.composite` (CSIG/CBAK/COVL),
+:mod:`.stoi_estoi`, :mod:`.signal` (SI-SDR, SDR, SNR, segmental SNR, LSD), :mod:`.learned` (ViSQOL, DistillMOS),
+:mod:`.dnsmos` (DNSMOS P.835/P.808); :mod:`.scoring` (alignment, :func:`score_pair`, :func:`score_files`),
+:mod:`.folders` (``setoolkit score``).
 """
 
 from . import registry
