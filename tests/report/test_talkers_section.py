@@ -9,9 +9,20 @@ import pytest
 from setoolkit.datasets import make_set
 from setoolkit.datasets.recipes import TalkerRecipe
 from setoolkit.report import build_report
-from setoolkit.report.talkers import keep_sentence, talker_sections
+from setoolkit.report.sections.base import ReportContext
+from setoolkit.report.sections.talkers import build, keep_sentence, markdown
 
 SMALL = TalkerRecipe("talkers_small", "test set", per_band=1, babble_files=1, noise_files=1)
+
+
+def build_view(table, out_dir):
+    return build(ReportContext(out_dir, "2026-01-01", "t", table, table.iloc[:0], None, {}, [], {}, out_dir))
+
+
+def talker_sections(table, out_dir):
+    """The section's view sets for ``table`` (what the report's ``build`` sees: the table and the folder)."""
+    view = build_view(table, out_dir)
+    return [] if view is None else view.sets
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +57,15 @@ def test_board_per_sir_band_and_the_sentence(talker_run, tmp_path):
 
 
 @pytest.mark.slow  # one real evaluation (GTCRN, an oracle mask, DNSMOS)
-def test_extra_metric_columns_show_when_present(talker_run):
+def test_extra_metric_columns_show_when_present(talker_run, tmp_path):
     _, table = talker_run
     rng = np.random.default_rng(0)
-    (section,) = talker_sections(table.assign(spk_sim=rng.uniform(0.5, 0.9, len(table))))
-    assert "spk_sim" in section.board.columns
-    assert "spk_sim<small>set mean</small></th>" in section.html and "spk_sim (set mean)" in section.markdown
+    with_extra = table.assign(spk_sim=rng.uniform(0.5, 0.9, len(table)))
+    (section,) = talker_sections(with_extra, tmp_path)
+    assert "spk_sim" in section.board.columns and ("spk_sim", "set mean") in section.header
+    assert any("spk_sim (set mean)" in line for line in markdown(build_view(with_extra, tmp_path)))
+    out = build_report(with_extra, tmp_path / "r", date="2026-01-01", figures_dir=tmp_path / "f", examples=0)
+    assert "spk_sim<small>set mean</small></th>" in (out / "report.html").read_text()
 
 
 @pytest.mark.slow  # one real evaluation (GTCRN, an oracle mask, DNSMOS)

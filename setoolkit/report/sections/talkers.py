@@ -1,32 +1,29 @@
-"""The interfering-talker section of the daily report: a leaderboard per SIR band and who keeps the competing voice.
+"""The competing-talker section: per built talker set, a leaderboard per input SIR band and who keeps the
+competing voice.
 
 For every built talker set in the evaluation table (:mod:`setoolkit.datasets`: a folder with ``recipe.json``),
-:func:`talker_sections` returns one :class:`TalkersSection`: its view model (the board, the PESQ-by-band table,
-the verdicts, the sentence) and its HTML and Markdown fragments, read by the daily report's two writers.
-
-The board has one row per model (reference rows last), sorted by SI-SDR against the target over the one-talker
-files: SI-SDR per input SIR band (0, 5, 10, 15 dB), on babble and on talker + noise; PESQ-WB and DNSMOS OVRL
-over the set; every optional metric the table holds (:data:`OPTIONAL_METRICS`: speaker similarity, word
-errors... once their metrics land); and the SIR gain and verdict of :mod:`setoolkit.datasets.retention`.
+the view holds the board (one row per model, reference rows last, sorted by SI-SDR against the target over the
+one-talker files): SI-SDR per input SIR band (0, 5, 10, 15 dB), on babble and on talker + noise; PESQ-WB and
+DNSMOS OVRL over the set; every optional metric the table holds (:data:`OPTIONAL_METRICS`: speaker similarity,
+word errors... once their metrics land); and the SIR gain and verdict of :mod:`setoolkit.datasets.retention`;
+then PESQ-WB per band, and one sentence naming the models that keep the voice and those that suppress it.
+Writes ``talkers_retention.csv`` (component gains per output) and ``talkers_<set>.csv`` (the board).
 
 Examples
 --------
->>> sections = talker_sections(table, "reports/2026-01-02")     # also writes talkers_*.csv there
->>> sections[0].sentence                                         # which models keep the voice, which suppress it
+>>> view = build(ctx)                          # None when the table has no built talker set
+>>> view.sets[0].sentence                       # which models keep the voice, which suppress it
 """
 
 from __future__ import annotations
 
-import html
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..datasets.recipes import BABBLE, TALKER, TALKER_NOISE
-from ..datasets.retention import (
+from ...datasets.recipes import BABBLE, TALKER, TALKER_NOISE
+from ...datasets.retention import (
     KEEPS,
     KEEPS_BELOW_DB,
     PARTLY,
@@ -35,10 +32,11 @@ from ..datasets.retention import (
     retention_table,
     verdicts,
 )
-from ..evaluation import NOISY
-from ..metrics import catalog
-from .escape import md_escape
-from .leaderboard import fmt_num, is_reference, markdown_table
+from ...evaluation import NOISY
+from ...metrics import catalog
+from ..escape import md_escape
+from ..leaderboard import fmt_num, is_reference, markdown_table
+from .base import ReportContext, Section
 
 #: Metrics shown over the whole set beside the SI-SDR bands, when the table has them.
 SET_METRICS = ("pesq_wb", "OVRL")
@@ -52,18 +50,26 @@ BAND_LABELS = {BABBLE: "babble", TALKER_NOISE: "talker + noise"}
 
 
 @dataclass
-class TalkersSection:
-    """One built talker set in the report: ``board`` (one row per model), ``pesq_bands`` (PESQ-WB per band),
-    ``verdicts`` (:func:`setoolkit.datasets.retention.verdicts`), the ``sentence`` naming who keeps and who
-    suppresses the competing voice, and the ``html`` and ``markdown`` fragments."""
+class TalkerSet:
+    """One built talker set: ``board`` (:func:`talker_board`), ``pesq_bands`` (PESQ-WB per band, board order),
+    ``verdicts`` (:func:`setoolkit.datasets.retention.verdicts`), the ``sentence`` (:func:`keep_sentence`) and
+    the display ``header`` (text, sub-text), ``rows`` and ``pesq_rows`` (model, CSS class, cells)."""
 
     dataset: str
     board: pd.DataFrame
     pesq_bands: pd.DataFrame
     verdicts: pd.DataFrame
     sentence: str
-    html: str
-    markdown: str
+    header: list[tuple[str, str]]
+    rows: list[dict]
+    pesq_rows: list[dict]
+
+
+@dataclass
+class TalkersView:
+    sets: list[TalkerSet]
+    keeps_below_db: float = KEEPS_BELOW_DB
+    suppresses_from_db: float = SUPPRESSES_FROM_DB
 
 
 def band_of(condition: str, sir_db: float) -> str:
@@ -116,7 +122,7 @@ def keep_sentence(v: pd.DataFrame, dataset: str) -> str:
     if not len(v):
         return f"{dataset}: no model output on a one-talker file to judge."
 
-    parts = []
+    parts: list[str] = []
     verbs = {
         KEEPS: ("keeps", "keep"),
         PARTLY: ("partly suppresses", "partly suppress"),
@@ -170,91 +176,98 @@ def _headers(board: pd.DataFrame) -> list[tuple[str, str, str]]:
     return heads
 
 
-def section_html(board: pd.DataFrame, pesq: pd.DataFrame, sentence: str) -> str:
-    """The section's HTML fragment (every name escaped)."""
-    esc = html.escape
-    heads = _headers(board)
-    cols = [c for c, _, _ in heads]
-    th = "".join(f"<th>{esc(h)}<small>{esc(s)}</small></th>" for _, h, s in heads)
-    body = []
-    for (_, r), cells in zip(board.iterrows(), _cells(board, cols)):
-        tds = "".join(
-            f'<td class="{c["cls"]}">'
-            + (
-                f'<span class="badge verdict-{esc(c["badge"])}">{esc(c["text"])}</span>'
-                if c.get("badge")
-                else esc(c["text"])
-            )
-            + "</td>"
-            for c in cells
-        )
-        cls = ' class="noisy"' if is_reference(r["model"]) else ""
-        body.append(f'<tr{cls}><td class="name">{esc(str(r["model"]))}</td>{tds}</tr>')
-    ds = esc(board.attrs["dataset"])
-    parts = [
-        f'<h3 id="talkers-{ds}">{ds}</h3>',
-        f'<p class="versus">{esc(sentence)}</p>',
-        f'<div class="wide"><table class="board talkers"><thead><tr><th>model</th>{th}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>",
+def _rows(board: pd.DataFrame, cols: list[str]) -> list[dict]:
+    return [
+        {"model": m, "cls": "noisy" if is_reference(m) else "", "cells": cells}
+        for m, cells in zip(board["model"], _cells(board, cols))
     ]
-    if len(pesq):
-        rows = "".join(
-            f'<tr{" class=noisy" if is_reference(m) else ""}><td class="name">{esc(str(m))}</td>'
-            + "".join(f'<td class="num">{fmt_num(v, 2)}</td>' for v in pesq.loc[m])
-            + "</tr>"
-            for m in board["model"]
-            if m in pesq.index
-        )
-        head = "".join(f"<th>{esc(c)}</th>" for c in pesq.columns)
-        parts.append(
-            f"<details><summary>{esc(catalog.label('pesq_wb'))} per band</summary>"
-            f'<table class="pivot"><thead><tr><th>model</th>{head}</tr></thead><tbody>{rows}</tbody></table></details>'
-        )
-    return "\n".join(parts)
 
 
-def section_markdown(board: pd.DataFrame, pesq: pd.DataFrame, sentence: str) -> str:
-    """The section's Markdown fragment."""
-    heads = _headers(board)
-    shown = board[["model", *[c for c, _, _ in heads]]].rename(
-        columns={c: f"{h} ({s})" if s else h for c, h, s in heads}
-    )
-    md = [f"### {md_escape(board.attrs['dataset'])}", "", md_escape(sentence), "", markdown_table(shown.round(2))]
-    if len(pesq):
-        md += ["", f"{catalog.label('pesq_wb')} per band:", "", markdown_table(pesq.round(2), index=True)]
-    return "\n".join(md)
-
-
-def talker_sections(table: pd.DataFrame, out_dir: str | os.PathLike | None = None) -> list[TalkersSection]:
-    """One :class:`TalkersSection` per built talker set in ``table`` (none: ``[]``). With ``out_dir``, writes
-    ``talkers_retention.csv`` (per output: component gains) and ``talkers_<set>.csv`` (the board) there."""
+def build(ctx: ReportContext) -> TalkersView | None:
+    """The view of every built talker set in ``ctx.table`` (``None`` when there is none); writes the CSV files."""
+    table = ctx.table
     needed = {"dataset", "model", "file", "noisy_path", "output_path"}
     if not len(table) or not needed <= set(table.columns):
-        return []
+        return None
     retention = retention_table(table)
     if not len(retention):
-        return []
-    if out_dir is not None:
-        retention.to_csv(Path(out_dir) / "talkers_retention.csv", index=False)
-    out = []
+        return None
+    retention.to_csv(ctx.out_dir / "talkers_retention.csv", index=False)
+    sets = []
     for ds in dict.fromkeys(retention["dataset"]):
         board = talker_board(table, retention, ds)
+        board.to_csv(ctx.out_dir / f"talkers_{ds}.csv", index=False)
         t, r = table[table["dataset"] == ds], retention[retention["dataset"] == ds]
         pesq = band_means(t, r, "pesq_wb")
         pesq = pesq.reindex([m for m in board["model"] if m in pesq.index]) if len(pesq) else pesq
         v = verdicts(r)
-        sentence = keep_sentence(v, ds)
-        if out_dir is not None:
-            board.to_csv(Path(out_dir) / f"talkers_{ds}.csv", index=False)
-        out.append(
-            TalkersSection(
+        heads = _headers(board)
+        sets.append(
+            TalkerSet(
                 ds,
                 board,
                 pesq,
                 v,
-                sentence,
-                section_html(board, pesq, sentence),
-                section_markdown(board, pesq, sentence),
+                keep_sentence(v, ds),
+                [(h, sub) for _, h, sub in heads],
+                _rows(board, [c for c, _, _ in heads]),
+                [
+                    {"model": m, "cls": "noisy" if is_reference(m) else "", "cells": [fmt_num(x) for x in row]}
+                    for m, row in zip(pesq.index, pesq.to_numpy(dtype=float))
+                ],
             )
         )
-    return out
+    return TalkersView(sets)
+
+
+def markdown(view: TalkersView) -> list[str]:
+    md = ["## Competing talkers", ""]
+    for s in view.sets:
+        heads = _headers(s.board)
+        shown = s.board[["model", *[c for c, _, _ in heads]]].rename(
+            columns={c: f"{h} ({sub})" if sub else h for c, h, sub in heads}
+        )
+        shown = shown.round(2).apply(lambda c: c + 0.0 if c.dtype.kind == "f" else c)  # no "-0.000"
+        md += [f"### {md_escape(s.dataset)}", "", md_escape(s.sentence), "", markdown_table(shown), ""]
+        if len(s.pesq_bands):
+            md += [f"{catalog.label('pesq_wb')} per band:", "", markdown_table(s.pesq_bands.round(2), index=True), ""]
+    return md
+
+
+HTML = """\
+  <h2>Competing talkers</h2>
+  <p class="legend">Built sets (<code>setoolkit datasets make</code>): a target talker with a competing talker of
+    another speaker at input SIR 0, 5, 10 and 15 dB (ITU-T P.56 active levels), with babble of 4–6 talkers, and with a
+    competing talker plus noise; the clean reference is the target alone. SI-SDR and PESQ-WB against the target.
+    <b>SIR gain</b>: the least-squares gains of the target and of the interferer in each output give how much further
+    below the target the interferer is than in the input (0 dB: the voice kept as it came), median over the one-talker
+    files; under {{ "%g" | format(view.keeps_below_db) }} dB keeps the competing voice, from
+    {{ "%g" | format(view.suppresses_from_db) }} dB suppresses it.</p>
+  {% for s in view.sets %}
+  <h3 id="talkers-{{ s.dataset }}">{{ s.dataset }}</h3>
+  <p class="versus">{{ s.sentence }}</p>
+  <div class="wide"><table class="board talkers">
+    <thead><tr><th>model</th>{% for h, sub in s.header %}<th>{{ h }}<small>{{ sub }}</small></th>{% endfor %}</tr></thead>
+    <tbody>
+    {% for r in s.rows %}
+      <tr class="{{ r.cls }}"><td class="name">{{ r.model }}</td>
+      {% for c in r.cells %}<td class="{{ c.cls }}">{% if c.badge %}<span class="badge verdict-{{ c.badge }}">{{ c.text }}</span>{% else %}{{ c.text }}{% endif %}</td>{% endfor %}
+      </tr>
+    {% endfor %}
+    </tbody>
+  </table></div>
+  {% if s.pesq_rows %}
+  <details><summary>{{ label("pesq_wb") }} per band</summary>
+  <table class="pivot">
+    <thead><tr><th>model</th>{% for c in s.pesq_bands.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
+    <tbody>
+    {% for r in s.pesq_rows %}
+      <tr class="{{ r.cls }}"><td class="name">{{ r.model }}</td>{% for v in r.cells %}<td class="num">{{ v }}</td>{% endfor %}</tr>
+    {% endfor %}
+    </tbody>
+  </table></details>
+  {% endif %}
+  {% endfor %}
+"""  # noqa: E501
+
+SECTION = Section(id="talkers", nav="Competing talkers", build=build, html=HTML, markdown=markdown)
