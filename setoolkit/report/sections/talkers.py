@@ -183,6 +183,26 @@ def _rows(board: pd.DataFrame, cols: list[str]) -> list[dict]:
     ]
 
 
+def _pesq_rows(pesq: pd.DataFrame) -> list[dict]:
+    """Rows of the PESQ-by-band table, the best model of each band marked."""
+    if not len(pesq):
+        return []
+    vals = pesq.to_numpy(dtype=float)
+    models = [i for i, m in enumerate(pesq.index) if not is_reference(m)]
+    best = np.nanmax(vals[models], axis=0) if models else np.full(vals.shape[1], np.nan)
+    return [
+        {
+            "model": m,
+            "cls": "noisy" if is_reference(m) else "",
+            "cells": [
+                {"text": fmt_num(v), "cls": "num" + (" best" if i in models and np.isclose(v, best[j]) else "")}
+                for j, v in enumerate(row)
+            ],
+        }
+        for i, (m, row) in enumerate(zip(pesq.index, vals))
+    ]
+
+
 def build(ctx: ReportContext) -> TalkersView | None:
     """The view of every built talker set in ``ctx.table`` (``None`` when there is none); writes the CSV files."""
     table = ctx.table
@@ -211,10 +231,7 @@ def build(ctx: ReportContext) -> TalkersView | None:
                 keep_sentence(v, ds),
                 [(h, sub) for _, h, sub in heads],
                 _rows(board, [c for c, _, _ in heads]),
-                [
-                    {"model": m, "cls": "noisy" if is_reference(m) else "", "cells": [fmt_num(x) for x in row]}
-                    for m, row in zip(pesq.index, pesq.to_numpy(dtype=float))
-                ],
+                _pesq_rows(pesq),
             )
         )
     return TalkersView(sets)
@@ -262,7 +279,7 @@ HTML = """\
     <thead><tr><th>model</th>{% for c in s.pesq_bands.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
     <tbody>
     {% for r in s.pesq_rows %}
-      <tr class="{{ r.cls }}"><td class="name">{{ r.model }}</td>{% for v in r.cells %}<td class="num">{{ v }}</td>{% endfor %}</tr>
+      <tr class="{{ r.cls }}"><td class="name">{{ r.model }}</td>{% for c in r.cells %}<td class="{{ c.cls }}">{{ c.text }}</td>{% endfor %}</tr>
     {% endfor %}
     </tbody>
   </table></details>
