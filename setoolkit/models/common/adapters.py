@@ -128,7 +128,7 @@ class FunctionEnhancer(UserEnhancer):
         self.fn = fn
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        return self.fn(x)
+        return self.fn(x.copy())  # a function that writes into its input must not change the caller's audio
 
 
 class StepStream(StreamingEnhancer):
@@ -155,7 +155,20 @@ class TorchEnhancer(UserEnhancer):
         import torch
 
         with torch.inference_mode():
-            y = self.module(torch.from_numpy(np.ascontiguousarray(x))[None])
+            try:
+                y = self.module(torch.from_numpy(x.copy())[None])  # a copy: in-place ops leave the caller's audio
+            except Exception as exc:
+                raise ModelError(
+                    f"user model {self.name!r} (torch): module(x) raised {type(exc).__name__}: {exc} "
+                    f"(from_torch feeds x float32 (1, {x.shape[0]}) and expects (1, {x.shape[0]}) back)"
+                ) from exc
+        if not isinstance(y, torch.Tensor):
+            raise ModelError(
+                f"user model {self.name!r} (torch): the module returned a {type(y).__name__}"
+                + (f" of {len(y)}" if isinstance(y, (tuple, list)) else "")
+                + "; from_torch expects one tensor (1, samples): return only the enhanced signal "
+                "(wrap the module to pick it)"
+            )
         return y.detach().cpu().numpy().reshape(-1) if y.shape[:1] == (1,) else y.detach().cpu().numpy()
 
     def _torch_step(self, block: np.ndarray, state):
@@ -205,7 +218,13 @@ class OnnxEnhancer(UserEnhancer):
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         if not self.card.streaming:
-            y = self.session.run(self._outputs[:1], {self._inputs[0].name: x[None]})[0]
+            try:
+                y = self.session.run(self._outputs[:1], {self._inputs[0].name: x[None]})[0]
+            except Exception as exc:
+                raise ModelError(
+                    f"user model {self.name!r} (onnx): the graph raised {type(exc).__name__}: {exc} "
+                    f"(from_onnx feeds float32 (1, {x.shape[0]}) and expects (1, {x.shape[0]}) back)"
+                ) from exc
             return np.asarray(y).reshape(-1) if np.asarray(y).shape[:1] == (1,) else np.asarray(y)
         hop = self.card.hop
         assert hop is not None  # a streaming user card has its hop (see user_card)
@@ -224,6 +243,26 @@ class OnnxEnhancer(UserEnhancer):
         return StepStream(
             self._onnx_step, self.initial_state(), hop=self.card.hop, latency=self.latency, sample_rate=self.sample_rate
         )
+
+
+def _check_onnx_input(first, name: str, path: Path, hop: int | None) -> None:
+    """The graph's first input takes what the adapter feeds: float32 ``(1, samples)`` of any length offline, or
+    ``(1, hop)`` blocks for a step graph; else a :class:`ModelError` naming the model and what was expected."""
+    shape = list(first.shape or [])
+    expected = f"float32 (1, {hop})" if hop is not None else "float32 (1, samples) with a dynamic length axis"
+    where = f"from_onnx({name!r}): {path.name}'s input {first.name!r} is {first.type} {shape}; the adapter feeds"
+    if first.type != "tensor(float)":
+        raise ModelError(f"{where} {expected}: export the graph with float32 input")
+    if len(shape) != 2:
+        raise ModelError(f"{where} {expected} (two dimensions)")
+    length = shape[-1]
+    if hop is None and isinstance(length, int):
+        raise ModelError(
+            f"{where} {expected} (whole files): export with a dynamic axis (torch.onnx.export(..., "
+            f"dynamic_axes={{{first.name!r}: {{1: 'n'}}}})), or give hop={length} if it is a causal step graph"
+        )
+    if hop is not None and isinstance(length, int) and length != hop:
+        raise ModelError(f"{where} {expected}: give hop={length}, the graph's block length")
 
 
 def from_function(
@@ -290,6 +329,13 @@ def from_torch(
             f"from_torch({name!r}): hop={hop} declares a causal module, which needs a "
             "step(block (1, hop), state) -> (out, state) method"
         )
+    tensors = (*module.parameters(), *module.buffers())
+    odd = sorted({str(t.dtype) for t in tensors if t.is_floating_point() and t.dtype != torch.float32})
+    if odd:
+        raise ModelError(
+            f"from_torch({name!r}): the module holds {', '.join(odd)} tensors; the adapter feeds float32 audio "
+            "(1, samples) to a float32 module: call module.float() first"
+        )
     params = sum(p.numel() for p in module.parameters())
     c = user_card(
         name,
@@ -333,6 +379,7 @@ def from_onnx(
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    _check_onnx_input(session.get_inputs()[0], name, path, hop)
     c = user_card(
         name,
         sample_rate,
