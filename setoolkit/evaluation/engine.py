@@ -122,7 +122,7 @@ def _reissue(warned: dict) -> None:
         more = f" [and {len(tasks) - 1} more tasks]" if len(tasks) > 1 else ""
         cat = getattr(builtins, category, None)
         cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
-        warnings.warn(f"{t.dataset}/{Path(t.noisy).name} ({t.model}): {message}{more}", cat, stacklevel=3)
+        warnings.warn(f"{t.dataset}/{t.file} ({t.model}): {message}{more}", cat, stacklevel=3)
 
 
 def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: Path) -> Path | None:

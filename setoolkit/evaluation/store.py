@@ -127,7 +127,8 @@ class Failure(NamedTuple):
 
     @property
     def file(self) -> str:
-        return Path(self.task["noisy"]).name
+        """The file's key in its set (``a/x.wav`` in a nested set), as the table's ``file`` column."""
+        return self.task.get("file") or Path(self.task["noisy"]).name
 
     @property
     def model(self) -> str:
@@ -234,7 +235,7 @@ class RowStore:
         except (RowError, OSError) as exc:
             warnings.warn(f"stored row not reused, recomputing: {exc}", stacklevel=2)
             return None
-        mine = {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name}
+        mine = {"dataset": task.dataset, "model": task.model, "file": task.file}  # the key: a/x.wav in nested sets
         if any(row.get(k) != v for k, v in mine.items()):
             theirs = {k: row.get(k) for k in mine}
             warnings.warn(
