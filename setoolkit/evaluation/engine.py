@@ -61,6 +61,7 @@ from ..errors import Interrupted, OutputError, SetoolkitError
 from ..metrics.scoring import DEFAULT_METRICS, cpu_count
 from ..output_plan import ensure_writable_dir
 from ..registry import missing_extras, runnable_models
+from .isolation import TaskTimeoutError, restored_state
 from .runners import (
     GUARD_HELP,
     DaskPool,
@@ -86,9 +87,16 @@ from .store import (
 )
 from .task import STAGES, Task, run_task
 
-__all__ = ["evaluate", "limit_threads"]
+__all__ = ["TaskTimeoutError", "evaluate", "limit_threads"]
 
 # ------------------------------------------------------------------------------------------- the one loop
+
+
+def check_timeout(seconds) -> None:
+    """``task_timeout`` must be ``None`` or a positive number of seconds; anything else is one clear error."""
+    ok = seconds is None or (isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 < seconds < 1e9)
+    if not ok:
+        raise SetoolkitError(f"task_timeout={seconds!r}: seconds per task must be a positive number (or none)")
 
 
 def _collect(
@@ -161,6 +169,7 @@ def evaluate(
     task_fn: Callable = run_task,
     return_stats: bool = False,
     store: str | os.PathLike | None = None,
+    task_timeout: float | None = None,
 ):
     """Evaluate ``models`` (default: every available model whose weights are on this machine) on ``datasets``.
 
@@ -168,7 +177,11 @@ def evaluate(
     (``audio/``) by content key; tasks whose row is there (and verifies) are reused, the others computed. Point
     several runs (e.g. one report folder a day) at one store and each computes only what changed; concurrent runs
     on one store are safe. ``workers``: local processes (default: all cores; 1 runs in this process);
-    ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster.
+    ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster;
+    ``task_timeout``: seconds one task (load, enhance, score) may take; one that runs longer is stopped and kept as a
+    failure naming the model and file (:class:`~.isolation.TaskTimeoutError`), and the run goes on (default: none).
+    Each task leaves its process as it found it (NumPy's error state, the working folder, torch's dtype and
+    threads: :func:`~.isolation.restored_state`).
 
     Returns
     -------
@@ -198,11 +211,15 @@ def evaluate(
         ensure_writable_dir(folder)
     for folder in (out_dir, store_dir / "rows", *store_dir.glob("audio/*/*")):  # what a SIGKILL left
         sweep_temporaries(folder)
+    check_timeout(task_timeout)
     names, not_here = (list(models), {}) if models else runnable_models()
-    names, broken_specs = split_unbuildable(resolve_models(names), mirror=mirror)
-    not_here.update(broken_specs)
-    store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
-    tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos)
+    with restored_state():  # a spec's build() here (to key it) must not move the run's relative paths
+        names, broken_specs = split_unbuildable(resolve_models(names), mirror=mirror)
+        not_here.update(broken_specs)
+        store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
+        tasks = make_tasks(
+            names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos
+        )
     t1 = time.perf_counter()
     done = store_rows.done()
     rows = {t.key: r for t in tasks if t.key in done and (r := store_rows.verified(t)) is not None}
@@ -212,14 +229,14 @@ def evaluate(
     workers = workers or cpu_count()
     runner: DaskPool | InProcess | LocalPool
     if scheduler is not None:
-        runner = DaskPool(task_fn, kwargs, scheduler)
+        runner = DaskPool(task_fn, kwargs, scheduler, task_timeout)
     elif workers <= 1 or len(todo) <= 1:
-        runner = InProcess(task_fn, kwargs)
+        runner = InProcess(task_fn, kwargs, task_timeout)
     else:
         where = unguarded_main_line()
         if where is not None:
             raise SetoolkitError(f"{where}: evaluate(..., workers={workers}) is called at module level: {GUARD_HELP}")
-        runner = LocalPool(task_fn, kwargs, workers)
+        runner = LocalPool(task_fn, kwargs, workers, task_timeout)
     reused = len(rows)
     failed: list[Failure] = []
     warned: dict = {}
@@ -250,7 +267,9 @@ def evaluate(
             ]
     fpath = _save_tables(out_dir, table, failed, store_dir)
     stages["lookup"] += time.perf_counter() - t2
-    stats = RunStats(len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath)
+    stats = RunStats(
+        len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath, not_built=broken_specs
+    )
     if failed:
         first = "; ".join(map(str, failed[:3]))
         if len(failed) == len(tasks):

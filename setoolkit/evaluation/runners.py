@@ -23,16 +23,11 @@ from pathlib import Path
 from types import FrameType
 
 from ..errors import SetoolkitError
+from ..model_specs import EntryPointWarning
+from ..registry import CARDS
+from .isolation import THREAD_ENV, restored_state, time_limit
 from .task import Task
 
-#: Environment variables that pin the numeric libraries to one pool size (read when they start).
-THREAD_ENV = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-)
 #: Seconds a worker has to unwind its task after SIGTERM before it is killed.
 STOP_GRACE = 5.0
 #: How often (s) a worker checks that its parent is alive.
@@ -55,6 +50,8 @@ def limit_threads(threads: int) -> None:
 # ------------------------------------------------------------------------------------------- worker side
 
 _IN_TASK = False
+#: True in a worker process of :class:`LocalPool`: a task stuck in native code past its time limit ends the worker.
+_IN_WORKER = False
 
 
 class _Stop(BaseException):
@@ -64,7 +61,12 @@ class _Stop(BaseException):
 def _worker_init(threads: int, parent: int) -> None:
     """Worker process set-up: one thread per library, SIGINT left to the parent, SIGTERM unwinds the task, and a
     daemon thread that ends the worker when its parent is gone."""
+    global _IN_WORKER
+    _IN_WORKER = True
     limit_threads(threads)
+    with warnings.catch_warnings():  # the parent has named the plugins it skipped: once, not once per worker
+        warnings.simplefilter("ignore", EntryPointWarning)
+        len(CARDS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_term)
     threading.Thread(target=_watch_parent, args=(parent,), name="setoolkit-watch-parent", daemon=True).start()
@@ -84,13 +86,26 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)  # ... unless it is stuck in native code
 
 
-def call_task(task_fn: Callable, task: Task, kwargs: dict) -> tuple[dict, list[tuple[str, str]]]:
+def call_task(
+    task_fn: Callable, task: Task, kwargs: dict, timeout: float | None = None
+) -> tuple[dict, list[tuple[str, str]]]:
     """Run ``task_fn(task, **kwargs)`` (in a worker or in-process) and return its row with the warnings it raised,
-    as ``(category name, message)``, for the caller to re-issue once, prefixed with the task."""
+    as ``(category name, message)``, for the caller to re-issue once, prefixed with the task.
+
+    The process-wide state the task changes (NumPy's error state, the working folder, torch's dtype and threads)
+    is put back after it (:func:`~.isolation.restored_state`); past ``timeout`` seconds it is stopped with
+    :class:`~.isolation.TaskTimeoutError` naming the model and file (a worker whose task is stuck in native code
+    exits :data:`STOP_GRACE` seconds later)."""
     global _IN_TASK
     _IN_TASK = True
+    what = f"model {task.model!r} on {task.dataset}/{task.file}"
+    stuck = (lambda: os._exit(124)) if _IN_WORKER else None
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            restored_state(),
+            time_limit(timeout, what, on_stuck=stuck, grace=STOP_GRACE),
+        ):
             row = task_fn(task, **kwargs)
     except _Stop as stop:
         os._exit(128 + stop.args[0])
@@ -106,14 +121,14 @@ def call_task(task_fn: Callable, task: Task, kwargs: dict) -> tuple[dict, list[t
 class InProcess:
     """In this process, one task after the other (``workers=1``): no guard needed, models load once here."""
 
-    def __init__(self, task_fn: Callable, kwargs: dict) -> None:
-        self.task_fn, self.kwargs = task_fn, kwargs
+    def __init__(self, task_fn: Callable, kwargs: dict, timeout: float | None = None) -> None:
+        self.task_fn, self.kwargs, self.timeout = task_fn, kwargs, timeout
 
     def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
         for t in todo:
             out: object
             try:
-                out = call_task(self.task_fn, t, self.kwargs)
+                out = call_task(self.task_fn, t, self.kwargs, self.timeout)
             except Exception as exc:  # noqa: BLE001 -- one bad file must not stop a batch: recorded
                 out = exc
             yield t, out
@@ -129,8 +144,8 @@ class LocalPool:
     """Spawned processes: each loads each model once; spawn keeps TF/torch/onnxruntime state out of the
     children, and each computes on one thread (as many processes as cores: more threads would only contend)."""
 
-    def __init__(self, task_fn: Callable, kwargs: dict, workers: int) -> None:
-        self.task_fn, self.kwargs = task_fn, kwargs
+    def __init__(self, task_fn: Callable, kwargs: dict, workers: int, timeout: float | None = None) -> None:
+        self.task_fn, self.kwargs, self.timeout = task_fn, kwargs, timeout
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -141,7 +156,7 @@ class LocalPool:
 
     def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
         by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
-        self.futures = {self.pool.submit(call_task, self.task_fn, t, self.kwargs): t for t in by_model}
+        self.futures = {self.pool.submit(call_task, self.task_fn, t, self.kwargs, self.timeout): t for t in by_model}
         for fut in futures_completed(self.futures):
             try:
                 out = fut.result()
@@ -155,9 +170,11 @@ class LocalPool:
             yield self.futures[fut], out
 
     def stop(self) -> None:
-        """SIGTERM every worker (each unwinds its task and exits), SIGKILL those alive after :data:`STOP_GRACE`."""
-        for f in self.futures:
-            f.cancel()
+        """SIGTERM every worker (each unwinds its task and exits), SIGKILL those alive after :data:`STOP_GRACE`.
+
+        No future is cancelled here: on the workers' exit the pool's own thread fails every pending one, and one
+        cancelled before would make that thread die with a traceback (``InvalidStateError: CANCELLED``, Python
+        3.11); the pool is shut down after, when nothing runs any more."""
         procs = [p for p in list((self.pool._processes or {}).values()) if p.is_alive()]
         for p in procs:
             p.terminate()
@@ -177,10 +194,10 @@ class LocalPool:
 class DaskPool:
     """A Dask distributed cluster (``scheduler``: an address, or a ``distributed.Client`` left open after)."""
 
-    def __init__(self, task_fn: Callable, kwargs: dict, scheduler) -> None:
+    def __init__(self, task_fn: Callable, kwargs: dict, scheduler, timeout: float | None = None) -> None:
         from distributed import Client
 
-        self.task_fn, self.kwargs = task_fn, kwargs
+        self.task_fn, self.kwargs, self.timeout = task_fn, kwargs, timeout
         self.own = not isinstance(scheduler, Client)
         self.client = Client(scheduler) if self.own else scheduler
         self.futures: list = []
@@ -190,7 +207,13 @@ class DaskPool:
 
         self.futures = [
             self.client.submit(
-                call_task, self.task_fn, t, self.kwargs, pure=False, key=f"setoolkit-{t.key}-{time.time_ns()}"
+                call_task,
+                self.task_fn,
+                t,
+                self.kwargs,
+                self.timeout,
+                pure=False,
+                key=f"setoolkit-{t.key}-{time.time_ns()}",
             )
             for t in todo
         ]

@@ -37,6 +37,7 @@ from ..metrics.scoring import DEFAULT_METRICS
 from ..model_specs import is_spec, load_spec, parse_spec
 from ..output_plan import AUDIO_EXTS
 from ..registry import CARDS
+from .isolation import restored_state
 from .keys import model_fingerprint, task_content
 from .task import NOISY, ORACLES, Task
 
@@ -167,8 +168,9 @@ def split_unbuildable(models: Sequence[str], *, mirror=None) -> tuple[list[str],
             ok.append(name)
             continue
         try:
-            load_spec(name, mirror=mirror)
-            model_fingerprint(name, mirror)
+            with restored_state():  # a build() calling os.chdir or np.seterr changes nothing of the run
+                load_spec(name, mirror=mirror)
+                model_fingerprint(name, mirror)
         except SetoolkitError as exc:
             warnings.warn(str(exc))
             broken[name] = str(exc)
@@ -335,6 +337,7 @@ def make_tasks(
     models = resolve_models(models)
     tasks = []
     outputs = Path(out_dir).resolve()
+    root = Path(out_dir).absolute()  # a task that changes the working folder still writes here
     for src in resolve_sets(datasets):
         files = set_pairs(src, mirror=mirror)
         if src.kind == "folder" and outputs.is_relative_to(Path(src.source)):
@@ -360,7 +363,7 @@ def make_tasks(
                 )
                 if m != NOISY:
                     rel = Path(f.key)
-                    folder = Path(out_dir) / "audio" / path_part(src.name) / path_part(m)
+                    folder = root / "audio" / path_part(src.name) / path_part(m)
                     folder = folder.joinpath(*(path_part(p) for p in rel.parent.parts if p not in ("", "/", "..")))
                     t = replace(t, output=str(folder / f"{rel.stem}.{t.key[:8]}{rel.suffix}"))
                 tasks.append(t)

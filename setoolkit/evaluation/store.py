@@ -283,11 +283,16 @@ class RunStats:
     failures_path: Path | None = None
     #: how many failure reasons :meth:`__str__` lists
     shown: int = 5
+    #: ``{model: reason}`` for the requested models that could not be built (a model spec that fails to import,
+    #: raises or returns no Enhancer): their tasks were not run; also in ``models_without_weights``
+    not_built: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         text = f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, {len(self.failed)} failed"
         if self.models_without_weights:
             text += "; " + not_run_note(self.models_without_weights)
+        for name, reason in self.not_built.items():
+            text += f"\n  NOT BUILT {name}: {reason}"
         for f in self.failed[: self.shown]:
             text += f"\n  FAILED {f}"
         if len(self.failed) > self.shown:
