@@ -9,8 +9,10 @@ from __future__ import annotations
 import ast
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -19,13 +21,14 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
 from ..errors import SetoolkitError
 from ..model_specs import EntryPointWarning
 from ..registry import CARDS
-from .isolation import THREAD_ENV, restored_state, time_limit
+from .isolation import THREAD_ENV, TaskTimeoutError, restored_state, time_limit
 from .task import Task
 
 #: Seconds a worker has to unwind its task after SIGTERM before it is killed.
@@ -50,19 +53,20 @@ def limit_threads(threads: int) -> None:
 # ------------------------------------------------------------------------------------------- worker side
 
 _IN_TASK = False
-#: True in a worker process of :class:`LocalPool`: a task stuck in native code past its time limit ends the worker.
-_IN_WORKER = False
+#: In a worker process of :class:`LocalPool`: the folder where a task stuck in native code past its time limit
+#: leaves its key before it ends the worker (the pool then runs the other tasks on fresh workers).
+_STUCK_DIR: str | None = None
 
 
 class _Stop(BaseException):
     """Raised in a worker's task by SIGTERM: unwinds it (temporary files removed), then the worker exits."""
 
 
-def _worker_init(threads: int, parent: int) -> None:
+def _worker_init(threads: int, parent: int, stuck_dir: str | None = None) -> None:
     """Worker process set-up: one thread per library, SIGINT left to the parent, SIGTERM unwinds the task, and a
     daemon thread that ends the worker when its parent is gone."""
-    global _IN_WORKER
-    _IN_WORKER = True
+    global _STUCK_DIR
+    _STUCK_DIR = stuck_dir
     limit_threads(threads)
     with warnings.catch_warnings():  # the parent has named the plugins it skipped: once, not once per worker
         warnings.simplefilter("ignore", EntryPointWarning)
@@ -86,6 +90,14 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)  # ... unless it is stuck in native code
 
 
+def _end_stuck(key: str) -> None:
+    """A task is stuck past its time limit where no exception reaches it: leave its key for the parent, then end
+    this worker (its pool breaks; :class:`LocalPool` records the task and reruns the others)."""
+    assert _STUCK_DIR is not None  # only set as on_stuck in a worker
+    Path(_STUCK_DIR, key).touch()
+    os._exit(124)
+
+
 def call_task(
     task_fn: Callable, task: Task, kwargs: dict, timeout: float | None = None
 ) -> tuple[dict, list[tuple[str, str]]]:
@@ -99,7 +111,7 @@ def call_task(
     global _IN_TASK
     _IN_TASK = True
     what = f"model {task.model!r} on {task.dataset}/{task.file}"
-    stuck = (lambda: os._exit(124)) if _IN_WORKER else None
+    stuck = partial(_end_stuck, task.key) if _STUCK_DIR else None
     try:
         with (
             warnings.catch_warnings(record=True) as caught,
@@ -145,29 +157,55 @@ class LocalPool:
     children, and each computes on one thread (as many processes as cores: more threads would only contend)."""
 
     def __init__(self, task_fn: Callable, kwargs: dict, workers: int, timeout: float | None = None) -> None:
-        self.task_fn, self.kwargs, self.timeout = task_fn, kwargs, timeout
-        self.pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init,
-            initargs=(1, os.getpid()),
-        )
+        self.task_fn, self.kwargs, self.timeout, self.workers = task_fn, kwargs, timeout, workers
+        self.stuck_dir = tempfile.mkdtemp(prefix="setoolkit-stuck-")
+        self.stuck: set[str] = set()
+        self.pool = self._start()
         self.futures: dict = {}
 
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(1, os.getpid(), self.stuck_dir),
+        )
+
     def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
-        by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
-        self.futures = {self.pool.submit(call_task, self.task_fn, t, self.kwargs, self.timeout): t for t in by_model}
-        for fut in futures_completed(self.futures):
-            try:
-                out = fut.result()
-            except BrokenProcessPool as exc:
-                out = BrokenProcessPool(
-                    f"a worker process died ({exc}; killed, out of memory, or a script calling "
-                    f"evaluate() at module level: {GUARD_HELP})"
-                )
-            except Exception as exc:  # noqa: BLE001 -- the task's own error: recorded, the rest goes on
-                out = exc
-            yield self.futures[fut], out
+        """As tasks finish; when a worker ended itself over a task stuck past its time limit (which breaks the
+        pool), that task is a :class:`~.isolation.TaskTimeoutError` and the unfinished others run on a new pool."""
+        queue = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
+        while queue:
+            self.futures = {self.pool.submit(call_task, self.task_fn, t, self.kwargs, self.timeout): t for t in queue}
+            queue, culprits = [], None
+            for fut in futures_completed(self.futures):
+                t = self.futures[fut]
+                try:
+                    out = fut.result()
+                except BrokenProcessPool as exc:
+                    if culprits is None:  # the keys left by workers that ended themselves since the last break
+                        culprits = set(os.listdir(self.stuck_dir)) - self.stuck
+                        self.stuck |= culprits
+                    if culprits and t.key not in culprits:
+                        queue.append(t)  # not its fault: run again
+                        continue
+                    out = (
+                        TaskTimeoutError(
+                            f"model {t.model!r} on {t.dataset}/{t.file}: did not finish within {self.timeout:g} s "
+                            f"(task timeout) and did not stop (stuck in native code): its worker process was ended"
+                        )
+                        if culprits
+                        else BrokenProcessPool(
+                            f"a worker process died ({exc}; killed, out of memory, or a script calling "
+                            f"evaluate() at module level: {GUARD_HELP})"
+                        )
+                    )
+                except Exception as exc:  # noqa: BLE001 -- the task's own error: recorded, the rest goes on
+                    out = exc
+                yield t, out
+            if queue:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._start()
 
     def stop(self) -> None:
         """SIGTERM every worker (each unwinds its task and exits), SIGKILL those alive after :data:`STOP_GRACE`.
@@ -189,6 +227,7 @@ class LocalPool:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        shutil.rmtree(self.stuck_dir, ignore_errors=True)
 
 
 class DaskPool:

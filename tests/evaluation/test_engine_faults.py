@@ -382,6 +382,7 @@ def test_a_full_store_stops_the_run_with_one_error_naming_the_row(toy, mirror, t
 
 RUDE = textwrap.dedent("""
     import os
+    import signal
     import time
     from pathlib import Path
 
@@ -408,6 +409,15 @@ RUDE = textwrap.dedent("""
 
     def build_hung():
         return setoolkit.from_function(lambda x: time.sleep(3600), 16000, name="hung")
+
+
+    def stuck(x):
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # no exception reaches it, as in native code that never returns
+        time.sleep(3600)
+
+
+    def build_stuck():
+        return setoolkit.from_function(stuck, 16000, name="stuck")
 """)
 
 
@@ -472,6 +482,26 @@ def test_a_hung_model_is_stopped_by_the_task_timeout_and_the_run_goes_on(real_se
     )
     with pytest.raises(SetoolkitError, match=r"task_timeout=0: seconds per task must be a positive number"):
         evaluate(["nsnet2"], [str(real_set / "set")], real_set / "run", task_timeout=0, progress=False)
+
+
+@pytest.mark.slow
+def test_a_model_stuck_where_no_exception_reaches_it_ends_its_worker_and_the_rest_runs(real_set):
+    stuck = f"{real_set / 'rude.py'}:build_stuck"
+    table = evaluate(
+        [stuck, "nsnet2"],
+        [str(real_set / "set")],
+        real_set / "run",
+        workers=2,
+        limit=1,
+        metrics=("si_sdr",),
+        use_dnsmos=False,
+        progress=False,
+        task_timeout=20,
+    )
+    assert sorted(table["model"]) == ["noisy", "nsnet2"]
+    (failure,) = table.stats.failed
+    assert failure.model == stuck and "TaskTimeoutError: " in failure.reason
+    assert "did not finish within 20 s (task timeout) and did not stop" in failure.reason
 
 
 def test_a_requested_model_that_cannot_be_built_fails_the_run(tmp_path, capsys):

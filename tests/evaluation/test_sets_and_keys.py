@@ -323,6 +323,8 @@ def test_editing_a_spec_file_recomputes_exactly_its_rows(tmp_path, monkeypatch):
         (["evaluate", "--sets", "{set},"], "an empty entry"),
         (["evaluate", "--sets", "{set}/nope"], "nope: no such folder"),
         (["run", "--sets", "{set}", "--limit", "0"], "--limit 0"),
+        (["evaluate", "--sets", "{set}", "--task-timeout", "0"], "--task-timeout 0"),
+        (["run", "--sets", "{set}", "--task-timeout", "-5"], "--task-timeout -5"),
         (["doctor", "nsnet2", "--sr", "0"], "--sr 0"),
         (["enhance", "{set}/noisy/a.wav", "-m", "nsnet2", "-o", "{out}", "--subtype", "FOO"], "--subtype 'FOO'"),
         (["enhance", "{set}/noisy/a.wav", "-m", "nsnet2", "-o", "{out}", "--format", "mp4"], "--format 'mp4'"),
