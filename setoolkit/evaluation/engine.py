@@ -28,6 +28,11 @@ Under faults:
   exits; after 5 s it is killed), every finished row is kept, and :class:`Interrupted` (a ``KeyboardInterrupt``)
   is raised; the CLI exits 130 / 143. Workers ignore SIGINT (a terminal sends it to the whole group: the parent
   decides) and watch their parent: when it dies, even by SIGKILL, they exit within about a second;
+* each task leaves its process as it found it (:mod:`.isolation`: NumPy's error state, the working folder, torch's
+  default dtype and threads), so a model calling ``np.seterr(all="raise")`` or ``os.chdir`` changes no other row
+  and no output path; with ``task_timeout`` a task running longer is stopped and kept as a failure naming the model
+  and file (a worker stuck in native code ends itself and the other tasks run on a fresh pool);
+* a requested model spec that cannot be built is in ``RunStats.not_built`` (the CLI exits 1 naming it);
 * a script that calls ``evaluate(..., workers=2)`` at module level without ``if __name__ == "__main__":``
   would make each spawned worker re-run the script: this is detected before any process starts and raised as
   one :class:`SetoolkitError` saying where to put the guard (not run in-process instead: that would silently

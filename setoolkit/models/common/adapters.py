@@ -34,6 +34,7 @@ import numpy as np
 from ...errors import ModelError
 from ...registry import ModelCard, card
 from ...streaming import StreamingEnhancer, torch_threads
+from .adapter_checks import check_onnx_input, check_torch_module
 from .base import Enhancer
 
 USER_FAMILY = "user"
@@ -245,26 +246,6 @@ class OnnxEnhancer(UserEnhancer):
         )
 
 
-def _check_onnx_input(first, name: str, path: Path, hop: int | None) -> None:
-    """The graph's first input takes what the adapter feeds: float32 ``(1, samples)`` of any length offline, or
-    ``(1, hop)`` blocks for a step graph; else a :class:`ModelError` naming the model and what was expected."""
-    shape = list(first.shape or [])
-    expected = f"float32 (1, {hop})" if hop is not None else "float32 (1, samples) with a dynamic length axis"
-    where = f"from_onnx({name!r}): {path.name}'s input {first.name!r} is {first.type} {shape}; the adapter feeds"
-    if first.type != "tensor(float)":
-        raise ModelError(f"{where} {expected}: export the graph with float32 input")
-    if len(shape) != 2:
-        raise ModelError(f"{where} {expected} (two dimensions)")
-    length = shape[-1]
-    if hop is None and isinstance(length, int):
-        raise ModelError(
-            f"{where} {expected} (whole files): export with a dynamic axis (torch.onnx.export(..., "
-            f"dynamic_axes={{{first.name!r}: {{1: 'n'}}}})), or give hop={length} if it is a causal step graph"
-        )
-    if hop is not None and isinstance(length, int) and length != hop:
-        raise ModelError(f"{where} {expected}: give hop={length}, the graph's block length")
-
-
 def from_function(
     fn: Callable[[np.ndarray], np.ndarray],
     sample_rate: int,
@@ -329,13 +310,7 @@ def from_torch(
             f"from_torch({name!r}): hop={hop} declares a causal module, which needs a "
             "step(block (1, hop), state) -> (out, state) method"
         )
-    tensors = (*module.parameters(), *module.buffers())
-    odd = sorted({str(t.dtype) for t in tensors if t.is_floating_point() and t.dtype != torch.float32})
-    if odd:
-        raise ModelError(
-            f"from_torch({name!r}): the module holds {', '.join(odd)} tensors; the adapter feeds float32 audio "
-            "(1, samples) to a float32 module: call module.float() first"
-        )
+    check_torch_module(module, name)
     params = sum(p.numel() for p in module.parameters())
     c = user_card(
         name,
@@ -379,7 +354,7 @@ def from_onnx(
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    _check_onnx_input(session.get_inputs()[0], name, path, hop)
+    check_onnx_input(session.get_inputs()[0], name, path, hop)
     c = user_card(
         name,
         sample_rate,
