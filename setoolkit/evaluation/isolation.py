@@ -35,7 +35,7 @@ class TaskTimeoutError(SetoolkitError, TimeoutError):
     """A task ran past its time limit (``evaluate(..., task_timeout=)``, ``--task-timeout``) and was stopped."""
 
 
-class _Expired(BaseException):
+class Expired(BaseException):
     """Raised inside the task when its time is up (a BaseException: a model's ``except Exception`` does not eat
     it); :class:`time_limit` turns it into :class:`TaskTimeoutError`."""
 
@@ -89,12 +89,12 @@ class time_limit:  # noqa: N801 -- used as a context manager, like contextlib's
 
     def _expire(self, signum=None, frame=None) -> None:
         if self._active:
-            raise _Expired
+            raise Expired
 
     def _inject(self) -> None:
         with self._lock:
             if self._active:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(_Expired))
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), ctypes.py_object(Expired))
 
     def _stuck(self) -> None:
         if self._active and self.on_stuck is not None:
@@ -129,7 +129,7 @@ class time_limit:  # noqa: N801 -- used as a context manager, like contextlib's
             signal.signal(signal.SIGALRM, self._old)
         elif kind is None:  # set just before the block ended and not delivered yet: withdrawn
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread), None)
-        if kind is not None and issubclass(kind, _Expired):
+        if kind is not None and issubclass(kind, Expired):
             raise TaskTimeoutError(
                 f"{self.what}: did not finish within {self.seconds:g} s (task timeout); stopped"
             ) from None

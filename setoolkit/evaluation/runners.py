@@ -28,7 +28,7 @@ from types import FrameType
 from ..errors import SetoolkitError
 from ..model_specs import EntryPointWarning
 from ..registry import CARDS
-from .isolation import THREAD_ENV, TaskTimeoutError, restored_state, time_limit
+from .isolation import THREAD_ENV, Expired, TaskTimeoutError, restored_state, time_limit
 from .task import Task
 
 #: Seconds a worker has to unwind its task after SIGTERM before it is killed.
@@ -121,6 +121,8 @@ def call_task(
             row = task_fn(task, **kwargs)
     except _Stop as stop:
         os._exit(128 + stop.args[0])
+    except Expired:  # the alarm fired as the block was ending, past time_limit's own handling
+        raise TaskTimeoutError(f"{what}: did not finish within {timeout:g} s (task timeout); stopped") from None
     finally:
         _IN_TASK = False
     return row, [(w.category.__name__, str(w.message)) for w in caught]
