@@ -63,7 +63,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..errors import Interrupted, OutputError, SetoolkitError
+from ..metrics import registry as metric_registry
 from ..metrics.scoring import DEFAULT_METRICS, cpu_count
+from ..model_refs import MODELS_CSV, model_table
+from ..model_refs import resolve as resolve_refs
 from ..output_plan import ensure_writable_dir
 from ..registry import missing_extras, runnable_models
 from .isolation import TaskTimeoutError, restored_state
@@ -78,7 +81,7 @@ from .runners import (
     raise_on_signals,
     unguarded_main_line,
 )
-from .sets import make_tasks, resolve_models, split_unbuildable
+from .sets import make_tasks
 from .store import (
     REQUIRED,
     EvaluationTable,
@@ -138,12 +141,15 @@ def _reissue(warned: dict) -> None:
         warnings.warn(f"{t.dataset}/{t.file} ({t.model}): {message}{more}", cat, stacklevel=3)
 
 
-def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: Path) -> Path | None:
-    """scores.csv, scores.parquet and failures.csv (or none, a stale one removed), each written atomically."""
+def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: Path, refs=()) -> Path | None:
+    """scores.csv, scores.parquet, models.csv (the card facts of each model: :func:`model_table`) and failures.csv
+    (or none, a stale one removed), each written atomically."""
     kept = f"the rows stay in the store {store_dir / 'rows'}: free space and rerun (nothing is recomputed)"
     writes = []
     if len(table):
         writes.append((out_dir / "scores.csv", lambda p: table.to_csv(p, index=False)))
+        cards = model_table(refs)
+        writes.append((out_dir / MODELS_CSV, lambda p: cards.to_csv(p, index=False)))
         if not missing_extras(["parquet"]):  # scores.parquet needs pyarrow (setoolkit[parquet])
             writes.append((out_dir / "scores.parquet", lambda p: table.to_parquet(p, index=False)))
     fpath = out_dir / "failures.csv"
@@ -181,7 +187,9 @@ def evaluate(
     Incremental: ``store`` (default ``out_dir``) holds the rows (``rows/``) and the enhanced audio
     (``audio/``) by content key; tasks whose row is there (and verifies) are reused, the others computed. Point
     several runs (e.g. one report folder a day) at one store and each computes only what changed; concurrent runs
-    on one store are safe. ``workers``: local processes (default: all cores; 1 runs in this process);
+    on one store are safe. ``metrics``: metric names, columns or metric specs (``path/to/file.py:name``;
+    :mod:`setoolkit.metrics.registry`), checked before any work; ``use_dnsmos`` adds DNSMOS and DistillMOS (where
+    installed) to them. ``workers``: local processes (default: all cores; 1 runs in this process);
     ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster;
     ``task_timeout``: seconds one task (load, enhance, score) may take; one that runs longer is stopped and kept as a
     failure naming the model and file (:class:`~.isolation.TaskTimeoutError`), and the run goes on (default: none).
@@ -210,6 +218,7 @@ def evaluate(
     """
     check_not_bootstrapping()
     t0 = time.perf_counter()
+    metrics = metric_registry.resolve(metrics, use_dnsmos=use_dnsmos)  # an unknown name: one error, before any work
     out_dir = Path(out_dir)
     store_dir = Path(store) if store is not None else out_dir
     for folder in (out_dir, store_dir, store_dir / "rows"):
@@ -218,12 +227,13 @@ def evaluate(
         sweep_temporaries(folder)
     check_timeout(task_timeout)
     names, not_here = (list(models), {}) if models else runnable_models()
-    with restored_state():  # a spec's build() here (to key it) must not move the run's relative paths
-        names, broken_specs = split_unbuildable(resolve_models(names), mirror=mirror)
-        not_here.update(broken_specs)
-        store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
+    with restored_state():  # a spec's build() here (to name and key it) must not move the run's relative paths
+        refs, broken_specs = resolve_refs(names, mirror=mirror)
+    not_here.update(broken_specs)
+    store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
+    with restored_state():
         tasks = make_tasks(
-            names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos
+            refs, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos
         )
     t1 = time.perf_counter()
     done = store_rows.done()
@@ -270,7 +280,7 @@ def evaluate(
                 getattr(t, attr) or (t.noisy if attr == "output" else None)
                 for t in (here[k] for k in zip(table["dataset"], table["model"], table["file"]))
             ]
-    fpath = _save_tables(out_dir, table, failed, store_dir)
+    fpath = _save_tables(out_dir, table, failed, store_dir, refs)
     stages["lookup"] += time.perf_counter() - t2
     stats = RunStats(
         len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath, not_built=broken_specs

@@ -1,22 +1,30 @@
 """Content keys: the hash of everything a row depends on (inputs, weights, code, library versions, metric set),
-so a row computed from anything else is never reused."""
+so a row computed from anything else is never reused.
+
+A row's metric part covers only the metrics that row carries (the intrusive ones on paired sets, the non-intrusive
+ones on rows that are not oracles), and for each only its own record's libraries, weights files and code
+(:func:`metric_fingerprint`): a new release of one metric's library, or new weights, recomputes exactly the rows
+that carry that metric."""
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import os
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .. import assets
-from ..model_specs import is_spec, load_spec, parse_spec, spec_fingerprint
-from ..registry import CARDS, get_card, missing_extras
-from .task import NOISY, ORACLES
+from ..metrics import registry as metric_registry
+from ..model_refs import NOISY, ORACLES, absolute_spec
+from ..model_specs import spec_fingerprint
+from ..registry import get_card, names_a_spec
 
-#: Libraries whose version can change a row's numbers (absent ones count as "absent").
+#: Libraries whose version can change a model's output (absent ones count as "absent"). Each metric's own
+#: libraries are named in its record (:attr:`setoolkit.metrics.Metric.libraries`) and key only its rows:
+#: :func:`metric_libraries`.
 LIBRARIES = (
     "numpy",
     "scipy",
@@ -27,9 +35,6 @@ LIBRARIES = (
     "tensorflow-cpu",
     "keras",
     "ai-edge-litert",
-    "pesq",
-    "pystoi",
-    "fast-bss-eval",
     "pyrnnoise",
 )
 #: Modules left out of code hashes: the card table changes with every description edit; a model's key
@@ -83,18 +88,51 @@ def code_hash(*modules: str) -> str:
     return h.hexdigest()
 
 
-@lru_cache(maxsize=1)
-def library_versions() -> str:
-    """``name==version`` of every library in :data:`LIBRARIES` (read from package metadata, not imported)."""
-    from importlib.metadata import PackageNotFoundError, version
+@cache
+def library_version(name: str) -> str:
+    """The installed version of distribution ``name`` (package metadata, nothing imported), or ``"absent"``."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
 
-    def v(name):
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "absent"
 
-    return ",".join(f"{n}=={v(n)}" for n in LIBRARIES)
+def library_versions(names: Sequence[str] = LIBRARIES) -> str:
+    """``name==version`` of every library in ``names`` (default :data:`LIBRARIES`)."""
+    return ",".join(f"{n}=={library_version(n)}" for n in names)
+
+
+def metric_libraries(metrics: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """``{metric: the libraries its record names}`` for ``metrics`` (default: every registered metric)."""
+    records = metric_registry.registered() if metrics is None else [m for _, m, _ in metric_registry.plan(metrics)]
+    return {m.name: m.libraries for m in records}
+
+
+def _weights_hash(ref: str, mirror=None) -> str:
+    """A metric's weights entry: an asset's registered sha256 (verified when it is fetched), or a file's."""
+    asset = assets.registry().get(ref)
+    if asset is not None:
+        return asset.sha256
+    path = metric_registry.weight_file(ref, mirror)
+    return file_hash(path) if path is not None else "absent"
+
+
+def metric_fingerprint(name: str, mirror=None) -> str:
+    """Hash of what one metric's numbers depend on: its name and columns, the code of its module (a spec: the
+    bytes of its file), the versions of its record's libraries and the hashes of its weights files."""
+    key = metric_registry.key_of(name)
+    m = metric_registry.get(key)
+    module = getattr(m.compute, "__module__", "") or ""
+    spec = metric_registry.spec_file(key) if key != m.name else None
+    return digest(
+        key,
+        m.columns,
+        m.intrusive,
+        m.rate if not callable(m.rate) else getattr(m.rate, "__qualname__", "rate"),
+        file_hash(spec) if spec is not None else (code_hash(module) if module.startswith("setoolkit.") else module),
+        library_versions(m.libraries),
+        tuple(_weights_hash(w, mirror) for w in m.weights),
+    )
 
 
 def file_hash(path: str | os.PathLike | None) -> str:
@@ -107,14 +145,15 @@ def model_fingerprint(name: str, mirror=None) -> str:
     hyper-parameters, weight names), the sha256 of each weights file as found now (looked up on every call: a file
     replaced
     in a running session is seen), and the code of its builder module. A user model spec (``file.py:build``,
-    ``pkg.mod:build``) is keyed by :func:`setoolkit.model_specs.spec_fingerprint` (its file's bytes and the
-    weights files it names), so editing the spec file recomputes exactly its rows."""
+    ``pkg.mod:build``) is keyed by :func:`setoolkit.model_specs.spec_fingerprint` (its file's bytes, the user
+    modules it imports, the files its build opens and the weights files it names), so editing the spec file, a
+    helper module beside it or an undeclared checkpoint recomputes exactly its rows."""
     if name == NOISY:
         return NOISY
     if name in ORACLES:
         return digest(name, code_hash("setoolkit.models.oracle"), library_versions())
-    if name not in CARDS and is_spec(name):
-        return digest("spec", _spec_fingerprint(name), library_versions())
+    if names_a_spec(name):
+        return digest("spec", spec_fingerprint(absolute_spec(name), mirror=mirror), library_versions())
     card = get_card(name)
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
     module = getattr(card.builder, "__module__", "") or ""
@@ -133,58 +172,35 @@ def model_fingerprint(name: str, mirror=None) -> str:
     )
 
 
-#: spec -> (files it depends on, their stamps, fingerprint): a run builds each spec's model once to key it, and
-#: again only when its file or weights change.
-_SPECS: dict[str, tuple[list[str], tuple, str]] = {}
-
-
-def _stamps(files: Sequence[str]) -> tuple:
-    out: list[tuple] = []
-    for f in files:
-        try:
-            st = os.stat(f)
-            out.append((f, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-        except OSError:
-            out.append((f, None))
-    return tuple(out)
-
-
-def _spec_fingerprint(spec: str) -> str:
-    """:func:`setoolkit.model_specs.spec_fingerprint`, memoised on the stamps (size, mtime, ctime) of the spec's
-    file (or module file) and of the weights files its model names."""
-    cached = _SPECS.get(spec)
-    if cached is not None and _stamps(cached[0]) == cached[1]:
-        return cached[2]
-    kind, target, _ = parse_spec(spec)
-    if kind == "file":
-        files = [str(Path(target).expanduser().resolve())]
-    else:
-        found = importlib.util.find_spec(target)
-        files = [found.origin] if found is not None and found.origin and Path(found.origin).is_file() else []
-    stamps = _stamps(files)
-    model = load_spec(spec)
-    files += [str(w) for w in getattr(model, "weights_files", ()) or ()]
-    fp = spec_fingerprint(spec, model)
-    _SPECS[spec] = (files, stamps + _stamps(files[len(stamps) :]), fp)
-    return fp
-
-
-def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
-    """Hash of the metric set and of the code that reads, aligns and scores (this module and its imports)."""
+def metrics_fingerprint(
+    metrics: Sequence[str], use_dnsmos: bool, *, intrusive: bool = True, non_intrusive: bool = True, mirror=None
+) -> str:
+    """Hash of the metrics a row carries (``metrics`` with the ``use_dnsmos`` alias applied, the intrusive ones
+    only when ``intrusive``, the others only when ``non_intrusive``), each by :func:`metric_fingerprint`, and of
+    the code that reads, aligns and scores (the task module and its imports, base libraries)."""
+    names = metric_registry.resolve(metrics, use_dnsmos=use_dnsmos)
+    carried = [
+        (cols, metric_fingerprint(key, mirror))
+        for key, m, cols in metric_registry.plan(names)
+        if (intrusive if m.intrusive else non_intrusive)
+    ]
     return digest(
-        tuple(metrics),
-        use_dnsmos,
-        not missing_extras(["learned-mos"]),
-        code_hash("setoolkit.evaluation.task", "setoolkit.metrics.dnsmos", "setoolkit.metrics.learned"),
-        library_versions(),
+        tuple(carried),
+        code_hash("setoolkit.evaluation.task"),
+        library_versions(("numpy", "scipy", "soxr", "soundfile")),
     )
 
 
 def task_content(model: str, noisy, clean, *, metrics: Sequence[str], use_dnsmos: bool, mirror=None) -> str:
-    """The content part of a row's key: input and reference sha256, model fingerprint, metric fingerprint."""
+    """The content part of a row's key: input and reference sha256, model fingerprint, and the fingerprint of the
+    metrics this row carries (the intrusive ones only with a clean file, the non-intrusive ones only for rows
+    that are not oracles)."""
+    mirror = str(mirror) if mirror else None
     return digest(
         file_hash(noisy),
         file_hash(clean),
-        model_fingerprint(model, str(mirror) if mirror else None),
-        metrics_fingerprint(metrics, use_dnsmos),
+        model_fingerprint(model, mirror),
+        metrics_fingerprint(
+            metrics, use_dnsmos, intrusive=clean is not None, non_intrusive=model not in ORACLES, mirror=mirror
+        ),
     )

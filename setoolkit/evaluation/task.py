@@ -4,7 +4,6 @@ enhances and scores it (:func:`run_task`), one row per task."""
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,23 +12,22 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import read, resample, to_mono, write
-from ..metrics import dnsmos
-from ..metrics import learned as quality_models
+from ..metrics import registry as metric_registry
 from ..metrics.scoring import DEFAULT_METRICS, score_pair
-from ..model_specs import is_spec, parse_spec
-from ..models.oracle import KINDS, oracle_enhance
-from ..registry import load, missing_extras
+from ..model_refs import NOISY, ORACLES, load
+from ..model_specs import is_spec
+from ..models.oracle import oracle_enhance
 from .profile import Profile
 
-NOISY = "noisy"
-#: The oracle-mask rows of paired sets (:mod:`setoolkit.models.oracle`): not models, the ceiling of each leaderboard.
-ORACLES = tuple(f"oracle-{k}" for k in KINDS)
+__all__ = ["NOISY", "ORACLES", "STAGES", "Task", "run_task"]
 
 
 @dataclass(frozen=True)
 class Task:
     """One unit of work: enhance ``noisy`` with ``model`` (or take it as is for ``"noisy"``) and score it.
 
+    ``model`` is the display name (the table's ``model`` column, :class:`~setoolkit.model_refs.ModelRef`'s
+    ``name``); ``source`` what builds it (a zoo name, or a spec with its absolute path; default ``model``);
     ``content`` is the hash of what the row depends on besides the names (inputs, weights, code, metric
     set; see :func:`task_content`); ``file`` is the input's key in its set (the table's ``file`` column: its
     name, or its path relative to the set's ``noisy/`` folder; default the file name); :attr:`key` names the
@@ -43,10 +41,13 @@ class Task:
     output: str | None
     content: str = ""
     file: str = ""
+    source: str = ""
 
     def __post_init__(self) -> None:
         if not self.file:
             object.__setattr__(self, "file", Path(self.noisy).name)
+        if not self.source:
+            object.__setattr__(self, "source", self.model)
 
     @property
     def key(self) -> str:
@@ -60,38 +61,28 @@ _MODELS: dict = {}
 STAGES = "_stages"
 
 
-def _files_stamp(files: Sequence[str | Path]) -> tuple:
-    """(path, size, mtime, ctime) of each file: changes when any of them is rewritten."""
-    out: list[tuple] = []
-    for f in files:
-        try:
-            st = os.stat(f)
-            out.append((str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-        except OSError:
-            out.append((str(f), None))
-    return tuple(out)
-
-
-def _model(name: str, mirror=None):
-    """The loaded model ``name``, once per process; a model spec whose file or weights files changed since it was
-    built (a spec edited between two runs of one session) is built again."""
-    cached = _MODELS.get(name)
-    if cached is not None and _files_stamp(cached[1]) == cached[2]:
-        return cached[0]
-    model = load(name, mirror=mirror)
-    files = list(getattr(model, "weights_files", ()) or ())
-    if is_spec(name) and parse_spec(name)[0] == "file":
-        files.append(parse_spec(name)[1])
-    _MODELS[name] = (model, files, _files_stamp(files))
-    return model
+def _model(source: str, mirror=None):
+    """The loaded model ``source`` (a zoo name, or an absolute spec), once per process; a model spec whose files
+    changed since it was built (a spec or its helper edited between two runs of one session) is built again
+    (:func:`setoolkit.model_specs.built_spec`)."""
+    if is_spec(source) and source not in _MODELS:
+        return load(source, mirror=mirror)
+    if source not in _MODELS:
+        _MODELS[source] = load(source, mirror=mirror)
+    return _MODELS[source]
 
 
 def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True, mirror=None) -> dict:
     """Enhance and score one file; returns its row (plain dict, JSON-serialisable) with the seconds each
-    stage took under :data:`STAGES` (``load`` once per process and model, ``read``, ``enhance``, ``write``,
-    ``align``, one per metric, ``dnsmos`` and ``distillmos`` (not for the oracle rows: their non-intrusive MOS
-    would rank no system and cost a tenth of the job); and ``cpu``, the process CPU time of the whole task, which a
-    busy machine does not inflate as it does the wall-clock stages)."""
+    stage took under :data:`STAGES` (``load`` once per process and model or metric, ``read``, ``enhance``,
+    ``write``, ``align``, one per metric (its name: ``pesq_wb``, ``composite``, ``dnsmos``, ``distillmos``...);
+    and ``cpu``, the process CPU time of the whole task, which a busy machine does not inflate as it does the
+    wall-clock stages).
+
+    ``metrics``: names, columns or metric specs (:mod:`setoolkit.metrics.registry`); ``use_dnsmos`` adds DNSMOS and
+    DistillMOS (where installed). The intrusive metrics need the task's clean file; the non-intrusive ones are
+    not computed for the oracle rows (their MOS would rank no system and cost a tenth of the job)."""
+    metrics = metric_registry.resolve(metrics, use_dnsmos=use_dnsmos)
     profile = Profile()
     clock = profile.stage
     cpu0 = time.process_time()
@@ -111,7 +102,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
             y = np.stack([oracle_enhance(ref, ch, sr, task.model[len("oracle-") :]) for ch in audio])
         else:
             with clock("load"):
-                model = _model(task.model, mirror)
+                model = _model(task.source, mirror)
             t0 = time.perf_counter()
             y = model.enhance(audio, sr, name=task.noisy)
         seconds = time.perf_counter() - t0
@@ -133,19 +124,18 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         "output_path": task.output if task.output else task.noisy,
     }
     mono = to_mono(y)[0]
-    if ref is not None:
-        scores = score_pair(ref, mono, sr, metrics=metrics, name=task.noisy, reference=str(task.clean), clock=clock)
-        row.update({m: scores[m] for m in metrics})
-        lag = scores["lag"]
-        row["lag"] = lag
-    if use_dnsmos and task.model not in ORACLES:  # an oracle is a ceiling of the intrusive metrics, not a system
-        with clock("load"):
-            dnsmos.warm_up(mirror=mirror)
-        with clock("dnsmos"):
-            row.update(dnsmos.dnsmos(mono, sr, mirror=mirror))
-        if not missing_extras(["learned-mos"]):  # DistillMOS needs setoolkit[learned-mos]; the core skips it
-            with clock("distillmos"):
-                row["distillmos"] = quality_models.distillmos(mono, sr)
+    scores = score_pair(
+        ref,
+        mono,
+        sr,
+        metrics=metrics,
+        name=task.noisy,
+        reference=str(task.clean),
+        clock=clock,
+        mirror=mirror,
+        non_intrusive=task.model not in ORACLES,  # an oracle is a ceiling of the intrusive metrics, not a system
+    )
+    row.update(scores)
     row = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
     row[STAGES] = {**profile.seconds, "cpu": time.process_time() - cpu0}
     return row

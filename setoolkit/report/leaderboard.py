@@ -7,12 +7,13 @@ import html
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..evaluation import NOISY
-from ..evaluation.paired import leader_ties, versus_best
+from ..evaluation.paired import NOT_COMPARED, TOO_FEW, leader_ties, smallest_p, versus_best
 from ..metrics import catalog
 from ..registry import CARDS
 from ..studies.published import published_vs_measured
@@ -72,14 +73,24 @@ def short_model_names(table):
     return table.assign(model=table["model"].map(lambda m: short.get(m, m)))
 
 
-def model_info(models: Sequence[str]):
+def model_info(models: Sequence[str], cards=None):
     """Model-card facts per model: ``model, family, latency_ms, params_M, file_MB, latency_class,
-    size_class`` (NaN where a card does not state it; unknown names get family ``other``)."""
+    size_class`` (NaN where a card does not state it; unknown names get family ``other``).
+
+    ``cards``: the run's ``models.csv`` (:func:`setoolkit.model_refs.model_table`), which holds the facts of models
+    in no registry (a user's model: its parameters and latency); registry cards are read from the registry."""
     import pandas as pd
 
+    user = {}
+    if cards is not None and len(cards):
+        for r in cards.to_dict("records"):
+            if r["model"] not in CARDS:
+                user[r["model"]] = _UserFacts(
+                    str(r.get("family") or "user"), _num(r.get("latency_ms")), _num(r.get("params"))
+                )
     rows = []
     for m in models:
-        c = CARDS.get(m)
+        c = CARDS.get(m) or user.get(m)
         fb = c.file_bytes if c else None
         rows.append(
             {
@@ -97,23 +108,42 @@ def model_info(models: Sequence[str]):
     )
 
 
+@dataclass(frozen=True)
+class _UserFacts:
+    """The card facts ``models.csv`` keeps of a model in no registry."""
+
+    family: str
+    latency_ms: float | None
+    params: float | None
+    file_bytes: None = None
+
+
+def _num(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
 #: Beside an RTF measured while the machine was busy (timing.csv ``busy``): the number is an upper bound.
 BUSY_MARK = "†"
 
 
 def read_speed(folder: str | os.PathLike) -> dict:
-    """``timing``, ``variants``, ``profile`` DataFrames from the timing pass's CSV files in ``folder``
+    """``timing``, ``variants``, ``profile`` DataFrames from the timing pass's CSV files in ``folder`` and ``models``
+    (the evaluation's ``models.csv``)
     (``None`` for each file that is not there)."""
     import pandas as pd
 
     out = {}
-    for name in ("timing", "variants", "profile"):
+    for name in ("timing", "variants", "profile", "models"):
         p = Path(folder) / f"{name}.csv"
         out[name] = pd.read_csv(p) if p.exists() else None
     return out
 
 
-def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None):
+def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None, cards=None):
     """One dataset's leaderboard from :func:`setoolkit.evaluation.summarize`: one row per model, sorted by the
     primary metric (best first), the noisy input last.
 
@@ -125,9 +155,13 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
     different from the leader on the primary metric over the same files (paired Wilcoxon signed-rank,
     Holm-corrected across the models of this leaderboard, p >= 0.05; ``p_holm`` and ``vs_leader``, the mean
     paired difference, beside it); without ``table``, the model's 95% CI of the mean overlaps the leader's.
+    ``status`` (paired only): :func:`~setoolkit.evaluation.paired.leader_ties`'s verdict, ``"not compared"`` when
+    the model shares no file with the leader (never tied) and ``"too few files"`` when 5 pairs or fewer cannot
+    separate anything; ``n_paired``: the pairs behind it. Better is the primary metric's catalogue direction.
     ``in_domain``: the model's card says it was trained on this set's corpus. Runtime variants listed in
     ``variants`` (model != representative) are left out: they are shown under their representative.
-    ``attrs``: ``dataset, primary, metrics, deltas, paired`` (whether ``tied`` is the paired test).
+    ``attrs``: ``dataset, primary, metrics, deltas, paired`` (whether ``tied`` is the paired test). ``cards``: the
+    run's ``models.csv`` (facts of user models, see :func:`model_info`).
     """
     import pandas as pd
 
@@ -147,7 +181,7 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
         hidden = set(variants.loc[variants["model"] != variants["representative"], "model"])
         s = s[~s["model"].isin(hidden)]
     keep = ["model", "n"] + [c for m in metrics + deltas for c in (m, f"{m}_lo", f"{m}_hi") if c in s.columns]
-    board = s[keep].merge(model_info(list(s["model"])), on="model", how="left")
+    board = s[keep].merge(model_info(list(s["model"]), cards), on="model", how="left")
     if timing is not None and len(timing):
         t = timing.drop_duplicates("model", keep="last").set_index("model")
         for col in ("rtf", "hop_ms", "hop_p95_ms"):
@@ -159,19 +193,22 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
         board["rtf"], board["hop_ms"], board["hop_p95_ms"] = np.nan, np.nan, np.nan
         board["rtf_busy"] = False
     ref = board["model"].map(is_reference)
-    enhanced = board[~ref].sort_values(primary, ascending=False, na_position="last")
-    oracles = board[ref & (board["model"] != NOISY)].sort_values(primary, ascending=False, na_position="last")
+    down = catalog.higher_is_better(primary)
+    enhanced = board[~ref].sort_values(primary, ascending=not down, na_position="last")
+    oracles = board[ref & (board["model"] != NOISY)].sort_values(primary, ascending=not down, na_position="last")
     board = pd.concat([enhanced, oracles, board[board["model"] == NOISY]], ignore_index=True)
     board.insert(0, "rank", [i + 1 if not is_reference(m) else np.nan for i, m in enumerate(board["model"])])
     board["tied"] = False
-    board["p_holm"], board["vs_leader"] = np.nan, np.nan
+    board["p_holm"], board["vs_leader"], board["n_paired"] = np.nan, np.nan, np.nan
+    board["status"] = ""
     paired = table is not None and len(enhanced) > 1 and primary in table.columns
     if paired:
-        ties = leader_ties(table, dataset, primary, catalog.higher_is_better(primary)).set_index("model")
+        ties = leader_ties(table, dataset, primary).set_index("model")
         others = ~board["model"].map(is_reference) & (board.index > 0) & board["model"].isin(ties.index)
-        board.loc[others, "tied"] = board.loc[others, "model"].map(ties["tied"]).astype(bool)
-        board.loc[others, "p_holm"] = board.loc[others, "model"].map(ties["p_holm"])
-        board.loc[others, "vs_leader"] = board.loc[others, "model"].map(ties["difference"])
+        for col, src in (("tied", "tied"), ("p_holm", "p_holm"), ("vs_leader", "difference"), ("n_paired", "n")):
+            board.loc[others, col] = board.loc[others, "model"].map(ties[src])
+        board.loc[others, "status"] = board.loc[others, "model"].map(ties["status"])
+        board["tied"] = board["tied"].astype(bool)
     elif len(enhanced) and f"{primary}_lo" in board.columns:
         lead_lo = board.loc[0, f"{primary}_lo"]
         his = board[f"{primary}_hi"].to_numpy(dtype=float)
@@ -196,10 +233,14 @@ def user_model_sentences(table, board) -> list[str]:
     if table is None or primary not in table.columns:
         return []
     return [
-        versus_best(table, dataset, primary, m, catalog.higher_is_better(primary))
+        versus_best(table, dataset, primary, m)
         for m in mine
         if table[(table["dataset"] == dataset) & (table["model"] == m)][primary].notna().any()
     ]
+
+
+def _names(models: list[str]) -> str:
+    return models[0] if len(models) == 1 else ", ".join(models[:-1]) + " and " + models[-1]
 
 
 def fmt_num(v, digits: int = 2) -> str:
@@ -231,8 +272,18 @@ def headline(board) -> str:
     if dcol in enh.columns and np.isfinite(lead[dcol]):
         text += f" ({lead[dcol]:+.{d}f} over the noisy input)"
     tied = enh[enh["tied"]]
+    status = enh["status"] if "status" in enh else enh["model"].map(lambda _: "")
+    apart = list(enh.loc[status == NOT_COMPARED, "model"])
+    few = status.iloc[1:].eq(TOO_FEW)
     if not np.isfinite(lo):
         text += "; too few files for a confidence interval, so the order is not evidence"
+    elif len(few) and few.all():
+        m = int(np.nanmax(enh["n_paired"].to_numpy(float)))
+        text += (
+            f"; {m} common file{'s are' if m != 1 else ' is'} too few to separate any two models (the smallest "
+            f"possible exact Wilcoxon p over {m} files is {smallest_p(m):.3g}, above 0.05), so the order is not "
+            "evidence"
+        )
     elif len(tied):
         names = ", ".join(tied["model"].head(4)) + (f" and {len(tied) - 4} more" if len(tied) > 4 else "")
         how = (
@@ -251,18 +302,23 @@ def headline(board) -> str:
                 f"; the smallest of them is {small['model']} ({small['params_M']:.2f} M parameters, "
                 f"{fmt_num(small['latency_ms'], 0)} ms latency)"
             )
-    elif len(enh) > 1:
+    elif len(enh) > 1 + len(apart):
         text += (
             ", significantly ahead of every other model (paired Wilcoxon, Holm-corrected)"
             if board.attrs.get("paired")
             else ", clearly ahead: no other model's 95% CI reaches the leader's"
         )
+    if apart:
+        text += (
+            f"; {_names(apart)} {'was' if len(apart) == 1 else 'were'} not compared with it (no common file), so "
+            "not ranked against it"
+        )
     return text + "."
 
 
 def best_by_group(board, by: str | Sequence[str]):
-    """The best model (highest primary metric) in each group of ``by`` (``family``, ``latency_class``,
-    ``size_class``, or a list of them): ``group..., best, <primary>, ci, runner_up, models``."""
+    """The best model (best primary metric, by its catalogue direction) in each group of ``by`` (``family``,
+    ``latency_class``, ``size_class``, or a list of them): ``group..., best, <primary>, ci, runner_up, models``."""
     import pandas as pd
 
     primary = board.attrs["primary"]
@@ -270,8 +326,9 @@ def best_by_group(board, by: str | Sequence[str]):
     enh = board[~board["model"].map(is_reference)]
     rows = []
     order = {"latency_class": [c for _, c in LATENCY_CLASSES], "size_class": [c for _, c in SIZE_CLASSES]}
+    down = catalog.higher_is_better(primary)
     for key, g in enh.groupby(keys, sort=False):
-        g = g.sort_values(primary, ascending=False)
+        g = g.sort_values(primary, ascending=not down)
         top = g.iloc[0]
         key = key if isinstance(key, tuple) else (key,)
         rows.append(
@@ -295,7 +352,7 @@ def best_by_group(board, by: str | Sequence[str]):
         out = (
             out.iloc[np.lexsort([*reversed([np.asarray(s) for s in sort_keys])])]
             if len(keys) > 1
-            else out.assign(_o=sort_keys[0]).sort_values(["_o", primary], ascending=[True, False]).drop(columns="_o")
+            else out.assign(_o=sort_keys[0]).sort_values(["_o", primary], ascending=[True, not down]).drop(columns="_o")
         )
     out.attrs.update(board.attrs)
     return out.reset_index(drop=True)
@@ -441,6 +498,9 @@ def board_display(board):
         "#": board["rank"].map(lambda r: "" if not np.isfinite(r) else f"{int(r)}"),
         "model": board["model"]
         + board["tied"].map(lambda t: " (tied)" if t else "")
+        + board.get("status", board["model"].map(lambda _: "")).map(
+            lambda st: " (not compared)" if st == NOT_COMPARED else ""
+        )
         + board.get("in_domain", board["tied"] & False).map(lambda t: " (in-domain)" if t else ""),
     }
     for m in board.attrs["metrics"] + board.attrs["deltas"]:
