@@ -416,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:  # SIGINT/SIGTERM during an evaluation: finished rows kept, 130/143
         print(f"setoolkit: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # Ctrl-C anywhere else (planning, a model's build, the report): no traceback
+        print("setoolkit: interrupted (SIGINT)", file=sys.stderr)
+        return 130
     except SetoolkitError as exc:
         print(f"setoolkit: error: {exc}", file=sys.stderr)
         return 2

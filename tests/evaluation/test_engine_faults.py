@@ -269,6 +269,28 @@ def test_cli_evaluate_stops_on_a_signal_keeping_rows(cli_set, tmp_path, sig, cod
     assert "Traceback" not in err and "InvalidStateError" not in err, err  # the pool's thread died loudly on 3.11
 
 
+def test_ctrl_c_while_a_model_is_built_is_one_line(tmp_path):
+    """SIGINT outside the task loop (here: a spec's build() in the parent, while the run is planned) is one line and
+    exit 130, not a KeyboardInterrupt traceback."""
+    marker = tmp_path / "building"
+    (tmp_path / "slow.py").write_text(
+        f"import time\nfrom pathlib import Path\n\n\ndef build():\n    Path({str(marker)!r}).touch()\n"
+        "    time.sleep(600)\n"
+    )
+    cmd = [sys.executable, "-m", "setoolkit", "evaluate", "--sets", "vbd16k", "--limit", "1", "--models"]
+    cmd += [f"{tmp_path / 'slow.py'}:build", "--no-dnsmos", "--workers", "1", "--out", str(tmp_path / "out"), "-q"]
+    with open(tmp_path / "log", "w") as f:
+        proc = subprocess.Popen(cmd, env=ENV, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=60)
+    err = (tmp_path / "log").read_text()
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert "setoolkit: interrupted (SIGINT)" in err
+
+
 def _script(toy: Path, mirror: Path, out: str) -> list[str]:
     script = toy / "guarded.py"
     script.write_text(
