@@ -58,6 +58,12 @@ def _models_arg(text: str | None) -> list[str] | None:
     return resolve_models(entries)
 
 
+def _timeout_arg(seconds: float | None) -> float | None:
+    if seconds is not None and not 0 < seconds < 1e9:
+        raise UsageError(f"--task-timeout {seconds:g}: seconds per task must be a positive number")
+    return seconds
+
+
 def _metrics_arg(text: str | None, *, use_dnsmos: bool = True) -> list[str] | None:
     """The ``--metrics`` list, checked before any work (every name a metric, a column of one, or a metric spec)."""
     from .metrics import registry as metric_registry
@@ -87,12 +93,6 @@ class _HelpFormatter(argparse.HelpFormatter):
         from .metrics import registry as metric_registry
 
         return text.replace("{metrics}", metric_registry.help_text().replace("%", "%%"))
-
-
-def _timeout_arg(seconds: float | None) -> float | None:
-    if seconds is not None and not 0 < seconds < 1e9:
-        raise UsageError(f"--task-timeout {seconds:g}: seconds per task must be a positive number")
-    return seconds
 
 
 def _limit_arg(limit: int | None) -> int | None:
@@ -358,9 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--scheduler", help="Dask scheduler address: run the tasks on that cluster")
         s.add_argument("--metrics", help="{metrics}; DNSMOS and DistillMOS are added unless --no-dnsmos)")
         s.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS and DistillMOS")
-        s.add_argument(
-            "--task-timeout", type=float, metavar="SECONDS", help="stop a task (one model on one file) after SECONDS"
-        )
+        s.add_argument("--task-timeout", type=float, metavar="S", help="stop a task (a model on a file) after S s")
         s.add_argument("-q", "--quiet", action="store_true")
 
     s = sub.add_parser(
@@ -418,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:  # SIGINT/SIGTERM during an evaluation: finished rows kept, 130/143
         print(f"setoolkit: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # Ctrl-C anywhere else (planning, a model's build, the report): no traceback
+        print("setoolkit: interrupted (SIGINT)", file=sys.stderr)
+        return 130
     except SetoolkitError as exc:
         print(f"setoolkit: error: {exc}", file=sys.stderr)
         return 2

@@ -269,6 +269,28 @@ def test_cli_evaluate_stops_on_a_signal_keeping_rows(cli_set, tmp_path, sig, cod
     assert "Traceback" not in err and "InvalidStateError" not in err, err  # the pool's thread died loudly on 3.11
 
 
+def test_ctrl_c_while_a_model_is_built_is_one_line(tmp_path):
+    """SIGINT outside the task loop (here: a spec's build() in the parent, while the run is planned) is one line and
+    exit 130, not a KeyboardInterrupt traceback."""
+    marker = tmp_path / "building"
+    (tmp_path / "slow.py").write_text(
+        f"import time\nfrom pathlib import Path\n\n\ndef build():\n    Path({str(marker)!r}).touch()\n"
+        "    time.sleep(600)\n"
+    )
+    cmd = [sys.executable, "-m", "setoolkit", "evaluate", "--sets", "vbd16k", "--limit", "1", "--models"]
+    cmd += [f"{tmp_path / 'slow.py'}:build", "--no-dnsmos", "--workers", "1", "--out", str(tmp_path / "out"), "-q"]
+    with open(tmp_path / "log", "w") as f:
+        proc = subprocess.Popen(cmd, env=ENV, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=60)
+    err = (tmp_path / "log").read_text()
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert "setoolkit: interrupted (SIGINT)" in err
+
+
 def _script(toy: Path, mirror: Path, out: str) -> list[str]:
     script = toy / "guarded.py"
     script.write_text(
@@ -448,8 +470,7 @@ def test_a_model_changing_global_state_leaves_other_tasks_and_the_runs_paths_alo
     err, dtype, threads = np.geterr(), torch.get_default_dtype(), torch.get_num_threads()
     with pytest.warns(UserWarning, match="2 of 6 tasks failed"):
         table = evaluate(["rude.py:build", "gtcrn"], ["set"], "run", workers=workers, **kw)
-    rude = f"{real_set / 'rude.py'}:build"
-    assert {f.model for f in table.stats.failed} == {rude}  # its own tasks: csig raises under its np.seterr
+    assert {f.model for f in table.stats.failed} == {"rude"}  # its own tasks: csig raises under its np.seterr
     assert table.stats.computed == 6 - 2 and set(table["model"]) == {"noisy", "gtcrn"}
     assert (real_set / "run" / "scores.csv").is_file() and not (real_set / "elsewhere" / "run").exists()
     assert os.getcwd() == str(real_set) and np.geterr() == err
@@ -477,7 +498,7 @@ def test_a_hung_model_is_stopped_by_the_task_timeout_and_the_run_goes_on(real_se
     (failure,) = table.stats.failed
     name = sorted((real_set / "set" / "noisy").glob("*.wav"))[0].name
     assert str(failure) == (
-        f"set/{name} ({hung}): TaskTimeoutError: model {hung!r} on set/{name}: did not finish within 20 s "
+        f"set/{name} (hung): TaskTimeoutError: model 'hung' on set/{name}: did not finish within 20 s "
         "(task timeout); stopped"
     )
     with pytest.raises(SetoolkitError, match=r"task_timeout=0: seconds per task must be a positive number"):
@@ -500,7 +521,7 @@ def test_a_model_stuck_where_no_exception_reaches_it_ends_its_worker_and_the_res
     )
     assert sorted(table["model"]) == ["noisy", "nsnet2"]
     (failure,) = table.stats.failed
-    assert failure.model == stuck and "TaskTimeoutError: " in failure.reason
+    assert failure.model == "stuck" and "TaskTimeoutError: " in failure.reason
     assert "did not finish within 20 s (task timeout) and did not stop" in failure.reason
 
 
