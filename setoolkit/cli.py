@@ -367,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     s.add_argument(
-        "--sets", help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k)"
+        "--sets",
+        help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k,talkers16k)",
     )
     s.add_argument("--reports", default="reports")
     s.add_argument("--figures", default="figures")
@@ -386,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder (rows/, audio/, scores.csv, scores.parquet)")
     add_eval_args(s)
     s.set_defaults(func=cmd_evaluate)
+
+    from .datasets.commands import add_parser as add_datasets_parser
+
+    add_datasets_parser(sub)
 
     s = sub.add_parser("report", help="write reports/DATE/report.{html,md} from an evaluation table")
     s.add_argument("--date", default="today")

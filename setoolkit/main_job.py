@@ -24,8 +24,9 @@ from .model_refs import resolve as resolve_refs
 from .registry import missing_extras, not_run_note, representatives, runnable_models
 from .report import build_report
 
-#: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, and real noisy recordings (DNSMOS only).
-DEFAULT_SETS = ("vbd16k", "vbd48k", "dns3_synthetic", "dns3_blind", "dns4_real48k")
+#: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, real noisy recordings (DNSMOS only), and the
+#: interfering-talker set built from a seed into the cache on first use (:mod:`setoolkit.datasets`).
+DEFAULT_SETS = ("vbd16k", "vbd48k", "dns3_synthetic", "dns3_blind", "dns4_real48k", "talkers16k")
 #: The main job scores what papers print and ViSQOL v3 on paired sets (DNSMOS and DistillMOS on every file);
 #: the oracle masks (IRM, PSM, cIRM) are the ceiling rows of the paired leaderboards.
 MAIN_JOB_METRICS = (*DEFAULT_METRICS, "visqol")

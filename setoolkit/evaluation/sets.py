@@ -3,6 +3,8 @@
 A set is one of
 
 * a **registry set** (``vbd16k``, ``dns3_blind``): the bare name, exactly as the registry spells it;
+* a **built set** (``talkers16k``): the name of a recipe of :mod:`setoolkit.datasets`, built from its default
+  seed into the cache on first use (:func:`setoolkit.datasets.built_set`) and read as a folder set;
 * a **folder**: ``DIR/noisy`` (+ optional ``DIR/clean``) or a folder of noisy files. Subfolders are mirrored:
   ``noisy/a/x.wav`` pairs with ``clean/a/x.*``, and the file's key (the table's ``file`` column) is its path
   relative to ``noisy/`` (``a/x.wav``). A clean twin is found by stem across the audio formats
@@ -32,6 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import assets
+from ..datasets import RECIPES, built_set
 from ..errors import SetoolkitError
 from ..metrics.scoring import DEFAULT_METRICS
 from ..model_refs import ModelRef
@@ -55,7 +58,7 @@ class SetError(SetoolkitError, ValueError):
 @dataclass(frozen=True)
 class SetSource:
     """One set of a run: its ``name`` (unique in the run; the table's ``dataset``), ``kind`` (``"registry"``,
-    ``"folder"`` or ``"list"``) and ``source`` (the registry name, or the absolute folder or list path)."""
+    ``"built"``, ``"folder"`` or ``"list"``) and ``source`` (the registry name, or the absolute folder or list path)."""
 
     name: str
     kind: str
@@ -101,6 +104,8 @@ def resolve_sets(datasets: Sequence[str | os.PathLike]) -> list[SetSource]:
                     f"{text}: using the registry set; a folder {text}/ is here too: write ./{text} "
                     f"to evaluate the folder (it is then labelled '{text}{LOCAL_LABEL}')"
                 )
+        elif text in RECIPES and not Path(text).exists():
+            kind, source, base = "built", text, text
         else:
             path = Path(text).expanduser()
             if path.is_dir():
@@ -112,12 +117,11 @@ def resolve_sets(datasets: Sequence[str | os.PathLike]) -> list[SetSource]:
                     f"{text}: not a folder, a pair list (.csv/.tsv with noisy,clean columns) or a registry set"
                 )
             else:
-                raise SetError(
-                    f"{text}: no such folder or pair list, and not a registry set (known: {', '.join(sorted(known))})"
-                )
+                names = ", ".join(sorted(known | set(RECIPES)))
+                raise SetError(f"{text}: no such folder or pair list, and not a registry set (known: {names})")
             if not base:
                 raise SetError(f"{text}: a set folder needs a name (not the file system root)")
-            if base in known:
+            if base in known or base in RECIPES:
                 base += LOCAL_LABEL
         if (kind, source) in given:
             warnings.warn(f"set {text!r} is listed twice ({given[kind, source]!r}, {text!r}): evaluated once")
@@ -262,6 +266,8 @@ def set_pairs(dataset: str | os.PathLike | SetSource, *, mirror=None) -> list[Se
     src = dataset if isinstance(dataset, SetSource) else resolve_sets([dataset])[0]
     if src.kind == "folder":
         return _folder_files(Path(src.source))
+    if src.kind == "built":
+        return _folder_files(built_set(src.source, mirror=mirror))
     if src.kind == "list":
         return _list_files(Path(src.source))
     names = [n for n in assets.registry() if n.startswith(f"data/{src.source}/")]
