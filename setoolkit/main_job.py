@@ -59,6 +59,7 @@ def run_comparison(
     store: str | Path | None = None,
     timing: bool = True,
     metrics: Sequence[str] | None = None,
+    task_timeout: float | None = None,
 ) -> Path:
     """Evaluate ``models`` (default: all available) on ``datasets`` into ``reports_dir/YYYY-MM-DD`` and write
     the daily report there. Returns that folder. ``metrics``: names, columns or metric specs (default
@@ -100,9 +101,10 @@ def run_comparison(
         progress=progress,
         return_stats=True,
         store=store,
+        task_timeout=task_timeout,
     )
     wall = time.perf_counter() - t0
-    stats.models_without_weights = not_here
+    stats.models_without_weights = {**not_here, **stats.models_without_weights}  # + the specs not built
     prof.add("plan", stats.stages.pop("plan", 0.0))
     prof.add("evaluate", wall)
     cpu = stats.stages.pop("cpu", None)
@@ -163,4 +165,9 @@ def run_comparison(
     print(f"{stats}\nprofile (seconds; 'evaluate: ...' summed over worker processes):\n{prof}")
     if failures:
         raise SetoolkitError(f"runtime variant parity failed (report written to {out}): " + "; ".join(failures))
+    if stats.not_built:
+        raise SetoolkitError(
+            f"requested model(s) could not be built (report written to {out}): "
+            + "; ".join(f"{name}: {reason}" for name, reason in stats.not_built.items())
+        )
     return out
