@@ -229,8 +229,9 @@ def evaluate(
     names, not_here = (list(models), {}) if models else runnable_models()
     with restored_state():  # a spec's build() here (to name and key it) must not move the run's relative paths
         refs, broken_specs = resolve_refs(names, mirror=mirror)
-        not_here.update(broken_specs)
-        store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
+    not_here.update(broken_specs)
+    store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
+    with restored_state():  # the sets are found from the run's own working folder
         tasks = make_tasks(
             refs, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos
         )
