@@ -1,10 +1,12 @@
 """The paper-metrics section: per paired set the columns SE papers print (mean and 95% CI, oracle rows as the
-ceiling), then what each model's paper publishes beside setoolkit's measurement (``published_vs_measured.csv``)."""
+ceiling) and how the metrics agree on the order of the models (Spearman across models, :mod:`..agreement_table`),
+then what each model's paper publishes beside setoolkit's measurement (``published_vs_measured.csv``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..agreement_table import agreement_html
 from ..leaderboard import html_table, paper_table, published_table
 from .base import ReportContext, Section
 
@@ -12,29 +14,35 @@ from .base import ReportContext, Section
 @dataclass
 class PapersView:
     """``tables``: ``(dataset, HTML table)`` per set with paper metrics; ``published``: the published-vs-measured
-    HTML table ("" without published numbers) and its ``caveats`` (``(set, caveat)``)."""
+    HTML table ("" without published numbers) and its ``caveats`` (``(set, caveat)``); ``agreement``: per set
+    ``(HTML matrix, models ranked)`` of the metrics' system-level agreement."""
 
     tables: list[tuple[str, str]]
     published: str = ""
     caveats: list[tuple[str, str]] = field(default_factory=list)
+    agreement: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def build(ctx: ReportContext) -> PapersView | None:
-    tables = []
+    tables, agreement = [], {}
     for ds in ctx.datasets:
         paper = paper_table(ctx.summary, ds)
-        if paper is not None:
-            tables.append((ds, html_table(paper)))
+        agree = agreement_html(ctx.table, ds)
+        if agree is not None:
+            agreement[ds] = agree
+        if paper is not None or agree is not None:
+            tables.append((ds, html_table(paper) if paper is not None else ""))
     published = published_table(ctx.summary, ctx.bands)
     if published is None and not tables:
         return None
     if published is None:
-        return PapersView(tables)
+        return PapersView(tables, agreement=agreement)
     published.to_csv(ctx.out_dir / "published_vs_measured.csv", index=False)
     return PapersView(
         tables,
         html_table(published.drop(columns="caveat")),
         sorted({(r.set or r.dataset, r.caveat) for r in published.itertuples()}),
+        agreement,
     )
 
 
@@ -46,6 +54,14 @@ HTML = """\
   {% for dataset, table in view.tables %}
   <h3>{{ dataset }}</h3>
   {{ table | safe }}
+  {% if dataset in view.agreement %}
+  {% set agree, n = view.agreement[dataset] %}
+  <p class="legend">Do the metrics rank the models alike? Spearman's rho across the {{ n }} models' means (noisy
+    input and oracle rows left out), signs aligned with each metric's direction (lower WER is better), so +1 means
+    the same order; p two-sided, exact (every ordering of the models) for 8 models or fewer: with 4 models the
+    smallest possible p is 0.083.</p>
+  <div class="wide">{{ agree | safe }}</div>
+  {% endif %}
   {% endfor %}
   {% if view.published %}
   <h3>Published vs measured</h3>
