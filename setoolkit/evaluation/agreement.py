@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from itertools import combinations, permutations
 
@@ -43,6 +44,12 @@ def spearman_exact_p(x, y) -> float:
     observed = abs(float(rx @ ry))
     perms = np.array(list(permutations(ry)))
     return float(np.mean(np.abs(perms @ rx) >= observed - 1e-9))
+
+
+def smallest_p(n: int) -> float:
+    """The smallest two-sided exact p of Spearman's rho over ``n`` distinct values: ``2 / n!`` (the two
+    orderings with ``|rho| = 1``), 1.0 below 3."""
+    return 1.0 if n < 3 else min(1.0, 2.0 / math.factorial(n))
 
 
 def spearman(x, y) -> tuple[int, float, float, bool]:

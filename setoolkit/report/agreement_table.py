@@ -8,7 +8,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from ..evaluation.agreement import AGREEMENT_METRICS, system_agreement
+from ..evaluation.agreement import AGREEMENT_METRICS, EXACT_N, smallest_p, system_agreement
 from ..metrics import catalog
 
 
@@ -31,9 +31,10 @@ def agreement_matrix(agree: pd.DataFrame) -> tuple[list[str], dict[tuple[str, st
     return metrics, cells
 
 
-def agreement_html(table: pd.DataFrame, dataset: str) -> tuple[str, int] | None:
-    """The agreement matrix of ``dataset`` as an HTML table and the number of models it ranks; ``None`` with
-    fewer than two of :data:`~setoolkit.evaluation.agreement.AGREEMENT_METRICS` or fewer than 3 models."""
+def agreement_html(table: pd.DataFrame, dataset: str) -> tuple[str, int, str] | None:
+    """The agreement matrix of ``dataset`` as an HTML table, the number of models it ranks and what that allows
+    (``"the smallest possible p is 0.083"`` for 4); ``None`` with fewer than two of
+    :data:`~setoolkit.evaluation.agreement.AGREEMENT_METRICS` or fewer than 3 models."""
     agree = system_agreement(table, dataset, AGREEMENT_METRICS)
     if not len(agree) or agree["n"].max() < 3:
         return None
@@ -50,4 +51,7 @@ def agreement_html(table: pd.DataFrame, dataset: str) -> tuple[str, int] | None:
             tds.append(f"<td class='num'>{html.escape(rho)}<small>{html.escape(p)}</small></td>")
         body.append(f"<tr><th>{html.escape(catalog.label(row))}</th>{''.join(tds)}</tr>")
     out = f"<table class='matrix agree'><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    return out, int(agree["n"].max())
+    n = int(agree["n"].max())
+    floor = smallest_p(n)
+    reach = f"the smallest possible p is {floor:.2g}" if n <= EXACT_N else "p is scipy's asymptotic one"
+    return out, n, reach

@@ -191,6 +191,7 @@ def test_spearman_exact_p_enumerates_every_ordering():
     n, r, p, exact = agreement.spearman(np.arange(12.0), np.arange(12.0) ** 2)
     assert (n, r, exact) == (12, pytest.approx(1.0), False) and p < 1e-6  # scipy above 8 models
     assert np.isnan(agreement.spearman([1, 2], [2, 1])[1])  # 2 models: no ranking to test
+    assert agreement.smallest_p(4) == pytest.approx(2 / 24) and agreement.smallest_p(2) == 1.0
 
 
 def test_agreement_aligns_directions_and_is_in_the_paper_metrics(tmp_path):
@@ -213,3 +214,4 @@ def test_agreement_aligns_directions_and_is_in_the_paper_metrics(tmp_path):
     papers = papers[: papers.index("</section>")]
     assert "table class='matrix agree'" in papers and "Spearman" in papers
     assert "<td class='num'>-1.00<small>p 0.33</small></td>" in papers
+    assert "with 3 models the smallest possible p is 0.33" in papers

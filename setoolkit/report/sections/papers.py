@@ -20,7 +20,7 @@ class PapersView:
     tables: list[tuple[str, str]]
     published: str = ""
     caveats: list[tuple[str, str]] = field(default_factory=list)
-    agreement: dict[str, tuple[str, int]] = field(default_factory=dict)
+    agreement: dict[str, tuple[str, int, str]] = field(default_factory=dict)
 
 
 def build(ctx: ReportContext) -> PapersView | None:
@@ -55,11 +55,11 @@ HTML = """\
   <h3>{{ dataset }}</h3>
   {{ table | safe }}
   {% if dataset in view.agreement %}
-  {% set agree, n = view.agreement[dataset] %}
+  {% set agree, n, reach = view.agreement[dataset] %}
   <p class="legend">Do the metrics rank the models alike? Spearman's rho across the {{ n }} models' means (noisy
     input and oracle rows left out), signs aligned with each metric's direction (lower WER is better), so +1 means
-    the same order; p two-sided, exact (every ordering of the models) for 8 models or fewer: with 4 models the
-    smallest possible p is 0.083.</p>
+    the same order; p two-sided, exact (every ordering of the models) for 8 models or fewer:
+    with {{ n }} models {{ reach }}.</p>
   <div class="wide">{{ agree | safe }}</div>
   {% endif %}
   {% endfor %}
