@@ -50,7 +50,7 @@ def agreement_html(table: pd.DataFrame, dataset: str) -> tuple[str, int, str] | 
             rho, p = cells[(row, col)]
             tds.append(f"<td class='num'>{html.escape(rho)}<small>{html.escape(p)}</small></td>")
         body.append(f"<tr><th>{html.escape(catalog.label(row))}</th>{''.join(tds)}</tr>")
-    out = f"<table class='matrix agree'><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    out = f"<table class='small agree'><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     n = int(agree["n"].max())
     floor = smallest_p(n)
     reach = f"the smallest possible p is {floor:.2g}" if n <= EXACT_N else "p is scipy's asymptotic one"

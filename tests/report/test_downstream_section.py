@@ -217,6 +217,6 @@ def test_agreement_aligns_directions_and_is_in_the_paper_metrics(tmp_path):
     page = (out / "report.html").read_text()
     papers = page[page.index('<section id="papers">') :]
     papers = papers[: papers.index("</section>")]
-    assert "table class='matrix agree'" in papers and "Spearman" in papers
+    assert "table class='small agree'" in papers and "Spearman" in papers
     assert "<td class='num'>-1.00<small>p 0.33</small></td>" in papers
     assert "with 3 models the smallest possible p is 0.33" in papers

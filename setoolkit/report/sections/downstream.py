@@ -272,7 +272,7 @@ HTML = """\
   {% for s in view.sets %}
   <h3>{{ s.dataset }} <small class="legend">({{ s.n }} files)</small></h3>
   <p class="versus">{{ s.sentence }}</p>
-  <div class="wide"><table class="matrix downstream">
+  <div class="wide"><table class="small downstream">
     <thead><tr><th>model</th>{% for c in s.columns %}<th>Δ {{ label(c) }}</th>{% endfor %}</tr></thead>
     <tbody>
     {% for r in s.rows %}<tr{% if r.noisy %} class="noisy"{% endif %}><td class="name">{{ r.model }}</td>
