@@ -1,7 +1,8 @@
 """Figures written by library functions (matplotlib, Agg): metric bars, quality vs cost, SNR curves,
 spectrograms.
 
-Every function takes data, writes one PNG and returns its path; nothing here computes metrics. One colour per
+Every function takes data, writes one PNG and returns its path; nothing here computes metrics (the downstream
+trade-off, :func:`quality_vs_wer`, plots the paired changes the downstream section computed). One colour per
 model family (:data:`FAMILY_COLOURS`, the same in every figure), variants of a family told apart by marker
 and shade; scatter labels are placed so that no two texts overlap (:func:`text_overlaps` checks a figure).
 """
@@ -595,3 +596,110 @@ def spectrogram_image(
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="png", compress_level=1)
     return buf.getvalue(), vmax
+
+
+# ------------------------------------------------------------------------------------------ downstream trade-off
+
+
+#: How an axis names a metric's unit when the catalogue's unit is the scale's own name.
+_UNIT_TEXT = {"DNSMOS": "MOS points", "MOS": "MOS points", "MOS-LQO": "MOS-LQO points", "": "points"}
+
+
+def axis_label(metric: str, *, percent: bool = False, wrap: bool = False) -> str:
+    """``"Δ DNSMOS OVRL vs noisy input (MOS points; higher is better)"``; ``percent``: a fraction shown as
+    percentage points; ``wrap``: the parenthesis on a second line (a y axis)."""
+    unit = "percentage points" if percent else _UNIT_TEXT.get(catalog.info(metric).unit, catalog.info(metric).unit)
+    way = "higher" if catalog.higher_is_better(metric) else "lower"
+    return f"Δ {catalog.label(metric)} vs noisy input{chr(10) if wrap else ' '}({unit}; {way} is better)"
+
+
+def _span(values: np.ndarray, pad: float) -> tuple[float, float]:
+    v = values[np.isfinite(values)]
+    lo, hi = (min(v.min(), 0.0), max(v.max(), 0.0)) if v.size else (-1.0, 1.0)
+    span = (hi - lo) or 1.0
+    return lo - pad * span, hi + pad * span
+
+
+def quality_vs_wer(
+    changes,
+    out: str | Path,
+    *,
+    quality: str = "OVRL",
+    wer: str = "wer",
+    dataset: str | None = None,
+) -> Path:
+    """Scatter of each model's mean change in ``quality`` (y) against its mean change in ``wer`` (x, percentage
+    points), with their paired bootstrap 95% CIs as error bars.
+
+    ``changes``: rows ``model, metric, difference, ci_low, ci_high, significant`` (the downstream section's
+    :func:`~setoolkit.report.sections.downstream.changes_vs_noisy`). The noisy input is the origin (dashed
+    lines); the quadrant where quality rises and WER rises too, the trade-off, is shaded. A model with a
+    significant change in WER (Holm) is drawn filled, the others hollow. Writes ``out`` (PNG), returns it.
+    """
+    from matplotlib.lines import Line2D
+
+    plt = _plt()
+
+    x_rows = changes[changes["metric"] == wer].set_index("model")
+    y_rows = changes[changes["metric"] == quality].set_index("model")
+    models = [m for m in x_rows.index if m in y_rows.index]
+    models = [m for m in models if np.isfinite(x_rows.at[m, "difference"]) and np.isfinite(y_rows.at[m, "difference"])]
+    percent = catalog.info(wer).unit in ("", "fraction") and catalog.digits(wer) >= 2
+    scale = 100.0 if percent else 1.0
+    x = np.array([x_rows.at[m, "difference"] for m in models], dtype=float) * scale
+    y = np.array([y_rows.at[m, "difference"] for m in models], dtype=float)
+    xlo = np.array([x_rows.at[m, "ci_low"] for m in models], dtype=float) * scale
+    xhi = np.array([x_rows.at[m, "ci_high"] for m in models], dtype=float) * scale
+    ylo = np.array([y_rows.at[m, "ci_low"] for m in models], dtype=float)
+    yhi = np.array([y_rows.at[m, "ci_high"] for m in models], dtype=float)
+    styles = model_styles(models)
+    fig, ax = plt.subplots(figsize=(7.6, 4.8))
+    x0, x1 = _span(np.concatenate([x, xlo, xhi]), 0.12)
+    y0, y1 = _span(np.concatenate([y, ylo, yhi]), 0.15)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.fill_between([0, x1], 0, y1, color="#d62728", alpha=0.06, lw=0, zorder=0)
+    ax.text(x1, y1, "quality up, more word errors ", ha="right", va="top", fontsize=8, color="#a02020", alpha=0.8)
+    ax.axhline(0, color=NOISY_COLOUR, ls="--", lw=1, zorder=1)
+    ax.axvline(0, color=NOISY_COLOUR, ls="--", lw=1, zorder=1)
+    avoid = [((x0, 0.0), (x1, 0.0)), ((0.0, y0), (0.0, y1))]
+    for i, m in enumerate(models):
+        st = styles[m]
+        filled = bool(x_rows.at[m, "significant"])
+        xerr = [[x[i] - xlo[i]], [xhi[i] - x[i]]] if np.isfinite(xlo[i]) and np.isfinite(xhi[i]) else None
+        yerr = [[y[i] - ylo[i]], [yhi[i] - y[i]]] if np.isfinite(ylo[i]) and np.isfinite(yhi[i]) else None
+        ax.errorbar(
+            [x[i]],
+            [y[i]],
+            xerr=xerr,
+            yerr=yerr,
+            fmt=st["marker"],
+            color=st["color"],
+            mfc=st["color"] if filled else "white",
+            ms=7,
+            capsize=2,
+            elinewidth=0.8,
+            alpha=0.95,
+            zorder=3,
+        )
+        if xerr is not None:
+            avoid.append(((xlo[i], y[i]), (xhi[i], y[i])))
+        if yerr is not None:
+            avoid.append(((x[i], ylo[i]), (x[i], yhi[i])))
+    ax.set_xlabel(axis_label(wer, percent=percent))
+    ax.set_ylabel(axis_label(quality, wrap=True))
+    title = f"{catalog.label(quality)} vs word errors, change against the noisy input"
+    ax.set_title(title + (f" on {dataset}" if dataset else ""), fontsize=10.5)
+    ax.grid(alpha=0.3)
+    handles = _family_legend(styles, markers=True, noisy=False)
+    handles.append(Line2D([], [], ls="--", color=NOISY_COLOUR, label="noisy input (no change)"))
+    handles += [
+        Line2D([], [], ls="", marker="o", color="0.3", label="WER change significant"),
+        Line2D([], [], ls="", marker="o", color="0.3", mfc="white", label="not significant"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    unplaced = _place_labels(ax, x, y, models, [styles[m]["color"] for m in models], avoid)
+    if unplaced:  # no free spot near the point: the model goes in the legend with its own marker
+        extra = [Line2D([], [], ls="", marker=styles[m]["marker"], color=styles[m]["color"], label=m) for m in unplaced]
+        ax.legend(handles=handles + extra, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return _save(fig, out)

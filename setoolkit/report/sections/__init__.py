@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from . import (
     changes,
+    downstream,
     figure_gallery,
     full_tables,
     groups,
@@ -35,6 +36,7 @@ SECTIONS: tuple[Section, ...] = (
     leaderboards.SECTION,
     groups.SECTION,
     papers.SECTION,
+    downstream.SECTION,
     snr_bands.SECTION,
     talkers.SECTION,
     figure_gallery.SECTION,

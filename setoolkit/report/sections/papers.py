@@ -1,5 +1,6 @@
 """The paper-metrics section: per paired set the columns SE papers print (mean and 95% CI, oracle rows as the
-ceiling), then published vs measured under the paper's protocol (:mod:`setoolkit.studies.published`): one line
+ceiling) and how the metrics agree on the order of the models (Spearman across models, :mod:`..agreement_table`),
+then published vs measured under the paper's protocol (:mod:`setoolkit.studies.published`): one line
 per published number with its condition, the raw and the SNR-standardised mean of the matching run, the gain over
 the noisy input beside the paper's, and the sources as numbered notes (``published_vs_measured.csv``)."""
 
@@ -13,6 +14,7 @@ import pandas as pd
 from ...evaluation import NOISY
 from ...metrics import catalog
 from ...studies.published import published_vs_measured, set_caveat
+from ..agreement_table import agreement_html
 from ..escape import md_escape
 from ..leaderboard import SET_ORDER, fmt_ci, html_table, markdown_table, paper_table
 from .base import ReportContext, Section
@@ -22,12 +24,14 @@ from .base import ReportContext, Section
 class PapersView:
     """``tables``: ``(dataset, HTML table)`` per set with paper metrics; ``published``: the published-vs-measured
     display table (:func:`published_table`, ``None`` without published numbers), its numbered ``notes`` and the
-    ``caveats`` of its sets (``(set, text)``)."""
+    ``caveats`` of its sets (``(set, text)``); ``agreement``: per set ``(HTML matrix, models ranked, what the
+    smallest exact p can reach)`` of the metrics' system-level agreement."""
 
     tables: list[tuple[str, str]]
     published: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     caveats: list[tuple[str, str]] = field(default_factory=list)
+    agreement: dict[str, tuple[str, int, str]] = field(default_factory=dict)
 
 
 def _signed(v, d: int) -> str:
@@ -78,21 +82,24 @@ def published_table(measured: pd.DataFrame) -> pd.DataFrame:
 
 
 def build(ctx: ReportContext) -> PapersView | None:
-    tables = []
+    tables, agreement = [], {}
     for ds in ctx.datasets:
         paper = paper_table(ctx.summary, ds)
-        if paper is not None:
-            tables.append((ds, html_table(paper)))
+        agree = agreement_html(ctx.table, ds)
+        if agree is not None:
+            agreement[ds] = agree
+        if paper is not None or agree is not None:
+            tables.append((ds, html_table(paper) if paper is not None else ""))
     measured = published_vs_measured(ctx.table)
     if not len(measured) and not tables:
         return None
     if not len(measured):
-        return PapersView(tables)
+        return PapersView(tables, agreement=agreement)
     measured.to_csv(ctx.out_dir / "published_vs_measured.csv", index=False)
     shown = published_table(measured)
     sets = list(dict.fromkeys(shown["set"]))
     caveats = [(s, c) for s in sets if (c := set_caveat(ctx.table, s))]
-    return PapersView(tables, shown, shown.attrs["notes"], caveats)
+    return PapersView(tables, shown, shown.attrs["notes"], caveats, agreement)
 
 
 def markdown(view: PapersView) -> list[str]:
@@ -112,6 +119,14 @@ HTML = """\
   {% for dataset, table in view.tables %}
   <h3>{{ dataset }}</h3>
   {{ table | safe }}
+  {% if dataset in view.agreement %}
+  {% set agree, n, reach = view.agreement[dataset] %}
+  <p class="legend">Do the metrics rank the models alike? Spearman's rho across the {{ n }} models' means (noisy
+    input and oracle rows left out), signs aligned with each metric's direction (lower WER is better), so +1 means
+    the same order; p two-sided, exact (every ordering of the models) for 8 models or fewer:
+    with {{ n }} models {{ reach }}.</p>
+  <div class="wide">{{ agree | safe }}</div>
+  {% endif %}
   {% endfor %}
   {% if view.published is not none %}
   <h3>Published vs measured</h3>
