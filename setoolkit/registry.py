@@ -48,6 +48,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "nisqa": ("torch",),
     "asr": ("pocketsphinx", "jiwer"),
     "speaker": ("resemblyzer", "webrtcvad", "librosa", "torch"),
+    "mcd": ("pysptk", "fastdtw"),
     "emotion": ("opensmile", "sklearn", "torch", "torchaudio"),
     "dask": ("dask", "distributed"),
     "parquet": ("pyarrow",),
