@@ -6,7 +6,7 @@ noise but also the voice's timbre lowers it; the URGENT challenges report the sa
 another encoder, so the numbers are not comparable across toolkits).
 
 Each signal goes through Resemblyzer's own calls: ``preprocess_wav(x, source_sr=sr)`` (librosa resampling to
-16 kHz, level raised to -30 dBFS when quieter, silences longer than ~0.2 s cut by WebRTC VAD), then
+16 kHz, level raised to -30 dBFS when quieter, long silences cut by WebRTC VAD), then
 ``VoiceEncoder.embed_utterance`` (40-band mel frames, 1.6 s partials at 1.3 per second through a 3-layer LSTM, the
 L2-normalised mean of the partial embeddings). Embeddings are non-negative unit vectors, so the cosine lies in
 0..1 and is high even between different talkers (about 0.6-0.8; the same talker's clean and noisy speech about

@@ -55,7 +55,7 @@ def test_other_talker_scores_lower_than_the_noisy_same_talker(data):
     m = min(c.shape[1], n.shape[1], other.shape[1])
     same = S.spk_sim(c[0, :m], n[0, :m], sr)
     different = S.spk_sim(c[0, :m], other[0, :m], sr)
-    assert same > different + 0.1  # measured: 0.995 vs 0.66
+    assert same > different + 0.1  # measured: 0.995 vs 0.553
 
 
 def test_silence_short_and_bad_input():
