@@ -173,3 +173,28 @@ def nisqa(x, sr: int) -> dict[str, float]:
         with torch.inference_mode():
             out = net(torch.from_numpy(segs)[None])[0].tolist()
     return dict(zip(COLUMNS, out, strict=True))
+
+
+#: This metric's record, as the metric registry takes it (``Metric(**RECORD)``): columns, extra, weights, cost
+#: (CPU-seconds per 3 s clip, measured: 0.021 per audio-second at 16 kHz, 0.030 at 48 kHz).
+RECORD = dict(
+    name="nisqa",
+    compute=lambda est, sr: nisqa(est, sr),
+    intrusive=False,
+    columns=COLUMNS,
+    label="NISQA",
+    unit="MOS",
+    column_labels={
+        "nisqa_mos": "NISQA MOS",
+        "nisqa_noi": "NISQA noisiness",
+        "nisqa_dis": "NISQA discontinuity",
+        "nisqa_col": "NISQA coloration",
+        "nisqa_loud": "NISQA loudness",
+    },
+    rate=None,  # its front end works at the signal's own rate, as upstream's (ms_sr=None)
+    extra="nisqa",
+    libraries=("torch",),
+    weights=(WEIGHTS,),
+    cost=0.07,
+    load=lambda: _model(),
+)
