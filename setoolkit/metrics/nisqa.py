@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import threading
 import warnings
 from functools import lru_cache
@@ -110,16 +111,17 @@ def segments(spec: np.ndarray, seg_length: int = 15, seg_hop: int = 4) -> np.nda
     return np.ascontiguousarray(view[:, ::seg_hop].transpose(1, 0, 2)[:, None], dtype=np.float32)
 
 
-@lru_cache(maxsize=1)
-def _model():
-    """The network and its checkpoint args, loaded once per process from the verified weight file."""
+@lru_cache(maxsize=2)
+def _model(mirror: str | None = None):
+    """The network and its checkpoint args, loaded once per process from the verified weight file (looked up in
+    ``mirror`` first when given, then as :func:`setoolkit.assets.fetch` looks)."""
     require_extras(["nisqa"], "the nisqa metric")
     import torch
 
     from ..models.common.checkpoints import load_torch_checkpoint
     from .nisqa_network import build
 
-    checkpoint = load_torch_checkpoint(fetch(WEIGHTS))
+    checkpoint = load_torch_checkpoint(fetch(WEIGHTS, mirror=mirror))
     args = checkpoint["args"]
     net = build(args)
     net.load_state_dict(checkpoint["model_state_dict"], strict=True)
@@ -127,7 +129,7 @@ def _model():
     return net, args, torch
 
 
-def nisqa(x, sr: int) -> dict[str, float]:
+def nisqa(x, sr: int, *, mirror: str | os.PathLike | None = None) -> dict[str, float]:
     """NISQA v2 scores of one speech signal, no reference needed.
 
     Parameters
@@ -136,6 +138,8 @@ def nisqa(x, sr: int) -> dict[str, float]:
         Mono speech at ``sr`` Hz, full scale 1.0 (the level matters: NISQA rates loudness).
     sr : int
         Sample rate in Hz, used as is (NISQA's front end works at any rate).
+    mirror : path, optional
+        A folder holding ``weights/nisqa/nisqa.tar`` (see :mod:`setoolkit.assets`), searched first.
 
     Returns
     -------
@@ -159,7 +163,7 @@ def nisqa(x, sr: int) -> dict[str, float]:
         warnings.warn(f"NISQA needs at least 0.15 s, got {len(x) / sr:.3f} s; returning NaN")
         return nan
     with _lock:
-        net, args, torch = _model()
+        net, args, torch = _model(str(mirror) if mirror else None)
         spec = mel_spectrogram(
             x,
             sr,
@@ -179,7 +183,7 @@ def nisqa(x, sr: int) -> dict[str, float]:
 #: (CPU-seconds per 3 s clip, measured: 0.021 per audio-second at 16 kHz, 0.030 at 48 kHz).
 RECORD = dict(
     name="nisqa",
-    compute=lambda est, sr: nisqa(est, sr),
+    compute=lambda est, sr, mirror=None: nisqa(est, sr, mirror=mirror),
     intrusive=False,
     columns=COLUMNS,
     label="NISQA",
@@ -196,5 +200,5 @@ RECORD = dict(
     libraries=("torch",),
     weights=(WEIGHTS,),
     cost=0.07,
-    load=lambda: _model(),
+    load=lambda mirror=None: _model(str(mirror) if mirror else None),
 )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -47,21 +48,22 @@ _memo: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
 _MEMO_SIZE = 256
 
 
-@lru_cache(maxsize=1)
-def _encoder():
-    """Resemblyzer's ``VoiceEncoder`` on CPU with the verified weights, and its ``preprocess_wav``."""
+@lru_cache(maxsize=2)
+def _encoder(mirror: str | None = None):
+    """Resemblyzer's ``VoiceEncoder`` on CPU with the verified weights (a ``mirror`` folder searched first), and
+    its ``preprocess_wav``."""
     require_extras(["speaker"], "the spk_sim metric")
     from resemblyzer import VoiceEncoder, preprocess_wav
 
-    return VoiceEncoder("cpu", verbose=False, weights_fpath=fetch(WEIGHTS)), preprocess_wav
+    return VoiceEncoder("cpu", verbose=False, weights_fpath=fetch(WEIGHTS, mirror=mirror)), preprocess_wav
 
 
-def embedding(x: np.ndarray, sr: int) -> np.ndarray:
+def embedding(x: np.ndarray, sr: int, *, mirror: str | os.PathLike | None = None) -> np.ndarray:
     """Resemblyzer embedding ``(256,)`` float32, unit norm, of a mono signal ``(samples,)`` at ``sr`` Hz:
     ``VoiceEncoder.embed_utterance(preprocess_wav(x, source_sr=sr))``. An all-zero result (no voiced frame
     survived the VAD) is returned as NaN."""
     with _lock:
-        encoder, preprocess = _encoder()
+        encoder, preprocess = _encoder(str(mirror) if mirror else None)
         wav = preprocess(np.asarray(x, dtype=np.float32), source_sr=sr)
         if len(wav) == 0:
             return np.full(256, np.nan, dtype=np.float32)
@@ -70,14 +72,14 @@ def embedding(x: np.ndarray, sr: int) -> np.ndarray:
             return encoder.embed_utterance(wav)
 
 
-def _reference_embedding(ref: np.ndarray, sr: int) -> np.ndarray:
+def _reference_embedding(ref: np.ndarray, sr: int, mirror) -> np.ndarray:
     """:func:`embedding` of the reference, memoised on its samples and rate."""
     key = (hashlib.sha1(np.ascontiguousarray(ref, dtype=np.float32).tobytes()).hexdigest(), sr)
     with _lock:
         if key in _memo:
             _memo.move_to_end(key)
             return _memo[key]
-    emb = embedding(ref, sr)
+    emb = embedding(ref, sr, mirror=mirror)
     with _lock:
         _memo[key] = emb
         while len(_memo) > _MEMO_SIZE:
@@ -85,7 +87,7 @@ def _reference_embedding(ref: np.ndarray, sr: int) -> np.ndarray:
     return emb
 
 
-def spk_sim(ref, est, sr: int) -> float:
+def spk_sim(ref, est, sr: int, *, mirror: str | os.PathLike | None = None) -> float:
     """Cosine similarity (0..1, higher is better) of the Resemblyzer speaker embeddings of ``ref`` and ``est``.
 
     Parameters
@@ -95,6 +97,8 @@ def spk_sim(ref, est, sr: int) -> float:
         level does not matter (both are brought to -30 dBFS when quieter).
     sr : int
         Sample rate in Hz; resampled to 16 kHz by Resemblyzer's ``preprocess_wav``.
+    mirror : path, optional
+        A folder holding ``weights/resemblyzer/pretrained.pt``, searched before the installed wheel.
 
     Returns
     -------
@@ -115,7 +119,7 @@ def spk_sim(ref, est, sr: int) -> float:
     if len(ref) < MIN_SECONDS * sr:
         warnings.warn(f"spk_sim needs at least {MIN_SECONDS} s, got {len(ref) / sr:.3f} s; returning NaN")
         return math.nan
-    a, b = _reference_embedding(ref, sr), embedding(est, sr)
+    a, b = _reference_embedding(ref, sr, mirror), embedding(est, sr, mirror=mirror)
     value = float(np.dot(a, b))
     if not math.isfinite(value):
         warnings.warn("spk_sim: no speech found by the VAD in the reference or the estimate; returning NaN")
@@ -127,7 +131,7 @@ def spk_sim(ref, est, sr: int) -> float:
 #: (measured: 0.024 per audio-second, both signals embedded).
 RECORD = dict(
     name="spk_sim",
-    compute=lambda ref, est, sr: spk_sim(ref, est, sr),
+    compute=lambda ref, est, sr, mirror=None: spk_sim(ref, est, sr, mirror=mirror),
     label="speaker similarity",
     unit="cosine",
     digits=3,
@@ -136,5 +140,5 @@ RECORD = dict(
     libraries=("resemblyzer", "librosa", "webrtcvad-wheels", "torch"),
     weights=(WEIGHTS,),
     cost=0.07,
-    load=lambda: _encoder(),
+    load=lambda mirror=None: _encoder(str(mirror) if mirror else None),
 )

@@ -76,3 +76,9 @@ def test_missing_extra_is_named(monkeypatch):
     with pytest.raises(MissingExtraError, match=r"the mcd metric needs setoolkit\[mcd\]"):
         M._libraries()
     M._libraries.cache_clear()
+
+
+def test_record_computes_the_column(data):
+    c, n, sr = _pair(data, "vbd16k/{}/p232_001.wav")
+    assert M.RECORD["name"] == "mcd" and M.RECORD["higher_is_better"] is False and M.RECORD["extra"] == "mcd"
+    assert M.RECORD["compute"](c, n, sr) == M.mcd(c, n, sr)

@@ -123,3 +123,29 @@ def test_weights_are_registered_with_their_license():
     asset = assets.get(N.WEIGHTS)
     assert len(asset.sha256) == 64 and "CC-BY-NC-SA-4.0" in asset.license
     assert "BY-NC-SA" in N.WEIGHTS_LICENSE
+
+
+def test_weights_are_verified_by_sha256(tmp_path, mirror, data):
+    import shutil
+
+    from setoolkit.errors import AssetError
+
+    fake = tmp_path / N.WEIGHTS
+    fake.parent.mkdir(parents=True)
+    shutil.copy(mirror / N.WEIGHTS, fake)
+    with open(fake, "r+b") as f:  # flip one byte
+        f.seek(5000)
+        b = f.read(1)
+        f.seek(5000)
+        f.write(bytes([b[0] ^ 0xFF]))
+    x, sr = read(data / "vbd16k/noisy/p232_001.wav")
+    with pytest.raises(AssetError, match="checksum mismatch.*nisqa.tar"):
+        N.nisqa(x[0], sr, mirror=tmp_path)
+
+
+def test_record_computes_the_columns(data):
+    x, sr = read(data / "vbd16k/noisy/p232_001.wav")
+    record = N.RECORD
+    assert record["columns"] == N.COLUMNS and record["intrusive"] is False and record["extra"] == "nisqa"
+    assert record["weights"] == (N.WEIGHTS,)
+    assert record["compute"](x[0], sr) == N.nisqa(x[0], sr)
