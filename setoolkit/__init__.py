@@ -9,11 +9,12 @@
 
 import importlib
 
-from .registry import ModelCard, get_card, list_models, load
+from .registry import ModelCard, get_card, list_models
 
 __version__ = "0.1.0"
 #: Public names imported on first use, so that ``import setoolkit`` imports neither torch, onnxruntime nor scipy.
 _LAZY = {
+    "load": "model_refs",
     "from_function": "models.common.adapters",
     "from_torch": "models.common.adapters",
     "from_onnx": "models.common.adapters",

@@ -119,11 +119,11 @@ def cmd_enhance(args) -> int:
     from tqdm.auto import tqdm
 
     from .audio import info
-    from .model_specs import is_spec
+    from .model_refs import load
     from .output_plan import plan_outputs
-    from .registry import CARDS, get_card, load
+    from .registry import get_card, names_a_spec
 
-    if args.model not in CARDS and is_spec(args.model):
+    if names_a_spec(args.model):
         model = load(args.model)  # a spec of your own: built first, a bad spec is one error naming it
     else:
         get_card(args.model)  # a mistyped name first: it is the cheapest check

@@ -19,6 +19,7 @@ from .evaluation import ORACLES, evaluate
 from .evaluation.profile import Profile
 from .evaluation.timing import parity_failures, timing_pass
 from .metrics import DEFAULT_METRICS
+from .model_refs import resolve as resolve_refs
 from .registry import METRIC_EXTRAS, missing_extras, not_run_note, representatives, runnable_models
 from .report import build_report
 
@@ -74,6 +75,9 @@ def run_comparison(
     prof = Profile()
     with prof.stage("plan"):
         names, not_here = (list(models), {}) if models else runnable_models()
+        refs, broken = resolve_refs(names, mirror=mirror)
+        not_here.update(broken)
+        names = [r.source for r in refs]
         scored, variants = representatives(names)
     # a metric whose extra is not installed (ViSQOL: setoolkit[visqol]) is left out, as DistillMOS is by evaluate
     metrics = [m for m in MAIN_JOB_METRICS if m not in METRIC_EXTRAS or not missing_extras([METRIC_EXTRAS[m]])]
@@ -108,7 +112,14 @@ def run_comparison(
             spent: dict = {}
             clip, parity_files = _timing_inputs(mirror)
             timing_df, variants_df = timing_pass(
-                names, variants, store=store, clip=clip, parity_files=parity_files, mirror=mirror, stages=spent
+                names,
+                variants,
+                store=store,
+                clip=clip,
+                parity_files=parity_files,
+                mirror=mirror,
+                stages=spent,
+                names={r.source: r.name for r in refs},
             )
         prof.merge(spent, prefix="timing pass: ")
         out.mkdir(parents=True, exist_ok=True)

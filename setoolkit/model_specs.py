@@ -9,8 +9,9 @@ An installed package adds cards through the entry-point group ``setoolkit.models
 :class:`~setoolkit.registry.ModelCard`, a sequence of them, or a module with ``CARDS``; the registry lists them
 after the zoo's own cards.
 
-:func:`spec_fingerprint` hashes what a spec's output depends on (its file, its module's file, the weights files
-the built model names), for the evaluation content key.
+:func:`spec_fingerprint` hashes what a spec's output depends on (its file, its module's file, the user modules it
+imports, the files its build opens, the weights files the built model names), for the evaluation content key;
+:func:`built_spec` builds each spec once per process (again only when one of those files changed).
 
 Examples
 --------
@@ -26,17 +27,21 @@ import importlib
 import importlib.metadata
 import importlib.util
 import inspect
+import os
 import re
 import sys
 import warnings
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from .assets import sha256_of
+from .cards import ModelCard
 from .errors import ModelError
+from .models.common.base import Enhancer
+from .spec_reads import Reads, forget_modules, module_closure, recording, user_files
 
 #: Entry-point group through which installed packages add model cards.
 ENTRY_POINT_GROUP = "setoolkit.models"
@@ -130,30 +135,96 @@ def _accepted(fn, kwargs: dict) -> dict:
     return {k: v for k, v in kwargs.items() if k in names}
 
 
+def _build(spec: str, kwargs: dict) -> tuple[Any, Reads]:
+    """Import the spec's target and call its callable, recording what both read (:mod:`setoolkit.spec_reads`)."""
+    kind, target, attr = parse_spec(spec)
+    with recording() as reads:
+        module = _import_target(spec, kind, target)
+        fn = _attribute(spec, module, attr)
+        try:
+            model = fn(**_accepted(fn, kwargs))
+        except Exception as exc:
+            raise SpecError(f"model spec {spec!r}: {attr}() raised {type(exc).__name__}: {exc}") from exc
+    reads.modules |= module_closure(module)
+    if not isinstance(model, Enhancer):
+        raise SpecError(
+            f"model spec {spec!r}: {attr}() returned {type(model).__name__}, not a setoolkit Enhancer "
+            "(wrap your model with setoolkit.from_function, from_torch or from_onnx)"
+        )
+    return model, reads
+
+
 def load_spec(spec: str, *, trained_on: str | None = None, **kwargs):
     """Build the model a spec names: import its file or module, call the callable, check the result.
 
     ``kwargs`` (e.g. ``mirror=`` from :func:`setoolkit.load`) go to the callable where its signature accepts
     them; ``trained_on`` (a plain string), when given, replaces the card's. Each failure is one
     :class:`SpecError` naming the spec: missing file or module, callable not found, the callable raising (the
-    cause chained, its message included), a result that is not an Enhancer.
+    cause chained, its message included), a result that is not an Enhancer. Each call builds afresh (see
+    :func:`built_spec` for the memoised build the evaluation uses).
     """
-    from .models.common.base import Enhancer
-
-    kind, target, attr = parse_spec(spec)
-    fn = _attribute(spec, _import_target(spec, kind, target), attr)
-    try:
-        model = fn(**_accepted(fn, kwargs))
-    except Exception as exc:
-        raise SpecError(f"model spec {spec!r}: {attr}() raised {type(exc).__name__}: {exc}") from exc
-    if not isinstance(model, Enhancer):
-        raise SpecError(
-            f"model spec {spec!r}: {attr}() returned {type(model).__name__}, not a setoolkit Enhancer "
-            "(wrap your model with setoolkit.from_function, from_torch or from_onnx)"
-        )
+    model, _ = _build(spec, kwargs)
     if trained_on is not None:
         model.card = replace(model.card, trained_on=str(trained_on))
     return model
+
+
+def _stamps(files: Sequence[str]) -> tuple:
+    """(path, size, mtime, ctime) of each file: changes when any of them is rewritten."""
+    out: list[tuple] = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append((f, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        except OSError:
+            out.append((f, None))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class BuiltSpec:
+    """A spec's model as built in this process, and the files its output depends on.
+
+    ``files``: the spec's file (or its module's file), every user module it imported or refers to and every user
+    file its build opened (:mod:`setoolkit.spec_reads`), and the ``weights_files`` the model names; ``stamps``:
+    their (size, mtime, ctime) when built.
+    """
+
+    spec: str
+    model: Any
+    files: tuple[str, ...]
+    stamps: tuple
+
+    @property
+    def fresh(self) -> bool:
+        """Whether no file it depends on changed since it was built."""
+        return _stamps(self.files) == self.stamps
+
+
+_BUILT: dict[str, BuiltSpec] = {}
+
+
+def built_spec(spec: str, *, mirror=None) -> BuiltSpec:
+    """The spec's model, built once per process and again only when a file it depends on changed (then the user
+    modules it had imported are dropped first, so an edited helper is imported afresh). Raises
+    :class:`SpecError` as :func:`load_spec` does, and when a weights file the model names does not exist."""
+    cached = _BUILT.get(spec)
+    if cached is not None and cached.fresh:
+        return cached
+    if cached is not None:
+        forget_modules(cached.files)
+    kind, target, _ = parse_spec(spec)
+    own = Path(target).expanduser().resolve() if kind == "file" else _module_file(spec, target)
+    if kind == "file" and (own is None or not own.is_file()):
+        raise SpecError(f"model spec {spec!r}: file {target!r} does not exist")
+    model, reads = _build(spec, {"mirror": mirror} if mirror is not None else {})
+    weights = [str(Path(w).resolve()) for w in getattr(model, "weights_files", ()) or ()]
+    for w in weights:
+        if not Path(w).is_file():
+            raise SpecError(f"model spec {spec!r}: weights file {w!r} named by the model does not exist")
+    files = tuple(dict.fromkeys([*([str(own)] if own else []), *user_files(reads.files, reads.modules), *weights]))
+    _BUILT[spec] = BuiltSpec(spec, model, files, _stamps(files))
+    return _BUILT[spec]
 
 
 def _module_file(spec: str, target: str) -> Path | None:
@@ -166,30 +237,22 @@ def _module_file(spec: str, target: str) -> Path | None:
     return Path(found.origin) if found.origin and Path(found.origin).is_file() else None
 
 
-def spec_fingerprint(spec: str, model=None) -> str:
-    """sha256 (hex) of what a spec's output depends on: the spec text, the bytes of its ``.py`` file (file spec)
-    or of its module's file (module spec), the model's rate and latency, and the bytes of every file in the
-    built model's ``weights_files`` (an optional attribute; adapters set it from ``weights=``).
+def spec_fingerprint(spec: str, model=None, *, mirror=None) -> str:
+    """sha256 (hex) of what a spec's output depends on: the spec text; the bytes of its ``.py`` file (file spec)
+    or of its module's file (module spec); of every user module it imports (a helper beside it, a sibling
+    package) and every user file its build opens (an undeclared checkpoint), each with its path; the model's
+    rate and latency; the bytes of every file in the model's ``weights_files`` (adapters set it from
+    ``weights=``). Memoised per process on the files' stamps (:func:`built_spec`).
 
-    ``model``: the already built Enhancer, to avoid building it again (built with :func:`load_spec` otherwise).
+    ``model``: accepted for older callers and ignored (the memoised build is used).
     """
-    kind, target, _ = parse_spec(spec)
+    del model
+    built = built_spec(spec, mirror=mirror)
     h = hashlib.sha256(str(spec).encode())
-    path: Path | None
-    if kind == "file":
-        path = Path(target).expanduser()
-        if not path.is_file():
-            raise SpecError(f"model spec {spec!r}: file {target!r} does not exist")
-        h.update(sha256_of(path).encode())
-    else:
-        path = _module_file(spec, target)
-        h.update(sha256_of(path).encode() if path else b"")
-    model = load_spec(spec) if model is None else model
-    h.update(f"{model.sample_rate}|{getattr(model.card, 'latency_ms', None)}".encode())
-    for w in getattr(model, "weights_files", ()) or ():
-        if not Path(w).is_file():
-            raise SpecError(f"model spec {spec!r}: weights file {str(w)!r} named by the model does not exist")
-        h.update(sha256_of(w).encode())
+    for f in built.files:
+        h.update(f"{f}|{sha256_of(f)}".encode())
+    m = built.model
+    h.update(f"{m.sample_rate}|{getattr(m.card, 'latency_ms', None)}".encode())
     return h.hexdigest()
 
 
@@ -197,8 +260,6 @@ def spec_fingerprint(spec: str, model=None) -> str:
 
 
 def _cards_of(obj: Any, where: str) -> list:
-    from .registry import ModelCard
-
     if isinstance(obj, ModelCard):
         return [obj]
     if isinstance(obj, ModuleType):

@@ -59,6 +59,8 @@ from tqdm.auto import tqdm
 
 from ..errors import Interrupted, OutputError, SetoolkitError
 from ..metrics.scoring import DEFAULT_METRICS, cpu_count
+from ..model_refs import MODELS_CSV, model_table
+from ..model_refs import resolve as resolve_refs
 from ..output_plan import ensure_writable_dir
 from ..registry import missing_extras, runnable_models
 from .runners import (
@@ -72,7 +74,7 @@ from .runners import (
     raise_on_signals,
     unguarded_main_line,
 )
-from .sets import make_tasks, resolve_models, split_unbuildable
+from .sets import make_tasks
 from .store import (
     REQUIRED,
     EvaluationTable,
@@ -125,12 +127,15 @@ def _reissue(warned: dict) -> None:
         warnings.warn(f"{t.dataset}/{Path(t.noisy).name} ({t.model}): {message}{more}", cat, stacklevel=3)
 
 
-def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: Path) -> Path | None:
-    """scores.csv, scores.parquet and failures.csv (or none, a stale one removed), each written atomically."""
+def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: Path, refs=()) -> Path | None:
+    """scores.csv, scores.parquet, models.csv (the card facts of each model: :func:`model_table`) and failures.csv
+    (or none, a stale one removed), each written atomically."""
     kept = f"the rows stay in the store {store_dir / 'rows'}: free space and rerun (nothing is recomputed)"
     writes = []
     if len(table):
         writes.append((out_dir / "scores.csv", lambda p: table.to_csv(p, index=False)))
+        cards = model_table(refs)
+        writes.append((out_dir / MODELS_CSV, lambda p: cards.to_csv(p, index=False)))
         if not missing_extras(["parquet"]):  # scores.parquet needs pyarrow (setoolkit[parquet])
             writes.append((out_dir / "scores.parquet", lambda p: table.to_parquet(p, index=False)))
     fpath = out_dir / "failures.csv"
@@ -199,10 +204,10 @@ def evaluate(
     for folder in (out_dir, store_dir / "rows", *store_dir.glob("audio/*/*")):  # what a SIGKILL left
         sweep_temporaries(folder)
     names, not_here = (list(models), {}) if models else runnable_models()
-    names, broken_specs = split_unbuildable(resolve_models(names), mirror=mirror)
+    refs, broken_specs = resolve_refs(names, mirror=mirror)
     not_here.update(broken_specs)
     store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
-    tasks = make_tasks(names, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos)
+    tasks = make_tasks(refs, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos)
     t1 = time.perf_counter()
     done = store_rows.done()
     rows = {t.key: r for t in tasks if t.key in done and (r := store_rows.verified(t)) is not None}
@@ -248,7 +253,7 @@ def evaluate(
                 getattr(t, attr) or (t.noisy if attr == "output" else None)
                 for t in (here[k] for k in zip(table["dataset"], table["model"], table["file"]))
             ]
-    fpath = _save_tables(out_dir, table, failed, store_dir)
+    fpath = _save_tables(out_dir, table, failed, store_dir, refs)
     stages["lookup"] += time.perf_counter() - t2
     stats = RunStats(len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath)
     if failed:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 import os
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 
 from .. import assets
-from ..model_specs import is_spec, load_spec, parse_spec, spec_fingerprint
-from ..registry import CARDS, get_card, missing_extras
-from .task import NOISY, ORACLES
+from ..model_refs import NOISY, ORACLES, absolute_spec
+from ..model_specs import spec_fingerprint
+from ..registry import get_card, missing_extras, names_a_spec
 
 #: Libraries whose version can change a row's numbers (absent ones count as "absent").
 LIBRARIES = (
@@ -107,14 +106,15 @@ def model_fingerprint(name: str, mirror=None) -> str:
     hyper-parameters, weight names), the sha256 of each weights file as found now (looked up on every call: a file
     replaced
     in a running session is seen), and the code of its builder module. A user model spec (``file.py:build``,
-    ``pkg.mod:build``) is keyed by :func:`setoolkit.model_specs.spec_fingerprint` (its file's bytes and the
-    weights files it names), so editing the spec file recomputes exactly its rows."""
+    ``pkg.mod:build``) is keyed by :func:`setoolkit.model_specs.spec_fingerprint` (its file's bytes, the user
+    modules it imports, the files its build opens and the weights files it names), so editing the spec file, a
+    helper module beside it or an undeclared checkpoint recomputes exactly its rows."""
     if name == NOISY:
         return NOISY
     if name in ORACLES:
         return digest(name, code_hash("setoolkit.models.oracle"), library_versions())
-    if name not in CARDS and is_spec(name):
-        return digest("spec", _spec_fingerprint(name), library_versions())
+    if names_a_spec(name):
+        return digest("spec", spec_fingerprint(absolute_spec(name), mirror=mirror), library_versions())
     card = get_card(name)
     weights = [file_hash(assets.fetch(w, mirror=mirror, download=False)) for w in card.weights]
     module = getattr(card.builder, "__module__", "") or ""
@@ -131,42 +131,6 @@ def model_fingerprint(name: str, mirror=None) -> str:
         code_hash(module) if module else "",
         library_versions(),
     )
-
-
-#: spec -> (files it depends on, their stamps, fingerprint): a run builds each spec's model once to key it, and
-#: again only when its file or weights change.
-_SPECS: dict[str, tuple[list[str], tuple, str]] = {}
-
-
-def _stamps(files: Sequence[str]) -> tuple:
-    out: list[tuple] = []
-    for f in files:
-        try:
-            st = os.stat(f)
-            out.append((f, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-        except OSError:
-            out.append((f, None))
-    return tuple(out)
-
-
-def _spec_fingerprint(spec: str) -> str:
-    """:func:`setoolkit.model_specs.spec_fingerprint`, memoised on the stamps (size, mtime, ctime) of the spec's
-    file (or module file) and of the weights files its model names."""
-    cached = _SPECS.get(spec)
-    if cached is not None and _stamps(cached[0]) == cached[1]:
-        return cached[2]
-    kind, target, _ = parse_spec(spec)
-    if kind == "file":
-        files = [str(Path(target).expanduser().resolve())]
-    else:
-        found = importlib.util.find_spec(target)
-        files = [found.origin] if found is not None and found.origin and Path(found.origin).is_file() else []
-    stamps = _stamps(files)
-    model = load_spec(spec)
-    files += [str(w) for w in getattr(model, "weights_files", ()) or ()]
-    fp = spec_fingerprint(spec, model)
-    _SPECS[spec] = (files, stamps + _stamps(files[len(stamps) :]), fp)
-    return fp
 
 
 def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:

@@ -31,10 +31,10 @@ from pathlib import Path
 from .. import assets
 from ..errors import SetoolkitError
 from ..metrics.scoring import DEFAULT_METRICS
-from ..model_specs import is_spec, load_spec, parse_spec
+from ..model_refs import ModelRef
+from ..model_refs import resolve as resolve_refs
 from ..output_plan import AUDIO_EXTS
-from ..registry import CARDS
-from .keys import model_fingerprint, task_content
+from .keys import task_content
 from .task import NOISY, ORACLES, Task
 
 #: Suffixes read as pair lists (``noisy``/``clean`` columns), with their delimiters.
@@ -132,45 +132,19 @@ def resolve_sets(datasets: Sequence[str | os.PathLike]) -> list[SetSource]:
 
 def resolve_models(models: Sequence[str]) -> list[str]:
     """``models`` with duplicates folded (a warning names them) and file specs (``path/file.py:callable``) made
-    absolute, so worker processes and cluster nodes load the same file whatever their working folder. A file
-    spec's name in the table is this absolute spec string."""
-    out: list[str] = []
+    absolute: the *sources* that build them (:func:`setoolkit.model_refs.resolve` gives each its display name)."""
     for m in models:
-        name = str(m).strip()
-        if not name:
+        if not str(m).strip():
             raise SetError(f"empty model name in {', '.join(map(str, models))!r}")
-        if name not in CARDS and name not in ORACLES and name != NOISY and is_spec(name):
-            kind, target, attr = parse_spec(name)
-            if kind == "file":
-                name = f"{Path(target).expanduser().resolve()}:{attr}"
-        if name in out:
-            warnings.warn(f"model {m!r} is listed twice: evaluated once")
-            continue
-        out.append(name)
-    return out
+    refs, _ = resolve_refs(models, build_specs=False)
+    return [r.source for r in refs]
 
 
 def split_unbuildable(models: Sequence[str], *, mirror=None) -> tuple[list[str], dict[str, str]]:
-    """``models`` minus the model specs that cannot give a model here, and ``{spec: reason}`` for those.
-
-    Each spec is built once in the calling process (and its file hashed) before any task is planned: a missing
-    file, a callable not found, a callable that raises or returns something that is not an Enhancer is one
-    reason naming the spec (:class:`~setoolkit.model_specs.SpecError`), the spec's tasks are not run, and the
-    other models' rows are computed as usual. Registry names pass through unchecked."""
-    ok, broken = [], {}
-    for name in models:
-        if name in CARDS or name in ORACLES or name == NOISY or not is_spec(name):
-            ok.append(name)
-            continue
-        try:
-            load_spec(name, mirror=mirror)
-            model_fingerprint(name, mirror)
-        except SetoolkitError as exc:
-            warnings.warn(str(exc))
-            broken[name] = str(exc)
-            continue
-        ok.append(name)
-    return ok, broken
+    """``models`` minus the model specs that cannot give a model here, and ``{spec: reason}`` for those (each spec
+    built once in this process: :func:`setoolkit.model_refs.resolve`)."""
+    refs, broken = resolve_refs(models, mirror=mirror)
+    return [r.source for r in refs], broken
 
 
 def _audio_under(folder: Path, *, skip: Path | None = None) -> list[Path]:
@@ -290,7 +264,7 @@ def check_limit(limit: int | None) -> None:
 
 
 def make_tasks(
-    models: Sequence[str],
+    models: Sequence[str | ModelRef],
     datasets: Sequence[str],
     out_dir: Path,
     *,
@@ -301,13 +275,20 @@ def make_tasks(
 ) -> list[Task]:
     """All tasks (noisy baseline first) for ``models`` x ``datasets``, with their content keys.
 
-    Sets are resolved by :func:`resolve_sets` (unique names), models by :func:`resolve_models` (no duplicates,
-    absolute spec paths). Outputs go to ``out_dir/audio/<set>/<model>/<key dir>/<stem>.<key[:8]><ext>`` (set and
+    Sets are resolved by :func:`resolve_sets` (unique names), models by :func:`setoolkit.model_refs.resolve`
+    (no duplicates, display names, absolute spec paths as their sources; already resolved references are taken as
+    they are). Outputs go to ``out_dir/audio/<set>/<model>/<key dir>/<stem>.<key[:8]><ext>`` (set and
     model as :func:`path_part`): named by content, so a changed model never overwrites the output an older row
     (and an older report) points to.
     """
     check_limit(limit)
-    models = resolve_models(models)
+    refs = [m for m in models if isinstance(m, ModelRef)]
+    if len(refs) < len(models):
+        refs, broken = resolve_refs([str(m) for m in models], mirror=mirror)
+        if broken:
+            raise SetError("; ".join(broken.values()))
+    by_name = {r.name: r for r in refs}
+    by_name.setdefault(NOISY, ModelRef(NOISY, NOISY, "noisy"))
     tasks = []
     outputs = Path(out_dir).resolve()
     for src in resolve_sets(datasets):
@@ -321,17 +302,19 @@ def make_tasks(
                 )
             files = inputs
         for f in files[:limit]:
-            for m in dict.fromkeys([NOISY, *models]):  # the noisy baseline once, even when asked for
+            for m in dict.fromkeys([NOISY, *by_name]):  # the noisy baseline once, even when asked for
                 if m in ORACLES and f.clean is None:
                     continue  # an oracle needs the clean speech
+                source = by_name[m].source
                 t = Task(
                     src.name,
                     m,
                     str(f.noisy),
                     str(f.clean) if f.clean else None,
                     None,
-                    task_content(m, f.noisy, f.clean, metrics=metrics, use_dnsmos=use_dnsmos, mirror=mirror),
+                    task_content(source, f.noisy, f.clean, metrics=metrics, use_dnsmos=use_dnsmos, mirror=mirror),
                     file=f.key,
+                    source=source,
                 )
                 if m != NOISY:
                     rel = Path(f.key)

@@ -4,7 +4,6 @@ enhances and scores it (:func:`run_task`), one row per task."""
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,20 +15,21 @@ from ..audio import read, resample, to_mono, write
 from ..metrics import dnsmos
 from ..metrics import learned as quality_models
 from ..metrics.scoring import DEFAULT_METRICS, score_pair
-from ..model_specs import is_spec, parse_spec
-from ..models.oracle import KINDS, oracle_enhance
-from ..registry import load, missing_extras
+from ..model_refs import NOISY, ORACLES, load
+from ..model_specs import is_spec
+from ..models.oracle import oracle_enhance
+from ..registry import missing_extras
 from .profile import Profile
 
-NOISY = "noisy"
-#: The oracle-mask rows of paired sets (:mod:`setoolkit.models.oracle`): not models, the ceiling of each leaderboard.
-ORACLES = tuple(f"oracle-{k}" for k in KINDS)
+__all__ = ["NOISY", "ORACLES", "STAGES", "Task", "run_task"]
 
 
 @dataclass(frozen=True)
 class Task:
     """One unit of work: enhance ``noisy`` with ``model`` (or take it as is for ``"noisy"``) and score it.
 
+    ``model`` is the display name (the table's ``model`` column, :class:`~setoolkit.model_refs.ModelRef`'s
+    ``name``); ``source`` what builds it (a zoo name, or a spec with its absolute path; default ``model``);
     ``content`` is the hash of what the row depends on besides the names (inputs, weights, code, metric
     set; see :func:`task_content`); ``file`` is the input's key in its set (the table's ``file`` column: its
     name, or its path relative to the set's ``noisy/`` folder; default the file name); :attr:`key` names the
@@ -43,10 +43,13 @@ class Task:
     output: str | None
     content: str = ""
     file: str = ""
+    source: str = ""
 
     def __post_init__(self) -> None:
         if not self.file:
             object.__setattr__(self, "file", Path(self.noisy).name)
+        if not self.source:
+            object.__setattr__(self, "source", self.model)
 
     @property
     def key(self) -> str:
@@ -60,30 +63,15 @@ _MODELS: dict = {}
 STAGES = "_stages"
 
 
-def _files_stamp(files: Sequence[str | Path]) -> tuple:
-    """(path, size, mtime, ctime) of each file: changes when any of them is rewritten."""
-    out: list[tuple] = []
-    for f in files:
-        try:
-            st = os.stat(f)
-            out.append((str(f), st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-        except OSError:
-            out.append((str(f), None))
-    return tuple(out)
-
-
-def _model(name: str, mirror=None):
-    """The loaded model ``name``, once per process; a model spec whose file or weights files changed since it was
-    built (a spec edited between two runs of one session) is built again."""
-    cached = _MODELS.get(name)
-    if cached is not None and _files_stamp(cached[1]) == cached[2]:
-        return cached[0]
-    model = load(name, mirror=mirror)
-    files = list(getattr(model, "weights_files", ()) or ())
-    if is_spec(name) and parse_spec(name)[0] == "file":
-        files.append(parse_spec(name)[1])
-    _MODELS[name] = (model, files, _files_stamp(files))
-    return model
+def _model(source: str, mirror=None):
+    """The loaded model ``source`` (a zoo name, or an absolute spec), once per process; a model spec whose files
+    changed since it was built (a spec or its helper edited between two runs of one session) is built again
+    (:func:`setoolkit.model_specs.built_spec`)."""
+    if is_spec(source) and source not in _MODELS:
+        return load(source, mirror=mirror)
+    if source not in _MODELS:
+        _MODELS[source] = load(source, mirror=mirror)
+    return _MODELS[source]
 
 
 def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True, mirror=None) -> dict:
@@ -111,7 +99,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
             y = np.stack([oracle_enhance(ref, ch, sr, task.model[len("oracle-") :]) for ch in audio])
         else:
             with clock("load"):
-                model = _model(task.model, mirror)
+                model = _model(task.source, mirror)
             t0 = time.perf_counter()
             y = model.enhance(audio, sr, name=task.noisy)
         seconds = time.perf_counter() - t0

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..audio import read, resample, to_mono
 from ..metrics.scoring import snr
-from ..registry import load
+from ..model_refs import load
 from .engine import limit_threads
 from .keys import code_hash, digest, file_hash, model_fingerprint
 from .store import RowStore
@@ -186,6 +186,7 @@ def timing_pass(
     mirror=None,
     stages: dict | None = None,
     tries: int = MAX_TRIES,
+    names: dict[str, str] | None = None,
 ):
     """Time every model in ``models`` and check each ``{variant: representative}`` pair, reusing what
     ``store`` already holds for the same weights, code, CPU and threads.
@@ -198,7 +199,9 @@ def timing_pass(
     ``tries``: measurements per model at most while the machine is busy. A row
     flagged ``busy`` is kept like any other (a rerun reports the same numbers); delete ``store/timing`` to
     measure again on a quiet machine. Returns ``(timing, variants)`` DataFrames with :data:`TIMING_COLUMNS` and
-    :data:`VARIANT_COLUMNS`. ``stages`` (a dict) gets ``load``/``time``/``parity`` seconds added.
+    :data:`VARIANT_COLUMNS`. ``stages`` (a dict) gets ``load``/``time``/``parity`` seconds added. ``names``:
+    ``{source: display name}`` for the ``model`` column (a user model's spec is timed under the name its tables
+    carry, :class:`~setoolkit.model_refs.ModelRef`).
     """
     import pandas as pd
 
@@ -242,8 +245,9 @@ def timing_pass(
     timing = pd.DataFrame(
         [{"model": m, **{c: done[m].get(c) for c in TIMING_COLUMNS[1:]}} for m in models], columns=list(TIMING_COLUMNS)
     )
+    timing["model"] = [(names or {}).get(m, m) for m in timing["model"]]
     timing["busy"] = timing["busy"].fillna(False).astype(bool)  # rows cached before the probe existed: unknown
-    rtf = dict(zip(timing["model"], timing["rtf"]))
+    rtf = dict(zip(models, timing["rtf"]))
     checked = {v: row for v, row in parity.items() if row is not None}
     var = pd.DataFrame(
         [

@@ -267,11 +267,14 @@ def build_report(
     timing, variants = speed["timing"], speed["variants"]
     order = {d: i for i, d in enumerate(SET_ORDER)}
     datasets = sorted(dict.fromkeys(summary["dataset"]), key=lambda d: (order.get(d, len(order)), d))
-    boards = {ds: leaderboard(summary, ds, timing=timing, variants=variants, table=table) for ds in datasets}
+    boards = {
+        ds: leaderboard(summary, ds, timing=timing, variants=variants, table=table, cards=speed["models"])
+        for ds in datasets
+    }
     for ds, b in boards.items():
         b.to_csv(out_dir / f"leaderboard_{ds}.csv", index=False)
 
-    info = model_info(sorted(set(summary["model"]) - {NOISY}))
+    info = model_info(sorted(set(summary["model"]) - {NOISY}), speed["models"])
     sizes = sizes or {m: v for m, v in zip(info["model"], info["params_M"]) if np.isfinite(v)}
     latency = {m: v for m, v in zip(info["model"], info["latency_ms"]) if np.isfinite(v)}
     rtf = (

@@ -7,6 +7,7 @@ import html
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -72,14 +73,24 @@ def short_model_names(table):
     return table.assign(model=table["model"].map(lambda m: short.get(m, m)))
 
 
-def model_info(models: Sequence[str]):
+def model_info(models: Sequence[str], cards=None):
     """Model-card facts per model: ``model, family, latency_ms, params_M, file_MB, latency_class,
-    size_class`` (NaN where a card does not state it; unknown names get family ``other``)."""
+    size_class`` (NaN where a card does not state it; unknown names get family ``other``).
+
+    ``cards``: the run's ``models.csv`` (:func:`setoolkit.model_refs.model_table`), which holds the facts of models
+    in no registry (a user's model: its parameters and latency); registry cards are read from the registry."""
     import pandas as pd
 
+    user = {}
+    if cards is not None and len(cards):
+        for r in cards.to_dict("records"):
+            if r["model"] not in CARDS:
+                user[r["model"]] = _UserFacts(
+                    str(r.get("family") or "user"), _num(r.get("latency_ms")), _num(r.get("params"))
+                )
     rows = []
     for m in models:
-        c = CARDS.get(m)
+        c = CARDS.get(m) or user.get(m)
         fb = c.file_bytes if c else None
         rows.append(
             {
@@ -97,23 +108,42 @@ def model_info(models: Sequence[str]):
     )
 
 
+@dataclass(frozen=True)
+class _UserFacts:
+    """The card facts ``models.csv`` keeps of a model in no registry."""
+
+    family: str
+    latency_ms: float | None
+    params: float | None
+    file_bytes: None = None
+
+
+def _num(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
 #: Beside an RTF measured while the machine was busy (timing.csv ``busy``): the number is an upper bound.
 BUSY_MARK = "†"
 
 
 def read_speed(folder: str | os.PathLike) -> dict:
-    """``timing``, ``variants``, ``profile`` DataFrames from the timing pass's CSV files in ``folder``
+    """``timing``, ``variants``, ``profile`` DataFrames from the timing pass's CSV files in ``folder`` and ``models``
+    (the evaluation's ``models.csv``)
     (``None`` for each file that is not there)."""
     import pandas as pd
 
     out = {}
-    for name in ("timing", "variants", "profile"):
+    for name in ("timing", "variants", "profile", "models"):
         p = Path(folder) / f"{name}.csv"
         out[name] = pd.read_csv(p) if p.exists() else None
     return out
 
 
-def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None):
+def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None, cards=None):
     """One dataset's leaderboard from :func:`setoolkit.evaluation.summarize`: one row per model, sorted by the
     primary metric (best first), the noisy input last.
 
@@ -127,7 +157,8 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
     paired difference, beside it); without ``table``, the model's 95% CI of the mean overlaps the leader's.
     ``in_domain``: the model's card says it was trained on this set's corpus. Runtime variants listed in
     ``variants`` (model != representative) are left out: they are shown under their representative.
-    ``attrs``: ``dataset, primary, metrics, deltas, paired`` (whether ``tied`` is the paired test).
+    ``attrs``: ``dataset, primary, metrics, deltas, paired`` (whether ``tied`` is the paired test). ``cards``: the
+    run's ``models.csv`` (facts of user models, see :func:`model_info`).
     """
     import pandas as pd
 
@@ -147,7 +178,7 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
         hidden = set(variants.loc[variants["model"] != variants["representative"], "model"])
         s = s[~s["model"].isin(hidden)]
     keep = ["model", "n"] + [c for m in metrics + deltas for c in (m, f"{m}_lo", f"{m}_hi") if c in s.columns]
-    board = s[keep].merge(model_info(list(s["model"])), on="model", how="left")
+    board = s[keep].merge(model_info(list(s["model"]), cards), on="model", how="left")
     if timing is not None and len(timing):
         t = timing.drop_duplicates("model", keep="last").set_index("model")
         for col in ("rtf", "hop_ms", "hop_p95_ms"):

@@ -7,7 +7,7 @@ import wave
 import numpy as np
 import pytest
 
-from setoolkit import registry
+from setoolkit import cards
 from setoolkit.audio import read
 from setoolkit.errors import MetricError, MissingExtraError
 from setoolkit.metrics import asr as A
@@ -106,8 +106,8 @@ def test_silent_reference_is_nan_and_decodes_are_memoised():
 
 
 def test_missing_extra_is_named(monkeypatch):
-    found = registry._found
-    monkeypatch.setattr(registry, "_found", lambda m: m != "pocketsphinx" and found(m))
+    found = cards._found
+    monkeypatch.setattr(cards, "_found", lambda m: m != "pocketsphinx" and found(m))
     A._decoder.cache_clear()
     with pytest.raises(MissingExtraError, match=r"the wer metric \(and cer\) needs setoolkit\[asr\]"):
         A._decoder()

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from setoolkit import registry
+from setoolkit import cards
 from setoolkit.audio import read
 from setoolkit.errors import MissingExtraError
 from setoolkit.metrics import mcd as M
@@ -70,8 +70,8 @@ def test_silence_and_too_short():
 
 
 def test_missing_extra_is_named(monkeypatch):
-    found = registry._found
-    monkeypatch.setattr(registry, "_found", lambda m: m != "pysptk" and found(m))
+    found = cards._found
+    monkeypatch.setattr(cards, "_found", lambda m: m != "pysptk" and found(m))
     M._libraries.cache_clear()
     with pytest.raises(MissingExtraError, match=r"the mcd metric needs setoolkit\[mcd\]"):
         M._libraries()

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from setoolkit import registry
+from setoolkit import cards
 from setoolkit.audio import read, resample
 from setoolkit.errors import MetricError, MissingExtraError
 from setoolkit.metrics import nisqa as N
@@ -109,8 +109,8 @@ def test_silence_and_too_short_are_nan_with_a_warning():
 
 
 def test_missing_extra_is_named(monkeypatch):
-    found = registry._found
-    monkeypatch.setattr(registry, "_found", lambda m: m != "torch" and found(m))
+    found = cards._found
+    monkeypatch.setattr(cards, "_found", lambda m: m != "torch" and found(m))
     N._model.cache_clear()
     with pytest.raises(MissingExtraError, match=r"the nisqa metric needs setoolkit\[nisqa\]"):
         N._model()

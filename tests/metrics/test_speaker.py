@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from setoolkit import assets, registry
+from setoolkit import assets, cards
 from setoolkit.audio import read
 from setoolkit.errors import MissingExtraError
 from setoolkit.metrics import speaker as S
@@ -75,8 +75,8 @@ def test_weights_come_from_the_wheel_through_the_registry():
 
 
 def test_missing_extra_is_named(monkeypatch):
-    found = registry._found
-    monkeypatch.setattr(registry, "_found", lambda m: m != "resemblyzer" and found(m))
+    found = cards._found
+    monkeypatch.setattr(cards, "_found", lambda m: m != "resemblyzer" and found(m))
     S._encoder.cache_clear()
     with pytest.raises(MissingExtraError, match=r"the spk_sim metric needs setoolkit\[speaker\]"):
         S._encoder()

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from ...cards import ModelCard, card
 from ...errors import ModelError
-from ...registry import ModelCard, card
 from ...streaming import StreamingEnhancer, torch_threads
 from .base import Enhancer
 
@@ -53,7 +53,9 @@ def user_card(
 ) -> ModelCard:
     """The :class:`ModelCard` of a user model (family ``"user"``, not in the registry: ``builder`` is ``None``).
 
-    ``latency`` in samples at ``sample_rate`` (Hz); stored as ``latency_ms``.
+    ``latency`` in samples at ``sample_rate`` (Hz). ``latency_ms``, the algorithmic latency as the zoo's cards
+    state it (frame plus lookahead): for a causal model (``hop`` given) one hop plus ``latency``; for an offline
+    one, ``latency`` when declared (> 0), else unknown (``None``: it needs the whole signal).
     """
     if not isinstance(name, str) or not name:
         raise ModelError(f"a user model needs a non-empty name=, got {name!r}")
@@ -68,7 +70,7 @@ def user_card(
         framework=framework,
         frame=hop,
         hop=hop,
-        latency_ms=1000.0 * latency / sample_rate,
+        latency_ms=1000.0 * ((hop or 0) + latency) / sample_rate if hop or latency else None,
         params=params,
         weights=(),
         license="user model",
@@ -226,6 +228,17 @@ class OnnxEnhancer(UserEnhancer):
         )
 
 
+def onnx_params(path: str | os.PathLike) -> int | None:
+    """Number of parameters of an ONNX graph: the elements of its initializers (``None`` without the ``onnx``
+    package)."""
+    try:
+        import onnx
+    except ImportError:
+        return None
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return int(sum(int(np.prod(t.dims)) for t in graph.initializer))
+
+
 def from_function(
     fn: Callable[[np.ndarray], np.ndarray],
     sample_rate: int,
@@ -337,6 +350,7 @@ def from_onnx(
         name,
         sample_rate,
         framework="onnx",
+        params=onnx_params(path),
         latency=latency,
         hop=hop,
         streaming=hop is not None,

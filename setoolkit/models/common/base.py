@@ -22,10 +22,10 @@ from ...audio import (
     to_mono,
 )
 from ...blockwise import BlockProcessor, ChunkJoiner, StreamRunner, WholeChannel
+from ...cards import ModelCard
 from ...chunking import MAX_CHUNK_SECONDS, process_in_chunks
 from ...errors import ModelError
 from ...output_plan import check_not_input, ensure_writable_dir
-from ...registry import ModelCard
 from ...streaming import FrameBlocks, FrameModel, StftFrameStream, offline_frames
 
 #: ``chunk_seconds = None`` models enhance a signal up to this long (s) in one offline call; longer ones stream.
