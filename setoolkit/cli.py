@@ -10,7 +10,6 @@ from pathlib import Path
 from . import assets
 from .errors import Interrupted, SetoolkitError
 from .evaluation.sets import check_limit, resolve_models, resolve_sets
-from .output_plan import find_audio
 
 #: Output formats ``enhance --format`` writes (soundfile's names).
 OUTPUT_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}
@@ -57,6 +56,37 @@ def _models_arg(text: str | None) -> list[str] | None:
     if not all(entries):
         raise UsageError(f"--models {text!r}: an empty entry (two commas, or one at an end)")
     return resolve_models(entries)
+
+
+def _metrics_arg(text: str | None, *, use_dnsmos: bool = True) -> list[str] | None:
+    """The ``--metrics`` list, checked before any work (every name a metric, a column of one, or a metric spec)."""
+    from .metrics import registry as metric_registry
+
+    if text is None:
+        return None
+    entries = [e.strip() for e in text.split(",")]
+    if not all(entries):
+        raise UsageError(f"--metrics {text!r}: an empty entry (two commas, or one at an end)")
+    try:
+        names = list(metric_registry.resolve(entries))
+    except SetoolkitError as exc:
+        raise UsageError(f"--metrics: {exc}") from None
+    dnsmos = [n for n in entries if metric_registry.key_of(n) in metric_registry.MOS_ALIAS]
+    if dnsmos and not use_dnsmos:
+        raise UsageError(f"--no-dnsmos contradicts --metrics {','.join(dnsmos)}: drop one of them")
+    return names
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Fills ``{metrics}`` with the registry's metric names when help is shown (start-up imports no metric)."""
+
+    def _get_help_string(self, action) -> str:
+        text = super()._get_help_string(action) or ""
+        if "{metrics}" not in text:
+            return text
+        from .metrics import registry as metric_registry
+
+        return text.replace("{metrics}", metric_registry.help_text().replace("%", "%%"))
 
 
 def _limit_arg(limit: int | None) -> int | None:
@@ -142,44 +172,22 @@ def cmd_enhance(args) -> int:
 
 
 def cmd_score(args) -> int:
-    import pandas as pd
+    from .metrics import DEFAULT_METRICS, catalog
+    from .metrics import registry as metric_registry
+    from .metrics.folders import score_folders
 
-    from .audio import info
-    from .metrics import ALL_METRICS, DEFAULT_METRICS, catalog, check_lengths, score_files
-
-    metrics = args.metrics.split(",") if args.metrics else DEFAULT_METRICS
-    unknown = [m for m in metrics if m not in ALL_METRICS]
-    if unknown:
-        raise UsageError(f"--metrics: unknown {', '.join(map(repr, unknown))}; known: {', '.join(ALL_METRICS)}")
-    clean_dir, enh_dir = Path(args.clean), Path(args.enhanced)
-    for d in (clean_dir, enh_dir):
-        if not d.is_dir():
-            raise SetoolkitError(f"{d}: not a directory")
-    enhanced = {rel.with_suffix(""): f for f, rel in find_audio([str(enh_dir)])}
-    clean = {rel.with_suffix(""): f for f, rel in find_audio([str(clean_dir)])}
-    pairs = [(clean[k], enhanced[k]) for k in sorted(clean) if k in enhanced]
-    if not pairs:
-        raise SetoolkitError(f"no files with matching names in {clean_dir} and {enh_dir}")
-    for side, missing in (
-        ("clean", sorted(set(clean) - set(enhanced))),
-        ("enhanced", sorted(set(enhanced) - set(clean))),
-    ):
-        if missing:
-            other = enh_dir if side == "clean" else clean_dir
-            names = ", ".join(str(m) for m in missing[:10]) + (
-                f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-            )
-            warnings.warn(f"{len(missing)} {side} file(s) have no twin in {other} and are not scored: {names}")
-    for ref, est in pairs:  # a truncated or wrong file is an error before any scoring, not a zero-padded score
-        r, e = info(ref), info(est)
-        check_lengths(
-            r["frames"], round(e["frames"] * r["samplerate"] / e["samplerate"]), r["samplerate"], name=str(est)
+    metrics = _metrics_arg(args.metrics) or list(DEFAULT_METRICS)
+    intrusive = [n for n in metrics if metric_registry.get(n).intrusive]
+    if args.clean is None and intrusive:
+        raise UsageError(
+            f"--clean DIR is needed for the intrusive metrics {', '.join(intrusive)}; without clean references "
+            "name non-intrusive ones, e.g. --metrics dnsmos,distillmos"
         )
-    table = pd.DataFrame(score_files(pairs, metrics=metrics, workers=args.workers, progress=not args.quiet))
+    table = score_folders(args.enhanced, args.clean, metrics=metrics, workers=args.workers, progress=not args.quiet)
     if args.csv:
         table.to_csv(args.csv, index=False)
-    means = table[[m for m in metrics]].mean(numeric_only=True)
-    print(f"{len(table)} pairs")
+    means = table[list(metric_registry.columns(metrics))].mean(numeric_only=True)
+    print(f"{len(table)} {'pairs' if args.clean is not None else 'files'}")
     width = max(len(catalog.label(m, with_unit=True)) for m in means.index)
     for m, v in means.items():  # label, unit and digits from the metric catalogue
         print(f"{catalog.label(m, with_unit=True):>{width}s}  {v:.{catalog.digits(m) + 1}f}")
@@ -209,7 +217,9 @@ def cmd_run(args) -> int:
     from .main_job import DEFAULT_SETS, run_comparison
 
     limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets, default=DEFAULT_SETS)
+    metrics = _metrics_arg(args.metrics, use_dnsmos=not args.no_dnsmos)
     out = run_comparison(
+        metrics=metrics,
         models=models,
         datasets=sets,
         reports_dir=args.reports,
@@ -228,12 +238,16 @@ def cmd_run(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate, summarize
+    from .metrics import DEFAULT_METRICS
+    from .metrics import registry as metric_registry
 
     limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets)
+    metrics = _metrics_arg(args.metrics, use_dnsmos=not args.no_dnsmos)
     table, stats = evaluate(
         models,
         sets,
         args.out,
+        metrics=metrics or DEFAULT_METRICS,
         workers=args.workers,
         scheduler=args.scheduler,
         limit=limit,
@@ -242,8 +256,9 @@ def cmd_evaluate(args) -> int:
         return_stats=True,
     )
     print(stats)
-    cols = [c for c in ("dataset", "model", "n", "pesq_wb", "stoi", "si_sdr", "OVRL", "rtf") if c]
-    s = summarize(table)
+    shown = ("pesq_wb", "stoi", "si_sdr", "OVRL") if metrics is None else metric_registry.columns(metrics)[:6]
+    cols = ["dataset", "model", "n", *shown, "rtf"]
+    s = summarize(table, [c for c in shown if c in table.columns])
     print(s[[c for c in cols if c in s.columns]].round(3).to_string(index=False))
     print(f"table: {Path(args.out) / 'scores.csv'}")
     return 1 if stats.failed else 0
@@ -277,6 +292,12 @@ def cmd_doctor(args) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_listen(args) -> int:
+    from .listening.server.run import main as listen_main  # starlette and uvicorn: setoolkit[listen-serve]
+
+    return listen_main(args.argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="setoolkit", description="Run, debug and compare speech-enhancement models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -295,14 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_enhance)
 
-    s = sub.add_parser("score", help="score enhanced files against clean references with matching names")
-    s.add_argument("--clean", required=True)
-    s.add_argument("--enhanced", required=True)
-    s.add_argument(
-        "--metrics",
-        help="comma-separated metrics (default: pesq_wb,pesq_nb,csig,cbak,covl,stoi,estoi,"
-        "si_sdr,sdr,snr,segsnr,lsd; also visqol, distillmos)",
+    s = sub.add_parser(
+        "score",
+        help="score enhanced files against clean references with matching names (or alone: non-intrusive metrics)",
+        formatter_class=_HelpFormatter,
     )
+    s.add_argument("--clean", help="clean references (needed by the intrusive metrics)")
+    s.add_argument("--enhanced", required=True)
+    s.add_argument("--metrics", help="{metrics})")
     s.add_argument("--csv", help="write the per-file table here")
     s.add_argument("--workers", type=int)
     s.add_argument("-q", "--quiet", action="store_true")
@@ -325,10 +346,15 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--limit", type=int, help="files per set (default: all)")
         s.add_argument("--workers", type=int, help="local processes (default: all cores)")
         s.add_argument("--scheduler", help="Dask scheduler address: run the tasks on that cluster")
-        s.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS")
+        s.add_argument("--metrics", help="{metrics}; DNSMOS and DistillMOS are added unless --no-dnsmos)")
+        s.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS and DistillMOS")
         s.add_argument("-q", "--quiet", action="store_true")
 
-    s = sub.add_parser("run", help="main job: evaluate every available model on the sample sets + daily report")
+    s = sub.add_parser(
+        "run",
+        help="main job: evaluate every available model on the sample sets + daily report",
+        formatter_class=_HelpFormatter,
+    )
     s.add_argument(
         "--sets", help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k)"
     )
@@ -338,7 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_args(s)
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("evaluate", help="evaluation table (resumable) for models x sets")
+    s = sub.add_parser(
+        "evaluate", help="evaluation table (resumable) for models x sets", formatter_class=_HelpFormatter
+    )
     s.add_argument(
         "--sets",
         help="required: registry sets (vbd16k, dns3_blind...), folders (noisy/ [clean/], "
@@ -354,6 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--figures", default="figures")
     s.add_argument("--table", help="scores.csv/.parquet (default: reports/DATE/scores.csv)")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser(
+        "listen", help="listening test server: listen serve|invite|links TEST_DIR", add_help=False, prefix_chars="+"
+    )
+    s.add_argument("argv", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_listen)
     return p
 
 

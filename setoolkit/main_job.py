@@ -19,8 +19,9 @@ from .evaluation import ORACLES, evaluate
 from .evaluation.profile import Profile
 from .evaluation.timing import parity_failures, timing_pass
 from .metrics import DEFAULT_METRICS
+from .metrics import registry as metric_registry
 from .model_refs import resolve as resolve_refs
-from .registry import METRIC_EXTRAS, missing_extras, not_run_note, representatives, runnable_models
+from .registry import missing_extras, not_run_note, representatives, runnable_models
 from .report import build_report
 
 #: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, and real noisy recordings (DNSMOS only).
@@ -56,9 +57,11 @@ def run_comparison(
     progress: bool = True,
     store: str | Path | None = None,
     timing: bool = True,
+    metrics: Sequence[str] | None = None,
 ) -> Path:
     """Evaluate ``models`` (default: all available) on ``datasets`` into ``reports_dir/YYYY-MM-DD`` and write
-    the daily report there. Returns that folder.
+    the daily report there. Returns that folder. ``metrics``: names, columns or metric specs (default
+    :data:`MAIN_JOB_METRICS`, less those whose extra is not installed).
 
     Runtime variants of one set of weights (cards with ``variant_of``) are scored once, through their
     representative; the timing pass (one thread, after the evaluation) times every model and checks each
@@ -79,8 +82,9 @@ def run_comparison(
         not_here.update(broken)
         names = [r.source for r in refs]
         scored, variants = representatives(names)
-    # a metric whose extra is not installed (ViSQOL: setoolkit[visqol]) is left out, as DistillMOS is by evaluate
-    metrics = [m for m in MAIN_JOB_METRICS if m not in METRIC_EXTRAS or not missing_extras([METRIC_EXTRAS[m]])]
+    if metrics is None:  # a default metric whose extra is not installed (ViSQOL: setoolkit[visqol]) is left out
+        metrics = [m for m in MAIN_JOB_METRICS if not missing_extras([x for x in [metric_registry.get(m).extra] if x])]
+    metrics = metric_registry.resolve(metrics, use_dnsmos=use_dnsmos)  # an unknown name: one error, before any work
     t0 = time.perf_counter()
     table, stats = evaluate(
         [*scored, *ORACLES],

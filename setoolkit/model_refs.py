@@ -142,10 +142,11 @@ def card_of(ref_or_name: ModelRef | str) -> ModelCard | None:
     return get_card(ref_or_name) if ref_or_name in CARDS else None
 
 
-def table_name(models: Iterable[str], name: str) -> str:
+def table_name(models: Iterable[str], name: str, *, strict: bool = True) -> str:
     """The display name among ``models`` (a table's ``model`` column) that ``name`` means: ``name`` itself, or, for
     a model spec written as the user wrote it (``my_model.py:build``, relative or absolute), the name its model
-    carries. Raises :class:`ModelError` listing the models when none matches."""
+    carries. Raises :class:`ModelError` listing the models when none matches (``strict=False``: returns ``name``
+    as it is, for the caller's own error)."""
     present = list(dict.fromkeys(str(m) for m in models))
     if name in present:
         return name
@@ -157,6 +158,8 @@ def table_name(models: Iterable[str], name: str) -> str:
         matches = [m for m in present if m == shown or (shown and m.startswith(f"{shown}~"))]
         if len(matches) == 1:
             return matches[0]
+    if not strict:
+        return name
     raise ModelError(f"model {name!r} is not in this table; its models: {', '.join(present)}")
 
 

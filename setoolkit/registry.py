@@ -26,7 +26,6 @@ __all__ = [
     "CARDS",
     "EXTRAS",
     "FAMILY_CARDS",
-    "METRIC_EXTRAS",
     "Builder",
     "ModelCard",
     "Published",
@@ -54,9 +53,6 @@ FAMILY_CARDS = (
     "setoolkit.models.rnnoise",
     "setoolkit.models.classical",
 )
-
-#: Metrics that need an extra (the others are in the core).
-METRIC_EXTRAS = {"visqol": "visqol", "distillmos": "learned-mos"}
 
 
 class _Cards(MutableMapping):

@@ -58,6 +58,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..errors import Interrupted, OutputError, SetoolkitError
+from ..metrics import registry as metric_registry
 from ..metrics.scoring import DEFAULT_METRICS, cpu_count
 from ..model_refs import MODELS_CSV, model_table
 from ..model_refs import resolve as resolve_refs
@@ -172,7 +173,9 @@ def evaluate(
     Incremental: ``store`` (default ``out_dir``) holds the rows (``rows/``) and the enhanced audio
     (``audio/``) by content key; tasks whose row is there (and verifies) are reused, the others computed. Point
     several runs (e.g. one report folder a day) at one store and each computes only what changed; concurrent runs
-    on one store are safe. ``workers``: local processes (default: all cores; 1 runs in this process);
+    on one store are safe. ``metrics``: metric names, columns or metric specs (``path/to/file.py:name``;
+    :mod:`setoolkit.metrics.registry`), checked before any work; ``use_dnsmos`` adds DNSMOS and DistillMOS (where
+    installed) to them. ``workers``: local processes (default: all cores; 1 runs in this process);
     ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster.
 
     Returns
@@ -197,6 +200,7 @@ def evaluate(
     """
     check_not_bootstrapping()
     t0 = time.perf_counter()
+    metrics = metric_registry.resolve(metrics, use_dnsmos=use_dnsmos)  # an unknown name: one error, before any work
     out_dir = Path(out_dir)
     store_dir = Path(store) if store is not None else out_dir
     for folder in (out_dir, store_dir, store_dir / "rows"):

@@ -1,5 +1,10 @@
 """Content keys: the hash of everything a row depends on (inputs, weights, code, library versions, metric set),
-so a row computed from anything else is never reused."""
+so a row computed from anything else is never reused.
+
+A row's metric part covers only the metrics that row carries (the intrusive ones on paired sets, the non-intrusive
+ones on rows that are not oracles), and for each only its own record's libraries, weights files and code
+(:func:`metric_fingerprint`): a new release of one metric's library, or new weights, recomputes exactly the rows
+that carry that metric."""
 
 from __future__ import annotations
 
@@ -7,15 +12,19 @@ import ast
 import hashlib
 import os
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .. import assets
+from ..metrics import registry as metric_registry
 from ..model_refs import NOISY, ORACLES, absolute_spec
 from ..model_specs import spec_fingerprint
-from ..registry import get_card, missing_extras, names_a_spec
+from ..registry import get_card, names_a_spec
 
-#: Libraries whose version can change a row's numbers (absent ones count as "absent").
+#: Libraries whose version can change a model's output (absent ones count as "absent"). Each metric's own
+#: libraries are named in its record (:attr:`setoolkit.metrics.Metric.libraries`) and key only its rows:
+#: :func:`metric_libraries`.
 LIBRARIES = (
     "numpy",
     "scipy",
@@ -26,9 +35,6 @@ LIBRARIES = (
     "tensorflow-cpu",
     "keras",
     "ai-edge-litert",
-    "pesq",
-    "pystoi",
-    "fast-bss-eval",
     "pyrnnoise",
 )
 #: Modules left out of code hashes: the card table changes with every description edit; a model's key
@@ -82,18 +88,51 @@ def code_hash(*modules: str) -> str:
     return h.hexdigest()
 
 
-@lru_cache(maxsize=1)
-def library_versions() -> str:
-    """``name==version`` of every library in :data:`LIBRARIES` (read from package metadata, not imported)."""
-    from importlib.metadata import PackageNotFoundError, version
+@cache
+def library_version(name: str) -> str:
+    """The installed version of distribution ``name`` (package metadata, nothing imported), or ``"absent"``."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
 
-    def v(name):
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "absent"
 
-    return ",".join(f"{n}=={v(n)}" for n in LIBRARIES)
+def library_versions(names: Sequence[str] = LIBRARIES) -> str:
+    """``name==version`` of every library in ``names`` (default :data:`LIBRARIES`)."""
+    return ",".join(f"{n}=={library_version(n)}" for n in names)
+
+
+def metric_libraries(metrics: Sequence[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """``{metric: the libraries its record names}`` for ``metrics`` (default: every registered metric)."""
+    records = metric_registry.registered() if metrics is None else [m for _, m, _ in metric_registry.plan(metrics)]
+    return {m.name: m.libraries for m in records}
+
+
+def _weights_hash(ref: str, mirror=None) -> str:
+    """A metric's weights entry: an asset's registered sha256 (verified when it is fetched), or a file's."""
+    asset = assets.registry().get(ref)
+    if asset is not None:
+        return asset.sha256
+    path = metric_registry.weight_file(ref, mirror)
+    return file_hash(path) if path is not None else "absent"
+
+
+def metric_fingerprint(name: str, mirror=None) -> str:
+    """Hash of what one metric's numbers depend on: its name and columns, the code of its module (a spec: the
+    bytes of its file), the versions of its record's libraries and the hashes of its weights files."""
+    key = metric_registry.key_of(name)
+    m = metric_registry.get(key)
+    module = getattr(m.compute, "__module__", "") or ""
+    spec = metric_registry.spec_file(key) if key != m.name else None
+    return digest(
+        key,
+        m.columns,
+        m.intrusive,
+        m.rate if not callable(m.rate) else getattr(m.rate, "__qualname__", "rate"),
+        file_hash(spec) if spec is not None else (code_hash(module) if module.startswith("setoolkit.") else module),
+        library_versions(m.libraries),
+        tuple(_weights_hash(w, mirror) for w in m.weights),
+    )
 
 
 def file_hash(path: str | os.PathLike | None) -> str:
@@ -133,22 +172,35 @@ def model_fingerprint(name: str, mirror=None) -> str:
     )
 
 
-def metrics_fingerprint(metrics: Sequence[str], use_dnsmos: bool) -> str:
-    """Hash of the metric set and of the code that reads, aligns and scores (this module and its imports)."""
+def metrics_fingerprint(
+    metrics: Sequence[str], use_dnsmos: bool, *, intrusive: bool = True, non_intrusive: bool = True, mirror=None
+) -> str:
+    """Hash of the metrics a row carries (``metrics`` with the ``use_dnsmos`` alias applied, the intrusive ones
+    only when ``intrusive``, the others only when ``non_intrusive``), each by :func:`metric_fingerprint`, and of
+    the code that reads, aligns and scores (the task module and its imports, base libraries)."""
+    names = metric_registry.resolve(metrics, use_dnsmos=use_dnsmos)
+    carried = [
+        (cols, metric_fingerprint(key, mirror))
+        for key, m, cols in metric_registry.plan(names)
+        if (intrusive if m.intrusive else non_intrusive)
+    ]
     return digest(
-        tuple(metrics),
-        use_dnsmos,
-        not missing_extras(["learned-mos"]),
-        code_hash("setoolkit.evaluation.task", "setoolkit.metrics.dnsmos", "setoolkit.metrics.learned"),
-        library_versions(),
+        tuple(carried),
+        code_hash("setoolkit.evaluation.task"),
+        library_versions(("numpy", "scipy", "soxr", "soundfile")),
     )
 
 
 def task_content(model: str, noisy, clean, *, metrics: Sequence[str], use_dnsmos: bool, mirror=None) -> str:
-    """The content part of a row's key: input and reference sha256, model fingerprint, metric fingerprint."""
+    """The content part of a row's key: input and reference sha256, model fingerprint, and the fingerprint of the
+    metrics this row carries (the intrusive ones only with a clean file, the non-intrusive ones only for rows
+    that are not oracles)."""
+    mirror = str(mirror) if mirror else None
     return digest(
         file_hash(noisy),
         file_hash(clean),
-        model_fingerprint(model, str(mirror) if mirror else None),
-        metrics_fingerprint(metrics, use_dnsmos),
+        model_fingerprint(model, mirror),
+        metrics_fingerprint(
+            metrics, use_dnsmos, intrusive=clean is not None, non_intrusive=model not in ORACLES, mirror=mirror
+        ),
     )

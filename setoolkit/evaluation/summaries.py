@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..metrics import registry as metric_registry
 from .task import NOISY
 
 #: VoiceBank-DEMAND test set: the four nominal SNRs (dB) its noisy files were mixed at.
@@ -24,29 +25,23 @@ def bootstrap_ci(values, *, n_boot: int = 1000, seed: int = 0, level: float = 0.
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
-SUMMARY_METRICS = (
-    "pesq_wb",
-    "csig",
-    "cbak",
-    "covl",
-    "stoi",
-    "estoi",
-    "si_sdr",
-    "sdr",
-    "visqol",
-    "OVRL",
-    "SIG",
-    "BAK",
-    "P808_MOS",
-    "distillmos",
-)
+#: The columns :func:`summarize` summarises by default: setoolkit's own metrics whose record says ``summary=True``
+#: (PESQ-NB, SNR, segmental SNR and LSD are computed but left out of the summaries by default).
+SUMMARY_METRICS = tuple(c for m in metric_registry.builtin() if m.summary for c in m.columns)
 
 
-def summarize(table, metrics: Sequence[str] = SUMMARY_METRICS, *, n_boot: int = 1000, seed: int = 0):
+def summary_columns() -> tuple[str, ...]:
+    """:data:`SUMMARY_METRICS` and the summarised columns of every metric registered since (plug-ins, specs)."""
+    return tuple(dict.fromkeys(c for m in metric_registry.registered() if m.summary for c in m.columns))
+
+
+def summarize(table, metrics: Sequence[str] | None = None, *, n_boot: int = 1000, seed: int = 0):
     """Per (dataset, model): ``n``, each metric's mean with a 95% bootstrap CI (``_lo``/``_hi``), the mean RTF,
-    and the paired improvement over the noisy input (``delta_<metric>``, with its CI)."""
+    and the paired improvement over the noisy input (``delta_<metric>``, with its CI). ``metrics``: columns to
+    summarise (default :func:`summary_columns`: every registered metric's, where the table has them)."""
     import pandas as pd
 
+    metrics = summary_columns() if metrics is None else metrics
     metrics = [m for m in metrics if m in table.columns and table[m].notna().any()]
     rows = []
     for (ds, model), g in table.groupby(["dataset", "model"], sort=False):

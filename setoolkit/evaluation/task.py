@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import read, resample, to_mono, write
-from ..metrics import dnsmos
-from ..metrics import learned as quality_models
+from ..metrics import registry as metric_registry
 from ..metrics.scoring import DEFAULT_METRICS, score_pair
 from ..model_refs import NOISY, ORACLES, load
 from ..model_specs import is_spec
 from ..models.oracle import oracle_enhance
-from ..registry import missing_extras
 from .profile import Profile
 
 __all__ = ["NOISY", "ORACLES", "STAGES", "Task", "run_task"]
@@ -76,10 +74,15 @@ def _model(source: str, mirror=None):
 
 def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos: bool = True, mirror=None) -> dict:
     """Enhance and score one file; returns its row (plain dict, JSON-serialisable) with the seconds each
-    stage took under :data:`STAGES` (``load`` once per process and model, ``read``, ``enhance``, ``write``,
-    ``align``, one per metric, ``dnsmos`` and ``distillmos`` (not for the oracle rows: their non-intrusive MOS
-    would rank no system and cost a tenth of the job); and ``cpu``, the process CPU time of the whole task, which a
-    busy machine does not inflate as it does the wall-clock stages)."""
+    stage took under :data:`STAGES` (``load`` once per process and model or metric, ``read``, ``enhance``,
+    ``write``, ``align``, one per metric (its name: ``pesq_wb``, ``composite``, ``dnsmos``, ``distillmos``...);
+    and ``cpu``, the process CPU time of the whole task, which a busy machine does not inflate as it does the
+    wall-clock stages).
+
+    ``metrics``: names, columns or metric specs (:mod:`setoolkit.metrics.registry`); ``use_dnsmos`` adds DNSMOS and
+    DistillMOS (where installed). The intrusive metrics need the task's clean file; the non-intrusive ones are
+    not computed for the oracle rows (their MOS would rank no system and cost a tenth of the job)."""
+    metrics = metric_registry.resolve(metrics, use_dnsmos=use_dnsmos)
     profile = Profile()
     clock = profile.stage
     cpu0 = time.process_time()
@@ -121,19 +124,18 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         "output_path": task.output if task.output else task.noisy,
     }
     mono = to_mono(y)[0]
-    if ref is not None:
-        scores = score_pair(ref, mono, sr, metrics=metrics, name=task.noisy, reference=str(task.clean), clock=clock)
-        row.update({m: scores[m] for m in metrics})
-        lag = scores["lag"]
-        row["lag"] = lag
-    if use_dnsmos and task.model not in ORACLES:  # an oracle is a ceiling of the intrusive metrics, not a system
-        with clock("load"):
-            dnsmos.warm_up(mirror=mirror)
-        with clock("dnsmos"):
-            row.update(dnsmos.dnsmos(mono, sr, mirror=mirror))
-        if not missing_extras(["learned-mos"]):  # DistillMOS needs setoolkit[learned-mos]; the core skips it
-            with clock("distillmos"):
-                row["distillmos"] = quality_models.distillmos(mono, sr)
+    scores = score_pair(
+        ref,
+        mono,
+        sr,
+        metrics=metrics,
+        name=task.noisy,
+        reference=str(task.clean),
+        clock=clock,
+        mirror=mirror,
+        non_intrusive=task.model not in ORACLES,  # an oracle is a ceiling of the intrusive metrics, not a system
+    )
+    row.update(scores)
     row = {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in row.items()}
     row[STAGES] = {**profile.seconds, "cpu": time.process_time() - cpu0}
     return row

@@ -4,14 +4,15 @@ All functions take the tidy ratings of :func:`ratings_frame` (one row per listen
 return tidy DataFrames.
 
 * :func:`screen_listeners`: ITU-R BS.1534-3 post-screening (MUSHRA): a listener who rates the hidden
-  reference below 90 in more than 15 % of the trials is excluded.
+  reference below 90, or the mid-range anchor above 90, in more than 15 % of the items is excluded.
 * :func:`system_scores`: per system (and scale) the mean with a 95 % bootstrap CI, resampling listeners
   and items together (both are random samples); for P.835 this is the MOS per scale, for CCR the CMOS
   of each pair (:func:`ccr_scores`).
 * :func:`paired_tests`: every pair of systems compared on the (listener, item) cells both were rated in,
   Wilcoxon signed-rank (:func:`scipy.stats.wilcoxon`), p-values Holm-corrected within each scale.
 * :func:`metric_agreement`: Pearson and Spearman correlation between the listeners' ratings and each
-  metric of the evaluation table, over systems (means over the tested items) and over stimuli.
+  metric of the evaluation table, over systems (means over the tested items) and over stimuli; the Spearman p
+  is exact (all permutations) up to :data:`EXACT_SPEARMAN_N` pairs, asymptotic above.
 
 Examples
 --------
@@ -23,23 +24,21 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import combinations
+from itertools import combinations, permutations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .anchors import ANCHORS
-from .design import REFERENCE, TestDefinition
+from .design import TestDefinition
+from .kinds import REFERENCE, test_type
+from .kinds.mushra import SCREEN_FRACTION, SCREEN_SCORE, bs1534_screen
 
 #: The controls of a MUSHRA trial (not systems under test).
 CONTROLS = (REFERENCE, *ANCHORS)
 #: Metrics of the evaluation table compared with the ratings, when present.
-AGREEMENT_METRICS = ("SIG", "BAK", "OVRL", "distillmos", "pesq_wb", "visqol")
-#: BS.1534-3 post-screening: hidden reference below this score ...
-SCREEN_SCORE = 90.0
-#: ... in more than this fraction of a listener's trials excludes the listener.
-SCREEN_FRACTION = 0.15
+AGREEMENT_METRICS = ("SIG", "BAK", "OVRL", "P808_MOS", "distillmos", "pesq_wb", "visqol")
 
 COLUMNS = ["listener", "trial", "dataset", "file", "system", "base", "stimulus", "scale", "rating", "raw", "position"]
 
@@ -53,6 +52,7 @@ def ratings_frame(results: Sequence[dict], test: TestDefinition, *, include_trai
     = the score of ``b`` against ``a`` (the presented order undone; ``raw`` is the score as given).
     """
     trials = {t.id: t for t in test.trials}
+    kind = test_type(test.kind)
     rows = []
     for res in results:
         if res.get("test_id") != test.id:
@@ -61,68 +61,29 @@ def ratings_frame(results: Sequence[dict], test: TestDefinition, *, include_trai
             )
         for tid, tr in res.get("trials", {}).items():
             t = trials[tid]
-            if t.training and not include_training:
+            if (t.training and not include_training) or t.control:
                 continue
-            systems = {s.id: s.system for s in t.stimuli}
             base = {"listener": res["listener"], "trial": tid, "dataset": t.dataset, "file": t.file}
-            r = tr["ratings"]
-            if test.kind == "ccr":
-                a, b = t.stimuli[0], t.stimuli[1]
-                sign = 1 if tr["order"][0] == a.id else -1
-                rows.append(
-                    {
-                        **base,
-                        "system": b.system,
-                        "base": a.system,
-                        "stimulus": b.id,
-                        "scale": "CMOS",
-                        "rating": float(sign * r["score"]),
-                        "raw": float(r["score"]),
-                        "position": 0,
-                    }
-                )
-                continue
-            for pos, sid in enumerate(tr["order"]):
-                values = r[sid] if test.kind == "p835" else {"MUSHRA": r[sid]}
-                for scale, v in values.items():
-                    rows.append(
-                        {
-                            **base,
-                            "system": systems[sid],
-                            "base": "",
-                            "stimulus": sid,
-                            "scale": scale,
-                            "rating": float(v),
-                            "raw": float(v),
-                            "position": pos,
-                        }
-                    )
+            rows += [{**base, **row} for row in kind.rating_rows(t, tr)]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def screen_listeners(
     ratings: pd.DataFrame, *, score: float = SCREEN_SCORE, fraction: float = SCREEN_FRACTION
 ) -> pd.DataFrame:
-    """BS.1534-3 post-screening of MUSHRA ratings.
+    """BS.1534-3 post-screening of MUSHRA ratings (:func:`.kinds.mushra.bs1534_screen`): an assessor is excluded
+    who rates the hidden reference below ``score`` (90) in more than ``fraction`` (15 %) of the items, *or* the
+    mid-range anchor above ``score`` in more than ``fraction`` of the items. Other kinds exclude nobody here;
+    :func:`screen` applies each test type's own rules."""
+    return bs1534_screen(ratings, score=score, fraction=fraction)
 
-    Returns ``listener, trials, below, fraction, excluded``: the trials rated, those where the hidden
-    reference got less than ``score``, their fraction, and whether it exceeds ``fraction``. Ratings of
-    other kinds (no hidden reference) exclude nobody.
-    """
-    listeners = sorted(ratings["listener"].unique())
-    ref = ratings[(ratings["system"] == REFERENCE) & (ratings["scale"] == "MUSHRA")]
-    trials = ref.groupby("listener")["trial"].nunique().reindex(listeners, fill_value=0)
-    below = ref[ref["rating"] < score].groupby("listener")["trial"].nunique().reindex(listeners, fill_value=0)
-    frac = (below / trials.replace(0, np.nan)).fillna(0.0)
-    return pd.DataFrame(
-        {
-            "listener": listeners,
-            "trials": trials.to_numpy(),
-            "below": below.to_numpy(),
-            "fraction": frac.to_numpy(),
-            "excluded": (frac > fraction).to_numpy(),
-        }
-    )
+
+def screen(results: Sequence[dict], test: TestDefinition, ratings: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Post-screening by the rules of ``test``'s type (MUSHRA: BS.1534-3; P.835: headphone check and
+    straight-lining; ACR: P.808's rejection rules; CCR: none): ``listener, excluded, why, ...``."""
+    if ratings is None:
+        ratings = ratings_frame(results, test)
+    return test_type(test.kind).screen(results, test, ratings)
 
 
 def excluded(screening: pd.DataFrame) -> list[str]:
@@ -240,18 +201,33 @@ def paired_tests(
     return pd.DataFrame(out, columns=["scale", "a", "b", "n", "mean_diff", "statistic", "p", "p_holm", "significant"])
 
 
+#: Up to this many pairs the Spearman p-value is exact (every permutation enumerated, 8! = 40320).
+EXACT_SPEARMAN_N = 8
+
+
+def spearman_exact_p(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided p of Spearman's rho by enumerating every permutation of ``y``'s ranks (ties as average ranks):
+    the fraction with ``|rho| >= |rho observed|``. For 4 pairs with rho = 1 it is 2/24 = 0.083."""
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    observed = abs(float(rx @ ry))
+    perms = np.array(list(permutations(ry)))
+    return float(np.mean(np.abs(perms @ rx) >= observed - 1e-9))
+
+
 def _corr(x: np.ndarray, y: np.ndarray) -> dict:
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return {"n": int(x.size), "pearson": np.nan, "pearson_p": np.nan, "spearman": np.nan, "spearman_p": np.nan}
     p, s = stats.pearsonr(x, y), stats.spearmanr(x, y)
+    exact = x.size <= EXACT_SPEARMAN_N
     return {
         "n": int(x.size),
         "pearson": float(p.statistic),
         "pearson_p": float(p.pvalue),
         "spearman": float(s.statistic),
-        "spearman_p": float(s.pvalue),
+        "spearman_p": spearman_exact_p(x, y) if exact else float(s.pvalue),
     }
 
 

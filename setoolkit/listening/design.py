@@ -1,26 +1,22 @@
-"""Listening-test design: items, systems, trials and the frozen test definition (its sha256 is its id).
+"""Listening-test design: items, systems, trials, the frozen test definition (its sha256 is its id) and the
+blind view of it that a listener's browser receives.
 
-Three kinds of test:
+The test types (MUSHRA, P.835, CCR, ACR) are in :mod:`.kinds`. A :class:`TestDefinition` is plain data (JSON,
+``test.json`` in the test folder, never sent to a browser); :func:`definition_id` is the sha256 of its canonical
+JSON (sorted keys, no spaces, UTF-8) and names its result files. :func:`public_test` is what a page gets: the
+trials with opaque stimulus ids and file names (derived with the test folder's secret, see :mod:`.build`), in
+an order that reveals nothing (sorted by id), without systems, seed, items or file hashes.
 
-* ``"mushra"`` (ITU-R BS.1534-3) on paired items: per item one trial with the open reference and, blind,
-  the hidden reference, the 3.5 kHz low anchor, the 7 kHz mid anchor, the noisy input and each system,
-  rated 0-100.
-* ``"p835"`` (ITU-T P.835) on recordings without a clean reference: one trial per (item, system), rated on
-  the SIG, BAK and OVRL 1-5 scales.
-* ``"ccr"`` (ITU-T P.800 Annex E, CMOS): one trial per (item, pair); the listener hears the two in a
-  per-listener random order and rates the second against the first from -3 to +3; the analysis undoes the
-  order, so scores are always "``b`` compared with ``a``".
-
-A :class:`TestDefinition` is plain data (JSON); :func:`definition_id` is the sha256 of its canonical JSON
-(sorted keys, no spaces, UTF-8) and names its result files. :func:`listener_plan` gives each listener a
-seeded random trial order and on-screen stimulus order (blind labels A, B, C... by position); the page and
-the widget compute the same plan in JavaScript (``static/listening.js``, the same mulberry32 generator
-seeded with the FNV-1a hash of ``"<test id>|<listener>"``).
+:func:`listener_plan` gives each listener a seeded random trial order and on-screen stimulus order (blind
+labels A, B, C... by position), so the hidden reference and the anchors sit at another place in every trial and
+for every listener; the page computes the same plan in JavaScript (``static/listening.js``, the same mulberry32
+generator seeded with the FNV-1a hash of ``"<test id>|<listener>"``, shuffling the public order).
 
 Examples
 --------
 >>> items = choose_items(table, n_items=4, seed=1)      # dataset, file, snr, band, why
 >>> plan = listener_plan(test, "anna")                 # [{"trial", "order", "training"}]
+>>> public_test(test)                                  # what the page receives: no system, no seed
 """
 
 from __future__ import annotations
@@ -33,69 +29,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from .anchors import ANCHORS
+from .kinds import NOISY, test_type
 
-KINDS = ("mushra", "p835", "ccr")
-#: The unprocessed input's model name in the evaluation table.
-NOISY = "noisy"
-REFERENCE = "reference"
 FORMAT = "setoolkit-listening-test/1"
-#: BS.1534-3 allows at most 12 conditions besides the reference and anchors.
-MAX_MUSHRA_SYSTEMS = 12
-
-#: The rating scales with their standard wording, by test kind.
-SCALES: dict[str, dict] = {
-    "mushra": {
-        "min": 0,
-        "max": 100,
-        "question": "Rate the basic audio quality of each signal against the reference (rate at least one signal 100).",
-        "labels": [[80, "Excellent"], [60, "Good"], [40, "Fair"], [20, "Poor"], [0, "Bad"]],
-    },
-    "p835": {
-        "order": ["SIG", "BAK", "OVRL"],
-        "scales": {
-            "SIG": {
-                "question": "Attending ONLY to the SPEECH SIGNAL, select the category which best describes the "
-                "sample you just heard.",
-                "labels": [
-                    [5, "Very natural, no degradation"],
-                    [4, "Fairly natural, little degradation"],
-                    [3, "Somewhat natural, somewhat degraded"],
-                    [2, "Fairly unnatural, fairly degraded"],
-                    [1, "Very unnatural, very degraded"],
-                ],
-            },
-            "BAK": {
-                "question": "Attending ONLY to the BACKGROUND, select the category which best describes the "
-                "sample you just heard.",
-                "labels": [
-                    [5, "Not noticeable"],
-                    [4, "Slightly noticeable"],
-                    [3, "Noticeable but not intrusive"],
-                    [2, "Somewhat intrusive"],
-                    [1, "Very intrusive"],
-                ],
-            },
-            "OVRL": {
-                "question": "Select the category which best describes the sample you just heard for purposes "
-                "of everyday speech communication.",
-                "labels": [[5, "Excellent"], [4, "Good"], [3, "Fair"], [2, "Poor"], [1, "Bad"]],
-            },
-        },
-    },
-    "ccr": {
-        "question": "The quality of the second sample compared to the quality of the first is:",
-        "labels": [
-            [3, "Much Better"],
-            [2, "Better"],
-            [1, "Slightly Better"],
-            [0, "About the Same"],
-            [-1, "Slightly Worse"],
-            [-2, "Worse"],
-            [-3, "Much Worse"],
-        ],
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -112,7 +48,9 @@ class Stimulus:
 @dataclass(frozen=True)
 class Trial:
     """One screen: ``stimuli`` of ``dataset``/``file`` at ``sr`` Hz, ``duration`` s; ``reference``: the open
-    reference's file (MUSHRA); ``training``: a familiarisation trial, not analysed."""
+    reference's file (MUSHRA); ``training``: a familiarisation trial, not analysed; ``control``: a screening
+    trial with a known answer (P.808 ``{"type": "trap" | "gold", "expected": score, "tolerance": points}``),
+    not analysed as a system."""
 
     id: str
     dataset: str
@@ -122,6 +60,7 @@ class Trial:
     duration: float = 0.0
     reference: str = ""
     training: bool = False
+    control: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,6 +78,7 @@ class TestDefinition:
     scale: dict = field(default_factory=dict)
     headphone_check: str = ""
     headphone_side: str = "left"
+    rules: dict = field(default_factory=dict)
     format: str = FORMAT
 
     @property
@@ -256,23 +196,6 @@ def choose_systems(table: pd.DataFrame, systems: Sequence[str] | None = None) ->
     return list(dict.fromkeys(systems))
 
 
-def trial_systems(kind: str, systems: Sequence[str], pairs: Sequence[tuple[str, str]] | None = None) -> list:
-    """The conditions of one item: MUSHRA ``[reference, anchors..., noisy, systems...]``; P.835
-    ``[noisy, systems...]``; CCR the ``(a, b)`` pairs (default: each system against ``noisy``)."""
-    if kind == "mushra":
-        if len(systems) + 1 > MAX_MUSHRA_SYSTEMS:
-            raise ValueError(
-                f"MUSHRA: at most {MAX_MUSHRA_SYSTEMS} conditions besides reference and anchors, "
-                f"got {len(systems) + 1} (noisy + {list(systems)})"
-            )
-        return [REFERENCE, *ANCHORS, NOISY, *[s for s in systems if s != NOISY]]
-    if kind == "p835":
-        return [NOISY, *[s for s in systems if s != NOISY]]
-    if kind == "ccr":
-        return [tuple(p) for p in pairs] if pairs else [(NOISY, s) for s in systems if s != NOISY]
-    raise ValueError(f"kind={kind!r} is not one of {KINDS}")
-
-
 # ------------------------------------------------------------------------------------------ listener plans
 
 _M32 = 0xFFFFFFFF
@@ -317,6 +240,41 @@ def listener_plan(test: TestDefinition, listener: str) -> list[dict]:
     training = [t for t in test.trials if t.training]
     rest = _shuffle([t for t in test.trials if not t.training], rand)
     return [
-        {"trial": t.id, "order": _shuffle([s.id for s in t.stimuli], rand), "training": t.training}
+        {"trial": t.id, "order": _shuffle(sorted(s.id for s in t.stimuli), rand), "training": t.training}
         for t in training + rest
     ]
+
+
+def public_test(test: TestDefinition) -> dict:
+    """The blind view of ``test`` that a listener's page receives (JSON-ready).
+
+    ``{"id", "kind", "title", "scale", "rules", "instructions", "widget", "target_dbov", "headphone_check",
+    "headphone_side", "trials": [{"id", "training", "duration", "reference", "stimuli": [{"id", "file"}]}]}``:
+    stimuli sorted by their opaque id, no system names, no seed, no item names, no file hashes. ``rules`` and
+    ``instructions``: the test type's page behaviour (:meth:`.kinds.TestType.page`), with the definition's
+    own ``rules`` (e.g. ``{"require_max": False}``) over the type's defaults.
+    """
+    kind = test_type(test.kind)
+    page = kind.page()
+    return {
+        "id": test.id,
+        "kind": test.kind,
+        "title": test.title,
+        "scale": test.scale,
+        "rules": {**page["rules"], **test.rules},
+        "instructions": page["instructions"],
+        "widget": page["widget"],
+        "target_dbov": test.target_dbov,
+        "headphone_check": test.headphone_check,
+        "headphone_side": test.headphone_side,
+        "trials": [
+            {
+                "id": t.id,
+                "training": t.training,
+                "duration": t.duration,
+                "reference": t.reference,
+                "stimuli": [{"id": s.id, "file": s.file} for s in sorted(t.stimuli, key=lambda s: s.id)],
+            }
+            for t in test.trials
+        ],
+    }

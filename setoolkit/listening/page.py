@@ -1,8 +1,10 @@
 """The offline listening-test page: one HTML file, opened from disk with no server.
 
 The page holds the listening component (``static/listening.js`` and ``listening.css``, the same code the
-JupyterLab widget runs) and the test definition as JSON in a ``<script type="application/json">`` block,
-serialised by :func:`script_json` so that no name can end the script or open a comment. The audio stays in
+JupyterLab widget runs) and the blind view of the test (:func:`.design.public_test`: opaque stimulus ids and
+file names, no system, seed or item) as JSON in a ``<script type="application/json">`` block, serialised by
+:func:`script_json` so that no name can end the script or open a comment. :func:`page_data` is that JSON;
+a server hands the same object to the same component. The audio stays in
 ``stimuli/`` next to the page, referenced by relative URLs (or, with ``embed_audio=True``, embedded as data
 URLs so the page is a single file). Progress is kept in the browser's localStorage per test id and
 listener; the page offers the results JSON as a download.
@@ -16,7 +18,7 @@ import json
 import os
 from pathlib import Path
 
-from .design import TestDefinition
+from .design import TestDefinition, public_test
 from .files import atomic_write_bytes
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -46,9 +48,15 @@ def audio_urls(test: TestDefinition, test_dir: str | os.PathLike | None = None, 
     }
 
 
+def page_data(test: TestDefinition, audio: dict) -> dict:
+    """What the listening component receives: ``{"test": public_test(test), "audio": {file: URL}}``; names no
+    system and holds no seed or secret."""
+    return {"test": public_test(test), "audio": audio}
+
+
 def page_html(test: TestDefinition, audio: dict) -> str:
     """The complete offline page for ``test`` with sounds at ``audio`` (see :func:`audio_urls`)."""
-    data = {"test": {**test.to_dict(), "id": test.id}, "audio": audio}
+    data = page_data(test, audio)
     css = (STATIC / "listening.css").read_text(encoding="utf-8")
     js = (STATIC / "listening.js").read_text(encoding="utf-8")
     return f"""<!DOCTYPE html>

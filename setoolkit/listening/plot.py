@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .anchors import ANCHORS
-from .design import NOISY, REFERENCE
+from .kinds import NOISY, REFERENCE, test_type
 
 COLOURS = {
     REFERENCE: "#333333",
@@ -30,7 +30,6 @@ NAMES = {
     "anchor_7k": "mid-anchor (7 kHz LP)",
     NOISY: "noisy (unprocessed)",
 }
-MUSHRA_BANDS = [(0, "Bad"), (20, "Poor"), (40, "Fair"), (60, "Good"), (80, "Excellent")]
 
 
 def _colour(system: str) -> str:
@@ -51,21 +50,14 @@ def _points(ax, s: pd.DataFrame, colours: list[str], labels: list[str], fmt: str
 
 def ratings_figure(scores: pd.DataFrame, kind: str, *, title: str = "", n_listeners: int | None = None) -> bytes:
     """PNG bytes of the ratings figure for ``scores`` (:func:`.analysis.system_scores` output) of a test of
-    ``kind``; ``title`` on top, ``n_listeners`` in the x label."""
+    ``kind``; ``title`` on top, ``n_listeners`` in the x label. The axis (range, ticks, bands, label) is the
+    test type's :attr:`.kinds.TestType.axis`; pairwise types plot one point per pair, several scales one
+    panel per scale."""
     who = f" ({n_listeners} listeners, mean and 95% CI)" if n_listeners else " (mean and 95% CI)"
-    if kind == "p835":
-        scales = [s for s in ("SIG", "BAK", "OVRL") if s in set(scores["scale"])]
-        order = scores[scores["scale"] == "OVRL"].sort_values("mean", ascending=False)["system"].tolist()
-        fig = Figure(figsize=(3.2 * len(scales) + 1.2, 0.5 * len(order) + 1.6))
-        axes = fig.subplots(1, len(scales), sharey=True, squeeze=False)
-        for ax, sc in zip(axes[0], scales):
-            s = scores[scores["scale"] == sc].set_index("system").loc[order].reset_index()
-            _points(ax, s, [_colour(x) for x in s["system"]], [NAMES.get(x, x) for x in s["system"]], ".2f")
-            ax.set_xlim(1, 5.6)
-            ax.set_xticks([1, 2, 3, 4, 5])
-            ax.set_title(f"{sc} MOS", fontsize=10)
-        axes[0][len(scales) // 2].set_xlabel("ITU-T P.835 rating, 1-5" + who)
-    elif kind == "ccr":
+    ktype = test_type(kind)
+    axis = ktype.axis
+    scales = [s for s in dict.fromkeys(scores["scale"])] if "scale" in scores else [""]
+    if ktype.pairwise:
         s = scores.sort_values("mean", ascending=False).reset_index(drop=True)
         colours = [
             COLOURS["better"] if lo > 0 else COLOURS["worse"] if hi < 0 else COLOURS["tie"]
@@ -73,21 +65,36 @@ def ratings_figure(scores: pd.DataFrame, kind: str, *, title: str = "", n_listen
         ]
         fig = Figure(figsize=(7.5, 0.5 * len(s) + 1.5))
         ax = fig.subplots()
-        _points(ax, s, colours, [f"{b} vs {a}" for a, b in zip(s["a"], s["b"])], "+.2f")
+        _points(ax, s, colours, [f"{b} vs {a}" for a, b in zip(s["a"], s["b"])], axis["fmt"])
         ax.axvline(0, color="#555", lw=1)
-        ax.set_xlim(-3, 3.4)
-        ax.set_xlabel("CMOS, ITU-T P.800 CCR: > 0 = first-named system better" + who)
+        ax.set_xlim(*axis["xlim"])
+        ax.set_xlabel(axis["label"] + who)
+    elif len(scales) > 1:
+        scales = [s for s in ktype.scale.get("order", scales) if s in scales]
+        order = scores[scores["scale"] == scales[-1]].sort_values("mean", ascending=False)["system"].tolist()
+        fig = Figure(figsize=(3.2 * len(scales) + 1.2, 0.5 * len(order) + 1.6))
+        axes = fig.subplots(1, len(scales), sharey=True, squeeze=False)
+        for ax, sc in zip(axes[0], scales):
+            s = scores[scores["scale"] == sc].set_index("system").loc[order].reset_index()
+            _points(ax, s, [_colour(x) for x in s["system"]], [NAMES.get(x, x) for x in s["system"]], axis["fmt"])
+            ax.set_xlim(*axis["xlim"])
+            ax.set_xticks(axis["ticks"])
+            ax.set_title(f"{sc} MOS", fontsize=10)
+        axes[0][len(scales) // 2].set_xlabel(axis["label"] + who)
     else:
         s = scores.sort_values("mean", ascending=False).reset_index(drop=True)
         fig = Figure(figsize=(7.5, 0.45 * len(s) + 1.6))
         ax = fig.subplots()
-        for k, (lo, name) in enumerate(MUSHRA_BANDS):
+        bands = axis.get("bands", [])
+        for k, (lo, name) in enumerate(bands):
             ax.axvspan(lo, lo + 20, color="#f4f6f9" if k % 2 else "#ffffff", zorder=0)
             ax.text(lo + 10, -0.9, name, ha="center", va="bottom", fontsize=8, color="#777")
-        _points(ax, s, [_colour(x) for x in s["system"]], [NAMES.get(x, x) for x in s["system"]], ".0f")
-        ax.set_ylim(len(s) - 0.5, -1.2)
-        ax.set_xlim(0, 108)
-        ax.set_xlabel("MUSHRA score, ITU-R BS.1534-3" + who)
+        _points(ax, s, [_colour(x) for x in s["system"]], [NAMES.get(x, x) for x in s["system"]], axis["fmt"])
+        if bands:
+            ax.set_ylim(len(s) - 0.5, -1.2)
+        ax.set_xlim(*axis["xlim"])
+        ax.set_xticks(axis["ticks"])
+        ax.set_xlabel(axis["label"] + who)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()

@@ -15,16 +15,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .design import NOISY, REFERENCE, TestDefinition, listener_plan
+from .design import TestDefinition, listener_plan
+from .kinds import test_type
 from .results import new_result, record_trial
-
-#: Default true scores: MUSHRA (0-100), P.835 (1-5, all scales) and CCR quality (CMOS units).
-DEFAULTS = {
-    "mushra": {REFERENCE: 97.0, "anchor_7k": 65.0, "anchor_3.5k": 30.0, NOISY: 40.0, "*": 70.0},
-    "p835": {NOISY: 2.5, "*": 3.5},
-    "ccr": {NOISY: 0.0, "*": 1.0},
-}
-SPREAD = {"mushra": (3.0, 4.0), "p835": (0.2, 0.3), "ccr": (0.2, 0.2)}  # listener bias, item effect SDs
 
 
 def simulate_results(
@@ -37,44 +30,44 @@ def simulate_results(
     seed: int = 0,
 ) -> list[dict]:
     """``listeners`` complete results of ``test`` (``careless`` of them rate at random; ids ``L01``...,
-    careless ones ``C01``...). ``effects``: true score per system (missing ones: :data:`DEFAULTS`);
-    ``noise``: residual SD (default 8 MUSHRA points, 0.6 on 1-5 scales, 0.7 CMOS)."""
+    careless ones ``C01``...). ``effects``: true score per system (missing ones: the type's ``sim_defaults``);
+    ``noise``: residual SD (default the type's ``sim_noise``: 8 MUSHRA points, 0.6 on 1-5 scales, 0.7 CMOS)."""
     rng = np.random.default_rng(seed)
-    kind = test.kind
-    true = {**DEFAULTS[kind], **(effects or {})}
-    noise = {"mushra": 8.0, "p835": 0.6, "ccr": 0.7}[kind] if noise is None else noise
-    bias_sd, item_sd = SPREAD[kind]
+    kind = test_type(test.kind)
+    true = {**kind.sim_defaults, **(effects or {})}
+    noise = kind.sim_noise if noise is None else noise
+    bias_sd, item_sd = kind.sim_spread
     item_fx = {(t.dataset, t.file): rng.normal(0, item_sd) for t in test.trials}
     trials = {t.id: t for t in test.trials}
     ids = [f"L{i + 1:02d}" for i in range(listeners - careless)] + [f"C{i + 1:02d}" for i in range(careless)]
+
+    def truth(system):
+        return true.get(system, true["*"])
+
     out = []
     for lid in ids:
         random_rater, bias = lid.startswith("C"), rng.normal(0, bias_sd)
-        res = {**new_result(test, lid), "headphone_check": {"answer": "left", "correct": True}}
+        res = {**new_result(test, lid), "headphone_check": {"answer": "left", "correct": True, "passed": True}}
         for entry in listener_plan(test, lid):
             t = trials[entry["trial"]]
-            sys = {s.id: s.system for s in t.stimuli}
-
             mu_item = bias + item_fx[(t.dataset, t.file)]
 
             def draw(system, lo, hi, careless=random_rater, offset=mu_item):
                 if careless:
                     return float(rng.uniform(lo, hi))
-                if system == REFERENCE and kind == "mushra":  # attentive listeners find the hidden reference
-                    return float(hi - abs(rng.normal(0, 3)))
-                return float(np.clip(true.get(system, true["*"]) + offset + rng.normal(0, noise), lo, hi))
+                return float(np.clip(truth(system) + offset + rng.normal(0, noise), lo, hi))
 
-            if kind == "mushra":
-                ratings = {sid: round(draw(sys[sid], 0, 100)) for sid in entry["order"]}
-            elif kind == "p835":
-                ratings = {
-                    sid: {k: round(draw(sys[sid], 1, 5)) for k in ("SIG", "BAK", "OVRL")} for sid in entry["order"]
-                }
-            else:
-                first, second = (sys[s] for s in entry["order"])
-                diff = true.get(second, true["*"]) - true.get(first, true["*"])
-                score = rng.uniform(-3, 3) if random_rater else diff + rng.normal(0, noise)
-                ratings = {"score": int(np.clip(round(score), -3, 3))}
+            systems = {s.id: s.system for s in t.stimuli}
+            ratings = kind.simulate(
+                entry["order"],
+                systems,
+                draw,
+                truth=truth,
+                careless=random_rater,
+                rng=rng,
+                noise=noise,
+                control=t.control,
+            )
             res = record_trial(res, t.id, entry["order"], ratings)
         out.append({**res, "done": True})
     return out

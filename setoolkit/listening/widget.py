@@ -20,6 +20,7 @@ import anywidget
 import traitlets
 
 from .build import load_test
+from .design import public_test
 from .page import STATIC, audio_urls
 from .results import load_results, save_result
 
@@ -27,7 +28,8 @@ from .results import load_results, save_result
 class ListeningWidget(anywidget.AnyWidget):
     """Take the test in ``test_dir`` in a notebook; results go to ``results_dir`` (default ``test_dir/results``).
 
-    ``test``: the definition (+ ``id``); ``audio``: its sounds as data URLs; ``saved``: ``{listener: result}``
+    ``test``: the blind view of the definition (:func:`.design.public_test`); ``audio``: its sounds as data
+    URLs; ``saved``: ``{listener: result}``
     from ``results_dir``; ``result``: the current listener's result, written on every change;
     ``last_path``: the file written last.
     """
@@ -48,7 +50,7 @@ class ListeningWidget(anywidget.AnyWidget):
         self.last_path: Path | None = None
         saved = {r["listener"]: r for r in load_results(self.results_dir, self.definition)}
         super().__init__(
-            test={**self.definition.to_dict(), "id": self.definition.id},
+            test=public_test(self.definition),
             audio=audio_urls(self.definition, self.test_dir, embed=True),
             saved=saved,
             **kwargs,

@@ -1,8 +1,11 @@
-"""What each metric is, in one place: the label and unit figures and tables print, the digits they round to,
-whether higher is better, whether it needs a clean reference, the rate it is computed at and its rough cost.
+"""What each table column is, derived from the metric records (:mod:`setoolkit.metrics.registry`): the label and
+unit figures and tables print, the digits they round to, whether higher is better, whether it needs a clean
+reference, the rate it is computed at and its rough cost.
 
-The report, the figures, the CLI and the evaluation engine all read this table; nothing else keeps its own
-copy of these facts.
+The report, the figures, the CLI and the evaluation engine read this view; the facts themselves live once, in
+each metric's :class:`~setoolkit.metrics.registry.Metric` record beside its code (a metric that writes several
+columns, DNSMOS, gives each its label and shares the rest). A few table columns that are not metrics of a pair
+(``rtf``, ``latency_ms``, ``params``) are described here.
 
 Examples
 --------
@@ -14,15 +17,19 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+
+from . import registry
 
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """One metric's facts.
+    """One column's facts.
 
-    ``rate``: the sample rate (Hz) it is computed at (``None``: the pair's own rate); ``cost``: rough seconds
-    per 3 s clip on one core (what the evaluation profile measured), to plan a run.
+    ``rate``: the sample rate (Hz) it is computed at (``None``: the pair's own rate, or one that depends on it);
+    ``cost``: rough seconds per 3 s clip on one core (what the evaluation profile measured), to plan a run; a
+    metric that writes several columns carries its cost on the first.
     """
 
     name: str
@@ -35,35 +42,58 @@ class MetricInfo:
     cost: float = 0.01
 
 
-_INFOS = (
-    MetricInfo("pesq_wb", "PESQ-WB", "MOS-LQO", 2, True, True, 16000, 0.09),
-    MetricInfo("pesq_nb", "PESQ-NB", "MOS-LQO", 2, True, True, 8000, 0.09),
-    MetricInfo("csig", "CSIG", "1..5", 2, True, True, 16000, 0.02),
-    MetricInfo("cbak", "CBAK", "1..5", 2, True, True, 16000, 0.0),
-    MetricInfo("covl", "COVL", "1..5", 2, True, True, 16000, 0.0),
-    MetricInfo("stoi", "STOI", "0..1", 3, True, True, 10000, 0.03),
-    MetricInfo("estoi", "ESTOI", "0..1", 3, True, True, 10000, 0.06),
-    MetricInfo("si_sdr", "SI-SDR", "dB", 1, True, True, None, 0.001),
-    MetricInfo("sdr", "SDR", "dB", 1, True, True, None, 0.05),
-    MetricInfo("snr", "SNR", "dB", 2, True, True, None, 0.001),
-    MetricInfo("segsnr", "segmental SNR", "dB", 2, True, True, None, 0.002),
-    MetricInfo("lsd", "LSD", "dB", 2, False, True, None, 0.005),
-    MetricInfo("visqol", "ViSQOL", "MOS-LQO", 2, True, True, 16000, 0.2),
-    MetricInfo("distillmos", "DistillMOS", "MOS", 2, True, False, 16000, 0.6),
-    MetricInfo("OVRL", "DNSMOS OVRL", "DNSMOS", 2, True, False, 16000, 0.3),
-    MetricInfo("SIG", "DNSMOS SIG", "DNSMOS", 2, True, False, 16000, 0.0),
-    MetricInfo("BAK", "DNSMOS BAK", "DNSMOS", 2, True, False, 16000, 0.0),
-    MetricInfo("P808_MOS", "DNSMOS P.808", "DNSMOS P.808", 2, True, False, 16000, 0.2),
-    # not metrics of a pair, but columns the same tables and figures print
+#: Table columns that are not metrics of a pair, but that the same tables and figures print.
+TABLE_COLUMNS = (
     MetricInfo("rtf", "real-time factor", "", 2, False, False),
     MetricInfo("latency_ms", "algorithmic latency", "ms", 1, False, False),
     MetricInfo("params", "parameters", "", 0, False, False),
 )
 
-#: Every known metric (and table column) by name.
-CATALOG: dict[str, MetricInfo] = {m.name: m for m in _INFOS}
-#: The non-intrusive MOS columns DNSMOS adds to every row.
-DNSMOS_COLUMNS = ("SIG", "BAK", "OVRL", "P808_MOS")
+
+def _infos(metric: registry.Metric) -> list[MetricInfo]:
+    rate = metric.rate if isinstance(metric.rate, int) else None
+    return [
+        MetricInfo(
+            c,
+            metric.column_label(c),
+            metric.unit,
+            metric.digits,
+            metric.higher_is_better,
+            metric.intrusive,
+            rate,
+            metric.cost if k == 0 else 0.0,
+        )
+        for k, c in enumerate(metric.columns)
+    ]
+
+
+class _Catalog(Mapping):
+    """``{column: MetricInfo}`` of every registered metric's columns and :data:`TABLE_COLUMNS`, read live (a
+    metric registered later, a plug-in or a spec, is in it)."""
+
+    def __init__(self) -> None:
+        self._cache: tuple[int, dict[str, MetricInfo]] = (-1, {})
+
+    def _table(self) -> dict[str, MetricInfo]:
+        metrics = registry.registered()
+        if self._cache[0] != registry.generation():
+            out = {i.name: i for m in metrics for i in _infos(m)}
+            out.update({i.name: i for i in TABLE_COLUMNS})
+            self._cache = (registry.generation(), out)
+        return self._cache[1]
+
+    def __getitem__(self, name: str) -> MetricInfo:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+#: Every known column by name (a live view of the registry).
+CATALOG: Mapping[str, MetricInfo] = _Catalog()
 
 
 def info(name: str) -> MetricInfo:
@@ -88,5 +118,5 @@ def digits(name: str) -> int:
 
 
 def higher_is_better(name: str) -> bool:
-    """Direction of ``name`` (True for every quality metric but LSD)."""
+    """Direction of ``name`` (from its metric's record; True for an unknown column)."""
     return info(name).higher_is_better

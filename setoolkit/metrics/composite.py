@@ -49,6 +49,7 @@ import numpy as np
 from ..audio import resample
 from .pairs import degenerate, equal_length, is_silent
 from .pesq_p862 import pesq
+from .registry import Metric
 
 #: The rate the composite measures are computed at (Hz).
 RATE = 16000
@@ -404,3 +405,20 @@ def composite(ref, est, sr: int, *, pesq_wb: float | None = None, parts: bool = 
     }
     scores = composite_from_parts(values["pesq_wb"], values["llr"], values["wss"], values["segsnr_loizou"])
     return {**scores, **values} if parts else scores
+
+
+#: The record of this family (:mod:`setoolkit.metrics.registry`): one computation, three columns.
+METRICS = (
+    Metric(
+        name="composite",
+        compute=composite,
+        columns=("csig", "cbak", "covl"),
+        label="composite",
+        column_labels={"csig": "CSIG", "cbak": "CBAK", "covl": "COVL"},
+        unit="1..5",
+        rate=RATE,
+        libraries=("pesq",),
+        cost=0.02,
+        default=True,
+    ),
+)

@@ -33,6 +33,7 @@ import numpy as np
 from ..assets import fetch
 from ..audio import resample
 from ..models.common.runtimes import onnx_session
+from .registry import Metric
 
 SR = 16000
 WINDOW_SECONDS = 9.01
@@ -295,3 +296,22 @@ def dnsmos(audio, sr: int, *, personalized: bool = False, mirror=None, threads: 
         if len(_MEMO) > _MEMO_SIZE:
             _MEMO.popitem(last=False)
     return dict(_MEMO[key])
+
+
+#: The record of this family (:mod:`setoolkit.metrics.registry`): P.835 and P.808, one computation, four columns.
+METRICS = (
+    Metric(
+        name="dnsmos",
+        compute=lambda est, sr, mirror=None: dnsmos(est, sr, mirror=mirror),
+        intrusive=False,
+        columns=("SIG", "BAK", "OVRL", "P808_MOS"),
+        label="DNSMOS",
+        column_labels={"SIG": "DNSMOS SIG", "BAK": "DNSMOS BAK", "OVRL": "DNSMOS OVRL", "P808_MOS": "DNSMOS P.808"},
+        unit="DNSMOS",
+        rate=SR,
+        libraries=("onnxruntime", "onnx"),
+        weights=("weights/dnsmos/p835/sig_bak_ovr.onnx", "weights/dnsmos/p835/model_v8.onnx"),
+        cost=0.5,
+        load=lambda mirror=None: warm_up(mirror=mirror),
+    ),
+)

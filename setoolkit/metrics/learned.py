@@ -34,6 +34,7 @@ from ..audio import resample
 from ..errors import AssetError
 from ..registry import require_extras
 from .pairs import degenerate, equal_length, is_silent, mono
+from .registry import Metric
 
 #: The rate both models work at (Hz).
 RATE = 16000
@@ -186,3 +187,33 @@ def visqol(ref, est, sr: int) -> float:
         warnings.warn("ViSQOL returned a non-finite score for this clip; returning NaN")
         return math.nan
     return value
+
+
+#: The records of this family (:mod:`setoolkit.metrics.registry`). DistillMOS's weights file (in its wheel) and
+#: both packages' versions enter the content key of the rows that carry them.
+METRICS = (
+    Metric(
+        name="visqol",
+        compute=lambda ref, est, sr: visqol(ref, est, sr),
+        label="ViSQOL",
+        unit="MOS-LQO",
+        rate=RATE,
+        extra="visqol",
+        libraries=("visqol-python", "ai-edge-litert"),
+        cost=0.2,
+        load=lambda: _visqol_api(),
+    ),
+    Metric(
+        name="distillmos",
+        compute=lambda est, sr: distillmos(est, sr),
+        intrusive=False,
+        label="DistillMOS",
+        unit="MOS",
+        rate=RATE,
+        extra="learned-mos",
+        libraries=("distillmos", "torch"),
+        weights=("distillmos:weights/distill_mos_v7.pt",),
+        cost=0.6,
+        load=lambda: _distillmos_model(),
+    ),
+)

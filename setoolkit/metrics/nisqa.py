@@ -39,6 +39,7 @@ from ..assets import fetch
 from ..errors import MetricError
 from ..registry import require_extras
 from .pairs import is_silent, mono
+from .registry import Metric
 
 #: The weight file (asset name) and its license, as the report and the metric's record state it.
 WEIGHTS = "weights/nisqa/nisqa.tar"
@@ -179,26 +180,28 @@ def nisqa(x, sr: int, *, mirror: str | os.PathLike | None = None) -> dict[str, f
     return dict(zip(COLUMNS, out, strict=True))
 
 
-#: This metric's record, as the metric registry takes it (``Metric(**RECORD)``): columns, extra, weights, cost
+#: This metric's record (:mod:`setoolkit.metrics.registry`): columns, extra, weights, cost
 #: (CPU-seconds per 3 s clip, measured: 0.021 per audio-second at 16 kHz, 0.030 at 48 kHz).
-RECORD = dict(
-    name="nisqa",
-    compute=lambda est, sr, mirror=None: nisqa(est, sr, mirror=mirror),
-    intrusive=False,
-    columns=COLUMNS,
-    label="NISQA",
-    unit="MOS",
-    column_labels={
-        "nisqa_mos": "NISQA MOS",
-        "nisqa_noi": "NISQA noisiness",
-        "nisqa_dis": "NISQA discontinuity",
-        "nisqa_col": "NISQA coloration",
-        "nisqa_loud": "NISQA loudness",
-    },
-    rate=None,  # its front end works at the signal's own rate, as upstream's (ms_sr=None)
-    extra="nisqa",
-    libraries=("torch",),
-    weights=(WEIGHTS,),
-    cost=0.07,
-    load=lambda mirror=None: _model(str(mirror) if mirror else None),
+METRICS = (
+    Metric(
+        name="nisqa",
+        compute=lambda est, sr, mirror=None: nisqa(est, sr, mirror=mirror),
+        intrusive=False,
+        columns=COLUMNS,
+        label="NISQA",
+        unit="MOS",
+        column_labels={
+            "nisqa_mos": "NISQA MOS",
+            "nisqa_noi": "NISQA noisiness",
+            "nisqa_dis": "NISQA discontinuity",
+            "nisqa_col": "NISQA coloration",
+            "nisqa_loud": "NISQA loudness",
+        },
+        rate=None,  # its front end works at the signal's own rate, as upstream's (ms_sr=None)
+        extra="nisqa",
+        libraries=("torch",),
+        weights=(WEIGHTS,),
+        cost=0.07,
+        load=lambda mirror=None: _model(str(mirror) if mirror else None),
+    ),
 )

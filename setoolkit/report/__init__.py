@@ -1,6 +1,7 @@
 """The daily report and what it is built from: leaderboards (pure functions over DataFrames,
 :mod:`.leaderboard`), the listening players (:mod:`.players`, shared with the JupyterLab widget in
-:mod:`.widgets`), the figures (:mod:`.figures`) and the HTML/Markdown writers (:mod:`.daily`).
+:mod:`.widgets`), the figures (:mod:`.figures`), the report's sections (:mod:`.sections`, one module each, in
+one registry) and :func:`build_report` (:mod:`.daily`), which builds them and hands them to :mod:`.writers`.
 
 Examples
 --------

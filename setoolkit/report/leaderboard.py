@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation import NOISY
-from ..evaluation.paired import leader_ties, versus_best
+from ..evaluation.paired import NOT_COMPARED, TOO_FEW, leader_ties, smallest_p, versus_best
 from ..metrics import catalog
 from ..registry import CARDS
 from ..studies.published import published_vs_measured
@@ -155,6 +155,9 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
     different from the leader on the primary metric over the same files (paired Wilcoxon signed-rank,
     Holm-corrected across the models of this leaderboard, p >= 0.05; ``p_holm`` and ``vs_leader``, the mean
     paired difference, beside it); without ``table``, the model's 95% CI of the mean overlaps the leader's.
+    ``status`` (paired only): :func:`~setoolkit.evaluation.paired.leader_ties`'s verdict, ``"not compared"`` when
+    the model shares no file with the leader (never tied) and ``"too few files"`` when 5 pairs or fewer cannot
+    separate anything; ``n_paired``: the pairs behind it. Better is the primary metric's catalogue direction.
     ``in_domain``: the model's card says it was trained on this set's corpus. Runtime variants listed in
     ``variants`` (model != representative) are left out: they are shown under their representative.
     ``attrs``: ``dataset, primary, metrics, deltas, paired`` (whether ``tied`` is the paired test). ``cards``: the
@@ -190,19 +193,22 @@ def leaderboard(summary, dataset: str, *, timing=None, variants=None, table=None
         board["rtf"], board["hop_ms"], board["hop_p95_ms"] = np.nan, np.nan, np.nan
         board["rtf_busy"] = False
     ref = board["model"].map(is_reference)
-    enhanced = board[~ref].sort_values(primary, ascending=False, na_position="last")
-    oracles = board[ref & (board["model"] != NOISY)].sort_values(primary, ascending=False, na_position="last")
+    down = catalog.higher_is_better(primary)
+    enhanced = board[~ref].sort_values(primary, ascending=not down, na_position="last")
+    oracles = board[ref & (board["model"] != NOISY)].sort_values(primary, ascending=not down, na_position="last")
     board = pd.concat([enhanced, oracles, board[board["model"] == NOISY]], ignore_index=True)
     board.insert(0, "rank", [i + 1 if not is_reference(m) else np.nan for i, m in enumerate(board["model"])])
     board["tied"] = False
-    board["p_holm"], board["vs_leader"] = np.nan, np.nan
+    board["p_holm"], board["vs_leader"], board["n_paired"] = np.nan, np.nan, np.nan
+    board["status"] = ""
     paired = table is not None and len(enhanced) > 1 and primary in table.columns
     if paired:
-        ties = leader_ties(table, dataset, primary, catalog.higher_is_better(primary)).set_index("model")
+        ties = leader_ties(table, dataset, primary).set_index("model")
         others = ~board["model"].map(is_reference) & (board.index > 0) & board["model"].isin(ties.index)
-        board.loc[others, "tied"] = board.loc[others, "model"].map(ties["tied"]).astype(bool)
-        board.loc[others, "p_holm"] = board.loc[others, "model"].map(ties["p_holm"])
-        board.loc[others, "vs_leader"] = board.loc[others, "model"].map(ties["difference"])
+        for col, src in (("tied", "tied"), ("p_holm", "p_holm"), ("vs_leader", "difference"), ("n_paired", "n")):
+            board.loc[others, col] = board.loc[others, "model"].map(ties[src])
+        board.loc[others, "status"] = board.loc[others, "model"].map(ties["status"])
+        board["tied"] = board["tied"].astype(bool)
     elif len(enhanced) and f"{primary}_lo" in board.columns:
         lead_lo = board.loc[0, f"{primary}_lo"]
         his = board[f"{primary}_hi"].to_numpy(dtype=float)
@@ -227,10 +233,14 @@ def user_model_sentences(table, board) -> list[str]:
     if table is None or primary not in table.columns:
         return []
     return [
-        versus_best(table, dataset, primary, m, catalog.higher_is_better(primary))
+        versus_best(table, dataset, primary, m)
         for m in mine
         if table[(table["dataset"] == dataset) & (table["model"] == m)][primary].notna().any()
     ]
+
+
+def _names(models: list[str]) -> str:
+    return models[0] if len(models) == 1 else ", ".join(models[:-1]) + " and " + models[-1]
 
 
 def fmt_num(v, digits: int = 2) -> str:
@@ -262,8 +272,18 @@ def headline(board) -> str:
     if dcol in enh.columns and np.isfinite(lead[dcol]):
         text += f" ({lead[dcol]:+.{d}f} over the noisy input)"
     tied = enh[enh["tied"]]
+    status = enh["status"] if "status" in enh else enh["model"].map(lambda _: "")
+    apart = list(enh.loc[status == NOT_COMPARED, "model"])
+    few = status.iloc[1:].eq(TOO_FEW)
     if not np.isfinite(lo):
         text += "; too few files for a confidence interval, so the order is not evidence"
+    elif len(few) and few.all():
+        m = int(np.nanmax(enh["n_paired"].to_numpy(float)))
+        text += (
+            f"; {m} common file{'s are' if m != 1 else ' is'} too few to separate any two models (the smallest "
+            f"possible exact Wilcoxon p over {m} files is {smallest_p(m):.3g}, above 0.05), so the order is not "
+            "evidence"
+        )
     elif len(tied):
         names = ", ".join(tied["model"].head(4)) + (f" and {len(tied) - 4} more" if len(tied) > 4 else "")
         how = (
@@ -282,18 +302,23 @@ def headline(board) -> str:
                 f"; the smallest of them is {small['model']} ({small['params_M']:.2f} M parameters, "
                 f"{fmt_num(small['latency_ms'], 0)} ms latency)"
             )
-    elif len(enh) > 1:
+    elif len(enh) > 1 + len(apart):
         text += (
             ", significantly ahead of every other model (paired Wilcoxon, Holm-corrected)"
             if board.attrs.get("paired")
             else ", clearly ahead: no other model's 95% CI reaches the leader's"
         )
+    if apart:
+        text += (
+            f"; {_names(apart)} {'was' if len(apart) == 1 else 'were'} not compared with it (no common file), so "
+            "not ranked against it"
+        )
     return text + "."
 
 
 def best_by_group(board, by: str | Sequence[str]):
-    """The best model (highest primary metric) in each group of ``by`` (``family``, ``latency_class``,
-    ``size_class``, or a list of them): ``group..., best, <primary>, ci, runner_up, models``."""
+    """The best model (best primary metric, by its catalogue direction) in each group of ``by`` (``family``,
+    ``latency_class``, ``size_class``, or a list of them): ``group..., best, <primary>, ci, runner_up, models``."""
     import pandas as pd
 
     primary = board.attrs["primary"]
@@ -301,8 +326,9 @@ def best_by_group(board, by: str | Sequence[str]):
     enh = board[~board["model"].map(is_reference)]
     rows = []
     order = {"latency_class": [c for _, c in LATENCY_CLASSES], "size_class": [c for _, c in SIZE_CLASSES]}
+    down = catalog.higher_is_better(primary)
     for key, g in enh.groupby(keys, sort=False):
-        g = g.sort_values(primary, ascending=False)
+        g = g.sort_values(primary, ascending=not down)
         top = g.iloc[0]
         key = key if isinstance(key, tuple) else (key,)
         rows.append(
@@ -326,7 +352,7 @@ def best_by_group(board, by: str | Sequence[str]):
         out = (
             out.iloc[np.lexsort([*reversed([np.asarray(s) for s in sort_keys])])]
             if len(keys) > 1
-            else out.assign(_o=sort_keys[0]).sort_values(["_o", primary], ascending=[True, False]).drop(columns="_o")
+            else out.assign(_o=sort_keys[0]).sort_values(["_o", primary], ascending=[True, not down]).drop(columns="_o")
         )
     out.attrs.update(board.attrs)
     return out.reset_index(drop=True)
@@ -472,6 +498,9 @@ def board_display(board):
         "#": board["rank"].map(lambda r: "" if not np.isfinite(r) else f"{int(r)}"),
         "model": board["model"]
         + board["tied"].map(lambda t: " (tied)" if t else "")
+        + board.get("status", board["model"].map(lambda _: "")).map(
+            lambda st: " (not compared)" if st == NOT_COMPARED else ""
+        )
         + board.get("in_domain", board["tied"] & False).map(lambda t: " (in-domain)" if t else ""),
     }
     for m in board.attrs["metrics"] + board.attrs["deltas"]:

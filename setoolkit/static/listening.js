@@ -1,4 +1,11 @@
-// setoolkit listening test: MUSHRA (ITU-R BS.1534-3), P.835 (ITU-T) and CCR (ITU-T P.800) in one component.
+// setoolkit listening test: MUSHRA (ITU-R BS.1534-3), P.835 (ITU-T), CCR (ITU-T P.800) and ACR (ITU-T P.808)
+// in one component.
+//
+// Blind: the test it gets is setoolkit.listening.design.public_test (opaque stimulus ids and file names, no
+// system, seed or item). Rules, from test.rules (the test type's page behaviour): MUSHRA ("play": "any") Save
+// only when every signal was played and rated and, with "require_max", one is at 100; P.835, CCR, ACR ("play":
+// "to_end") a sample can be rated only once it was heard to its end; the headphone check must be answered
+// right before the test starts (every attempt recorded in result.headphone_check.attempts).
 //
 // The same code runs as the JupyterLab widget (anywidget: `model` is the widget model, each rating is synced
 // to Python, which writes the result file) and in the offline page listening_test.html (`offlineModel`: the
@@ -121,7 +128,7 @@ function render({ model, el }) {
       box.append(a);
     }
     const p = { audios, box, active: sources.length ? sources[0].key : null, region: null, loop: true, raf: 0,
-      played: new Set(), onchange: () => {} };
+      played: new Set(), heard: {}, last: {}, onchange: () => {} };
     const dur = () => { const a = audios[p.active]; return duration || (a && isFinite(a.duration) ? a.duration : 1); };
     const cur = () => (audios[p.active] ? audios[p.active].currentTime : 0);
     p.duration = dur;
@@ -165,6 +172,17 @@ function render({ model, el }) {
       if (!a.paused) p.raf = requestAnimationFrame(tick);
     }
     for (const a of Object.values(audios)) a.addEventListener("ended", () => { if (a === audios[p.active]) tick(); });
+    // Seconds heard of each stimulus (audible and playing), for the "played to its end" rule.
+    for (const [k, a] of Object.entries(audios)) {
+      a.addEventListener("timeupdate", () => {
+        const t = a.currentTime, d = t - (p.last[k] ?? t);
+        if (!a.muted && !a.paused && d > 0 && d < 1) p.heard[k] = (p.heard[k] || 0) + d;
+        p.last[k] = t;
+        p.onchange();
+      });
+      a.addEventListener("ended", () => { if (!a.muted) p.heard[k] = (p.heard[k] || 0) + Math.max(0, dur() - (p.last[k] ?? dur())); p.last[k] = 0; p.onchange(); });
+    }
+    p.heardToEnd = (k) => (p.heard[k] || 0) >= 0.95 * dur() - 0.1;
     p.stop = () => { p.pause(); for (const a of Object.values(audios)) { a.removeAttribute("src"); a.load(); } };
     return p;
   }
@@ -212,11 +230,7 @@ function render({ model, el }) {
     root.replaceChildren(h("h2", { class: "sel-title" }, test.title), ...children);
   }
 
-  const INSTRUCTIONS = {
-    mushra: "Each trial has a reference and several signals labelled by letters (one of them is the hidden reference). Switch between them while playing (the position is kept), loop a region if you like, and rate each signal's basic audio quality against the reference from 0 to 100.",
-    p835: "Each trial is one speech sample. Listen, then rate the speech signal (SIG), the background (BAK) and the overall quality (OVRL), each on its five-point scale.",
-    ccr: "Each trial has two samples, First and Second. Listen to both, then rate the quality of the second compared to the first.",
-  };
+  const rules = test.rules || {};
 
   function startScreen() {
     root.dataset.screen = "start";
@@ -230,6 +244,8 @@ function render({ model, el }) {
       h("label", {}, h("input", { type: "radio", name: `sel-hp-${test.id.slice(0, 8)}`, value: v }), ` ${v} ear${v === "both" ? "s" : ""}`)));
     const go = h("button", { type: "button", class: "sel-start", disabled: true }, "Start");
     const note = h("div", { class: "sel-note" });
+    const hpNote = h("div", { class: "sel-hp-note", role: "alert" });
+    const attempts = [];
     const update = () => {
       const id = idBox.value.trim();
       const ans = answers.querySelector("input:checked");
@@ -240,15 +256,25 @@ function render({ model, el }) {
       go.textContent = prev ? "Continue" : "Start";
     };
     idBox.addEventListener("input", update);
-    answers.addEventListener("change", update);
+    answers.addEventListener("change", () => { hpNote.textContent = ""; update(); });
     go.addEventListener("click", () => {
-      begin(idBox.value.trim(), answers.querySelector("input:checked").value);
+      const answer = answers.querySelector("input:checked").value;
+      const correct = answer === test.headphone_side;
+      attempts.push({ answer, correct, time: nowIso() });
+      root.dataset.hpAttempts = String(attempts.length);
+      if (!correct) {  // the test does not start: check the headphones (left/right swapped?) and try again
+        hpNote.textContent = "That is not where the tone is. Check that your headphones are on the right way round, play the tone again and answer again.";
+        answers.querySelector("input:checked").checked = false;
+        update();
+        return;
+      }
+      begin(idBox.value.trim(), attempts);
     });
-    show(h("p", { class: "sel-instructions" }, INSTRUCTIONS[test.kind]),
+    show(h("p", { class: "sel-instructions" }, test.instructions || ""),
       h("div", { class: "sel-form" },
         h("label", {}, "Listener id ", idBox),
         h("div", { class: "sel-hp" }, h("div", {}, "Headphone check: put on your headphones and play the tone. Where do you hear it?"),
-          toneBtn, answers),
+          toneBtn, answers, hpNote),
         go, note),
       h("p", { class: "sel-level" }, `Every sample is normalised to ${test.target_dbov} dBov active speech level: set a comfortable volume with the tone and keep it for the whole test.`),
       tone.box);
@@ -256,7 +282,7 @@ function render({ model, el }) {
     update();
   }
 
-  function begin(id, hpAnswer) {
+  function begin(id, attempts) {
     listener = id;
     plan = listenerPlan(test, listener);
     const prev = (model.get("saved") || {})[listener];
@@ -264,7 +290,10 @@ function render({ model, el }) {
       format: RESULT_FORMAT, test_id: test.id, listener, kind: test.kind, headphone_check: {},
       started: nowIso(), updated: nowIso(), done: false, trials: {},
     };
-    result = { ...result, headphone_check: { answer: hpAnswer, correct: hpAnswer === test.headphone_side } };
+    const before = (result.headphone_check || {}).attempts || [];
+    const all = before.concat(attempts);
+    const last = all[all.length - 1];
+    result = { ...result, headphone_check: { answer: last.answer, correct: last.correct, passed: all.some((a) => a.correct), attempts: all } };
     save();
     next();
   }
@@ -312,13 +341,25 @@ function render({ model, el }) {
     };
     let body;
     let complete = () => false;
-    if (test.kind === "mushra") {
+    let missing = () => "";
+    const inputs = [];  // rating inputs, enabled once their stimulus was played (MUSHRA) or heard to the end
+    const toEnd = rules.play === "to_end";
+    const unheard = () => entry.order.filter((k) => (toEnd ? !p.heardToEnd(k) : !p.played.has(k)));
+    const radios = (name, labels, sign, onpick) => labels.map(([v, text]) => {
+      const input = h("input", { type: "radio", name, value: String(v), disabled: true, onchange: () => { onpick(v); check(); } });
+      inputs.push([input, entry.order]);
+      return h("label", {}, input, h("span", { class: "sel-num" }, `${sign && v > 0 ? "+" : ""}${v}`), h("span", {}, text));
+    });
+    const heardHint = () => (entry.order.length > 1 ? "Listen to both samples to their end before rating." : "Listen to the sample to its end before rating.");
+    if (test.widget === "sliders") {
       const labels = test.scale.labels.slice().reverse();
       const scaleRow = h("div", { class: "sel-mushra-row sel-scale-row" }, h("span"), h("div", { class: "sel-scale" },
         ...labels.map(([v, name]) => h("span", { style: `left:${v + 10}%` }, name)),
         ...[20, 40, 60, 80].map((v) => h("i", { style: `left:${v}%` }))), h("span"));
       const rows = entry.order.map((id, i) => {
-        const slider = h("input", { type: "range", min: "0", max: "100", step: "1", value: "50", class: "sel-slider sel-unrated", "data-stim": id });
+        const slider = h("input", { type: "range", min: String(test.scale.min), max: String(test.scale.max), step: "1", value: "50",
+          class: "sel-slider sel-unrated", "data-stim": id, disabled: true, title: "play this signal to rate it" });
+        inputs.push([slider, [id]]);
         const value = h("span", { class: "sel-value" }, "–");
         slider.addEventListener("input", () => {
           ratings[id] = Number(slider.value);
@@ -330,9 +371,15 @@ function render({ model, el }) {
       });
       body = h("div", { class: "sel-mushra" }, h("div", { class: "sel-ref-row" }, pick("reference", "Reference"),
         h("span", { class: "sel-question" }, test.scale.question)), scaleRow, ...rows);
-      complete = () => entry.order.every((id) => id in ratings);
-      hint.textContent = "Rate every signal; at least one at 100.";
-    } else if (test.kind === "p835") {
+      const top = test.scale.max;
+      missing = () => {
+        const notPlayed = unheard().length, notRated = entry.order.filter((id) => !(id in ratings)).length;
+        if (notPlayed) return `Play every signal (${notPlayed} not played yet), then rate it.`;
+        if (notRated) return `Rate every signal (${notRated} not rated yet).`;
+        if (rules.require_max && !entry.order.some((id) => ratings[id] === top)) return `Rate at least one signal ${top} (the hidden reference is among them).`;
+        return "";
+      };
+    } else if (test.widget === "scales") {
       const id = entry.order[0];
       ratings[id] = {};
       const groups = test.scale.order.map((name) => {
@@ -340,21 +387,28 @@ function render({ model, el }) {
         return h("fieldset", { class: "sel-p835", "data-scale": name },
           h("div", { class: "sel-q" }, h("b", {}, `${name}: `), sc.question),
           h("div", { class: "sel-options", style: `grid-template-columns: repeat(${sc.labels.length}, 1fr)` },
-            ...sc.labels.map(([v, text]) => h("label", {}, h("input", { type: "radio", name: `${trial.id}-${name}`, value: String(v),
-              onchange: () => { ratings[id][name] = v; check(); } }), h("span", { class: "sel-num" }, String(v)), h("span", {}, text)))));
+            ...radios(`${trial.id}-${name}`, sc.labels, false, (v) => { ratings[id][name] = v; })));
       });
       body = h("div", {}, h("div", { class: "sel-ref-row" }, pick(id, "Sample")), ...groups);
-      complete = () => test.scale.order.every((n) => n in ratings[id]);
-    } else {
-      const opts = test.scale.labels.map(([v, text]) => h("label", {}, h("input", { type: "radio", name: `${trial.id}-ccr`, value: String(v),
-        onchange: () => { ratings.score = v; check(); } }), h("span", { class: "sel-num" }, `${v > 0 ? "+" : ""}${v}`), h("span", {}, text)));
-      body = h("div", {}, h("div", { class: "sel-ref-row" }, pick(entry.order[0], "First"), pick(entry.order[1], "Second")),
-        h("fieldset", { class: "sel-ccr" }, h("div", { class: "sel-q" }, test.scale.question),
+      missing = () => (unheard().length ? heardHint() : test.scale.order.every((n) => n in ratings[id]) ? "" : "Rate all three scales.");
+    } else {  // one category scale: CCR (two samples, -3..3) or ACR (one sample, 1..5)
+      const ccr = entry.order.length === 2;
+      const opts = radios(`${trial.id}-${test.kind}`, test.scale.labels, ccr, (v) => { ratings.score = v; });
+      const picks = ccr ? [pick(entry.order[0], "First"), pick(entry.order[1], "Second")] : [pick(entry.order[0], "Sample")];
+      body = h("div", {}, h("div", { class: "sel-ref-row" }, ...picks),
+        h("fieldset", { class: `sel-${test.kind} sel-category` }, h("div", { class: "sel-q" }, test.scale.question),
           h("div", { class: "sel-options", style: `grid-template-columns: repeat(${opts.length}, 1fr)` }, ...opts)));
-      complete = () => "score" in ratings;
+      missing = () => (unheard().length ? heardHint() : "score" in ratings ? "" : "Select a rating.");
     }
-    function check() { nextBtn.disabled = !complete(); }
+    complete = () => missing() === "";
+    function check() {
+      for (const [input, keys] of inputs) input.disabled = !keys.every((k) => (toEnd ? p.heardToEnd(k) : p.played.has(k)));
+      nextBtn.disabled = !complete();
+      hint.textContent = missing();
+      root.dataset.missing = hint.textContent;
+    }
     p.onchange = () => {
+      check();
       tp.draw();
       for (const b of buttons) b.classList.toggle("sel-active", b.dataset.key === p.active);
       root.dataset.active = p.active || "";
@@ -377,6 +431,8 @@ function render({ model, el }) {
     root.dataset.screen = "done";
     const n = Object.keys(result.trials).length;
     const kids = [h("p", { class: "sel-thanks" }, `Thank you, ${listener}: all ${n} trials are rated and saved.`)];
+    const code = model.get("completion_code");  // a crowdsourcing platform's proof of completion (server mode)
+    if (code) kids.push(h("p", {}, "Your completion code: ", h("span", { class: "sel-code" }, code)));
     if (model.get("offline")) {
       const blob = new Blob([JSON.stringify(result, null, 1)], { type: "application/json" });
       const name = `${test.id}__${listener.replace(/[^A-Za-z0-9_.-]/g, "_")}.json`;

@@ -8,7 +8,15 @@ import pytest
 from scipy import stats
 
 from setoolkit.errors import MetricError
-from setoolkit.evaluation.paired import compare, holm, leader_ties, rank_biserial, snr_band, versus_best
+from setoolkit.evaluation.paired import (
+    compare,
+    holm,
+    leader_ties,
+    rank_biserial,
+    smallest_p,
+    snr_band,
+    versus_best,
+)
 
 N = 80
 BANDS = (2.5, 7.5, 12.5, 17.5)
@@ -132,3 +140,99 @@ def test_errors_name_the_problem():
         compare(t, "a", "noisy", "csig")
     with pytest.raises(MetricError, match="dataset 'dns3' has no rows"):
         leader_ties(t, "dns3", "pesq_wb")
+
+
+# --- on real evaluation rows: gtcrn and rnnoise on 6 VoiceBank-DEMAND pairs (PESQ-WB, LSD) ---
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory, mirror):
+    from setoolkit.evaluation import evaluate
+
+    out = tmp_path_factory.mktemp("paired_real")
+    t = evaluate(
+        ["gtcrn", "rnnoise"],
+        ["vbd16k"],
+        out,
+        limit=6,
+        metrics=["pesq_wb", "lsd"],
+        use_dnsmos=False,
+        workers=1,
+        progress=False,
+    )
+    return pd.DataFrame(t)
+
+
+@pytest.mark.slow
+def test_duplicated_rows_are_collapsed_never_a_cross_product(real):
+    once = compare(real, "gtcrn", "rnnoise", "pesq_wb", dataset="vbd16k")
+    assert once.n == 6
+    thrice = pd.concat([real, real, real], ignore_index=True)  # before: n 54, p 1.7e-9
+    with pytest.warns(UserWarning, match="duplicated row\\(s\\) over 6 file\\(s\\) collapsed"):
+        again = compare(thrice, "gtcrn", "rnnoise", "pesq_wb", dataset="vbd16k")
+    assert (again.n, again.p, again.difference) == (once.n, once.p, once.difference)
+    with pytest.warns(UserWarning):
+        assert leader_ties(thrice, "vbd16k", "pesq_wb").equals(leader_ties(real, "vbd16k", "pesq_wb"))
+    clash = pd.concat([real, real[real.model == "rnnoise"].head(1).assign(pesq_wb=4.5)], ignore_index=True)
+    with pytest.raises(MetricError, match="model 'rnnoise' has 1 file\\(s\\) with different 'pesq_wb' values"):
+        compare(clash, "gtcrn", "rnnoise", "pesq_wb")
+
+
+@pytest.mark.slow
+def test_one_file_under_three_spellings_is_one_pair(real):
+    g = real[real.model == "gtcrn"]
+    spelled = pd.concat(
+        [real, g.head(1).assign(file="./" + g.file.iloc[0]), g.head(1).assign(file="sub/../" + g.file.iloc[0])],
+        ignore_index=True,
+    )
+    with pytest.warns(UserWarning, match="model 'gtcrn': 2 duplicated row"):
+        assert compare(spelled, "gtcrn", "rnnoise", "pesq_wb").n == 6
+
+
+@pytest.mark.slow
+def test_no_common_file_is_not_compared_never_tied(real):
+    files = sorted(real.file.unique())
+    disjoint = real[~((real.model == "gtcrn") & real.file.isin(files[3:]))]
+    disjoint = disjoint[~((disjoint.model == "rnnoise") & disjoint.file.isin(files[:3]))]
+    c = compare(disjoint, "rnnoise", "gtcrn", "pesq_wb", dataset="vbd16k")
+    assert c.n == 0 and c.status() == "not compared"
+    ties = leader_ties(disjoint, "vbd16k", "pesq_wb").set_index("model")
+    other = ties.index[1]
+    assert ties.loc[other, "status"] == "not compared" and not ties.loc[other, "tied"]  # before: tied
+    s = versus_best(disjoint, "vbd16k", "pesq_wb", "rnnoise")
+    assert "not compared with the best" in s and "no common file" in s
+    assert "nan" not in s and "n = 0" not in s and "not significantly different" not in s
+
+
+@pytest.mark.slow
+def test_direction_comes_from_the_catalogue(real):
+    """LSD: lower is better, so the leader is the model with the lowest mean (gtcrn here, 10.2 dB vs 14.8)."""
+    means = real[real.model != "noisy"].groupby("model").lsd.mean()
+    lt = leader_ties(real, "vbd16k", "lsd")
+    assert lt.iloc[0].model == means.idxmin() == "gtcrn"  # before: rnnoise, the worst, led
+    s = versus_best(real, "vbd16k", "lsd", "rnnoise")
+    assert "lower is better" in s and "significantly worse than the best, gtcrn" in s
+    assert "has the best mean" in versus_best(real, "vbd16k", "lsd", "gtcrn")
+    assert leader_ties(real, "vbd16k", "pesq_wb").iloc[0].model == "gtcrn"  # PESQ: higher is better
+
+
+@pytest.mark.slow
+def test_small_n_is_said_in_words_and_the_interval_agrees(real):
+    two = real[real.file.isin(sorted(real.file.unique())[:2])]
+    lt = leader_ties(two, "vbd16k", "pesq_wb").set_index("model")
+    assert lt.loc["rnnoise", "status"] == "too few files" and lt.loc["rnnoise", "tied"]
+    s = versus_best(two, "vbd16k", "pesq_wb", "rnnoise")
+    assert "2 files are too few to separate any two models" in s and "smallest possible exact Wilcoxon p is 0.5" in s
+    assert "Holm p = 1" not in s
+    # six pairs: the bootstrap interval excludes zero, the exact test stops at 0.0625: the sentence says why
+    six = compare(real, "rnnoise", "gtcrn", "pesq_wb")
+    assert six.ci_high < 0 and six.p == pytest.approx(0.0625)
+    s = versus_best(real, "vbd16k", "pesq_wb", "rnnoise")
+    assert "the bootstrap interval excludes zero but the exact Wilcoxon test does not reach 0.05" in s
+
+
+def test_smallest_exact_p():
+    assert smallest_p(5) == 0.0625 and smallest_p(6) == 0.03125 and smallest_p(1) == 1.0
+    for n in range(2, 9):
+        d = np.arange(1, n + 1, dtype=float)
+        assert stats.wilcoxon(d, method="exact").pvalue == pytest.approx(smallest_p(n))

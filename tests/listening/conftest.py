@@ -69,11 +69,24 @@ def synthetic_table(
                     "SIG": 3 + q + 0.02 * snr,
                     "BAK": 2 + 2 * q + 0.05 * snr,
                     "OVRL": 2.2 + 1.5 * q + 0.03 * snr,
+                    "P808_MOS": 2.4 + 1.4 * q + 0.03 * snr,
                     "distillmos": 2 + 2 * q + rng.normal(0, 0.1),
                     "visqol": 3 + q if paired else np.nan,
                 }
             )
     return pd.DataFrame(rows)
+
+
+#: A fixed test-folder secret for the session fixtures, so that their stimulus ids, listener plans and hence the
+#: simulated results are the same on every run (a built test otherwise gets a fresh random secret).
+SECRET = "5e7c0a1d" * 8
+
+
+def fixed_secret(folder: Path) -> Path:
+    """``folder`` with ``secret.key`` set to :data:`SECRET` (build_test keeps a secret it finds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "secret.key").write_text(SECRET + "\n")
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +98,7 @@ def table(tmp_path_factory) -> pd.DataFrame:
 def mushra(tmp_path_factory, table):
     from setoolkit.listening import build_test
 
-    d = tmp_path_factory.mktemp("mushra")
+    d = fixed_secret(tmp_path_factory.mktemp("mushra"))
     return d, build_test(table, d, kind="mushra", n_items=3, seed=1)
 
 
@@ -93,13 +106,21 @@ def mushra(tmp_path_factory, table):
 def p835(tmp_path_factory, table):
     from setoolkit.listening import build_test
 
-    d = tmp_path_factory.mktemp("p835")
+    d = fixed_secret(tmp_path_factory.mktemp("p835"))
     return d, build_test(table, d, kind="p835", n_items=2, seed=1)
+
+
+@pytest.fixture(scope="session")
+def acr(tmp_path_factory, table):
+    from setoolkit.listening import build_test
+
+    d = fixed_secret(tmp_path_factory.mktemp("acr"))
+    return d, build_test(table, d, kind="acr", n_items=2, seed=1, max_seconds=2.0)
 
 
 @pytest.fixture(scope="session")
 def ccr(tmp_path_factory, table):
     from setoolkit.listening import build_test
 
-    d = tmp_path_factory.mktemp("ccr")
+    d = fixed_secret(tmp_path_factory.mktemp("ccr"))
     return d, build_test(table, d, kind="ccr", n_items=3, seed=1, pairs=[("sysB", "sysA"), ("noisy", "sysA")])

@@ -74,7 +74,7 @@ def test_agreement_equals_scipy(mushra, table):
     _, test = mushra
     _, kept = _kept(test, listeners=8, seed=6, effects={"sysA": 80, "sysB": 60, "noisy": 35})
     ag = metric_agreement(kept, table)
-    assert set(ag.metric) == {"SIG", "BAK", "OVRL", "distillmos", "pesq_wb", "visqol"}
+    assert set(ag.metric) == {"SIG", "BAK", "OVRL", "P808_MOS", "distillmos", "pesq_wb", "visqol"}
     per = stimulus_metrics(kept, table, ["pesq_wb", "distillmos"])
     assert set(per.system) == {"noisy", "sysA", "sysB"}  # the controls are not in the table
     for metric in ("pesq_wb", "distillmos"):
@@ -91,3 +91,17 @@ def test_agreement_equals_scipy(mushra, table):
     expect = table.merge(items).groupby("model")["pesq_wb"].mean()
     assert np.allclose(per.groupby("system")["pesq_wb"].mean().sort_index(), expect.sort_index())
     assert isinstance(ag, pd.DataFrame)
+
+
+def test_bs1534_mid_anchor_rule_excludes_too(mushra):
+    """BS.1534-3: hidden reference below 90 OR the mid-range anchor above 90 in more than 15 % of the items."""
+    _, test = mushra
+    results = simulate_results(test, 4, effects={"sysA": 75, "sysB": 65}, seed=9)
+    trials = {t.id: t for t in test.trials}
+    for tid, tr in results[1]["trials"].items():  # L02 finds the reference but rates the 7 kHz anchor 95
+        mid = next(s.id for s in trials[tid].stimuli if s.system == "anchor_7k")
+        tr["ratings"][mid] = 95
+    screening = screen_listeners(ratings_frame(results, test)).set_index("listener")
+    assert excluded(screening.reset_index()) == ["L02"]
+    assert screening.loc["L02", "anchor_fraction"] == 1.0 and "mid anchor above 90" in screening.loc["L02", "why"]
+    assert screening.loc["L02", "fraction"] == 0.0

@@ -46,3 +46,20 @@ def test_no_section_without_results(mushra, table, tmp_path):
         table, tmp_path / "report", date="2026-12-02", figures_dir=tmp_path / "figs", examples=0, listening=[folder]
     )
     assert 'id="listening-tests"' not in (out / "report.html").read_text()
+
+
+def test_a_truncated_results_file_does_not_stop_the_report(mushra, table, tmp_path):
+    """Issue 31: one truncated results file made the report exit with a raw JSONDecodeError naming no file."""
+    from setoolkit.listening.results import result_path
+
+    folder, test = mushra
+    copy = tmp_path / "report" / "listening_tests" / "mushra"
+    shutil.copytree(folder, copy)
+    for r in simulate_results(test, 4, seed=3):
+        save_result(copy / "results", r, test)
+    bad = result_path(copy / "results", test.id, "L04")
+    bad.write_text(bad.read_text()[:150])
+    table = table.assign(rtf=table.get("rtf", 0.1))
+    out = build_report(table, tmp_path / "report", date="2026-12-02", figures_dir=tmp_path / "figs", examples=0)
+    md = (out / "report.md").read_text()
+    assert "## Listening tests" in md and f"skipped {bad}" in md and "3 listeners" in md

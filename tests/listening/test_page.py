@@ -49,9 +49,22 @@ def test_evil_stimulus_name_does_not_break_the_page(tmp_path):
     assert kinds == ["application/json", "module"]  # nothing closed a script early or opened another
     data = json.loads(parser.scripts[0][1])
     assert data["test"]["id"] == test.id
-    assert EVIL in [t["file"] for t in data["test"]["trials"]]
+    assert EVIL in {t.file for t in test.trials} and "x.wav" not in page  # item names stay in the test folder
     assert "<title>A &lt;b&gt;&quot;title&quot;&lt;/b&gt;</title>" in page
     assert "<!--" not in page and "<b>" not in page
     # self-contained: every sound referenced relatively, inside the folder
     for url in data["audio"].values():
         assert not re.match(r"^[a-z]+:|^/|\.\.", url) and (tmp_path / "test" / url).exists()
+
+
+def test_page_rules_come_from_the_type_and_the_definition(mushra, tmp_path, table):
+    from setoolkit.listening import public_test
+
+    _, test = mushra
+    assert public_test(test)["rules"] == {"play": "any", "require_max": True}
+    assert public_test(test)["widget"] == "sliders" and "rate at least one 100" in public_test(test)["instructions"]
+    relaxed = build_test(table, tmp_path / "relaxed", kind="mushra", n_items=1, seed=0, max_seconds=1.0,
+                         training=False, rules={"require_max": False})  # fmt: skip
+    assert public_test(relaxed)["rules"] == {"play": "any", "require_max": False}
+    page = (tmp_path / "relaxed" / "listening_test.html").read_text()
+    assert '"require_max":false' in page

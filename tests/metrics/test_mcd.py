@@ -80,5 +80,8 @@ def test_missing_extra_is_named(monkeypatch):
 
 def test_record_computes_the_column(data):
     c, n, sr = _pair(data, "vbd16k/{}/p232_001.wav")
-    assert M.RECORD["name"] == "mcd" and M.RECORD["higher_is_better"] is False and M.RECORD["extra"] == "mcd"
-    assert M.RECORD["compute"](c, n, sr) == M.mcd(c, n, sr)
+    from setoolkit.metrics import registry as metric_registry
+
+    (record,) = M.METRICS
+    assert metric_registry.get("mcd") is record and record.higher_is_better is False and record.extra == "mcd"
+    assert record.compute(c, n, sr) == M.mcd(c, n, sr)

@@ -144,8 +144,33 @@ def test_weights_are_verified_by_sha256(tmp_path, mirror, data):
 
 
 def test_record_computes_the_columns(data):
+    from setoolkit.metrics import registry as metric_registry
+
     x, sr = read(data / "vbd16k/noisy/p232_001.wav")
-    record = N.RECORD
-    assert record["columns"] == N.COLUMNS and record["intrusive"] is False and record["extra"] == "nisqa"
-    assert record["weights"] == (N.WEIGHTS,)
-    assert record["compute"](x[0], sr) == N.nisqa(x[0], sr)
+    (record,) = N.METRICS
+    assert metric_registry.get("nisqa_noi") is record  # a column names its metric
+    assert record.columns == N.COLUMNS and record.intrusive is False and record.extra == "nisqa"
+    assert record.weights == (N.WEIGHTS,) and record.rate is None
+    assert record.compute(x[0], sr) == N.nisqa(x[0], sr)
+
+
+def test_score_cli_without_clean_equals_upstream(tmp_path, data, capsys):
+    import pandas as pd
+
+    from setoolkit import cli
+
+    names = ["vbd16k/noisy/p232_001.wav", "vbd48k/noisy/p232_013.wav"]
+    folder = tmp_path / "enhanced"
+    folder.mkdir()
+    for name in names:
+        (folder / name.replace("/", "_")).symlink_to(data / name)
+    out = tmp_path / "nisqa.csv"
+    # one worker: score_files forks its workers, and a forked child whose parent already ran torch (this test
+    # process did) hangs in its first torch call (measured; the CLI's own process has not run torch when it forks)
+    args = ["score", "--enhanced", str(folder), "--metrics", "nisqa", "--csv", str(out), "--workers", "1", "-q"]
+    assert cli.main(args) == 0
+    assert "2 files" in capsys.readouterr().out
+    table = pd.read_csv(out).set_index("file")
+    for name in names:
+        row = table.loc[str(folder / name.replace("/", "_"))]
+        assert [row[c] for c in N.COLUMNS] == pytest.approx(UPSTREAM[name], abs=0.01)

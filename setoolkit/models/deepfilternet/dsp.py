@@ -107,6 +107,15 @@ def norm_alpha(sr: int, hop: int, tau: float) -> float:
         precision += 1
 
 
+def noisy_mix(atten_lim_db: float) -> float:
+    """The attenuation limit (libDF's ``atten_lim_db``) as the share of the noisy spectrum mixed back into the
+    enhanced one: ``10^(-|lim|/20)``; 0 (no limit) from 100 dB up, 1 (no noise reduction) below 0.01 dB."""
+    lim = abs(float(atten_lim_db))
+    if lim >= 100.0:
+        return 0.0
+    return 1.0 if lim < 0.01 else 10.0 ** (-lim / 20.0)
+
+
 def _freq2erb(f):
     return 9.265 * np.log1p(np.asarray(f, dtype=np.float64) / (24.7 * 9.265))
 

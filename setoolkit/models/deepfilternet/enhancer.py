@@ -1,17 +1,24 @@
-"""DeepFilterNet 2 and 3 (48 kHz, full band) from the official ONNX export, offline and streaming.
+"""DeepFilterNet 2 and 3 from an ONNX export and its ``config.ini``, offline and streaming.
 
-The export is three stateless graphs: ``enc`` (ERB features ``[1,1,S,32]`` + normalised complex features
-of the lowest 96 bins ``[1,2,S,96]`` -> feature maps, embedding, local SNR), ``erb_dec`` (-> 32 ERB gains
-per frame) and ``df_dec`` (-> complex deep-filter coefficients, 96 bins x order 5). Everything around them
-is setoolkit's (:mod:`.dsp`), as the official runtime does it:
+Everything that differs between exports is read from ``config.ini`` (:class:`.dsp.DfnConfig`): sample rate,
+STFT size and hop, ERB bands, deep-filter bins, order and lookahead. The official exports run at 48 kHz
+(960 / 480, 96 DF bins, two frames of lookahead, or none for the ``-ll`` ones); Hush (Weya's DeepFilterNet3
+fine-tune) at 16 kHz (320 / 160, 64 DF bins, no lookahead) through the same code.
 
-1. Vorbis-window STFT, 960 / 480 at 48 kHz; features with running normalisations.
-2. The networks see frame ``t`` and answer for frame ``t - conv_lookahead`` (two frames of lookahead).
-3. ERB gains on every bin above the DF bins; the deep filter (order 5: frames ``t-2 .. t+2``) on the lowest
-   96 bins. DeepFilterNet3 filters the noisy spectrum; DeepFilterNet2 filters the ERB-gained spectrum,
-   whose two future frames need two more frames of mask lookahead (4 frames in all).
-4. Inverse STFT; the algorithmic delay ``(n_fft - hop) + lookahead * hop`` (1440 samples = 30 ms for DFN3,
-   2400 = 50 ms for DFN2) is removed offline, so output and input line up sample for sample.
+The export is three stateless graphs: ``enc`` (ERB features ``[1,1,S,nb_erb]`` + normalised complex features
+of the lowest ``nb_df`` bins ``[1,2,S,nb_df]`` -> feature maps, embedding, local SNR), ``erb_dec`` (-> ERB gains
+per frame) and ``df_dec`` (-> complex deep-filter coefficients, ``nb_df`` bins x ``df_order``). Everything
+around them is setoolkit's (:mod:`.dsp`), as the official runtime (libDF) does it:
+
+1. Vorbis-window STFT; features with running normalisations.
+2. The networks see frame ``t`` and answer for frame ``t - conv_lookahead`` (DFN3: two frames of lookahead).
+3. ERB gains on every bin above the DF bins; the deep filter (order 5: DFN3 frames ``t-2 .. t+2``) on the
+   lowest ``nb_df`` bins. DeepFilterNet3 filters the noisy spectrum; DeepFilterNet2 filters the ERB-gained
+   spectrum, whose two future frames need two more frames of mask lookahead (4 frames in all).
+4. The attenuation limit (libDF's ``atten_lim_db``, a build parameter): ``10^(-lim/20)`` of the noisy frame is
+   mixed back into the enhanced one, so no bin is attenuated by more than ``lim`` dB; 100 dB or more: none.
+5. Inverse STFT; the algorithmic delay ``(n_fft - hop) + lookahead * hop`` (1440 samples = 30 ms for DFN3,
+   2400 = 50 ms for DFN2, 160 = 10 ms for Hush) is removed offline, so output and input line up sample for sample.
 
 Offline runs the exported graphs as they are on the whole sequence (longer inputs: in blocks, state carried
 through the streaming graph). Streaming runs the graphs rewritten by :func:`.onnx_graphs.streaming_graph`
@@ -45,16 +52,22 @@ MAX_OFFLINE_FRAMES = 1000
 class DeepFilterNet(Enhancer):
     """DeepFilterNet 2 or 3 from its ONNX parts and ``config.ini``.
 
-    ``paths``: ``{"enc", "erb_dec", "df_dec", "config"}`` -> file. Raises :class:`AssetError` for unreadable
-    or mismatching parts and :class:`ModelError` for a config that does not fit the card.
+    ``paths``: ``{"enc", "erb_dec", "df_dec", "config"}`` -> file; ``atten_lim_db``: the attenuation limit in dB
+    (100 or more: none). Raises :class:`AssetError` for unreadable or mismatching parts and :class:`ModelError`
+    for a config that does not fit the card.
     """
 
     chunk_seconds = None  # any length in blocks of MAX_OFFLINE_FRAMES with state carried: no seams
 
-    def __init__(self, card: ModelCard, paths: dict[str, str | Path]) -> None:
+    def __init__(self, card: ModelCard, paths: dict[str, str | Path], *, atten_lim_db: float = 100.0) -> None:
         super().__init__(card)
         self.cfg = cfg = dsp.DfnConfig.from_ini(paths["config"])
         self._check_config(cfg, paths["config"])
+        self.atten_lim_db = float(atten_lim_db)
+        if not np.isfinite(self.atten_lim_db):
+            raise ModelError(f"{card.name}: attenuation limit {atten_lim_db!r} dB is not a number")
+        #: share of the noisy frame mixed back into each enhanced one (0: no attenuation limit)
+        self.noisy_mix = dsp.noisy_mix(self.atten_lim_db)
         parts = onnx_graphs.load_parts({p: str(paths[p]) for p in PARTS})
         self._check_widths(parts, paths)
         self.widths = dsp.erb_widths(cfg.sr, cfg.fft_size, cfg.nb_erb, cfg.min_nb_erb_freqs)
@@ -85,7 +98,7 @@ class DeepFilterNet(Enhancer):
                 f"{path}: config.ini frames {cfg.fft_size}/{cfg.hop_size} but the card of "
                 f"{card.name} says {card.frame}/{card.hop}"
             )
-        if not card.name.startswith(cfg.model):
+        if not model_type(card).startswith(cfg.model):
             raise ModelError(f"{path}: config.ini is for {cfg.model!r}, not {card.name!r}")
         if cfg.fft_size != 2 * cfg.hop_size:
             raise ModelError(f"{path}: only 50% overlap is supported, got fft {cfg.fft_size} / hop {cfg.hop_size}")
@@ -166,10 +179,12 @@ class DeepFilterNet(Enhancer):
             src = spec_win
             out = dsp.apply_erb_gains(spec_win[..., center, :], gains_win[..., center, :], self.widths)
         out[..., :nb_df] = np.einsum("...kf,...fk->...f", src[..., :nb_df], coefs)
+        if self.noisy_mix:  # the attenuation limit: some of the noisy frame t mixed back
+            out = (1.0 - self.noisy_mix) * out + self.noisy_mix * spec_win[..., center, :]
         return out
 
     def enhance_model_rate(self, x: np.ndarray) -> np.ndarray:
-        """Offline: ``x`` ``(samples,)`` float32 at 48 kHz -> ``(samples,)``, aligned with ``x``.
+        """Offline: ``x`` ``(samples,)`` float32 at the model rate -> ``(samples,)``, aligned with ``x``.
 
         The whole signal (zero-padded by the lookahead) goes through the networks in one call, or in blocks
         of :data:`MAX_OFFLINE_FRAMES` frames with every state carried; the delay is then cut off.
@@ -199,7 +214,8 @@ class DeepFilterNet(Enhancer):
 
 
 class DeepFilterNetStream(StreamingEnhancer):
-    """DeepFilterNet hop by hop; the output is late by ``latency`` samples (1440 for DFN3, 2400 for DFN2).
+    """DeepFilterNet hop by hop; the output is late by ``latency`` samples (1440 for DFN3, 2400 for DFN2, 160 for
+    Hush).
 
     Carried: STFT analysis/synthesis overlap, the two running feature means, the network states, the last
     spectra and gains (the deep filter's lookahead) and the filter coefficients waiting for their frame.
@@ -262,9 +278,16 @@ def _windows(a: np.ndarray, order: int, k: int) -> np.ndarray:
     return np.stack([a[j : j + k] for j in range(order)], axis=1)
 
 
-def build(card: ModelCard, *, mirror=None) -> DeepFilterNet:
+def model_type(card: ModelCard) -> str:
+    """The ``[train] model`` of config.ini the card runs: its ``config["model"]`` or else its name
+    (``deepfilternet3-ll`` runs a ``deepfilternet3`` config; Hush declares ``deepfilternet3``)."""
+    return (card.config or {}).get("model", card.name)
+
+
+def build(card: ModelCard, *, mirror=None, atten_lim_db: float = 100.0) -> DeepFilterNet:
     """Fetch (and verify) the card's three ONNX parts and config.ini, or its official ``.tar.gz`` export
-    (verified, then unpacked once into the cache), and build the model."""
+    (verified, then unpacked once into the cache), and build the model with the attenuation limit
+    ``atten_lim_db`` (dB, libDF's parameter; 100 or more: none)."""
     paths: dict[str, str | Path] = {}
     for name in card.weights:
         if name.endswith(".tar.gz"):
@@ -274,4 +297,4 @@ def build(card: ModelCard, *, mirror=None) -> DeepFilterNet:
     missing = [k for k in (*PARTS, "config") if k not in paths]
     if missing:
         raise AssetError(f"card {card.name!r} lists no {', '.join(missing)} file among {card.weights}")
-    return DeepFilterNet(card, paths)
+    return DeepFilterNet(card, paths, atten_lim_db=atten_lim_db)

@@ -1,2 +1,4 @@
-"""Demucs speech enhancement (facebookresearch/denoiser): ``network`` (the network, its checkpoint loading and
-streaming state; PyTorch) -> ``cards`` (one per released checkpoint, framework-free)."""
+"""Demucs speech enhancement (facebookresearch/denoiser), bottom-up: ``resampling`` (the sinc filters) ->
+``network`` (the PyTorch network, state-dict compatible with the releases) -> ``stream`` (hop by hop, incremental)
+-> ``enhancer`` (a loaded model and its checkpoint loading) -> ``cards`` (one per released checkpoint,
+framework-free)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ...registry import Published, card
 
-BUILD = "setoolkit.models.demucs.network:build"
+BUILD = "setoolkit.models.demucs.enhancer:build"
 
 # ------------------------------------------------------------------------------------------ cards
 # The released checkpoints (facebookresearch/denoiser pretrained.py): ``config`` holds the hyper-parameters that

@@ -1,0 +1,94 @@
+"""The :class:`Metric` record: what one metric computes, what it writes, what it needs, how tables print it.
+
+Declared beside each metric's code (``METRICS`` in each family module) and collected by
+:mod:`setoolkit.metrics.registry`, which explains how to add one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import MetricError
+
+
+@dataclass(frozen=True, eq=False)
+class Metric:
+    """One metric: what it computes, what it writes, what it needs, and how tables print it.
+
+    Parameters
+    ----------
+    name : str
+        Unique name (``"pesq_wb"``, ``"dnsmos"``); its one column unless ``columns`` says otherwise.
+    compute : callable
+        ``compute(est, sr)`` (non-intrusive) or ``compute(ref, est, sr)`` (intrusive): ``(samples,)`` float arrays
+        at ``sr`` Hz, of equal length for an intrusive metric (aligned first). Returns a float, or a dict
+        ``{column: float}`` when the metric writes several columns. A keyword ``mirror`` in its signature receives
+        the run's asset mirror. NaN with a warning for a clip it cannot score.
+    intrusive : bool
+        Whether it needs the clean reference.
+    columns : tuple of str
+        The table columns it writes (default ``(name,)``). ``column_labels`` may label each.
+    label, unit, digits, higher_is_better
+        How tables and figures print it (``label`` defaults to ``name``).
+    rate : int, callable or None
+        The rate (Hz) it works at: the signals are resampled (soxr) to it before ``compute``, once per signal and
+        rate however many metrics share it. A callable maps the signal's rate to it (narrow-band PESQ:
+        16 kHz from 16 kHz up, else 8 kHz). ``None``: the signal's own rate.
+    extra : str or None
+        The setoolkit extra it needs (``"learned-mos"``): a missing one is an error before any work.
+    libraries : tuple of str
+        Distributions (as ``pip`` names them) whose version can change its numbers: they enter the content key of
+        exactly the rows that carry this metric.
+    weights : tuple of str
+        Files whose bytes can change its numbers: asset names (``"weights/dnsmos/p835/model_v8.onnx"``, keyed by
+        their registered sha256), ``"package:path/in/package"`` (a file shipped in a wheel) or file paths.
+    cost : float
+        Rough seconds per 3 s clip on one core, to plan a run (the main job's ``profile.csv`` measures it).
+    default : bool
+        Part of :data:`~setoolkit.metrics.DEFAULT_METRICS` (what :func:`~setoolkit.metrics.score_pair` computes
+        unless told otherwise).
+    summary : bool
+        Summarised by :func:`setoolkit.evaluation.summarize` by default.
+    load : callable or None
+        Optional ``load(mirror=None)``: opens models once per process (timed as ``load``, not as the metric).
+    """
+
+    name: str
+    compute: Callable[..., Any]
+    intrusive: bool = True
+    columns: tuple[str, ...] = ()
+    label: str = ""
+    unit: str = ""
+    digits: int = 2
+    higher_is_better: bool = True
+    rate: int | Callable[[int], int] | None = None
+    extra: str | None = None
+    libraries: tuple[str, ...] = ()
+    weights: tuple[str, ...] = ()
+    cost: float = 0.01
+    default: bool = False
+    summary: bool = True
+    column_labels: Mapping[str, str] = field(default_factory=dict)
+    load: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or ":" in self.name or "," in self.name:
+            raise MetricError(f"metric name {self.name!r}: a non-empty string without ':' or ','")
+        if not callable(self.compute):
+            raise MetricError(f"metric {self.name!r}: compute is a {type(self.compute).__name__}, not a callable")
+        object.__setattr__(self, "columns", tuple(self.columns) or (self.name,))
+        object.__setattr__(self, "libraries", tuple(self.libraries))
+        object.__setattr__(self, "weights", tuple(self.weights))
+        object.__setattr__(self, "label", self.label or self.name)
+
+    def rate_for(self, sr: int) -> int:
+        """The rate (Hz) ``compute`` receives a signal recorded at ``sr`` Hz."""
+        if self.rate is None:
+            return sr
+        return int(self.rate(sr)) if callable(self.rate) else int(self.rate)
+
+    def column_label(self, column: str) -> str:
+        """The label of one of its columns (``"DNSMOS OVRL"``)."""
+        return self.column_labels.get(column, self.label if len(self.columns) == 1 else column)
