@@ -93,7 +93,11 @@ class Published:
 
     ``dataset``: ``"vbd"`` (VoiceBank+DEMAND 824-pair test set), ``"dns3_blind"``, ``"dns_2020_synthetic_noreverb"``
     ...; ``metric``: setoolkit's column name (``pesq_wb``, ``stoi``, ``si_sdr``, ``OVRL``, ``P808_MOS``...);
-    ``official``: False when the number is the authors of *another* model's measurement of this one.
+    ``official``: False when the number is the authors of *another* model's measurement of this one; ``rate``:
+    the sample rate (Hz) the model was run at for this number (``None``: the card's own rate; for the noisy
+    input, any); ``variant``: how the paper computed the metric where setoolkit's column name does not say it
+    (``"SI-SNR"``, ``"DNSMOS P.835, non-personalised"``). :mod:`setoolkit.studies.published` names the condition
+    from these and picks the run that matches it.
     """
 
     dataset: str
@@ -102,6 +106,8 @@ class Published:
     citation: str
     note: str = ""
     official: bool = True
+    rate: int | None = None
+    variant: str = ""
 
 
 @dataclass(frozen=True)

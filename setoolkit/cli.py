@@ -8,93 +8,17 @@ import warnings
 from pathlib import Path
 
 from . import assets
+from .cli_args import (
+    HelpFormatter,
+    UsageError,
+    check_output_format,
+    limit_arg,
+    metrics_arg,
+    models_arg,
+    sets_arg,
+    timeout_arg,
+)
 from .errors import Interrupted, SetoolkitError
-from .evaluation.sets import check_limit, resolve_models, resolve_sets
-
-#: Output formats ``enhance --format`` writes (soundfile's names).
-OUTPUT_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}
-
-
-class UsageError(SetoolkitError, ValueError):
-    """A command-line value that cannot work, refused before any work (one line, exit code 2)."""
-
-
-def _check_output_format(fmt: str | None, subtype: str | None, plan) -> None:
-    """``--format`` and ``--subtype`` valid for every planned output, before the model loads."""
-    import soundfile as sf
-
-    if fmt is not None and fmt.lower() not in OUTPUT_FORMATS:
-        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(OUTPUT_FORMATS)}")
-    if subtype is None:
-        return
-    for _, dst in plan:
-        kind = OUTPUT_FORMATS.get(Path(dst).suffix.lower().lstrip("."), Path(dst).suffix.lstrip(".").upper())
-        if not sf.check_format(kind, subtype.upper()):
-            known = ", ".join(sorted(sf.available_subtypes(kind))) if kind in sf.available_formats() else "none"
-            raise UsageError(f"--subtype {subtype!r} cannot be written as {kind} ({dst}); {kind} takes: {known}")
-
-
-def _sets_arg(text: str | None, *, default=None) -> list[str]:
-    """The ``--sets`` list, checked (every entry a registry set, folder or pair list) before any work."""
-    if text is None:
-        if default is None:
-            raise UsageError("--sets is required: registry sets (vbd16k...), folders or pair lists (pairs.csv)")
-        return list(default)
-    entries = [e.strip() for e in text.split(",")]
-    if not any(entries):
-        raise UsageError(f"--sets {text!r}: no set named")
-    if not all(entries):
-        raise UsageError(f"--sets {text!r}: an empty entry (two commas, or one at an end)")
-    resolve_sets(entries)
-    return entries
-
-
-def _models_arg(text: str | None) -> list[str] | None:
-    if text is None or not text.strip():
-        return None
-    entries = [e.strip() for e in text.split(",")]
-    if not all(entries):
-        raise UsageError(f"--models {text!r}: an empty entry (two commas, or one at an end)")
-    return resolve_models(entries)
-
-
-def _metrics_arg(text: str | None, *, use_dnsmos: bool = True) -> list[str] | None:
-    """The ``--metrics`` list, checked before any work (every name a metric, a column of one, or a metric spec)."""
-    from .metrics import registry as metric_registry
-
-    if text is None:
-        return None
-    entries = [e.strip() for e in text.split(",")]
-    if not all(entries):
-        raise UsageError(f"--metrics {text!r}: an empty entry (two commas, or one at an end)")
-    try:
-        names = list(metric_registry.resolve(entries))
-    except SetoolkitError as exc:
-        raise UsageError(f"--metrics: {exc}") from None
-    dnsmos = [n for n in entries if metric_registry.key_of(n) in metric_registry.MOS_ALIAS]
-    if dnsmos and not use_dnsmos:
-        raise UsageError(f"--no-dnsmos contradicts --metrics {','.join(dnsmos)}: drop one of them")
-    return names
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """Fills ``{metrics}`` with the registry's metric names when help is shown (start-up imports no metric)."""
-
-    def _get_help_string(self, action) -> str:
-        text = super()._get_help_string(action) or ""
-        if "{metrics}" not in text:
-            return text
-        from .metrics import registry as metric_registry
-
-        return text.replace("{metrics}", metric_registry.help_text().replace("%", "%%"))
-
-
-def _limit_arg(limit: int | None) -> int | None:
-    try:
-        check_limit(limit)
-    except SetoolkitError:
-        raise UsageError(f"--limit {limit}: files per set must be a positive integer") from None
-    return limit
 
 
 def cmd_models(args) -> int:
@@ -158,9 +82,9 @@ def cmd_enhance(args) -> int:
     else:
         get_card(args.model)  # a mistyped name first: it is the cheapest check
         model = None
-    _check_output_format(args.format, None, [])
+    check_output_format(args.format, None, [])
     plan = plan_outputs(args.inputs, args.output, suffix=f".{args.format.lower()}" if args.format else None)
-    _check_output_format(args.format, args.subtype, plan)
+    check_output_format(args.format, args.subtype, plan)
     for src, _ in plan:  # every header is sane before the first model call
         info(src)
     model = model or load(args.model)
@@ -176,7 +100,7 @@ def cmd_score(args) -> int:
     from .metrics import registry as metric_registry
     from .metrics.folders import score_folders
 
-    metrics = _metrics_arg(args.metrics) or list(DEFAULT_METRICS)
+    metrics = metrics_arg(args.metrics) or list(DEFAULT_METRICS)
     intrusive = [n for n in metrics if metric_registry.get(n).intrusive]
     if args.clean is None and intrusive:
         raise UsageError(
@@ -216,8 +140,8 @@ def _date(text: str | None) -> str:
 def cmd_run(args) -> int:
     from .main_job import DEFAULT_SETS, run_comparison
 
-    limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets, default=DEFAULT_SETS)
-    metrics = _metrics_arg(args.metrics, use_dnsmos=not args.no_dnsmos)
+    limit, models, sets = limit_arg(args.limit), models_arg(args.models), sets_arg(args.sets, default=DEFAULT_SETS)
+    metrics = metrics_arg(args.metrics, use_dnsmos=not args.no_dnsmos)
     out = run_comparison(
         metrics=metrics,
         models=models,
@@ -230,6 +154,7 @@ def cmd_run(args) -> int:
         scheduler=args.scheduler,
         use_dnsmos=not args.no_dnsmos,
         progress=not args.quiet,
+        task_timeout=timeout_arg(args.task_timeout),
     )
     print(f"report: {out / 'report.html'}")
     print((out / "report.md").read_text().split("## Figures")[0])
@@ -241,8 +166,8 @@ def cmd_evaluate(args) -> int:
     from .metrics import DEFAULT_METRICS
     from .metrics import registry as metric_registry
 
-    limit, models, sets = _limit_arg(args.limit), _models_arg(args.models), _sets_arg(args.sets)
-    metrics = _metrics_arg(args.metrics, use_dnsmos=not args.no_dnsmos)
+    limit, models, sets = limit_arg(args.limit), models_arg(args.models), sets_arg(args.sets)
+    metrics = metrics_arg(args.metrics, use_dnsmos=not args.no_dnsmos)
     table, stats = evaluate(
         models,
         sets,
@@ -254,6 +179,7 @@ def cmd_evaluate(args) -> int:
         use_dnsmos=not args.no_dnsmos,
         progress=not args.quiet,
         return_stats=True,
+        task_timeout=timeout_arg(args.task_timeout),
     )
     print(stats)
     shown = ("pesq_wb", "stoi", "si_sdr", "OVRL") if metrics is None else metric_registry.columns(metrics)[:6]
@@ -261,7 +187,9 @@ def cmd_evaluate(args) -> int:
     s = summarize(table, [c for c in shown if c in table.columns])
     print(s[[c for c in cols if c in s.columns]].round(3).to_string(index=False))
     print(f"table: {Path(args.out) / 'scores.csv'}")
-    return 1 if stats.failed else 0
+    for name in stats.not_built:  # asked for and not run: the table is not what was asked
+        print(f"setoolkit: error: model {name} could not be built; its rows are missing", file=sys.stderr)
+    return 1 if stats.failed or stats.not_built else 0
 
 
 def cmd_report(args) -> int:
@@ -319,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "score",
         help="score enhanced files against clean references with matching names (or alone: non-intrusive metrics)",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     s.add_argument("--clean", help="clean references (needed by the intrusive metrics)")
     s.add_argument("--enhanced", required=True)
@@ -348,15 +276,17 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--scheduler", help="Dask scheduler address: run the tasks on that cluster")
         s.add_argument("--metrics", help="{metrics}; DNSMOS and DistillMOS are added unless --no-dnsmos)")
         s.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS and DistillMOS")
+        s.add_argument("--task-timeout", type=float, metavar="S", help="stop a task (a model on a file) after S s")
         s.add_argument("-q", "--quiet", action="store_true")
 
     s = sub.add_parser(
         "run",
         help="main job: evaluate every available model on the sample sets + daily report",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
     )
     s.add_argument(
-        "--sets", help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k)"
+        "--sets",
+        help="comma-separated sets (default: vbd16k,vbd48k,dns3_synthetic,dns3_blind,dns4_real48k,talkers16k)",
     )
     s.add_argument("--reports", default="reports")
     s.add_argument("--figures", default="figures")
@@ -364,9 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_args(s)
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser(
-        "evaluate", help="evaluation table (resumable) for models x sets", formatter_class=_HelpFormatter
-    )
+    s = sub.add_parser("evaluate", help="evaluation table (resumable) for models x sets", formatter_class=HelpFormatter)
     s.add_argument(
         "--sets",
         help="required: registry sets (vbd16k, dns3_blind...), folders (noisy/ [clean/], "
@@ -375,6 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder (rows/, audio/, scores.csv, scores.parquet)")
     add_eval_args(s)
     s.set_defaults(func=cmd_evaluate)
+
+    from .datasets.commands import add_parser as add_datasets_parser
+
+    add_datasets_parser(sub)
 
     s = sub.add_parser("report", help="write reports/DATE/report.{html,md} from an evaluation table")
     s.add_argument("--date", default="today")
@@ -405,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:  # SIGINT/SIGTERM during an evaluation: finished rows kept, 130/143
         print(f"setoolkit: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # Ctrl-C anywhere else (planning, a model's build, the report): no traceback
+        print("setoolkit: interrupted (SIGINT)", file=sys.stderr)
+        return 130
     except SetoolkitError as exc:
         print(f"setoolkit: error: {exc}", file=sys.stderr)
         return 2

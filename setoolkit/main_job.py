@@ -24,8 +24,9 @@ from .model_refs import resolve as resolve_refs
 from .registry import missing_extras, not_run_note, representatives, runnable_models
 from .report import build_report
 
-#: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, and real noisy recordings (DNSMOS only).
-DEFAULT_SETS = ("vbd16k", "vbd48k", "dns3_synthetic", "dns3_blind", "dns4_real48k")
+#: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, real noisy recordings (DNSMOS only), and the
+#: interfering-talker set built from a seed into the cache on first use (:mod:`setoolkit.datasets`).
+DEFAULT_SETS = ("vbd16k", "vbd48k", "dns3_synthetic", "dns3_blind", "dns4_real48k", "talkers16k")
 #: The main job scores what papers print and ViSQOL v3 on paired sets (DNSMOS and DistillMOS on every file);
 #: the oracle masks (IRM, PSM, cIRM) are the ceiling rows of the paired leaderboards.
 MAIN_JOB_METRICS = (*DEFAULT_METRICS, "visqol")
@@ -58,6 +59,7 @@ def run_comparison(
     store: str | Path | None = None,
     timing: bool = True,
     metrics: Sequence[str] | None = None,
+    task_timeout: float | None = None,
 ) -> Path:
     """Evaluate ``models`` (default: all available) on ``datasets`` into ``reports_dir/YYYY-MM-DD`` and write
     the daily report there. Returns that folder. ``metrics``: names, columns or metric specs (default
@@ -99,9 +101,10 @@ def run_comparison(
         progress=progress,
         return_stats=True,
         store=store,
+        task_timeout=task_timeout,
     )
     wall = time.perf_counter() - t0
-    stats.models_without_weights = not_here
+    stats.models_without_weights = {**not_here, **stats.models_without_weights}  # + the specs not built
     prof.add("plan", stats.stages.pop("plan", 0.0))
     prof.add("evaluate", wall)
     cpu = stats.stages.pop("cpu", None)
@@ -162,4 +165,9 @@ def run_comparison(
     print(f"{stats}\nprofile (seconds; 'evaluate: ...' summed over worker processes):\n{prof}")
     if failures:
         raise SetoolkitError(f"runtime variant parity failed (report written to {out}): " + "; ".join(failures))
+    if stats.not_built:
+        raise SetoolkitError(
+            f"requested model(s) could not be built (report written to {out}): "
+            + "; ".join(f"{name}: {reason}" for name, reason in stats.not_built.items())
+        )
     return out

@@ -273,22 +273,36 @@ def _cards_of(obj: Any, where: str) -> list:
     )
 
 
-def entry_point_cards() -> list:
+def entry_point_cards(taken: Iterable[str] = ()) -> list:
     """The cards that installed packages add through the ``setoolkit.models`` entry points, in entry-point order.
 
     An entry point that fails to load or names something else is skipped with an :class:`EntryPointWarning`
-    naming it and its package (one broken plugin does not hide the zoo).
+    naming it and its package (one broken plugin does not hide the zoo); so is a card whose name is in ``taken``
+    (the zoo's names) or was added by an earlier entry point: the first card of a name wins.
     """
-    cards = []
+    cards: list = []
+    names = set(taken)
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None) or "?"
         where = f"{ep.name} = {ep.value} (package {dist})"
         try:
-            cards.extend(_cards_of(ep.load(), where))
+            found = _cards_of(ep.load(), where)
         except Exception as exc:
             warnings.warn(
                 f"setoolkit.models entry point {where} skipped: {type(exc).__name__}: {exc}",
                 EntryPointWarning,
                 stacklevel=2,
             )
+            continue
+        for c in found:
+            if c.name in names:
+                warnings.warn(
+                    f"setoolkit.models entry point {where}: model name {c.name!r} is already taken (setoolkit's "
+                    f"own card or an earlier package's is used; this one is skipped): rename it in {dist}",
+                    EntryPointWarning,
+                    stacklevel=2,
+                )
+                continue
+            names.add(c.name)
+            cards.append(c)
     return cards

@@ -69,9 +69,7 @@ class _Cards(MutableMapping):
                     if c.name in cards:
                         raise ModelError(f"model name {c.name!r} is declared twice (second time in {module})")
                     cards[c.name] = c
-            for c in entry_point_cards():  # installed packages' cards (setoolkit.models entry points)
-                if c.name in cards:
-                    raise ModelError(f"model name {c.name!r} is declared twice (second time by an entry point)")
+            for c in entry_point_cards(taken=cards):  # installed packages' cards; a clash: a warning, ours win
                 cards[c.name] = c
             self._cards = cards
         return self._cards

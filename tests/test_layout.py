@@ -122,6 +122,7 @@ def test_every_family_declares_its_cards_and_builders_are_functions():
 #: depends on.
 LAZY_IMPORTS = {
     "setoolkit.cli": "start-up: `setoolkit models` answers without importing pandas, the metrics or the engine",
+    "setoolkit.cli_args": "start-up: the metric registry is read only when --metrics is given or help is shown",
     "setoolkit.metrics.learned": "DistillMOS's checkpoint loader imports torch (setoolkit[learned-mos])",
     "setoolkit.metrics.nisqa": "its network and checkpoint loader import torch (setoolkit[nisqa])",
     "setoolkit.train.adapters": "the torch networks of each family load only when that family is fine-tuned",

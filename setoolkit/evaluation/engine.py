@@ -28,6 +28,11 @@ Under faults:
   exits; after 5 s it is killed), every finished row is kept, and :class:`Interrupted` (a ``KeyboardInterrupt``)
   is raised; the CLI exits 130 / 143. Workers ignore SIGINT (a terminal sends it to the whole group: the parent
   decides) and watch their parent: when it dies, even by SIGKILL, they exit within about a second;
+* each task leaves its process as it found it (:mod:`.isolation`: NumPy's error state, the working folder, torch's
+  default dtype and threads), so a model calling ``np.seterr(all="raise")`` or ``os.chdir`` changes no other row
+  and no output path; with ``task_timeout`` a task running longer is stopped and kept as a failure naming the model
+  and file (a worker stuck in native code ends itself and the other tasks run on a fresh pool);
+* a requested model spec that cannot be built is in ``RunStats.not_built`` (the CLI exits 1 naming it);
 * a script that calls ``evaluate(..., workers=2)`` at module level without ``if __name__ == "__main__":``
   would make each spawned worker re-run the script: this is detected before any process starts and raised as
   one :class:`SetoolkitError` saying where to put the guard (not run in-process instead: that would silently
@@ -64,6 +69,7 @@ from ..model_refs import MODELS_CSV, model_table
 from ..model_refs import resolve as resolve_refs
 from ..output_plan import ensure_writable_dir
 from ..registry import missing_extras, runnable_models
+from .isolation import TaskTimeoutError, restored_state
 from .runners import (
     GUARD_HELP,
     DaskPool,
@@ -89,9 +95,16 @@ from .store import (
 )
 from .task import STAGES, Task, run_task
 
-__all__ = ["evaluate", "limit_threads"]
+__all__ = ["TaskTimeoutError", "evaluate", "limit_threads"]
 
 # ------------------------------------------------------------------------------------------- the one loop
+
+
+def check_timeout(seconds) -> None:
+    """``task_timeout`` must be ``None`` or a positive number of seconds; anything else is one clear error."""
+    ok = seconds is None or (isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 < seconds < 1e9)
+    if not ok:
+        raise SetoolkitError(f"task_timeout={seconds!r}: seconds per task must be a positive number (or none)")
 
 
 def _collect(
@@ -125,7 +138,7 @@ def _reissue(warned: dict) -> None:
         more = f" [and {len(tasks) - 1} more tasks]" if len(tasks) > 1 else ""
         cat = getattr(builtins, category, None)
         cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
-        warnings.warn(f"{t.dataset}/{Path(t.noisy).name} ({t.model}): {message}{more}", cat, stacklevel=3)
+        warnings.warn(f"{t.dataset}/{t.file} ({t.model}): {message}{more}", cat, stacklevel=3)
 
 
 def _save_tables(out_dir: Path, table: pd.DataFrame, failures: list, store_dir: Path, refs=()) -> Path | None:
@@ -167,6 +180,7 @@ def evaluate(
     task_fn: Callable = run_task,
     return_stats: bool = False,
     store: str | os.PathLike | None = None,
+    task_timeout: float | None = None,
 ):
     """Evaluate ``models`` (default: every available model whose weights are on this machine) on ``datasets``.
 
@@ -176,7 +190,11 @@ def evaluate(
     on one store are safe. ``metrics``: metric names, columns or metric specs (``path/to/file.py:name``;
     :mod:`setoolkit.metrics.registry`), checked before any work; ``use_dnsmos`` adds DNSMOS and DistillMOS (where
     installed) to them. ``workers``: local processes (default: all cores; 1 runs in this process);
-    ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster.
+    ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster;
+    ``task_timeout``: seconds one task (load, enhance, score) may take; one that runs longer is stopped and kept as a
+    failure naming the model and file (:class:`~.isolation.TaskTimeoutError`), and the run goes on (default: none).
+    Each task leaves its process as it found it (NumPy's error state, the working folder, torch's dtype and
+    threads: :func:`~.isolation.restored_state`).
 
     Returns
     -------
@@ -207,11 +225,16 @@ def evaluate(
         ensure_writable_dir(folder)
     for folder in (out_dir, store_dir / "rows", *store_dir.glob("audio/*/*")):  # what a SIGKILL left
         sweep_temporaries(folder)
+    check_timeout(task_timeout)
     names, not_here = (list(models), {}) if models else runnable_models()
-    refs, broken_specs = resolve_refs(names, mirror=mirror)
+    with restored_state():  # a spec's build() here (to name and key it) must not move the run's relative paths
+        refs, broken_specs = resolve_refs(names, mirror=mirror)
     not_here.update(broken_specs)
     store_rows = RowStore(store_dir / "rows", base=store_dir, required=REQUIRED)
-    tasks = make_tasks(refs, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos)
+    with restored_state():  # the sets are found from the run's own working folder
+        tasks = make_tasks(
+            refs, datasets, store_dir, limit=limit, mirror=mirror, metrics=metrics, use_dnsmos=use_dnsmos
+        )
     t1 = time.perf_counter()
     done = store_rows.done()
     rows = {t.key: r for t in tasks if t.key in done and (r := store_rows.verified(t)) is not None}
@@ -221,14 +244,14 @@ def evaluate(
     workers = workers or cpu_count()
     runner: DaskPool | InProcess | LocalPool
     if scheduler is not None:
-        runner = DaskPool(task_fn, kwargs, scheduler)
+        runner = DaskPool(task_fn, kwargs, scheduler, task_timeout)
     elif workers <= 1 or len(todo) <= 1:
-        runner = InProcess(task_fn, kwargs)
+        runner = InProcess(task_fn, kwargs, task_timeout)
     else:
         where = unguarded_main_line()
         if where is not None:
             raise SetoolkitError(f"{where}: evaluate(..., workers={workers}) is called at module level: {GUARD_HELP}")
-        runner = LocalPool(task_fn, kwargs, workers)
+        runner = LocalPool(task_fn, kwargs, workers, task_timeout)
     reused = len(rows)
     failed: list[Failure] = []
     warned: dict = {}
@@ -259,7 +282,9 @@ def evaluate(
             ]
     fpath = _save_tables(out_dir, table, failed, store_dir, refs)
     stages["lookup"] += time.perf_counter() - t2
-    stats = RunStats(len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath)
+    stats = RunStats(
+        len(tasks), reused, len(todo) - len(failed), failed, not_here, stages, fpath, not_built=broken_specs
+    )
     if failed:
         first = "; ".join(map(str, failed[:3]))
         if len(failed) == len(tasks):

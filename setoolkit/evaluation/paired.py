@@ -55,6 +55,8 @@ class Comparison:
     rank-biserial correlation in [-1, 1] (positive: ``a`` higher); ``cohen_dz``: mean / sd of the differences;
     ``n``: pairs used; ``n_dropped``: pairs dropped for a NaN on either side; ``bands``: the same per nominal SNR
     band (``band, n, difference, ci_low, ci_high, p``; empty without noisy rows carrying ``snr``).
+    :meth:`status` says whether the pairs could tell the models apart at all (``"not compared"``: no common file;
+    ``"too few files"``: 5 pairs or fewer).
     """
 
     a: str

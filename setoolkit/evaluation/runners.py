@@ -9,8 +9,10 @@ from __future__ import annotations
 import ast
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -19,20 +21,18 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import FrameType
 
+from threadpoolctl import threadpool_limits
+
 from ..errors import SetoolkitError
+from ..model_specs import EntryPointWarning
+from ..registry import CARDS
+from .isolation import THREAD_ENV, Expired, TaskTimeoutError, restored_state, time_limit
 from .task import Task
 
-#: Environment variables that pin the numeric libraries to one pool size (read when they start).
-THREAD_ENV = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-)
 #: Seconds a worker has to unwind its task after SIGTERM before it is killed.
 STOP_GRACE = 5.0
 #: How often (s) a worker checks that its parent is alive.
@@ -45,9 +45,13 @@ GUARD_HELP = (
 
 
 def limit_threads(threads: int) -> None:
-    """Pin this process's numeric libraries to ``threads`` threads (call before torch/TF start)."""
+    """Pin this process's numeric libraries to ``threads`` threads (call before torch/TF start): the environment
+    variables for libraries not loaded yet, and (threadpoolctl) the BLAS/OpenMP pools already loaded: a spawned
+    worker imports numpy while it unpickles its task function, before this runs, and its OpenBLAS would otherwise
+    keep one thread per core (one SI-SDR took 8.5 ms instead of 0.1 ms on a busy 2-core machine)."""
     for k in THREAD_ENV:
         os.environ[k] = str(threads)
+    threadpool_limits(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
 
@@ -55,16 +59,24 @@ def limit_threads(threads: int) -> None:
 # ------------------------------------------------------------------------------------------- worker side
 
 _IN_TASK = False
+#: In a worker process of :class:`LocalPool`: the folder where a task stuck in native code past its time limit
+#: leaves its key before it ends the worker (the pool then runs the other tasks on fresh workers).
+_STUCK_DIR: str | None = None
 
 
 class _Stop(BaseException):
     """Raised in a worker's task by SIGTERM: unwinds it (temporary files removed), then the worker exits."""
 
 
-def _worker_init(threads: int, parent: int) -> None:
+def _worker_init(threads: int, parent: int, stuck_dir: str | None = None) -> None:
     """Worker process set-up: one thread per library, SIGINT left to the parent, SIGTERM unwinds the task, and a
     daemon thread that ends the worker when its parent is gone."""
+    global _STUCK_DIR
+    _STUCK_DIR = stuck_dir
     limit_threads(threads)
+    with warnings.catch_warnings():  # the parent has named the plugins it skipped: once, not once per worker
+        warnings.simplefilter("ignore", EntryPointWarning)
+        len(CARDS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_term)
     threading.Thread(target=_watch_parent, args=(parent,), name="setoolkit-watch-parent", daemon=True).start()
@@ -84,16 +96,39 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)  # ... unless it is stuck in native code
 
 
-def call_task(task_fn: Callable, task: Task, kwargs: dict) -> tuple[dict, list[tuple[str, str]]]:
+def _end_stuck(key: str) -> None:
+    """A task is stuck past its time limit where no exception reaches it: leave its key for the parent, then end
+    this worker (its pool breaks; :class:`LocalPool` records the task and reruns the others)."""
+    assert _STUCK_DIR is not None  # only set as on_stuck in a worker
+    Path(_STUCK_DIR, key).touch()
+    os._exit(124)
+
+
+def call_task(
+    task_fn: Callable, task: Task, kwargs: dict, timeout: float | None = None
+) -> tuple[dict, list[tuple[str, str]]]:
     """Run ``task_fn(task, **kwargs)`` (in a worker or in-process) and return its row with the warnings it raised,
-    as ``(category name, message)``, for the caller to re-issue once, prefixed with the task."""
+    as ``(category name, message)``, for the caller to re-issue once, prefixed with the task.
+
+    The process-wide state the task changes (NumPy's error state, the working folder, torch's dtype and threads)
+    is put back after it (:func:`~.isolation.restored_state`); past ``timeout`` seconds it is stopped with
+    :class:`~.isolation.TaskTimeoutError` naming the model and file (a worker whose task is stuck in native code
+    exits :data:`STOP_GRACE` seconds later)."""
     global _IN_TASK
     _IN_TASK = True
+    what = f"model {task.model!r} on {task.dataset}/{task.file}"
+    stuck = partial(_end_stuck, task.key) if _STUCK_DIR else None
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            restored_state(),
+            time_limit(timeout, what, on_stuck=stuck, grace=STOP_GRACE),
+        ):
             row = task_fn(task, **kwargs)
     except _Stop as stop:
         os._exit(128 + stop.args[0])
+    except Expired:  # the alarm fired as the block was ending, past time_limit's own handling
+        raise TaskTimeoutError(f"{what}: did not finish within {timeout:g} s (task timeout); stopped") from None
     finally:
         _IN_TASK = False
     return row, [(w.category.__name__, str(w.message)) for w in caught]
@@ -106,14 +141,14 @@ def call_task(task_fn: Callable, task: Task, kwargs: dict) -> tuple[dict, list[t
 class InProcess:
     """In this process, one task after the other (``workers=1``): no guard needed, models load once here."""
 
-    def __init__(self, task_fn: Callable, kwargs: dict) -> None:
-        self.task_fn, self.kwargs = task_fn, kwargs
+    def __init__(self, task_fn: Callable, kwargs: dict, timeout: float | None = None) -> None:
+        self.task_fn, self.kwargs, self.timeout = task_fn, kwargs, timeout
 
     def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
         for t in todo:
             out: object
             try:
-                out = call_task(self.task_fn, t, self.kwargs)
+                out = call_task(self.task_fn, t, self.kwargs, self.timeout)
             except Exception as exc:  # noqa: BLE001 -- one bad file must not stop a batch: recorded
                 out = exc
             yield t, out
@@ -129,35 +164,63 @@ class LocalPool:
     """Spawned processes: each loads each model once; spawn keeps TF/torch/onnxruntime state out of the
     children, and each computes on one thread (as many processes as cores: more threads would only contend)."""
 
-    def __init__(self, task_fn: Callable, kwargs: dict, workers: int) -> None:
-        self.task_fn, self.kwargs = task_fn, kwargs
-        self.pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init,
-            initargs=(1, os.getpid()),
-        )
+    def __init__(self, task_fn: Callable, kwargs: dict, workers: int, timeout: float | None = None) -> None:
+        self.task_fn, self.kwargs, self.timeout, self.workers = task_fn, kwargs, timeout, workers
+        self.stuck_dir = tempfile.mkdtemp(prefix="setoolkit-stuck-")
+        self.stuck: set[str] = set()
+        self.pool = self._start()
         self.futures: dict = {}
 
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(1, os.getpid(), self.stuck_dir),
+        )
+
     def results(self, todo: Sequence[Task]) -> Iterator[tuple[Task, object]]:
-        by_model = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
-        self.futures = {self.pool.submit(call_task, self.task_fn, t, self.kwargs): t for t in by_model}
-        for fut in futures_completed(self.futures):
-            try:
-                out = fut.result()
-            except BrokenProcessPool as exc:
-                out = BrokenProcessPool(
-                    f"a worker process died ({exc}; killed, out of memory, or a script calling "
-                    f"evaluate() at module level: {GUARD_HELP})"
-                )
-            except Exception as exc:  # noqa: BLE001 -- the task's own error: recorded, the rest goes on
-                out = exc
-            yield self.futures[fut], out
+        """As tasks finish; when a worker ended itself over a task stuck past its time limit (which breaks the
+        pool), that task is a :class:`~.isolation.TaskTimeoutError` and the unfinished others run on a new pool."""
+        queue = sorted(todo, key=lambda t: (t.model, t.dataset, t.noisy))
+        while queue:
+            self.futures = {self.pool.submit(call_task, self.task_fn, t, self.kwargs, self.timeout): t for t in queue}
+            queue, culprits = [], None
+            for fut in futures_completed(self.futures):
+                t = self.futures[fut]
+                try:
+                    out = fut.result()
+                except BrokenProcessPool as exc:
+                    if culprits is None:  # the keys left by workers that ended themselves since the last break
+                        culprits = set(os.listdir(self.stuck_dir)) - self.stuck
+                        self.stuck |= culprits
+                    if culprits and t.key not in culprits:
+                        queue.append(t)  # not its fault: run again
+                        continue
+                    out = (
+                        TaskTimeoutError(
+                            f"model {t.model!r} on {t.dataset}/{t.file}: did not finish within {self.timeout:g} s "
+                            f"(task timeout) and did not stop (stuck in native code): its worker process was ended"
+                        )
+                        if culprits
+                        else BrokenProcessPool(
+                            f"a worker process died ({exc}; killed, out of memory, or a script calling "
+                            f"evaluate() at module level: {GUARD_HELP})"
+                        )
+                    )
+                except Exception as exc:  # noqa: BLE001 -- the task's own error: recorded, the rest goes on
+                    out = exc
+                yield t, out
+            if queue:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._start()
 
     def stop(self) -> None:
-        """SIGTERM every worker (each unwinds its task and exits), SIGKILL those alive after :data:`STOP_GRACE`."""
-        for f in self.futures:
-            f.cancel()
+        """SIGTERM every worker (each unwinds its task and exits), SIGKILL those alive after :data:`STOP_GRACE`.
+
+        No future is cancelled here: on the workers' exit the pool's own thread fails every pending one, and one
+        cancelled before would make that thread die with a traceback (``InvalidStateError: CANCELLED``, Python
+        3.11); the pool is shut down after, when nothing runs any more."""
         procs = [p for p in list((self.pool._processes or {}).values()) if p.is_alive()]
         for p in procs:
             p.terminate()
@@ -172,15 +235,16 @@ class LocalPool:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        shutil.rmtree(self.stuck_dir, ignore_errors=True)
 
 
 class DaskPool:
     """A Dask distributed cluster (``scheduler``: an address, or a ``distributed.Client`` left open after)."""
 
-    def __init__(self, task_fn: Callable, kwargs: dict, scheduler) -> None:
+    def __init__(self, task_fn: Callable, kwargs: dict, scheduler, timeout: float | None = None) -> None:
         from distributed import Client
 
-        self.task_fn, self.kwargs = task_fn, kwargs
+        self.task_fn, self.kwargs, self.timeout = task_fn, kwargs, timeout
         self.own = not isinstance(scheduler, Client)
         self.client = Client(scheduler) if self.own else scheduler
         self.futures: list = []
@@ -190,7 +254,13 @@ class DaskPool:
 
         self.futures = [
             self.client.submit(
-                call_task, self.task_fn, t, self.kwargs, pure=False, key=f"setoolkit-{t.key}-{time.time_ns()}"
+                call_task,
+                self.task_fn,
+                t,
+                self.kwargs,
+                self.timeout,
+                pure=False,
+                key=f"setoolkit-{t.key}-{time.time_ns()}",
             )
             for t in todo
         ]

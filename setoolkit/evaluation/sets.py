@@ -3,13 +3,18 @@
 A set is one of
 
 * a **registry set** (``vbd16k``, ``dns3_blind``): the bare name, exactly as the registry spells it;
+* a **built set** (``talkers16k``): the name of a recipe of :mod:`setoolkit.datasets`, built from its default
+  seed into the cache on first use (:func:`setoolkit.datasets.built_set`) and read as a folder set;
 * a **folder**: ``DIR/noisy`` (+ optional ``DIR/clean``) or a folder of noisy files. Subfolders are mirrored:
   ``noisy/a/x.wav`` pairs with ``clean/a/x.*``, and the file's key (the table's ``file`` column) is its path
   relative to ``noisy/`` (``a/x.wav``). A clean twin is found by stem across the audio formats
   (``noisy/x.wav`` with ``clean/x.flac``); two clean candidates for one stem are an error naming both;
 * a **pair list** (``pairs.csv`` / ``pairs.tsv``, columns ``noisy`` and ``clean``): paths relative to the
   list's folder or absolute, any layout and rate; ``clean`` may be empty (no intrusive metrics for that file).
-  The file key is the ``noisy`` cell as written. Missing files and repeated keys are errors naming the line.
+  The file key is the ``noisy`` cell as written. Missing files, a row with more cells than the header and one
+  noisy file paired with two clean files are errors naming the line; a file listed again (however spelled:
+  ``a/n1.wav``, ``a/sub/../n1.wav``, its absolute path; files are identified by resolved path) is evaluated once,
+  with a warning.
 
 Every set has a name unique in the run (:func:`resolve_sets`): a folder is named by its folder name (a list by
 its file stem); two different sets with one name become ``myset`` and ``myset~2`` (with a warning naming both
@@ -29,16 +34,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import assets
+from ..datasets import RECIPES, built_set
 from ..errors import SetoolkitError
 from ..metrics.scoring import DEFAULT_METRICS
 from ..model_refs import ModelRef
 from ..model_refs import resolve as resolve_refs
 from ..output_plan import AUDIO_EXTS
+from .isolation import restored_state
 from .keys import task_content
 from .task import NOISY, ORACLES, Task
 
 #: Suffixes read as pair lists (``noisy``/``clean`` columns), with their delimiters.
 PAIR_LISTS = {".csv": ",", ".tsv": "\t"}
+_DELIMITER_NAMES = {",": "comma", "\t": "tab"}
 #: Label added to a local set whose name is a registry set's.
 LOCAL_LABEL = " (local)"
 
@@ -50,7 +58,7 @@ class SetError(SetoolkitError, ValueError):
 @dataclass(frozen=True)
 class SetSource:
     """One set of a run: its ``name`` (unique in the run; the table's ``dataset``), ``kind`` (``"registry"``,
-    ``"folder"`` or ``"list"``) and ``source`` (the registry name, or the absolute folder or list path)."""
+    ``"built"``, ``"folder"`` or ``"list"``) and ``source`` (the registry name, or the absolute folder or list path)."""
 
     name: str
     kind: str
@@ -96,6 +104,8 @@ def resolve_sets(datasets: Sequence[str | os.PathLike]) -> list[SetSource]:
                     f"{text}: using the registry set; a folder {text}/ is here too: write ./{text} "
                     f"to evaluate the folder (it is then labelled '{text}{LOCAL_LABEL}')"
                 )
+        elif text in RECIPES and not Path(text).exists():
+            kind, source, base = "built", text, text
         else:
             path = Path(text).expanduser()
             if path.is_dir():
@@ -107,12 +117,11 @@ def resolve_sets(datasets: Sequence[str | os.PathLike]) -> list[SetSource]:
                     f"{text}: not a folder, a pair list (.csv/.tsv with noisy,clean columns) or a registry set"
                 )
             else:
-                raise SetError(
-                    f"{text}: no such folder or pair list, and not a registry set (known: {', '.join(sorted(known))})"
-                )
+                names = ", ".join(sorted(known | set(RECIPES)))
+                raise SetError(f"{text}: no such folder or pair list, and not a registry set (known: {names})")
             if not base:
                 raise SetError(f"{text}: a set folder needs a name (not the file system root)")
-            if base in known:
+            if base in known or base in RECIPES:
                 base += LOCAL_LABEL
         if (kind, source) in given:
             warnings.warn(f"set {text!r} is listed twice ({given[kind, source]!r}, {text!r}): evaluated once")
@@ -142,8 +151,9 @@ def resolve_models(models: Sequence[str]) -> list[str]:
 
 def split_unbuildable(models: Sequence[str], *, mirror=None) -> tuple[list[str], dict[str, str]]:
     """``models`` minus the model specs that cannot give a model here, and ``{spec: reason}`` for those (each spec
-    built once in this process: :func:`setoolkit.model_refs.resolve`)."""
-    refs, broken = resolve_refs(models, mirror=mirror)
+    built once in this process, :func:`setoolkit.model_refs.resolve`, with the process state put back after it)."""
+    with restored_state():  # a build() calling os.chdir or np.seterr changes nothing of the run
+        refs, broken = resolve_refs(models, mirror=mirror)
     return [r.source for r in refs], broken
 
 
@@ -194,22 +204,30 @@ def _folder_files(folder: Path) -> list[SetFile]:
 
 
 def _list_files(path: Path) -> list[SetFile]:
-    base = path.parent
+    base, delimiter = path.parent, PAIR_LISTS[path.suffix.lower()]
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f, delimiter=PAIR_LISTS[path.suffix.lower()]))
-            columns = [c.strip().lower() for c in (rows[0].keys() if rows else [])] if rows else []
+            reader = csv.DictReader(f, delimiter=delimiter)
+            rows = list(reader)
+            header = [c.strip() for c in reader.fieldnames or []]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise SetError(f"{path}: not a readable pair list ({exc})") from None
+    columns = [c.lower() for c in header]
     if not rows:
         raise SetError(f"{path}: no pairs (a header line 'noisy,clean' and one line per pair)")
     if "noisy" not in columns:
         raise SetError(f"{path}: no 'noisy' column (header: {', '.join(columns)}); write a header 'noisy,clean'")
     out: list[SetFile] = []
-    seen: dict[str, int] = {}
-    problems = []
+    seen: dict[Path, tuple[int, str, Path | None]] = {}  # resolved noisy -> (line, cell, resolved clean)
+    problems, folded = [], []
     for line, row in enumerate(rows, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+        if None in row:  # csv.DictReader puts the cells beyond the header under None
+            problems.append(
+                f"line {line}: {len(header) + len(row[None])} fields, the header has {len(header)} "
+                f"({', '.join(header)}); a path with a {_DELIMITER_NAMES[delimiter]} in it needs double quotes"
+            )
+            continue
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
         noisy_text, clean_text = row.get("noisy", ""), row.get("clean", "")
         if not noisy_text:
             problems.append(f"line {line}: empty noisy cell")
@@ -219,14 +237,27 @@ def _list_files(path: Path) -> list[SetFile]:
         for side, p in (("noisy", noisy), ("clean", clean)):
             if p is not None and not p.is_file():
                 problems.append(f"line {line}: {side} file {p} not found")
-        key = Path(noisy_text).as_posix()
-        if key in seen:
-            problems.append(f"line {line}: noisy {noisy_text} already on line {seen[key]}")
-        seen.setdefault(key, line)
-        out.append(SetFile(key, noisy, clean))
+        # one file is one input, however it is spelled (a/n1.wav, a/sub/../n1.wav, its absolute path)
+        real, real_clean = noisy.resolve(), clean.resolve() if clean else None
+        if real in seen:
+            first, text, first_clean = seen[real]
+            if first_clean != real_clean:
+                problems.append(f"line {line}: noisy {noisy_text} already on line {first} with another clean file")
+            else:
+                folded.append(f"line {line} ({noisy_text}) is line {first} ({text})")
+            continue
+        seen[real] = (line, noisy_text, real_clean)
+        out.append(SetFile(Path(noisy_text).as_posix(), noisy, clean))
     if problems:
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise SetError(f"{path}: {'; '.join(problems[:5])}{more}")
+    if folded:
+        more = f" and {len(folded) - 5} more" if len(folded) > 5 else ""
+        warnings.warn(
+            f"{path}: {len(folded)} line(s) name a noisy file listed before (evaluated once): "
+            + "; ".join(folded[:5])
+            + more
+        )
     return out
 
 
@@ -235,6 +266,8 @@ def set_pairs(dataset: str | os.PathLike | SetSource, *, mirror=None) -> list[Se
     src = dataset if isinstance(dataset, SetSource) else resolve_sets([dataset])[0]
     if src.kind == "folder":
         return _folder_files(Path(src.source))
+    if src.kind == "built":
+        return _folder_files(built_set(src.source, mirror=mirror))
     if src.kind == "list":
         return _list_files(Path(src.source))
     names = [n for n in assets.registry() if n.startswith(f"data/{src.source}/")]
@@ -291,6 +324,7 @@ def make_tasks(
     by_name.setdefault(NOISY, ModelRef(NOISY, NOISY, "noisy"))
     tasks = []
     outputs = Path(out_dir).resolve()
+    root = Path(out_dir).absolute()  # a task that changes the working folder still writes here
     for src in resolve_sets(datasets):
         files = set_pairs(src, mirror=mirror)
         if src.kind == "folder" and outputs.is_relative_to(Path(src.source)):
@@ -318,7 +352,7 @@ def make_tasks(
                 )
                 if m != NOISY:
                     rel = Path(f.key)
-                    folder = Path(out_dir) / "audio" / path_part(src.name) / path_part(m)
+                    folder = root / "audio" / path_part(src.name) / path_part(m)
                     folder = folder.joinpath(*(path_part(p) for p in rel.parent.parts if p not in ("", "/", "..")))
                     t = replace(t, output=str(folder / f"{rel.stem}.{t.key[:8]}{rel.suffix}"))
                 tasks.append(t)

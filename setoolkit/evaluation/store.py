@@ -127,7 +127,8 @@ class Failure(NamedTuple):
 
     @property
     def file(self) -> str:
-        return Path(self.task["noisy"]).name
+        """The file's key in its set (``a/x.wav`` in a nested set), as the table's ``file`` column."""
+        return self.task.get("file") or Path(self.task["noisy"]).name
 
     @property
     def model(self) -> str:
@@ -234,7 +235,7 @@ class RowStore:
         except (RowError, OSError) as exc:
             warnings.warn(f"stored row not reused, recomputing: {exc}", stacklevel=2)
             return None
-        mine = {"dataset": task.dataset, "model": task.model, "file": Path(task.noisy).name}
+        mine = {"dataset": task.dataset, "model": task.model, "file": task.file}  # the key: a/x.wav in nested sets
         if any(row.get(k) != v for k, v in mine.items()):
             theirs = {k: row.get(k) for k in mine}
             warnings.warn(
@@ -282,11 +283,16 @@ class RunStats:
     failures_path: Path | None = None
     #: how many failure reasons :meth:`__str__` lists
     shown: int = 5
+    #: ``{model: reason}`` for the requested models that could not be built (a model spec that fails to import,
+    #: raises or returns no Enhancer): their tasks were not run; also in ``models_without_weights``
+    not_built: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         text = f"{self.total} tasks: {self.skipped} already done, {self.computed} computed, {len(self.failed)} failed"
         if self.models_without_weights:
             text += "; " + not_run_note(self.models_without_weights)
+        for name, reason in self.not_built.items():
+            text += f"\n  NOT BUILT {name}: {reason}"
         for f in self.failed[: self.shown]:
             text += f"\n  FAILED {f}"
         if len(self.failed) > self.shown:

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..model_refs import table_name
 from .kinds import NOISY, test_type
 
 FORMAT = "setoolkit-listening-test/1"
@@ -186,10 +187,12 @@ def choose_items(
 
 def choose_systems(table: pd.DataFrame, systems: Sequence[str] | None = None) -> list[str]:
     """The models of the table to test (default: all but ``noisy``), in table order; ``ValueError`` naming
-    the unknown ones."""
+    the unknown ones. A model spec written as the user wrote it (``my_model.py:build``) names its model's display
+    name (:func:`setoolkit.model_refs.table_name`)."""
     known = [m for m in dict.fromkeys(table["model"]) if m != NOISY]
     if systems is None:
         return known
+    systems = [table_name(known, s, strict=False) if s != NOISY else s for s in systems]
     unknown = [s for s in systems if s not in known and s != NOISY]
     if unknown:
         raise ValueError(f"choose_systems: systems not in the table: {unknown}; the table has {known}")

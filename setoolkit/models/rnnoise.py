@@ -161,6 +161,7 @@ CARDS = [
                 "GTCRN README @01b1f7e comparison rows 'RNNoise (2018)' (Rong et al. 2024)",
                 "measured by the GTCRN authors, not an official RNNoise number",
                 official=False,
+                rate=16000,  # the GTCRN authors' 16 kHz test sets
             )
             for d, m, v in (
                 ("vbd", "pesq_wb", 2.29),

@@ -31,13 +31,13 @@ from .leaderboard import (
     paper_table,
     pick_examples,
     primary_metric,
-    published_table,
     read_speed,
     short_model_names,
     size_class,
     snr_pivot,
 )
 from .players import listening_players, metric_text, player_signals
+from .sections.papers import published_table
 
 __all__ = [
     "CHANGE_THRESHOLDS",

@@ -16,7 +16,6 @@ from ..evaluation import NOISY
 from ..evaluation.paired import NOT_COMPARED, TOO_FEW, leader_ties, smallest_p, versus_best
 from ..metrics import catalog
 from ..registry import CARDS
-from ..studies.published import published_vs_measured
 from ..training_data import in_domain
 from .escape import md_escape
 
@@ -475,19 +474,6 @@ def paper_table(summary, dataset: str):
             for v, lo, hi in zip(s[m], s.get(f"{m}_lo", s[m] * np.nan), s.get(f"{m}_hi", s[m] * np.nan))
         ]
     return pd.DataFrame(out)
-
-
-def published_table(summary, bands=None):
-    """Published vs measured (:func:`setoolkit.studies.published.published_vs_measured`) for the models in
-    ``summary``, rounded for display; ``None`` when none of them publishes a number."""
-    t = published_vs_measured(summary, bands)
-    t = t[t["model"].isin(set(summary["model"]))] if len(t) else t
-    if not len(t):
-        return None
-    t = t.assign(source=t["citation"].where(t["official"], "not official: " + t["citation"]))
-    keep = ["model", "dataset", "metric", "published", "measured", "difference", "n", "set"]
-    keep += [c for c in t.columns if c.startswith("measured_") and c.endswith("dB")]
-    return t[keep + ["caveat", "source"]].round(3)
 
 
 def board_display(board):

@@ -266,6 +266,29 @@ def test_cli_evaluate_stops_on_a_signal_keeping_rows(cli_set, tmp_path, sig, cod
     lines = [ln for ln in err.splitlines() if f"interrupted by {sig.name}" in ln]
     assert len(lines) == 1 and f": {kept} rows computed in this run" in lines[0] and "rerun" in lines[0], err
     assert 1 <= kept < 20 and not _temporaries(out)  # the rerun's resumption: test_a_kill_at_any_point...
+    assert "Traceback" not in err and "InvalidStateError" not in err, err  # the pool's thread died loudly on 3.11
+
+
+def test_ctrl_c_while_a_model_is_built_is_one_line(tmp_path):
+    """SIGINT outside the task loop (here: a spec's build() in the parent, while the run is planned) is one line and
+    exit 130, not a KeyboardInterrupt traceback."""
+    marker = tmp_path / "building"
+    (tmp_path / "slow.py").write_text(
+        f"import time\nfrom pathlib import Path\n\n\ndef build():\n    Path({str(marker)!r}).touch()\n"
+        "    time.sleep(600)\n"
+    )
+    cmd = [sys.executable, "-m", "setoolkit", "evaluate", "--sets", "vbd16k", "--limit", "1", "--models"]
+    cmd += [f"{tmp_path / 'slow.py'}:build", "--no-dnsmos", "--workers", "1", "--out", str(tmp_path / "out"), "-q"]
+    with open(tmp_path / "log", "w") as f:
+        proc = subprocess.Popen(cmd, env=ENV, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=60)
+    err = (tmp_path / "log").read_text()
+    assert proc.returncode == 130 and "Traceback" not in err, err[-3000:]
+    assert "setoolkit: interrupted (SIGINT)" in err
 
 
 def _script(toy: Path, mirror: Path, out: str) -> list[str]:
@@ -375,3 +398,211 @@ def test_a_full_store_stops_the_run_with_one_error_naming_the_row(toy, mirror, t
     with pytest.raises(OutputError, match=r"rows/\w+\.json: cannot store the row \(No space left on device\)"):
         _run(toy, "out", mirror=mirror, store=tmpfs)
     assert not _temporaries(tmpfs / "rows") and not list((tmpfs / "rows").glob("*.json"))
+
+
+# ------------------------------------------------------------------------------------------- isolation, limits
+
+RUDE = textwrap.dedent("""
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    import setoolkit
+
+    HERE = Path(__file__).parent
+
+
+    def rude(x):
+        np.seterr(all="raise")
+        os.chdir(HERE / "elsewhere")
+        torch.set_default_dtype(torch.float64)
+        torch.set_num_threads(3)
+        return (0.5 * x).astype(np.float32)
+
+
+    def build():
+        rude(np.zeros(1, np.float32))  # at build time too
+        return setoolkit.from_function(rude, 16000, name="rude")
+
+
+    def build_hung():
+        return setoolkit.from_function(lambda x: time.sleep(3600), 16000, name="hung")
+
+
+    def stuck(x):
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # no exception reaches it, as in native code that never returns
+        time.sleep(3600)
+
+
+    def build_stuck():
+        return setoolkit.from_function(stuck, 16000, name="stuck")
+""")
+
+
+@pytest.fixture
+def real_set(tmp_path, data) -> Path:
+    """Two real VoiceBank-DEMAND pairs copied to ``tmp_path/set`` (a set folder named by a relative path)."""
+    for f in sorted((data / "vbd16k" / "noisy").glob("*.wav"))[:2]:
+        for side in ("noisy", "clean"):
+            (tmp_path / "set" / side).mkdir(parents=True, exist_ok=True)
+            shutil.copy(data / "vbd16k" / side / f.name, tmp_path / "set" / side / f.name)
+    (tmp_path / "rude.py").write_text(RUDE)
+    (tmp_path / "elsewhere").mkdir()
+    return tmp_path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_model_changing_global_state_leaves_other_tasks_and_the_runs_paths_alone(real_set, monkeypatch, workers):
+    """A spec whose build() and enhance call np.seterr(all="raise"), os.chdir, torch.set_default_dtype(float64)
+    and set_num_threads: the noisy baseline and gtcrn, computed after it in the same process, score as in a run
+    without it; the relative output folder stays where it was named."""
+    import numpy as np
+    import torch
+
+    monkeypatch.chdir(real_set)
+    kw = {"metrics": ("pesq_wb", "csig", "stoi", "si_sdr"), "use_dnsmos": False, "progress": False}  # csig: exp
+    alone = evaluate(["gtcrn"], ["set"], "alone", workers=1, **kw)
+    err, dtype, threads = np.geterr(), torch.get_default_dtype(), torch.get_num_threads()
+    with pytest.warns(UserWarning, match="2 of 6 tasks failed"):
+        table = evaluate(["rude.py:build", "gtcrn"], ["set"], "run", workers=workers, **kw)
+    assert {f.model for f in table.stats.failed} == {"rude"}  # its own tasks: csig raises under its np.seterr
+    assert table.stats.computed == 6 - 2 and set(table["model"]) == {"noisy", "gtcrn"}
+    assert (real_set / "run" / "scores.csv").is_file() and not (real_set / "elsewhere" / "run").exists()
+    assert os.getcwd() == str(real_set) and np.geterr() == err
+    assert (torch.get_default_dtype(), torch.get_num_threads()) == (dtype, threads)
+    cols = ["dataset", "model", "file", "pesq_wb", "csig", "stoi", "si_sdr"]
+    pd.testing.assert_frame_equal(table[cols].reset_index(drop=True), alone[cols].reset_index(drop=True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_hung_model_is_stopped_by_the_task_timeout_and_the_run_goes_on(real_set, workers):
+    hung = f"{real_set / 'rude.py'}:build_hung"
+    table = evaluate(
+        [hung, "nsnet2"],
+        [str(real_set / "set")],
+        real_set / "run",
+        workers=workers,
+        limit=1,
+        metrics=("si_sdr",),
+        use_dnsmos=False,
+        progress=False,
+        task_timeout=20,
+    )
+    assert sorted(table["model"]) == ["noisy", "nsnet2"]
+    (failure,) = table.stats.failed
+    name = sorted((real_set / "set" / "noisy").glob("*.wav"))[0].name
+    assert str(failure) == (
+        f"set/{name} (hung): TaskTimeoutError: model 'hung' on set/{name}: did not finish within 20 s "
+        "(task timeout); stopped"
+    )
+    with pytest.raises(SetoolkitError, match=r"task_timeout=0: seconds per task must be a positive number"):
+        evaluate(["nsnet2"], [str(real_set / "set")], real_set / "run", task_timeout=0, progress=False)
+
+
+@pytest.mark.slow
+def test_a_model_stuck_where_no_exception_reaches_it_ends_its_worker_and_the_rest_runs(real_set):
+    stuck = f"{real_set / 'rude.py'}:build_stuck"
+    table = evaluate(
+        [stuck, "nsnet2"],
+        [str(real_set / "set")],
+        real_set / "run",
+        workers=2,
+        limit=1,
+        metrics=("si_sdr",),
+        use_dnsmos=False,
+        progress=False,
+        task_timeout=20,
+    )
+    assert sorted(table["model"]) == ["noisy", "nsnet2"]
+    (failure,) = table.stats.failed
+    assert failure.model == "stuck" and "TaskTimeoutError: " in failure.reason
+    assert "did not finish within 20 s (task timeout) and did not stop" in failure.reason
+
+
+def test_a_requested_model_that_cannot_be_built_fails_the_run(tmp_path, capsys):
+    from setoolkit.cli import main
+
+    (tmp_path / "broken.py").write_text("def build():\n    raise RuntimeError('no checkpoint here')\n")
+    spec = f"{tmp_path / 'broken.py'}:build"
+    with pytest.warns(UserWarning, match="no checkpoint here"):
+        table = evaluate(
+            [spec],
+            ["vbd16k"],
+            tmp_path / "api",
+            limit=1,
+            metrics=("si_sdr",),
+            use_dnsmos=False,
+            workers=1,
+            progress=False,
+        )
+    assert list(table["model"]) == ["noisy"] and list(table.stats.not_built) == [spec]
+    assert "raised RuntimeError: no checkpoint here" in table.stats.not_built[spec]
+    assert f"NOT BUILT {spec}: " in str(table.stats)
+    argv = ["evaluate", "--sets", "vbd16k", "--limit", "1", "--models", spec, "--no-dnsmos", "--workers", "1"]
+    assert main([*argv, "--out", str(tmp_path / "cli"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert f"setoolkit: error: model {spec} could not be built" in err
+
+
+PLUGIN = textwrap.dedent("""
+    import setoolkit
+    from setoolkit.registry import card
+
+
+    def build(card, mirror=None):
+        return setoolkit.from_function(lambda x: 0.5 * x, 16000, name=card.name)
+
+
+    CARDS = [card(name="gtcrn", family="plugin", sample_rate=16000, framework="numpy", frame=None, hop=None,
+                  latency_ms=0.0, params=0, weights=[], license="MIT", streaming=False, builder=build,
+                  description="a plugin's card named like a zoo model")]
+""")
+
+
+@pytest.mark.slow
+def test_a_plugin_card_named_like_a_zoo_model_is_one_warning_and_the_zoo_card_wins(toy, mirror):
+    (toy / "setoolkit_plugin_clash.py").write_text(PLUGIN)
+    info = toy / "setoolkit_plugin_clash-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: setoolkit_plugin_clash\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[setoolkit.models]\nclash = setoolkit_plugin_clash:CARDS\n")
+    env = {**ENV, "PYTHONPATH": os.pathsep.join([str(toy), ENV["PYTHONPATH"]]), "SETOOLKIT_MIRROR": str(mirror)}
+    run = [sys.executable, "-m", "setoolkit"]
+    models = subprocess.run([*run, "models"], env=env, capture_output=True, text=True, timeout=300)
+    evaluated = subprocess.run(
+        [
+            *run,
+            "evaluate",
+            "--sets",
+            str(toy / "set"),
+            "--models",
+            "gtcrn",
+            "--limit",
+            "1",
+            "--no-dnsmos",
+            "--workers",
+            "2",
+            "--out",
+            str(toy / "out"),
+            "-q",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    for p in (models, evaluated):
+        assert p.returncode == 0, p.stderr[-3000:]
+        named = [ln for ln in p.stderr.splitlines() if "'gtcrn' is already taken" in ln]
+        assert len(named) == 1 and "setoolkit_plugin_clash" in named[0], p.stderr
+    gtcrn = next(ln for ln in models.stdout.splitlines() if ln.startswith("gtcrn "))
+    assert "plugin" not in gtcrn and "gtcrn" in gtcrn.split()[1]
+    table = pd.read_csv(toy / "out" / "scores.csv")
+    noisy, enhanced = (table[table.model == m]["si_sdr"].iloc[0] for m in ("noisy", "gtcrn"))
+    assert abs(enhanced - noisy) > 0.1  # the zoo's gtcrn ran, not the plugin's gain of 0.5 (SI-SDR unchanged)

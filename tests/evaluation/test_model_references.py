@@ -12,6 +12,7 @@ import pytest
 from setoolkit.evaluation import evaluate
 from setoolkit.evaluation.keys import model_fingerprint
 from setoolkit.evaluation.paired import compare, versus_best
+from setoolkit.listening.design import choose_systems
 from setoolkit.model_refs import MODELS_CSV, resolve, table_name
 from setoolkit.report.leaderboard import model_info
 
@@ -126,6 +127,7 @@ def test_user_model_is_named_by_its_name_and_has_params_and_latency(tmp_path):
     assert compare(table, spec_as_written, "noisy", "si_sdr").a == "my-mask"  # was refused
     assert compare(table, "my-mask", "noisy", "si_sdr").n == 2
     assert "my-mask" in versus_best(table, "vbd16k", "si_sdr", spec_as_written)
+    assert choose_systems(table, [spec_as_written, "gtcrn"]) == ["my-mask", "gtcrn"]  # build_test(systems=...)
 
 
 def test_two_user_models_with_one_name_get_a_suffix_and_a_warning(tmp_path):

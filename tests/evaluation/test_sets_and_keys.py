@@ -161,6 +161,69 @@ def test_pair_list_any_layout_any_rate_and_errors_name_the_line(tmp_path):
         set_pairs(str(tsv))
 
 
+def test_a_pair_list_row_with_an_extra_field_names_the_file_and_line(tmp_path):
+    _audio(tmp_path / "n1.wav")
+    _audio(tmp_path / "c1.wav")
+    lst = tmp_path / "pairs.csv"
+    lst.write_text("noisy,clean\nn1.wav,c1.wav,0.5\n")
+    with pytest.raises(
+        SetError, match=rf"{lst}: line 2: 3 fields, the header has 2 \(noisy, clean\); a path with a comma"
+    ):
+        set_pairs(str(lst))
+    lst.write_text("noisy,clean\nn1.wav,c1.wav\nn1.wav,c1.wav,extra,more\n")
+    with pytest.raises(SetError, match=r"line 3: 4 fields, the header has 2"):
+        set_pairs(str(lst))
+
+
+def test_one_file_spelled_three_ways_counts_once(tmp_path):
+    n1 = _audio(tmp_path / "a" / "n1.wav")
+    (tmp_path / "a" / "sub").mkdir()
+    c1 = _audio(tmp_path / "c1.wav")
+    lst = tmp_path / "pairs.csv"
+    lst.write_text(f"noisy,clean\na/n1.wav,c1.wav\na/sub/../n1.wav,c1.wav\n{n1},{c1}\n")
+    with pytest.warns(UserWarning, match=r"pairs.csv: 2 line\(s\) name a noisy file listed before .*line 3 "):
+        table, stats = _run([NOISY], [str(lst)], tmp_path / "out")
+    assert list(table["file"]) == ["a/n1.wav"] and stats.total == 1
+    lst.write_text(f"noisy,clean\na/n1.wav,c1.wav\n{n1},\n")  # one file, two references: which one?
+    with pytest.raises(SetError, match=rf"line 3: noisy {n1} already on line 2 with another clean file"):
+        set_pairs(str(lst))
+
+
+def test_a_rerun_of_a_nested_set_computes_nothing(tmp_path, data):
+    """Rows of files in subfolders (``noisy/a/x.wav``; a pair list naming ``audio/n1.wav``) are reused by a
+    rerun: the store compared the row's key with the file's base name and recomputed every task, warning."""
+    pairs = sorted((data / "vbd16k" / "noisy").glob("*.wav"))[:2]
+    nested = tmp_path / "nested"
+    for sub, f in zip(("a", "b/c"), pairs):
+        for side in ("noisy", "clean"):
+            dst = nested / side / sub / f.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes((data / "vbd16k" / side / f.name).read_bytes())
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio" / "n1.wav").write_bytes(pairs[0].read_bytes())
+    (tmp_path / "pairs.csv").write_text(f"noisy,clean\naudio/n1.wav,{data / 'vbd16k' / 'clean' / pairs[0].name}\n")
+
+    def run():
+        return evaluate(
+            ["nsnet2"],
+            [str(nested), str(tmp_path / "pairs.csv")],
+            tmp_path / "out",
+            metrics=("si_sdr",),
+            use_dnsmos=False,
+            workers=1,
+            progress=False,
+        )
+
+    first = run()
+    assert first.stats.computed == 6 and "a/" + pairs[0].name in set(first["file"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "stored row not reused"
+        again = run()
+    assert again.stats.computed == 0 and again.stats.skipped == 6
+    cols = ["dataset", "model", "file", "si_sdr"]
+    assert again[cols].equals(first[cols])
+
+
 # ------------------------------------------------------------------------------------- all-zero reference
 
 
@@ -260,6 +323,8 @@ def test_editing_a_spec_file_recomputes_exactly_its_rows(tmp_path, monkeypatch):
         (["evaluate", "--sets", "{set},"], "an empty entry"),
         (["evaluate", "--sets", "{set}/nope"], "nope: no such folder"),
         (["run", "--sets", "{set}", "--limit", "0"], "--limit 0"),
+        (["evaluate", "--sets", "{set}", "--task-timeout", "0"], "--task-timeout 0"),
+        (["run", "--sets", "{set}", "--task-timeout", "-5"], "--task-timeout -5"),
         (["doctor", "nsnet2", "--sr", "0"], "--sr 0"),
         (["enhance", "{set}/noisy/a.wav", "-m", "nsnet2", "-o", "{out}", "--subtype", "FOO"], "--subtype 'FOO'"),
         (["enhance", "{set}/noisy/a.wav", "-m", "nsnet2", "-o", "{out}", "--format", "mp4"], "--format 'mp4'"),

@@ -27,7 +27,7 @@ def test_agreement_p_is_exact_for_a_few_systems(mushra, table):
 
 
 def test_a_user_model_spec_keeps_its_place_in_the_agreement(tmp_path):
-    spec = str(tmp_path / "mine" / "my_model.py") + ":build"
+    spec = "my-model"  # a user's model as the engine names it (setoolkit.model_refs: its name=, never its path)
     table = synthetic_table(tmp_path / "data", n_paired=3, n_blind=0)
     table["model"] = table["model"].replace({"sysB": spec})
     report = tmp_path / "report"
@@ -41,7 +41,7 @@ def test_a_user_model_spec_keeps_its_place_in_the_agreement(tmp_path):
     section = md[md.index("## Listening tests") :]
     rows = [line for line in section.splitlines() if line.startswith("| PESQ-WB |")]
     assert rows and rows[0].split("|")[2].strip() == "3"  # noisy, sysA and the user's model: n 3, not 2
-    assert "my_model.py:build" in section and str(tmp_path) not in section.split("[Take the test")[0]
+    assert "my-model" in section and str(tmp_path) not in section.split("[Take the test")[0]
 
 
 def test_too_few_listeners_and_a_truncated_file(mushra, table, tmp_path):

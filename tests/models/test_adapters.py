@@ -214,3 +214,94 @@ def test_import_setoolkit_imports_neither_torch_nor_onnxruntime():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+class FirAndMask(CausalFir):
+    """:class:`CausalFir` that also returns a mask: a tuple, not the one tensor the adapter expects."""
+
+    def forward(self, x: torch.Tensor):
+        y = super().forward(x)
+        return y, torch.ones_like(y)
+
+
+class InPlaceHalf(torch.nn.Module):
+    """Halves its input in place (``mul_``) and returns it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mul_(0.5)
+
+
+def test_torch_modules_of_another_dtype_or_returning_a_tuple_name_the_model(noisy):
+    for dtype, text in ((torch.float64, "torch.float64"), (torch.float16, "torch.float16")):
+        with pytest.raises(
+            ModelError,
+            match=rf"from_torch\('my-fir'\): the module holds {text} tensors; the adapter feeds float32 audio "
+            r"\(1, samples\) to a float32 module: call module.float\(\) first",
+        ):
+            setoolkit.from_torch(CausalFir().to(dtype), SR, name="my-fir")
+    bn = torch.nn.Sequential(torch.nn.BatchNorm1d(1), torch.nn.Flatten())  # an int64 buffer is not a dtype problem
+    assert setoolkit.from_torch(bn, SR, name="bn").card.params == 2
+    model = setoolkit.from_torch(FirAndMask(), SR, name="fir-mask")
+    with pytest.raises(
+        ModelError,
+        match=r"user model 'fir-mask' \(torch\): the module returned a tuple of 2; from_torch expects one tensor "
+        r"\(1, samples\)",
+    ):
+        model.enhance(noisy, SR)
+    wrong = setoolkit.from_torch(torch.nn.Linear(4, 4), SR, name="four")  # (1, n) does not fit (4, 4)
+    with pytest.raises(ModelError, match=r"user model 'four' \(torch\): module\(x\) raised RuntimeError: .*"):
+        wrong.enhance(noisy, SR)
+
+
+def _onnx_mul(path, elem, shape):
+    """A one-node ONNX graph ``y = 0.5 * x`` with input type ``elem`` and shape ``shape``."""
+    import onnx
+    from onnx import helper
+
+    x = helper.make_tensor_value_info("x", elem, shape)
+    y = helper.make_tensor_value_info("y", elem, shape)
+    half = helper.make_tensor("half", elem, [], [0.5])
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "half"], ["y"])], "half", [x], [y], [half])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_onnx_graphs_with_a_fixed_length_or_double_input_name_the_model(tmp_path, noisy):
+    from onnx import TensorProto
+
+    fixed = _export(CausalFir(), (torch.zeros(1, 16000),), tmp_path / "fixed.onnx", (["x"], ["y"]), None)
+    with pytest.raises(
+        ModelError,
+        match=r"from_onnx\('fixed-fir'\): fixed.onnx's input 'x' is tensor\(float\) \[1, 16000\]; the adapter feeds "
+        r"float32 \(1, samples\) with a dynamic length axis \(whole files\): export with a dynamic axis",
+    ):
+        setoolkit.from_onnx(fixed, SR, name="fixed-fir")
+    double = _onnx_mul(tmp_path / "double.onnx", TensorProto.DOUBLE, [1, None])
+    with pytest.raises(
+        ModelError,
+        match=r"from_onnx\('double'\): double.onnx's input 'x' is tensor\(double\) \[1, None\]; the adapter feeds "
+        r"float32 \(1, samples\) .*: export the graph with float32 input",
+    ):
+        setoolkit.from_onnx(double, SR)
+    step = _onnx_mul(tmp_path / "step.onnx", TensorProto.FLOAT, [1, HOP])
+    with pytest.raises(ModelError, match=r"from_onnx\('step'\): .*give hop=160, the graph's block length"):
+        setoolkit.from_onnx(step, SR, hop=HOP // 2)
+    model = setoolkit.from_onnx(_onnx_mul(tmp_path / "fine.onnx", TensorProto.FLOAT, [1, None]), SR)
+    assert np.allclose(model.enhance(noisy, SR)[0], 0.5 * noisy, atol=1e-6)
+
+
+def test_user_code_writing_into_its_input_leaves_the_callers_audio(noisy):
+    def halve_in_place(x):
+        x *= 0.5
+        return x
+
+    for model in (
+        setoolkit.from_function(halve_in_place, SR, name="in-place"),
+        setoolkit.from_torch(InPlaceHalf(), SR, name="in-place-torch"),
+    ):
+        audio = noisy.copy()
+        y = model.enhance(audio, SR)
+        assert np.array_equal(audio, noisy), model.name  # the caller's array is untouched
+        assert np.allclose(y[0], 0.5 * noisy, atol=1e-6)

@@ -6,7 +6,8 @@ import pytest
 
 from setoolkit.evaluation import summarize
 from setoolkit.report import headline, leaderboard
-from setoolkit.report.leaderboard import user_model_sentences
+from setoolkit.report.leaderboard import board_display, user_model_sentences
+from setoolkit.report.sections.leaderboards import board_cells
 
 
 def _table(shift: float, n: int = 30, seed: int = 0) -> pd.DataFrame:
@@ -102,5 +103,7 @@ def test_no_common_file_is_not_compared_on_the_board(small_run):
     other = board.iloc[1]
     assert other["status"] == "not compared" and not other["tied"]  # before: tied, n = 0
     assert f"{other['model']} was not compared with it (no common file)" in headline(board)
+    name_cell = board_cells(board)["rows"][1]["cells"][1]
+    assert name_cell["badge"] == "not compared" and "(not compared)" in board_display(board)["model"].iloc[1]
     (sentence,) = user_model_sentences(apart, board)
     assert "no common file" in sentence and "nan" not in sentence and "n = 0" not in sentence

@@ -34,6 +34,7 @@ import numpy as np
 from ...cards import ModelCard, card
 from ...errors import ModelError
 from ...streaming import StreamingEnhancer, torch_threads
+from .adapter_checks import check_onnx_input, check_torch_module
 from .base import Enhancer
 
 USER_FAMILY = "user"
@@ -130,7 +131,7 @@ class FunctionEnhancer(UserEnhancer):
         self.fn = fn
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        return self.fn(x)
+        return self.fn(x.copy())  # a function that writes into its input must not change the caller's audio
 
 
 class StepStream(StreamingEnhancer):
@@ -157,7 +158,20 @@ class TorchEnhancer(UserEnhancer):
         import torch
 
         with torch.inference_mode():
-            y = self.module(torch.from_numpy(np.ascontiguousarray(x))[None])
+            try:
+                y = self.module(torch.from_numpy(x.copy())[None])  # a copy: in-place ops leave the caller's audio
+            except Exception as exc:
+                raise ModelError(
+                    f"user model {self.name!r} (torch): module(x) raised {type(exc).__name__}: {exc} "
+                    f"(from_torch feeds x float32 (1, {x.shape[0]}) and expects (1, {x.shape[0]}) back)"
+                ) from exc
+        if not isinstance(y, torch.Tensor):
+            raise ModelError(
+                f"user model {self.name!r} (torch): the module returned a {type(y).__name__}"
+                + (f" of {len(y)}" if isinstance(y, (tuple, list)) else "")
+                + "; from_torch expects one tensor (1, samples): return only the enhanced signal "
+                "(wrap the module to pick it)"
+            )
         return y.detach().cpu().numpy().reshape(-1) if y.shape[:1] == (1,) else y.detach().cpu().numpy()
 
     def _torch_step(self, block: np.ndarray, state):
@@ -207,7 +221,13 @@ class OnnxEnhancer(UserEnhancer):
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         if not self.card.streaming:
-            y = self.session.run(self._outputs[:1], {self._inputs[0].name: x[None]})[0]
+            try:
+                y = self.session.run(self._outputs[:1], {self._inputs[0].name: x[None]})[0]
+            except Exception as exc:
+                raise ModelError(
+                    f"user model {self.name!r} (onnx): the graph raised {type(exc).__name__}: {exc} "
+                    f"(from_onnx feeds float32 (1, {x.shape[0]}) and expects (1, {x.shape[0]}) back)"
+                ) from exc
             return np.asarray(y).reshape(-1) if np.asarray(y).shape[:1] == (1,) else np.asarray(y)
         hop = self.card.hop
         assert hop is not None  # a streaming user card has its hop (see user_card)
@@ -303,6 +323,7 @@ def from_torch(
             f"from_torch({name!r}): hop={hop} declares a causal module, which needs a "
             "step(block (1, hop), state) -> (out, state) method"
         )
+    check_torch_module(module, name)
     params = sum(p.numel() for p in module.parameters())
     c = user_card(
         name,
@@ -346,6 +367,7 @@ def from_onnx(
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    check_onnx_input(session.get_inputs()[0], name, path, hop)
     c = user_card(
         name,
         sample_rate,

@@ -26,6 +26,7 @@ from . import (
     papers,
     snr_bands,
     speed,
+    talkers,
 )
 from .base import ReportContext, Section
 
@@ -35,6 +36,7 @@ SECTIONS: tuple[Section, ...] = (
     groups.SECTION,
     papers.SECTION,
     snr_bands.SECTION,
+    talkers.SECTION,
     figure_gallery.SECTION,
     listen.SECTION,
     listening_tests.SECTION,
