@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import setoolkit
-from setoolkit import cli, registry
+from setoolkit import cards, cli, registry
 from setoolkit.errors import MissingExtraError, SetoolkitError
 from setoolkit.registry import CARDS, EXTRAS, Builder
 
@@ -84,8 +84,8 @@ def test_builder_is_named_by_module_and_imported_on_call():
 @pytest.fixture()
 def no_torch(monkeypatch):
     """This machine as one without setoolkit[torch]: the extra's modules are not found."""
-    found = registry._found
-    monkeypatch.setattr(registry, "_found", lambda m: m != "torch" and found(m))
+    found = cards._found
+    monkeypatch.setattr(cards, "_found", lambda m: m != "torch" and found(m))
 
 
 def test_missing_extra_names_it_in_load_runnable_and_models_table(no_torch, capsys):
@@ -109,8 +109,8 @@ def test_missing_extra_names_it_in_load_runnable_and_models_table(no_torch, caps
 def test_missing_metric_extra_is_named(monkeypatch):
     from setoolkit.metrics import learned as quality_models
 
-    found = registry._found
-    monkeypatch.setattr(registry, "_found", lambda m: m != "visqol" and found(m))
+    found = cards._found
+    monkeypatch.setattr(cards, "_found", lambda m: m != "visqol" and found(m))
     quality_models._visqol_api.cache_clear()
     with pytest.raises(MissingExtraError, match=r"the visqol metric needs setoolkit\[visqol\]"):
         quality_models._visqol_api()

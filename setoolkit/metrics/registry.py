@@ -72,6 +72,10 @@ FAMILY_METRICS = (
     "setoolkit.metrics.signal",
     "setoolkit.metrics.learned",
     "setoolkit.metrics.dnsmos",
+    "setoolkit.metrics.nisqa",
+    "setoolkit.metrics.asr",
+    "setoolkit.metrics.speaker",
+    "setoolkit.metrics.mcd",
 )
 #: Entry-point group through which installed packages add metrics.
 ENTRY_POINT_GROUP = "setoolkit.metrics"

@@ -50,7 +50,19 @@ def test_the_old_names_are_views_of_the_records():
     assert catalog.info("csig").label == "CSIG" and catalog.info("csig").rate == 16000
     assert not catalog.higher_is_better("lsd") and catalog.higher_is_better("pesq_wb")
     assert catalog.label("delta_si_sdr") == "Δ SI-SDR" and catalog.digits("stoi") == 3
-    assert registry.extras() == dict(registry.METRIC_EXTRAS) == {"visqol": "visqol", "distillmos": "learned-mos"}
+    assert (
+        registry.extras()
+        == dict(registry.METRIC_EXTRAS)
+        == {
+            "visqol": "visqol",
+            "distillmos": "learned-mos",
+            "nisqa": "nisqa",
+            "wer": "asr",
+            "cer": "asr",
+            "spk_sim": "speaker",
+            "mcd": "mcd",
+        }
+    )
     assert "pesq_nb" not in SUMMARY_METRICS and {"pesq_wb", "OVRL", "distillmos"} <= set(SUMMARY_METRICS)
     assert registry.get("OVRL") is registry.get("dnsmos") and registry.get("cbak").name == "composite"
     text = registry.help_text()
