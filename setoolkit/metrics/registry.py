@@ -108,7 +108,7 @@ def register(metric: Metric, *, key: str | None = None) -> Metric:
         raise MetricError(f"register() takes a setoolkit.metrics.Metric, got {type(metric).__name__}")
     key = key or metric.name
     old = _METRICS.get(key)
-    if old is metric:
+    if old is metric or old == metric:
         return metric
     if old is not None and not _is_spec_key(key):
         raise MetricError(f"metric {key!r} is registered already (by {_where(old)}); pick another name")
@@ -122,6 +122,13 @@ def register(metric: Metric, *, key: str | None = None) -> Metric:
             _COLUMNS[c] = key
     _generation[0] += 1
     return metric
+
+
+def register_all(records: Iterable[tuple[str, Metric]]) -> None:
+    """Register ``(key, metric)`` pairs (a worker process re-registers what its parent added with :func:`register`)."""
+    _ensure_loaded()
+    for key, m in records:
+        register(m, key=key)
 
 
 def _where(metric: Metric) -> str:

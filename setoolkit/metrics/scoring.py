@@ -38,11 +38,13 @@ Examples
 from __future__ import annotations
 
 import os
+import pickle
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 import numpy as np
 
@@ -276,7 +278,20 @@ def score_files(
     workers = workers if workers is not None else min(len(jobs), cpu_count())
     if workers <= 1 or len(jobs) <= 1:
         return [_score_files(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    ours = {m.name for m in registry.builtin()}
+    added = [(k, registry.get(k)) for k in metrics if k not in ours and registry.spec_file(k) is None]
+    try:
+        pickle.dumps(added)
+    except Exception:  # a metric registered from a notebook cell or __main__: the workers could not rebuild it
+        warnings.warn(
+            f"metrics {[k for k, _ in added]} were registered in this process only: scored here, without workers",
+            stacklevel=2,
+        )
+        return [_score_files(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
+    # spawned, not forked: a fork of a process that has run torch (NISQA, DistillMOS) hangs on its first torch call
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=registry.register_all, initargs=(added,)
+    ) as pool:
         return list(tqdm(pool.map(_score_files, jobs), total=len(jobs), desc="scoring", disable=not progress))
 
 

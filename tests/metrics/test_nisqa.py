@@ -174,3 +174,19 @@ def test_score_cli_without_clean_equals_upstream(tmp_path, data, capsys):
     for name in names:
         row = table.loc[str(folder / name.replace("/", "_"))]
         assert [row[c] for c in N.COLUMNS] == pytest.approx(UPSTREAM[name], abs=0.01)
+
+
+@pytest.mark.slow
+def test_score_files_workers_after_torch_ran_in_the_parent(data):
+    """A process that has run NISQA (torch) then scores with worker processes: forked workers hung on their first
+    torch call; spawned ones finish and give the in-process numbers."""
+    from setoolkit.metrics.scoring import score_files
+
+    x, sr = read(data / "vbd16k/noisy/p232_001.wav")
+    N.nisqa(x[0], sr)  # torch has run here
+    pairs = [(data / "vbd16k/clean" / f, data / "vbd16k/noisy" / f) for f in ("p232_001.wav", "p232_005.wav")]
+    here = score_files(pairs, metrics=["si_sdr", "nisqa"], workers=1, progress=False)
+    there = score_files(pairs, metrics=["si_sdr", "nisqa"], workers=2, progress=False)
+    for a, b in zip(here, there):
+        assert a["si_sdr"] == pytest.approx(b["si_sdr"], abs=1e-9)
+        assert a["nisqa_mos"] == pytest.approx(b["nisqa_mos"], abs=1e-5)
