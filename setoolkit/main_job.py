@@ -27,9 +27,11 @@ from .report import build_report
 #: Paired VoiceBank-DEMAND at 16 and 48 kHz, DNS3 synthetic pairs, real noisy recordings (DNSMOS only), and the
 #: interfering-talker set built from a seed into the cache on first use (:mod:`setoolkit.datasets`).
 DEFAULT_SETS = ("vbd16k", "vbd48k", "dns3_synthetic", "dns3_blind", "dns4_real48k", "talkers16k")
-#: The main job scores what papers print and ViSQOL v3 on paired sets (DNSMOS and DistillMOS on every file);
-#: the oracle masks (IRM, PSM, cIRM) are the ceiling rows of the paired leaderboards.
-MAIN_JOB_METRICS = (*DEFAULT_METRICS, "visqol")
+#: The main job scores what papers print, ViSQOL v3 and speaker similarity on paired sets, NISQA (and DNSMOS and
+#: DistillMOS) on every file; the oracle masks (IRM, PSM, cIRM) are the ceiling rows of the paired leaderboards.
+#: Word errors (``wer``, ``cer``: PocketSphinx, about 0.9 CPU-s per audio-second) and ``mcd`` (0.14-0.64) would
+#: more than double the job: they are opt-in (``--metrics``; see docs/metrics.md).
+MAIN_JOB_METRICS = (*DEFAULT_METRICS, "visqol", "nisqa", "spk_sim")
 #: The timing pass times the first DNS3 synthetic noisy recording (5 s, 16 kHz) and compares runtime
 #: variants on the first VoiceBank-DEMAND noisy recordings.
 PARITY_FILES = 3
