@@ -608,7 +608,10 @@ _UNIT_TEXT = {"DNSMOS": "MOS points", "MOS": "MOS points", "MOS-LQO": "MOS-LQO p
 def axis_label(metric: str, *, percent: bool = False, wrap: bool = False) -> str:
     """``"Δ DNSMOS OVRL vs noisy input (MOS points; higher is better)"``; ``percent``: a fraction shown as
     percentage points; ``wrap``: the parenthesis on a second line (a y axis)."""
-    unit = "percentage points" if percent else _UNIT_TEXT.get(catalog.info(metric).unit, catalog.info(metric).unit)
+    own = catalog.info(metric).unit
+    unit = _UNIT_TEXT.get(own, own)
+    if percent:  # a fraction (WER, CER) in percentage points; a reference note in its unit is kept after it
+        unit = "percentage points" + ("" if own in ("", "fraction") else f", {own}")
     way = "higher" if catalog.higher_is_better(metric) else "lower"
     return f"Δ {catalog.label(metric)} vs noisy input{chr(10) if wrap else ' '}({unit}; {way} is better)"
 
@@ -644,7 +647,7 @@ def quality_vs_wer(
     y_rows = changes[changes["metric"] == quality].set_index("model")
     models = [m for m in x_rows.index if m in y_rows.index]
     models = [m for m in models if np.isfinite(x_rows.at[m, "difference"]) and np.isfinite(y_rows.at[m, "difference"])]
-    percent = catalog.info(wer).unit in ("", "fraction") and catalog.digits(wer) >= 2
+    percent = catalog.digits(wer) >= 2 and (catalog.info(wer).unit in ("", "fraction") or wer in ("wer", "cer"))
     scale = 100.0 if percent else 1.0
     x = np.array([x_rows.at[m, "difference"] for m in models], dtype=float) * scale
     y = np.array([y_rows.at[m, "difference"] for m in models], dtype=float)

@@ -8,6 +8,7 @@ import pytest
 
 from setoolkit.datasets import make_set
 from setoolkit.datasets.recipes import TalkerRecipe
+from setoolkit.metrics import catalog
 from setoolkit.report import build_report
 from setoolkit.report.sections.base import ReportContext
 from setoolkit.report.sections.talkers import build, keep_sentence, markdown
@@ -62,10 +63,11 @@ def test_extra_metric_columns_show_when_present(talker_run, tmp_path):
     rng = np.random.default_rng(0)
     with_extra = table.assign(spk_sim=rng.uniform(0.5, 0.9, len(table)))
     (section,) = talker_sections(with_extra, tmp_path)
-    assert "spk_sim" in section.board.columns and ("spk_sim", "set mean") in section.header
-    assert any("spk_sim (set mean)" in line for line in markdown(build_view(with_extra, tmp_path)))
+    label = catalog.label("spk_sim")  # the metric record's label ("speaker similarity")
+    assert "spk_sim" in section.board.columns and (label, "set mean") in section.header
+    assert any(f"{label} (set mean)" in line for line in markdown(build_view(with_extra, tmp_path)))
     out = build_report(with_extra, tmp_path / "r", date="2026-01-01", figures_dir=tmp_path / "f", examples=0)
-    assert "spk_sim<small>set mean</small></th>" in (out / "report.html").read_text()
+    assert f"{label}<small>set mean</small></th>" in (out / "report.html").read_text()
 
 
 @pytest.mark.slow  # one real evaluation (GTCRN, an oracle mask, DNSMOS)
