@@ -292,6 +292,7 @@ def test_outputs_have_normal_permissions(tmp_path, speech, model):
     assert stat.S_IMODE(dst.stat().st_mode) == 0o644
 
 
+@pytest.mark.slow
 def test_two_processes_writing_one_folder(tmp_path, speech):
     root = _tree(tmp_path, speech, [f"f{k}.wav" for k in range(3)])
     out = tmp_path / "shared_out"

@@ -118,6 +118,7 @@ def test_names_that_are_not_specs_stay_registry_names():
         setoolkit.load("gtcrn-nope")
 
 
+@pytest.mark.slow
 def test_fingerprint_follows_the_spec_file_and_the_weights(spec_file):
     spec = f"{spec_file}:build"
     first = spec_fingerprint(spec)

@@ -29,7 +29,9 @@ def _pocketsphinx_hypothesis(path) -> str:
     return decoder.hyp().hypstr
 
 
-@pytest.mark.parametrize("name", [pytest.param("p232_001", marks=pytest.mark.slow), "p257_151"])
+@pytest.mark.parametrize(
+    "name", [pytest.param("p232_001", marks=pytest.mark.slow), pytest.param("p257_151", marks=pytest.mark.slow)]
+)
 def test_wer_equals_jiwer_over_pocketsphinx_decoding(data, name):
     clean_path, noisy_path = data / f"vbd16k/clean/{name}.wav", data / f"vbd16k/noisy/{name}.wav"
     c, sr = read(clean_path)

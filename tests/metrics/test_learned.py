@@ -83,6 +83,7 @@ def test_distillmos_is_thread_safe(pairs):
     assert threaded == serial
 
 
+@pytest.mark.slow
 def test_both_run_offline_without_transformers():
     code = (
         "import sys, numpy as np\n"

@@ -243,6 +243,7 @@ def test_48k_in_16k_model_48k_out(dns48, data):
     assert np.std(y) > 1e-4
 
 
+@pytest.mark.slow
 def test_24bit_stereo_file_round_trip(dns48, data, tmp_path):
     src = data / "misc/jfk.flac"  # 44.1 kHz, stereo, 24-bit
     out = dns48.enhance_file(src, tmp_path / "jfk_enhanced.flac")

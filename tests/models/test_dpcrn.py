@@ -207,6 +207,7 @@ def base_family():
     return {n: setoolkit.load(n) for n in ("dpcrn-base-h5", "dpcrn-base", "dpcrn-base-onnx", "dpcrn-quant")}
 
 
+@pytest.mark.slow
 @pytest.mark.torch_compat
 def test_base_h5_tflite_onnx_agree_and_int8_within_quantisation(base_family, vbd):
     xs = [vbd[k][1] for k in (0, 11, 22)]
@@ -255,6 +256,7 @@ def test_realtime_tflite_outputs_identified_by_value(mirror, vbd):
     assert metrics.si_sdr(rt.enhance_model_rate(x), y) > 60.0
 
 
+@pytest.mark.slow
 def test_third_party_bearboy_loads_strictly_and_enhances(vbd, noisy_scores, mirror):
     from setoolkit.models.dpcrn.vctk_reimplementation import VctkDpcrn
 

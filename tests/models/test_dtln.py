@@ -73,6 +73,7 @@ def test_lstm_states_are_carried(models, real_noisy):
         assert metrics.si_sdr(offline, broken) < 30, stage
 
 
+@pytest.mark.slow
 def test_voicebank_demand_floor(models, pairs):
     m = models["dtln"]
     rows = []

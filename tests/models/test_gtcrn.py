@@ -36,6 +36,7 @@ def model():
     return setoolkit.load("gtcrn")
 
 
+@pytest.mark.slow
 @pytest.mark.torch_compat
 def test_port_matches_official_streaming_onnx(mirror, real_noisy):
     card = setoolkit.get_card("gtcrn")

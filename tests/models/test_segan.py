@@ -213,6 +213,7 @@ def test_offline_with_opt_in_names_the_url(tmp_path, monkeypatch):
         setoolkit.load("segan-plus", mirror=tmp_path / "empty", verify=False)
 
 
+@pytest.mark.slow
 def test_wrong_architecture_names_first_mismatching_key(tmp_path, state):
     small = OrderedDict((k, v[..., :11] if k.endswith("conv.weight") else v) for k, v in state.items())
     torch.save({"state_dict": small}, tmp_path / "k11.ckpt")

@@ -92,6 +92,7 @@ def test_seed_study_table_states_significance():
     assert "chance" in SeedStudy(("si_sdr",), (0, 1, 2), before, flat, 0.0).table().iloc[0]["verdict"]
 
 
+@pytest.mark.slow
 def test_demucs_finetunes_and_its_checkpoint_stays_a_plain_state_dict(tmp_path, data):
     """Demucs releases are plain state dicts; the official files are not on this machine, so a checkpoint
     written in exactly that format (random weights) stands in for the loader and the training loop."""
