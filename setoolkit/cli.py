@@ -115,6 +115,10 @@ def cmd_score(args) -> int:
     width = max(len(catalog.label(m, with_unit=True)) for m in means.index)
     for m, v in means.items():  # label, unit and digits from the metric catalogue
         print(f"{catalog.label(m, with_unit=True):>{width}s}  {v:.{catalog.digits(m) + 1}f}")
+    if {"wer", "cer"} & set(means.index) and "reference" in table:
+        from .metrics.asr import reference_note
+
+        print(f"(WER and CER {reference_note(table['reference'])})")
     return 0
 
 

@@ -196,11 +196,29 @@ def task_content(model: str, noisy, clean, *, metrics: Sequence[str], use_dnsmos
     metrics this row carries (the intrusive ones only with a clean file, the non-intrusive ones only for rows
     that are not oracles)."""
     mirror = str(mirror) if mirror else None
-    return digest(
+    parts = [
         file_hash(noisy),
         file_hash(clean),
         model_fingerprint(model, mirror),
         metrics_fingerprint(
             metrics, use_dnsmos, intrusive=clean is not None, non_intrusive=model not in ORACLES, mirror=mirror
         ),
+    ]
+    notes = reference_annotations(metrics, clean, use_dnsmos=use_dnsmos)
+    return digest(*parts, notes) if notes else digest(*parts)
+
+
+def reference_annotations(
+    metrics: Sequence[str], clean, *, use_dnsmos: bool = True
+) -> tuple[tuple[str, str | None], ...]:
+    """What the row's intrusive metrics read about the clean file ``clean`` beyond its bytes (each record's
+    ``annotation``: the set's transcript of it for ``wer``/``cer``), as ``((metric, text or None), ...)``; empty
+    when no carried metric reads one (those rows' keys are as before annotations existed)."""
+    if clean is None:
+        return ()
+    names = metric_registry.resolve(metrics, use_dnsmos=use_dnsmos)
+    return tuple(
+        (key, m.annotation(os.fspath(clean)))
+        for key, m, _ in metric_registry.plan(names)
+        if m.intrusive and m.annotation is not None
     )

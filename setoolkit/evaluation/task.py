@@ -131,6 +131,7 @@ def run_task(task: Task, *, metrics: Sequence[str] = DEFAULT_METRICS, use_dnsmos
         metrics=metrics,
         name=task.noisy,
         reference=str(task.clean),
+        reference_path=task.clean,
         clock=clock,
         mirror=mirror,
         non_intrusive=task.model not in ORACLES,  # an oracle is a ceiling of the intrusive metrics, not a system

@@ -12,8 +12,15 @@ Reference text, in this order:
    ``clean/``, UTF-8, with a header row and the columns ``file`` and ``text``; ``file`` is the clean file's name
    (``p232_001.wav``), its stem (``p232_001``) or its path relative to ``clean/`` (``a/x.wav``); one row per
    file; write numbers as words, as they are spoken (see :func:`normalize`). :func:`transcript_for` finds it;
-2. else the same recogniser's transcript of the clean file: the column then measures how far the estimate's
+2. else a published transcript setoolkit ships for that exact recording (matched by the sha256 of its bytes, so
+   a file that merely shares a name never gets one): the VCTK texts of the VoiceBank-DEMAND test files and the
+   CMU ARCTIC prompts of the sample recordings (:data:`SHIPPED`; sources and licences in its ``SOURCES.md``);
+3. else the same recogniser's transcript of the clean file: the column then measures how far the estimate's
    recognition is from the clean file's recognition, and the report labels it "vs the clean file's transcript".
+
+When files are scored (:func:`setoolkit.evaluation.evaluate`, ``setoolkit score``), the records below read the
+transcript through their ``annotation`` (:func:`transcript_for` of the clean file): it reaches ``wer``/``cer`` and
+enters the content key of that file's rows, so an edited transcript recomputes exactly the rows it concerns.
 
 Text normalisation (:func:`normalize`), applied to both texts: Unicode NFKC, lower case; every character that is
 not a letter, a digit, an apostrophe or white space becomes a space (so hyphens and punctuation split or vanish);
@@ -46,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import assets
 from ..audio import resample
 from ..errors import MetricError
 from ..registry import require_extras
@@ -58,6 +66,10 @@ RATE = 16000
 TRANSCRIPTS = "transcripts.csv"
 #: How the report labels a column whose reference is the recogniser's transcript of the clean file.
 ASR_REFERENCE_NOTE = "vs the clean file's transcript"
+#: How it labels a column whose reference is a written transcript (the set's, or a shipped one).
+TRANSCRIPT_NOTE = "vs the written transcript"
+#: The published transcripts setoolkit ships (``file,sha256,text`` tables; ``SOURCES.md`` beside them).
+SHIPPED = Path(__file__).parent / "transcripts"
 
 _lock = threading.Lock()
 _memo: OrderedDict[str, str] = OrderedDict()
@@ -204,13 +216,34 @@ def read_transcripts(path: str | Path) -> dict[str, str]:
     return dict(_read_transcripts_cached(str(Path(path).resolve()), st.st_mtime_ns, st.st_size))
 
 
-def transcript_for(clean_path: str | Path) -> str | None:
-    """The text the set's ``transcripts.csv`` gives for the clean file ``clean_path``, or ``None`` when there is
-    no such file or it has no row for this one.
+@lru_cache(maxsize=1)
+def shipped_transcripts() -> dict[str, str]:
+    """``{sha256 of a clean recording: its published text}`` from the tables in :data:`SHIPPED` (columns
+    ``file``, ``sha256``, ``text``; ``file`` says which recording of the sample data it is)."""
+    table: dict[str, str] = {}
+    for path in sorted(SHIPPED.glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                table[row["sha256"]] = row["text"]
+    return table
 
-    Looked for in the folder above ``clean/`` (the set's folder) and in ``clean/`` itself (any depth: the file
-    ``clean/a/x.wav`` is found under ``a/x.wav``, ``x.wav`` or ``x``)."""
+
+def transcript_for(clean_path: str | Path) -> str | None:
+    """The written transcript of the clean file ``clean_path``, or ``None`` when there is none.
+
+    First the set's ``transcripts.csv``: looked for in the folder above ``clean/`` (the set's folder) and in
+    ``clean/`` itself (any depth: the file ``clean/a/x.wav`` is found under ``a/x.wav``, ``x.wav`` or ``x``); then
+    the published transcripts setoolkit ships, for a file whose bytes are those of a known recording
+    (:func:`shipped_transcripts`)."""
     clean_path = Path(clean_path)
+    given = _set_transcript(clean_path)
+    if given is not None:
+        return given
+    known = shipped_transcripts()
+    return known.get(assets.sha256_of(clean_path)) if known and clean_path.is_file() else None
+
+
+def _set_transcript(clean_path: Path) -> str | None:
     parents = list(clean_path.parents)
     clean_dirs = [p for p in parents if p.name == "clean"]
     root = clean_dirs[0] if clean_dirs else clean_path.parent
@@ -225,16 +258,30 @@ def transcript_for(clean_path: str | Path) -> str | None:
     return None
 
 
-#: The two metrics' records (:mod:`setoolkit.metrics.registry`). Without a transcript the reference is the clean
-#: file's own transcript, as the labels say (:data:`ASR_REFERENCE_NOTE`).
+def reference_note(clean_paths) -> str:
+    """What the ``wer``/``cer`` of rows with these clean files were measured against, in words: "vs the written
+    transcript" (every file has one), "vs the clean file's transcript" (none has, or the paths are unknown), or
+    both with counts ("vs the written transcript (40 of 44 files), else the clean file's transcript")."""
+    paths = [p for p in dict.fromkeys(str(p) for p in clean_paths if isinstance(p, (str, Path)) and str(p))]
+    found = sum(1 for p in paths if Path(p).is_file() and transcript_for(p) is not None)
+    if not paths or found == 0:
+        return ASR_REFERENCE_NOTE
+    if found == len(paths):
+        return TRANSCRIPT_NOTE
+    return f"{TRANSCRIPT_NOTE} ({found} of {len(paths)} files), else the clean file's transcript"
+
+
+#: The two metrics' records (:mod:`setoolkit.metrics.registry`). Their reference text is the clean file's written
+#: transcript where one is found (``annotation``: :func:`transcript_for`; the key of each row carries it), else the
+#: clean file's own recognition: :func:`reference_note` says which, and the report prints it beside the columns.
 #: ``wer`` decodes both signals (0.87 CPU-seconds per audio-second measured); ``cer`` of the same pair reuses
-#: the memoised transcripts. A ``transcript`` keyword is taken where the caller knows it (:func:`transcript_for`).
+#: the memoised transcripts.
 METRICS = (
     Metric(
         name="wer",
-        compute=lambda ref, est, sr: wer(ref, est, sr),
+        compute=lambda ref, est, sr, annotation=None: wer(ref, est, sr, transcript=annotation),
         label="WER",
-        unit=ASR_REFERENCE_NOTE,
+        unit="fraction",
         higher_is_better=False,
         digits=3,
         rate=RATE,
@@ -242,12 +289,13 @@ METRICS = (
         libraries=("pocketsphinx", "jiwer"),
         cost=2.6,
         load=lambda: _decoder(),
+        annotation=transcript_for,
     ),
     Metric(
         name="cer",
-        compute=lambda ref, est, sr: cer(ref, est, sr),
+        compute=lambda ref, est, sr, annotation=None: cer(ref, est, sr, transcript=annotation),
         label="CER",
-        unit=ASR_REFERENCE_NOTE,
+        unit="fraction",
         higher_is_better=False,
         digits=3,
         rate=RATE,
@@ -255,5 +303,6 @@ METRICS = (
         libraries=("pocketsphinx", "jiwer"),
         cost=0.05,
         load=lambda: _decoder(),
+        annotation=transcript_for,
     ),
 )

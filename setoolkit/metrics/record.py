@@ -44,6 +44,12 @@ class Metric:
     weights : tuple of str
         Files whose bytes can change its numbers: asset names (``"weights/dnsmos/p835/model_v8.onnx"``, keyed by
         their registered sha256), ``"package:path/in/package"`` (a file shipped in a wheel) or file paths.
+    annotation : callable or None
+        ``annotation(clean_path) -> str | None``: what the metric reads about a clean file beyond its samples (the
+        set's transcript of it, for word error rates). When scoring files, its value reaches ``compute`` as the
+        keyword ``annotation`` (``None`` where the file has none, or when there is no file, as for arrays), and
+        it enters the content key of exactly that file's rows carrying this metric: an edited transcript line
+        recomputes that file's rows, and only those.
     cost : float
         Rough seconds per 3 s clip on one core, to plan a run (the main job's ``profile.csv`` measures it).
     default : bool
@@ -67,6 +73,7 @@ class Metric:
     extra: str | None = None
     libraries: tuple[str, ...] = ()
     weights: tuple[str, ...] = ()
+    annotation: Callable[[str], str | None] | None = None
     cost: float = 0.01
     default: bool = False
     summary: bool = True

@@ -104,9 +104,19 @@ def _no_clock(stage: str):
 _LOADED: set[str] = set()
 
 
-def _call(metric: registry.Metric, args: tuple, mirror) -> object:
-    kw = {"mirror": mirror} if mirror is not None and registry.accepts(metric.compute, "mirror") else {}
+def _call(metric: registry.Metric, args: tuple, mirror, reference_path=None) -> object:
+    kw: dict = {"mirror": mirror} if mirror is not None and registry.accepts(metric.compute, "mirror") else {}
+    if metric.annotation is not None and registry.accepts(metric.compute, "annotation"):
+        kw["annotation"] = annotation_of(metric, reference_path)
     return metric.compute(*args, **kw)
+
+
+def annotation_of(metric: registry.Metric, reference_path) -> str | None:
+    """What ``metric`` reads about the clean file ``reference_path`` beyond its samples (its record's
+    ``annotation``: the set's transcript of it), or ``None`` (no such reader, no file, nothing for this file)."""
+    if metric.annotation is None or reference_path is None:
+        return None
+    return metric.annotation(os.fspath(reference_path))
 
 
 def _load(key: str, metric: registry.Metric, mirror) -> None:
@@ -141,6 +151,7 @@ def score_pair(
     clock: Callable[[str], AbstractContextManager] | None = None,
     mirror=None,
     non_intrusive: bool = True,
+    reference_path: str | os.PathLike | None = None,
 ) -> dict[str, float]:
     """Every metric in ``metrics`` (names, columns or metric specs) for one (reference, estimate) pair at ``sr``
     Hz, plus ``lag`` (samples) when there is a reference.
@@ -156,7 +167,9 @@ def score_pair(
     ``clock``: ``clock(stage)`` returns a context manager that times ``stage`` (e.g.
     :meth:`setoolkit.evaluation.profile.Profile.stage`): ``align``, ``load`` (a metric's models, once per
     process), then one stage per metric (its name: ``pesq_wb``, ``composite``, ``dnsmos``...). ``mirror``: the
-    asset mirror for metrics with weights (DNSMOS).
+    asset mirror for metrics with weights (DNSMOS). ``reference_path``: the clean file ``ref`` was read from, for
+    the metrics that read something about it beyond its samples (``wer``/``cer``: the set's transcript of it, see
+    :func:`setoolkit.metrics.asr.transcript_for`); without it they fall back as their records say.
     """
     clock = clock or _no_clock
     steps = [
@@ -209,7 +222,8 @@ def score_pair(
         with clock(metric.name):
             if metric.intrusive:
                 assert pair is not None  # steps keep intrusive metrics only with a reference
-                value = _call(metric, (at("ref", pair[0], rate), at("est", pair[1], rate), rate), mirror)
+                args = (at("ref", pair[0], rate), at("est", pair[1], rate), rate)
+                value = _call(metric, args, mirror, reference_path)
             else:
                 value = _call(metric, (at("raw", raw, rate), rate), mirror)
         out.update(_columns(key, metric, value, cols))
@@ -251,6 +265,7 @@ def _score_files(job: tuple) -> dict:
             align_signals=align_signals,
             name=str(est_path),
             reference=str(ref_path),
+            reference_path=ref_path,
         )
     )
     return row

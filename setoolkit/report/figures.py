@@ -605,13 +605,16 @@ def spectrogram_image(
 _UNIT_TEXT = {"DNSMOS": "MOS points", "MOS": "MOS points", "MOS-LQO": "MOS-LQO points", "": "points"}
 
 
-def axis_label(metric: str, *, percent: bool = False, wrap: bool = False) -> str:
+def axis_label(metric: str, *, percent: bool = False, wrap: bool = False, note: str = "") -> str:
     """``"Δ DNSMOS OVRL vs noisy input (MOS points; higher is better)"``; ``percent``: a fraction shown as
-    percentage points; ``wrap``: the parenthesis on a second line (a y axis)."""
+    percentage points; ``wrap``: the parenthesis on a second line (a y axis); ``note``: what the metric was measured
+    against, after the unit (``"vs the written transcript"``)."""
     own = catalog.info(metric).unit
     unit = _UNIT_TEXT.get(own, own)
     if percent:  # a fraction (WER, CER) in percentage points; a reference note in its unit is kept after it
         unit = "percentage points" + ("" if own in ("", "fraction") else f", {own}")
+    if note:
+        unit = f"{unit}, {note}"
     way = "higher" if catalog.higher_is_better(metric) else "lower"
     return f"Δ {catalog.label(metric)} vs noisy input{chr(10) if wrap else ' '}({unit}; {way} is better)"
 
@@ -630,6 +633,7 @@ def quality_vs_wer(
     quality: str = "OVRL",
     wer: str = "wer",
     dataset: str | None = None,
+    reference: str = "",
 ) -> Path:
     """Scatter of each model's mean change in ``quality`` (y) against its mean change in ``wer`` (x, percentage
     points), with their paired bootstrap 95% CIs as error bars.
@@ -637,7 +641,9 @@ def quality_vs_wer(
     ``changes``: rows ``model, metric, difference, ci_low, ci_high, significant`` (the downstream section's
     :func:`~setoolkit.report.sections.downstream.changes_vs_noisy`). The noisy input is the origin (dashed
     lines); the quadrant where quality rises and WER rises too, the trade-off, is shaded. A model with a
-    significant change in WER (Holm) is drawn filled, the others hollow. Writes ``out`` (PNG), returns it.
+    significant change in WER (Holm) is drawn filled, the others hollow. ``reference``: what the WER was measured
+    against (:func:`setoolkit.metrics.asr.reference_note`), printed in the x label. Writes ``out`` (PNG), returns
+    it.
     """
     from matplotlib.lines import Line2D
 
@@ -689,7 +695,7 @@ def quality_vs_wer(
             avoid.append(((xlo[i], y[i]), (xhi[i], y[i])))
         if yerr is not None:
             avoid.append(((x[i], ylo[i]), (x[i], yhi[i])))
-    ax.set_xlabel(axis_label(wer, percent=percent))
+    ax.set_xlabel(axis_label(wer, percent=percent, note=reference))
     ax.set_ylabel(axis_label(quality, wrap=True))
     title = f"{catalog.label(quality)} vs word errors, change against the noisy input"
     ax.set_title(title + (f" on {dataset}" if dataset else ""), fontsize=10.5)

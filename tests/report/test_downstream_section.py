@@ -220,3 +220,16 @@ def test_agreement_aligns_directions_and_is_in_the_paper_metrics(tmp_path):
     assert "table class='small agree'" in papers and "Spearman" in papers
     assert "<td class='num'>-1.00<small>p 0.33</small></td>" in papers
     assert "with 3 models the smallest possible p is 0.33" in papers
+
+
+def test_each_set_says_what_its_word_errors_were_measured_against(tmp_path, data):
+    t = _table()
+    clean = sorted((data / "vbd16k" / "clean").glob("*.wav"))[:8]  # shipped VCTK texts for these recordings
+    t["clean_path"] = [str(clean[int(f[5:8])]) for f in t["file"]]
+    out = build_report(t, tmp_path / "r", date="2026-01-01", figures_dir=tmp_path / "f", examples=0)
+    page = (out / "report.html").read_text()
+    assert "WER and CER\n    vs the written transcript)" in page
+    assert "WER and CER vs the written transcript." in (out / "report.md").read_text()
+    t["clean_path"] = None  # a table without the files: the recogniser's own transcript is what it can say
+    out = build_report(t, tmp_path / "r2", date="2026-01-01", figures_dir=tmp_path / "f2", examples=0)
+    assert "vs the clean file&#39;s transcript" in (out / "report.html").read_text()

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ...evaluation.paired import ALPHA, COMPARED, NOISY, compare, holm, smallest_p
 from ...metrics import catalog
+from ...metrics.asr import reference_note
 from ..escape import md_escape, url_path
 from ..figures import quality_vs_wer
 from ..leaderboard import is_reference, markdown_table
@@ -162,7 +163,8 @@ def _leaning(changes: pd.DataFrame, exclude: set[str]) -> str:
 class DownstreamSet:
     """One paired set: ``columns`` (the measures, downstream first), ``rows`` (``model`` and per measure a cell
     ``{text, ci, cls, title}``; the first row is the noisy input's absolute means), the ``sentence``, the
-    ``figure`` path relative to the report folder ("" without WER) and ``n`` files."""
+    ``figure`` path relative to the report folder ("" without WER), ``n`` files and ``asr_reference``, what WER
+    and CER were measured against ("" without them; :func:`setoolkit.metrics.asr.reference_note`)."""
 
     dataset: str
     columns: list[str]
@@ -170,6 +172,7 @@ class DownstreamSet:
     sentence: str
     figure: str = ""
     n: int = 0
+    asr_reference: str = ""
     changes: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
@@ -220,10 +223,17 @@ def set_view(ctx: ReportContext, ds: str, *, alpha: float = ALPHA) -> Downstream
         mine = {r.metric: r for r in changes[changes["model"] == m].itertuples(index=False)}
         rows.append({"model": m, "noisy": False, "cells": [_cell(mine[c]) for c in columns]})
     figure = ""
+    asr_reference = ""
+    if {"wer", "cer"} & set(columns):
+        asr_reference = reference_note(noisy["clean_path"] if "clean_path" in noisy else [])
     quality = [q for q in FIGURE_QUALITY if q in columns]
     if "wer" in columns and quality:
         path = quality_vs_wer(
-            changes, ctx.figures_dir / f"{ctx.date}_{ds}_quality_vs_wer.png", quality=quality[0], dataset=ds
+            changes,
+            ctx.figures_dir / f"{ctx.date}_{ds}_quality_vs_wer.png",
+            quality=quality[0],
+            dataset=ds,
+            reference=asr_reference,
         )
         (ctx.out_dir / "figures").mkdir(exist_ok=True)
         shutil.copy(path, ctx.out_dir / "figures" / path.name)
@@ -235,6 +245,7 @@ def set_view(ctx: ReportContext, ds: str, *, alpha: float = ALPHA) -> Downstream
         sentence=tradeoff_sentence(changes, ds, alpha=alpha),
         figure=figure,
         n=int(changes["n"].max()) if len(changes) else 0,
+        asr_reference=asr_reference,
         changes=changes,
     )
 
@@ -252,6 +263,8 @@ def markdown(view: DownstreamView) -> list[str]:
         header = ["model", *[f"Δ {catalog.label(c)}" for c in s.columns]]
         body = [[r["model"], *[(c["text"] + ("*" if c["cls"] else "")) for c in r["cells"]]] for r in s.rows]
         md += [f"### {md_escape(s.dataset)}", "", md_escape(s.sentence), ""]
+        if s.asr_reference:
+            md += [f"WER and CER {md_escape(s.asr_reference)}.", ""]
         md += [markdown_table(pd.DataFrame(body, columns=header)), ""]
         if s.figure:
             md += [f"![{md_escape(Path(s.figure).stem)}]({url_path(s.figure)})", ""]
@@ -266,11 +279,13 @@ HTML = """\
     95% CI; <span class="better">green</span> and <span class="worse">red</span> cells differ from the noisy input
     significantly (exact Wilcoxon signed-rank, Holm across the set's models, alpha 0.05) the better or the worse
     way; hover a cell for its p-values. WER and CER are fractions of the reference's words and characters (lower is
-    better; pocketsphinx's absolute WER is high, read the change), against the set's transcripts where it has
-    them, else the clean file's own transcript. Speaker similarity is the cosine of Resemblyzer embeddings of the
+    better; pocketsphinx's absolute WER is high, read the change), against the written transcript where the set
+    has one (its transcripts.csv, or the published texts of VoiceBank-DEMAND and CMU ARCTIC), else the clean file's
+    own transcript: each set's heading says which. Speaker similarity is the cosine of Resemblyzer embeddings of the
     output and the clean file.</p>
   {% for s in view.sets %}
-  <h3>{{ s.dataset }} <small class="legend">({{ s.n }} files)</small></h3>
+  <h3>{{ s.dataset }} <small class="legend">({{ s.n }} files{% if s.asr_reference %}; WER and CER
+    {{ s.asr_reference }}{% endif %})</small></h3>
   <p class="versus">{{ s.sentence }}</p>
   <div class="wide"><table class="small downstream">
     <thead><tr><th>model</th>{% for c in s.columns %}<th>Δ {{ label(c) }}</th>{% endfor %}</tr></thead>
