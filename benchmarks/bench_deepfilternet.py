@@ -17,6 +17,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("RAYON_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from clock import best_of  # noqa: E402  (benchmarks/clock.py, beside this script)
 
 import setoolkit  # noqa: E402
 from setoolkit import assets  # noqa: E402
@@ -47,17 +48,6 @@ def per_hop_times(stream, x: np.ndarray) -> np.ndarray:
         stream.process(block)
         times[k] = time.process_time() - t0
     return times
-
-
-def best_of(fn, repeats: int = 3) -> tuple[float, float]:
-    """(CPU s, wall s), each the best of ``repeats`` runs."""
-    cpu, wall = [], []
-    for _ in range(repeats):
-        c0, w0 = time.process_time(), time.perf_counter()
-        fn()
-        cpu.append(time.process_time() - c0)
-        wall.append(time.perf_counter() - w0)
-    return min(cpu), min(wall)
 
 
 def main() -> None:

@@ -12,29 +12,18 @@ on a shared machine do not distort the ratios; ratios below 1 mean setoolkit is 
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("RAYON_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from clock import best_of  # noqa: E402  (benchmarks/clock.py, beside this script)
 
 import setoolkit  # noqa: E402
 from setoolkit import assets, metrics  # noqa: E402
 from setoolkit.audio import read  # noqa: E402
 from setoolkit.models.deepfilternet.weya_runtime import DELAY, WeyaRuntime  # noqa: E402
 from setoolkit.streaming import stream_signal  # noqa: E402
-
-
-def best_of(fn, repeats: int) -> tuple[float, float]:
-    """(CPU s, wall s), each the best of ``repeats`` runs."""
-    cpu, wall = [], []
-    for _ in range(repeats):
-        c0, w0 = time.process_time(), time.perf_counter()
-        fn()
-        cpu.append(time.process_time() - c0)
-        wall.append(time.perf_counter() - w0)
-    return min(cpu), min(wall)
 
 
 def main() -> None:

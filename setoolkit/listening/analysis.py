@@ -12,7 +12,8 @@ return tidy DataFrames.
   Wilcoxon signed-rank (:func:`scipy.stats.wilcoxon`), p-values Holm-corrected within each scale.
 * :func:`metric_agreement`: Pearson and Spearman correlation between the listeners' ratings and each
   metric of the evaluation table, over systems (means over the tested items) and over stimuli; the Spearman p
-  is exact (all permutations) up to :data:`EXACT_SPEARMAN_N` pairs, asymptotic above.
+  is exact (all permutations) up to :data:`setoolkit.evaluation.agreement.EXACT_N` pairs, asymptotic above
+  (:func:`setoolkit.evaluation.agreement.spearman`, shared with the report's metric agreement).
 
 Examples
 --------
@@ -24,12 +25,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import combinations, permutations
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..evaluation.agreement import spearman
 from .anchors import ANCHORS
 from .design import TestDefinition
 from .kinds import REFERENCE, test_type
@@ -201,34 +203,14 @@ def paired_tests(
     return pd.DataFrame(out, columns=["scale", "a", "b", "n", "mean_diff", "statistic", "p", "p_holm", "significant"])
 
 
-#: Up to this many pairs the Spearman p-value is exact (every permutation enumerated, 8! = 40320).
-EXACT_SPEARMAN_N = 8
-
-
-def spearman_exact_p(x: np.ndarray, y: np.ndarray) -> float:
-    """Two-sided p of Spearman's rho by enumerating every permutation of ``y``'s ranks (ties as average ranks):
-    the fraction with ``|rho| >= |rho observed|``. For 4 pairs with rho = 1 it is 2/24 = 0.083."""
-    rx, ry = stats.rankdata(x), stats.rankdata(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    observed = abs(float(rx @ ry))
-    perms = np.array(list(permutations(ry)))
-    return float(np.mean(np.abs(perms @ rx) >= observed - 1e-9))
-
-
 def _corr(x: np.ndarray, y: np.ndarray) -> dict:
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return {"n": int(x.size), "pearson": np.nan, "pearson_p": np.nan, "spearman": np.nan, "spearman_p": np.nan}
-    p, s = stats.pearsonr(x, y), stats.spearmanr(x, y)
-    exact = x.size <= EXACT_SPEARMAN_N
-    return {
-        "n": int(x.size),
-        "pearson": float(p.statistic),
-        "pearson_p": float(p.pvalue),
-        "spearman": float(s.statistic),
-        "spearman_p": spearman_exact_p(x, y) if exact else float(s.pvalue),
-    }
+    p = stats.pearsonr(x, y)
+    n, rho, rho_p, _ = spearman(x, y)  # p exact up to EXACT_N pairs
+    return {"n": n, "pearson": float(p.statistic), "pearson_p": float(p.pvalue), "spearman": rho, "spearman_p": rho_p}
 
 
 def stimulus_metrics(ratings: pd.DataFrame, table: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:

@@ -276,33 +276,22 @@ def reference_note(clean_paths) -> str:
 #: clean file's own recognition: :func:`reference_note` says which, and the report prints it beside the columns.
 #: ``wer`` decodes both signals (0.87 CPU-seconds per audio-second measured); ``cer`` of the same pair reuses
 #: the memoised transcripts.
-METRICS = (
-    Metric(
-        name="wer",
-        compute=lambda ref, est, sr, annotation=None: wer(ref, est, sr, transcript=annotation),
-        label="WER",
+def _record(name: str, rate_of, cost: float) -> Metric:
+    """The record of one of the two rates: ``rate_of`` is :func:`wer` or :func:`cer`."""
+    return Metric(
+        name=name,
+        compute=lambda ref, est, sr, annotation=None: rate_of(ref, est, sr, transcript=annotation),
+        label=name.upper(),
         unit="fraction",
         higher_is_better=False,
         digits=3,
         rate=RATE,
         extra="asr",
         libraries=("pocketsphinx", "jiwer"),
-        cost=2.6,
+        cost=cost,
         load=lambda: _decoder(),
         annotation=transcript_for,
-    ),
-    Metric(
-        name="cer",
-        compute=lambda ref, est, sr, annotation=None: cer(ref, est, sr, transcript=annotation),
-        label="CER",
-        unit="fraction",
-        higher_is_better=False,
-        digits=3,
-        rate=RATE,
-        extra="asr",
-        libraries=("pocketsphinx", "jiwer"),
-        cost=0.05,
-        load=lambda: _decoder(),
-        annotation=transcript_for,
-    ),
-)
+    )
+
+
+METRICS = (_record("wer", wer, 2.6), _record("cer", cer, 0.05))

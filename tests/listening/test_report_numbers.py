@@ -7,8 +7,9 @@ import shutil
 import numpy as np
 from conftest import synthetic_table
 
+from setoolkit.evaluation.agreement import spearman_exact_p
 from setoolkit.listening import build_test, listening_section, save_result, simulate_results
-from setoolkit.listening.analysis import metric_agreement, ratings_frame, spearman_exact_p
+from setoolkit.listening.analysis import metric_agreement, ratings_frame
 from setoolkit.listening.results import result_path
 from setoolkit.report import build_report
 
