@@ -193,6 +193,9 @@ def evaluate(
     ``scheduler``: a Dask scheduler address or ``distributed.Client`` to run the same tasks on a cluster;
     ``task_timeout``: seconds one task (load, enhance, score) may take; one that runs longer is stopped and kept as a
     failure naming the model and file (:class:`~.isolation.TaskTimeoutError`), and the run goes on (default: none).
+    With a time limit the tasks run in worker processes even with ``workers=1`` (from a script without a
+    ``__main__`` guard: in this process, where a task stuck in native code cannot be stopped), so a model that never
+    returns from native code has its worker ended, and the rest runs on a new one.
     Each task leaves its process as it found it (NumPy's error state, the working folder, torch's dtype and
     threads: :func:`~.isolation.restored_state`).
 
@@ -245,13 +248,13 @@ def evaluate(
     runner: DaskPool | InProcess | LocalPool
     if scheduler is not None:
         runner = DaskPool(task_fn, kwargs, scheduler, task_timeout)
-    elif workers <= 1 or len(todo) <= 1:
+    elif (workers <= 1 or len(todo) <= 1) and (task_timeout is None or unguarded_main_line() is not None):
         runner = InProcess(task_fn, kwargs, task_timeout)
-    else:
+    else:  # with a time limit, even one worker is a process: a task stuck in native code can only be ended so
         where = unguarded_main_line()
         if where is not None:
             raise SetoolkitError(f"{where}: evaluate(..., workers={workers}) is called at module level: {GUARD_HELP}")
-        runner = LocalPool(task_fn, kwargs, workers, task_timeout)
+        runner = LocalPool(task_fn, kwargs, max(1, min(workers, len(todo))), task_timeout)
     reused = len(rows)
     failed: list[Failure] = []
     warned: dict = {}

@@ -506,13 +506,14 @@ def test_a_hung_model_is_stopped_by_the_task_timeout_and_the_run_goes_on(real_se
 
 
 @pytest.mark.slow
-def test_a_model_stuck_where_no_exception_reaches_it_ends_its_worker_and_the_rest_runs(real_set):
+@pytest.mark.parametrize("workers", [1, 2])  # 1: the tasks still run in a worker process, which can be ended
+def test_a_model_stuck_where_no_exception_reaches_it_ends_its_worker_and_the_rest_runs(real_set, workers):
     stuck = f"{real_set / 'rude.py'}:build_stuck"
     table = evaluate(
         [stuck, "nsnet2"],
         [str(real_set / "set")],
         real_set / "run",
-        workers=2,
+        workers=workers,
         limit=1,
         metrics=("si_sdr",),
         use_dnsmos=False,
