@@ -29,6 +29,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "visqol": ("visqol",),
     "nisqa": ("torch",),
     "asr": ("pocketsphinx", "jiwer"),
+    "whisper": ("faster_whisper", "jiwer"),
+    "openai-whisper": ("whisper", "jiwer"),
     "speaker": ("resemblyzer", "webrtcvad", "librosa", "torch"),
     "mcd": ("pysptk", "fastdtw"),
     "emotion": ("opensmile", "sklearn", "torch", "torchaudio"),

@@ -74,6 +74,7 @@ FAMILY_METRICS = (
     "setoolkit.metrics.dnsmos",
     "setoolkit.metrics.nisqa",
     "setoolkit.metrics.asr",
+    "setoolkit.metrics.whisper_asr",
     "setoolkit.metrics.speaker",
     "setoolkit.metrics.mcd",
 )

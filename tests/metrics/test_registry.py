@@ -59,6 +59,8 @@ def test_the_old_names_are_views_of_the_records():
             "nisqa": "nisqa",
             "wer": "asr",
             "cer": "asr",
+            "whisper_wer": "whisper",
+            "whisper_cer": "whisper",
             "spk_sim": "speaker",
             "mcd": "mcd",
         }
