@@ -26,9 +26,10 @@ temperature 0 only (no fallback to sampling), no conditioning on the previous wi
 filter, float32 on the CPU; every other option at the library's default. The signal goes to the model as one
 16 kHz float32 file (soxr resampling first); Whisper splits it into 30 s windows itself.
 
-Reference text: as for ``wer`` (:mod:`.asr`): a transcript the caller gives (``transcript=``, e.g. from the set's
-``transcripts.csv`` through :func:`setoolkit.metrics.asr.transcript_for`), else the same model's transcript of the
-clean file ("vs the clean file's transcript"). An all-zero clean file gives NaN.
+Reference text: as for ``wer`` (:mod:`.asr`): the clean file's written transcript when files are scored (the set's
+``transcripts.csv``, or a published one setoolkit ships: :func:`setoolkit.metrics.asr.transcript_for`, through the
+records' ``annotation``) or the one a caller gives (``transcript=``), else the same model's transcript of the clean
+file ("vs the clean file's transcript"). An all-zero clean file gives NaN.
 
 Text: Whisper writes cased, punctuated text with digits ("And so, my fellow Americans..."; "at 5 o'clock",
 "$10", "3.5%", "1990"). Both texts go through :func:`spell_numbers` (a whole number from 0 to 999 standing alone,
@@ -68,7 +69,7 @@ import numpy as np
 from ..audio import resample
 from ..errors import MetricError, MissingExtraError
 from ..registry import require_extras
-from .asr import ASR_REFERENCE_NOTE, normalize
+from .asr import normalize, transcript_for
 from .pairs import equal_length, is_silent
 from .registry import Metric
 
@@ -318,16 +319,17 @@ def cer(ref, est, sr: int, *, transcript: str | None = None, model: str | os.Pat
 
 
 class _Compute:
-    """``compute(ref, est, sr, *, transcript=None)`` of one column (an object, not a lambda, so that worker
-    processes can rebuild a record registered from :func:`whisper_metrics`). Refuses to score with another model
+    """``compute(ref, est, sr, *, annotation=None)`` of one column (``annotation``: the clean file's written
+    transcript, :func:`setoolkit.metrics.asr.transcript_for`, given by the scorer), an object, not a lambda, so that
+    worker processes can rebuild a record registered from :func:`whisper_metrics`. Refuses to score with another model
     than its record's ``weights`` name (the content key says which model made a row): :data:`ENV` changed since
     the import, or files added to or removed from the model since the record was built."""
 
     def __init__(self, which: str, model: str | None, files: tuple[str, ...], from_env: bool) -> None:
         self.which, self.model, self.files, self.from_env = which, model, files, from_env
 
-    def __call__(self, ref, est, sr: int, *, transcript: str | None = None) -> float:
-        return _scores(ref, est, sr, transcript, self._path())[self.which]
+    def __call__(self, ref, est, sr: int, *, annotation: str | None = None) -> float:
+        return _scores(ref, est, sr, annotation, self._path())[self.which]
 
     def _path(self) -> str | None:
         now = os.environ.get(ENV) or None
@@ -387,7 +389,7 @@ def whisper_metrics(model: str | os.PathLike | None = None, *, name: str = "whis
                 name=f"{name}_{which}",
                 compute=compute,
                 label=f"{label} {which.upper()}",
-                unit=ASR_REFERENCE_NOTE,
+                unit="fraction",
                 higher_is_better=False,
                 digits=3,
                 rate=RATE,
@@ -396,6 +398,7 @@ def whisper_metrics(model: str | os.PathLike | None = None, *, name: str = "whis
                 weights=weights,
                 cost=per_clip if which == "wer" else 0.05,
                 load=_Load(compute),
+                annotation=transcript_for,
             )
         )
     return records[0], records[1]

@@ -161,7 +161,7 @@ def test_the_records_are_never_defaults_and_compute_from_the_variable(stub, data
     x, sr = read(data / "vbd16k/clean/p232_001.wav")
     y, _ = read(data / "vbd16k/noisy/p232_001.wav")
     assert wer_m.compute(x[0], y[0], sr) == pytest.approx(1 / 3)
-    assert wer_m.compute(x[0], y[0], sr, transcript="Please call Stella.") == pytest.approx(1 / 3)
+    assert wer_m.compute(x[0], y[0], sr, annotation="Please call Stella.") == pytest.approx(1 / 3)
 
 
 def test_the_variable_changed_after_import_is_refused(stub, monkeypatch, tmp_path):

@@ -30,7 +30,9 @@ from ..leaderboard import is_reference, markdown_table
 from .base import ReportContext, Section
 
 #: What enhancement can damage downstream: word and character errors of an ASR, speaker similarity.
-DOWNSTREAM = ("wer", "cer", "spk_sim")
+DOWNSTREAM = ("wer", "cer", "whisper_wer", "whisper_cer", "spk_sim")
+#: The word error columns, whose reference text each set's heading names.
+WORD_ERRORS = ("wer", "cer", "whisper_wer", "whisper_cer")
 #: The quality scores set beside them: PESQ (intrusive) and the non-intrusive MOS predictors.
 QUALITY = ("pesq_wb", "OVRL", "nisqa_mos")
 #: The quality predictor the figure plots against WER, the first the set has.
@@ -224,7 +226,7 @@ def set_view(ctx: ReportContext, ds: str, *, alpha: float = ALPHA) -> Downstream
         rows.append({"model": m, "noisy": False, "cells": [_cell(mine[c]) for c in columns]})
     figure = ""
     asr_reference = ""
-    if {"wer", "cer"} & set(columns):
+    if set(WORD_ERRORS) & set(columns):
         asr_reference = reference_note(noisy["clean_path"] if "clean_path" in noisy else [])
     quality = [q for q in FIGURE_QUALITY if q in columns]
     if "wer" in columns and quality:
