@@ -115,11 +115,18 @@ def cmd_score(args) -> int:
     width = max(len(catalog.label(m, with_unit=True)) for m in means.index)
     for m, v in means.items():  # label, unit and digits from the metric catalogue
         print(f"{catalog.label(m, with_unit=True):>{width}s}  {v:.{catalog.digits(m) + 1}f}")
-    if {"wer", "cer"} & set(means.index) and "reference" in table:
-        from .metrics.asr import reference_note
-
-        print(f"(WER and CER {reference_note(table['reference'])})")
+    _word_error_note(table, list(means.index), "reference")
     return 0
+
+
+def _word_error_note(table, columns, paths: str) -> None:
+    """Under a table with word error rates: what they were measured against (the written transcripts or the
+    recogniser's own transcript of the clean files)."""
+    from .metrics.asr import reference_note
+
+    shown = [c for c in ("wer", "cer", "whisper_wer", "whisper_cer") if c in columns]
+    if shown and paths in table:
+        print(f"({', '.join(shown)} {reference_note(table[paths])})")
 
 
 def cmd_fetch(args) -> int:
@@ -190,6 +197,7 @@ def cmd_evaluate(args) -> int:
     cols = ["dataset", "model", "n", *shown, "rtf"]
     s = summarize(table, [c for c in shown if c in table.columns])
     print(s[[c for c in cols if c in s.columns]].round(3).to_string(index=False))
+    _word_error_note(table, shown, "clean_path")
     print(f"table: {Path(args.out) / 'scores.csv'}")
     for name in stats.not_built:  # asked for and not run: the table is not what was asked
         print(f"setoolkit: error: model {name} could not be built; its rows are missing", file=sys.stderr)

@@ -103,7 +103,7 @@ def test_evaluate_reads_the_sets_transcripts_and_recomputes_only_the_edited_file
     assert row["wer"] == pytest.approx(A.error_rates("please call stella", A.transcribe(n[0], sr))["wer"])
 
 
-def test_the_score_command_reads_transcripts_beside_clean(tmp_path, data):
+def test_the_score_command_reads_transcripts_beside_clean(tmp_path, data, capsys):
     root = _set(data, tmp_path / "set", {"p232_001.wav": TEXTS["p232_001.wav"]})
     out = tmp_path / "scores.csv"
     argv = ["score", "--clean", str(root / "clean"), "--enhanced", str(root / "noisy"), "--metrics", "wer"]
@@ -111,6 +111,7 @@ def test_the_score_command_reads_transcripts_beside_clean(tmp_path, data):
     n, sr = read(root / "noisy" / "p232_001.wav")
     got = pd.read_csv(out)["wer"].iloc[0]
     assert got == pytest.approx(A.error_rates(TEXTS["p232_001.wav"], A.transcribe(n[0], sr))["wer"])
+    assert "(wer vs the written transcript)" in capsys.readouterr().out
 
 
 def test_reference_note_says_what_the_word_errors_were_measured_against(tmp_path, data):
