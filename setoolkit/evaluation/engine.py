@@ -195,7 +195,9 @@ def evaluate(
     failure naming the model and file (:class:`~.isolation.TaskTimeoutError`), and the run goes on (default: none).
     With a time limit the tasks run in worker processes even with ``workers=1`` (from a script without a
     ``__main__`` guard: in this process, where a task stuck in native code cannot be stopped), so a model that never
-    returns from native code has its worker ended, and the rest runs on a new one.
+    returns from native code has its worker ended, and the rest runs on a new one. On Dask the limit stops a task
+    stuck in Python code; one stuck in native code keeps its worker thread (Dask runs tasks in threads, and ending the
+    worker's process from inside could end the caller's own with ``processes=False``): use the cluster's own limits.
     Each task leaves its process as it found it (NumPy's error state, the working folder, torch's dtype and
     threads: :func:`~.isolation.restored_state`).
 
