@@ -8,8 +8,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Extras for a model the user brings (a local Whisper model): installable, but neither locked nor in [all].
-USER_MODEL_EXTRAS = {"whisper", "openai-whisper"}
+#: Extras only for a model the user brings (an openai-whisper .pt checkpoint: openai-whisper decodes nothing else):
+#: installable, but neither locked nor in [all]. (`whisper` carries its model, tiny.en, and is locked.)
+USER_MODEL_EXTRAS = {"openai-whisper"}
 
 
 def _lock(path: Path) -> dict[str, str]:

