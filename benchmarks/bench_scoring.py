@@ -47,15 +47,18 @@ Then, torch on one thread (as the evaluation workers run it), two batch sections
   rate) scored by setoolkit one file at a time, onnxruntime on one thread for both;
 * **which is ahead** (:func:`verdicts`): per metric, the whole run, each batch form, DNSMOS against the batch peer.
 
-Measured 2026-12-06 on the shared 2-core build machine (others' load average 2-3.6 during the run, 6 min in all;
-benchmarks/results/scoring.md): 44 vbd16k + 6 vbd48k pairs. Equal to the direct calls once given setoolkit's inputs
-(PESQ, STOI, SI-SDR exactly, ESTOI 1e-15, DNSMOS 2.7e-7); otherwise the length rule (3 pairs one sample short:
-PESQ 1.2e-4) and, at 48 kHz, the resampler (PESQ 1.5e-4, DNSMOS BAK 0.087) explain every difference. Per pair,
-one process: CPU ratios peer / setoolkit PESQ 0.96-0.97, STOI 1.0-1.1, ESTOI 1.03-1.05 (the same libraries),
-SI-SDR 9.1 (torchmetrics) / 1.0 (numpy), DNSMOS 2.2-2.3; all metrics 2.1x (torchmetrics) and 2.0x (direct) CPU,
-1.8x wall. score_files (2 workers, cold) took 38.3 s wall / 38.1 s CPU: torchmetrics' loop 1.6x its wall and
-2.0x its CPU, the direct loop 1.6x / 1.9x; on a machine shared with other jobs its two workers did not beat
-setoolkit's own one-process loop (33.8 s wall).
+Measured 2026-12-06 21:56 UTC on the shared 2-core build machine (others' load average 3-4.5 during the run,
+10 min in all; benchmarks/results/scoring.md): 44 vbd16k + 6 vbd48k pairs. Equal to the direct calls once given
+setoolkit's inputs (PESQ, STOI, SI-SDR exactly, ESTOI 1e-15, DNSMOS 2.7e-7); otherwise the length rule (3 pairs one
+sample short: PESQ 1.2e-4) and, at 48 kHz, the resampler explain every difference. Per pair, one process: CPU
+ratios peer / setoolkit PESQ 0.91-1.02, STOI 1.16-1.21, ESTOI 1.07-1.08 (the same libraries: machine noise), SI-SDR
+7.4 (torchmetrics) / 1.2 (numpy), DNSMOS 2.3; all metrics 2.1x (torchmetrics) and 2.0x (direct) CPU. score_files
+(2 workers, cold) took 50.2 s wall / 47.8 s CPU: torchmetrics' loop 1.6x its wall and 1.7x its CPU. Batch forms:
+spk_sim through score_files in batches of 16, 1.67x less CPU than file by file (0.077 vs 0.128 s per pair; 1.43x
+in an earlier run the same day), within 1.8e-7. DNSMOS one file at a time against torchmetrics' batch path on the
+same clips: setoolkit ahead, 1.52x less CPU at 16 kHz (44 clips), 3.2x at 48 kHz (6 clips; scores 0.56 apart
+there, SIG, from the resampler alone: 1.4e-7 given torchmetrics' 16 kHz copies: the 2.06 s clips are repeated to
+9.01 s, so the resampler's edges enter every window four times).
 """
 
 from __future__ import annotations
