@@ -36,15 +36,29 @@ in turn, the order rotating per pair, so machine load falls on all alike. CPU ti
 threads) plus, for the batch, its worker processes'. Writes ``scoring.csv`` (one row per file and implementation:
 the scores, lag and per-metric seconds) and ``scoring.md`` (agreement and cost tables) to ``--out``.
 
-Measured 2026-12-06 on the shared 2-core build machine (others' load average 2-3.6 during the run, 6 min in all;
-benchmarks/results/scoring.md): 44 vbd16k + 6 vbd48k pairs. Equal to the direct calls once given setoolkit's inputs
-(PESQ, STOI, SI-SDR exactly, ESTOI 1e-15, DNSMOS 2.7e-7); otherwise the length rule (3 pairs one sample short:
-PESQ 1.2e-4) and, at 48 kHz, the resampler (PESQ 1.5e-4, DNSMOS BAK 0.087) explain every difference. Per pair,
-one process: CPU ratios peer / setoolkit PESQ 0.96-0.97, STOI 1.0-1.1, ESTOI 1.03-1.05 (the same libraries),
-SI-SDR 9.1 (torchmetrics) / 1.0 (numpy), DNSMOS 2.2-2.3; all metrics 2.1x (torchmetrics) and 2.0x (direct) CPU,
-1.8x wall. score_files (2 workers, cold) took 38.3 s wall / 38.1 s CPU: torchmetrics' loop 1.6x its wall and
-2.0x its CPU, the direct loop 1.6x / 1.9x; on a machine shared with other jobs its two workers did not beat
-setoolkit's own one-process loop (33.8 s wall).
+Then, torch on one thread (as the evaluation workers run it), two batch sections and the verdicts:
+
+* **batch forms** (:func:`batch_forms`): every metric with a ``Metric.batch`` (``spk_sim``; NISQA, DNSMOS and
+  DistillMOS have none: batching them costs more CPU, see :mod:`setoolkit.metrics.batching`) through
+  ``score_files`` in one process, file by file and in batches of ``--batch-files``: CPU per file, the ratio, the
+  largest difference;
+* **DNSMOS against torchmetrics' batch path** (:func:`dnsmos_vs_peer_batch`): torchmetrics scores a batch of
+  equal-length clips with one ONNX call per window position; the same noisy clips (cut to the shortest of their
+  rate) scored by setoolkit one file at a time, onnxruntime on one thread for both;
+* **which is ahead** (:func:`verdicts`): per metric, the whole run, each batch form, DNSMOS against the batch peer.
+
+Measured 2026-12-06 21:56 UTC on the shared 2-core build machine (others' load average 3-4.5 during the run,
+10 min in all; benchmarks/results/scoring.md): 44 vbd16k + 6 vbd48k pairs. Equal to the direct calls once given
+setoolkit's inputs (PESQ, STOI, SI-SDR exactly, ESTOI 1e-15, DNSMOS 2.7e-7); otherwise the length rule (3 pairs one
+sample short: PESQ 1.2e-4) and, at 48 kHz, the resampler explain every difference. Per pair, one process: CPU
+ratios peer / setoolkit PESQ 0.91-1.02, STOI 1.16-1.21, ESTOI 1.07-1.08 (the same libraries: machine noise), SI-SDR
+7.4 (torchmetrics) / 1.2 (numpy), DNSMOS 2.3; all metrics 2.1x (torchmetrics) and 2.0x (direct) CPU. score_files
+(2 workers, cold) took 50.2 s wall / 47.8 s CPU: torchmetrics' loop 1.6x its wall and 1.7x its CPU. Batch forms:
+spk_sim through score_files in batches of 16, 1.67x less CPU than file by file (0.077 vs 0.128 s per pair; 1.43x
+in an earlier run the same day), within 1.8e-7. DNSMOS one file at a time against torchmetrics' batch path on the
+same clips: setoolkit ahead, 1.52x less CPU at 16 kHz (44 clips), 3.2x at 48 kHz (6 clips; scores 0.56 apart
+there, SIG, from the resampler alone: 1.4e-7 given torchmetrics' 16 kHz copies: the 2.06 s clips are repeated to
+9.01 s, so the resampler's edges enter every window four times).
 """
 
 from __future__ import annotations
@@ -70,7 +84,8 @@ import soundfile as sf
 from setoolkit import assets
 from setoolkit.audio import read, resample, to_mono
 from setoolkit.metrics import dnsmos as st_dnsmos
-from setoolkit.metrics import pesq_p862, score_files, score_pair
+from setoolkit.metrics import pesq_p862, registry, score_files, score_pair
+from setoolkit.metrics import speaker as st_speaker
 
 METRICS = ("pesq_wb", "stoi", "estoi", "si_sdr", "dnsmos")
 #: The columns each metric writes (DNSMOS: four).
@@ -315,6 +330,132 @@ def batch(pairs, metrics, workers: int) -> tuple[list[dict], float, float]:
     return rows, time.perf_counter() - w, _cpu_all() - c
 
 
+def _forget() -> None:
+    """Drop setoolkit's per-process memos (DNSMOS and PESQ scores, reference speaker embeddings): time work."""
+    st_dnsmos._MEMO.clear()
+    pesq_p862._MEMO.clear()
+    st_speaker._memo.clear()
+
+
+def _cpu_wall(f):
+    """``(f(), CPU seconds of this process, wall seconds)``."""
+    w, c = time.perf_counter(), time.process_time()
+    out = f()
+    return out, time.process_time() - c, time.perf_counter() - w
+
+
+def batch_forms(pairs, metrics=None, batch_files: int = 16) -> pd.DataFrame:
+    """Each metric with a batch form (``Metric.batch``; default: every registered one) through
+    :func:`score_files` in this process (``workers=1``), file by file (``batch_files=0``) and in batches of
+    ``batch_files``, models loaded first (one untimed file), memos emptied before each: CPU and wall seconds per
+    file, the ratio per-file / batch (above 1: the batch path is ahead) and the largest difference of its columns."""
+    metrics = list(metrics or [m.name for m in registry.registered() if m.batch is not None])
+    out = []
+    for name in metrics:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score_files(pairs[:1], metrics=[name], workers=1, progress=False, batch_files=0)
+            _forget()
+            one, c1, w1 = _cpu_wall(
+                lambda n=name: score_files(pairs, metrics=[n], workers=1, progress=False, batch_files=0)
+            )
+            _forget()
+            many, cb, wb = _cpu_wall(
+                lambda n=name: score_files(pairs, metrics=[n], workers=1, progress=False, batch_files=batch_files)
+            )
+        cols = registry.get(name).columns
+        diff = max(
+            (abs(a[c] - b[c]) for a, b in zip(one, many) for c in cols if not (np.isnan(a[c]) and np.isnan(b[c]))),
+            default=0.0,
+        )
+        out.append(
+            {"metric": name, "files": len(pairs), "batch_files": batch_files, "per_file_cpu_s": c1 / len(pairs)}
+            | {"batch_cpu_s": cb / len(pairs), "cpu_ratio": c1 / cb, "per_file_wall_s": w1 / len(pairs)}
+            | {"batch_wall_s": wb / len(pairs), "wall_ratio": w1 / wb, "max_abs": diff}
+            | {"ahead": "batch" if c1 > cb else "per-file"}
+        )
+    return pd.DataFrame(out)
+
+
+def dnsmos_vs_peer_batch(pairs, dnsmos_weights: Path, batch_files: int = 16) -> pd.DataFrame:
+    """setoolkit's DNSMOS (one call per file: no batch form pays for it, see :mod:`setoolkit.metrics.batching`)
+    against torchmetrics' batch path (one ``deep_noise_suppression_mean_opinion_score`` call per ``batch_files``
+    clips: each 9.01 s window position of the whole batch in one ONNX call) on the same noisy clips, cut to the
+    shortest clip of their rate (torchmetrics' batches need equal lengths), onnxruntime on one thread for both.
+    CPU and wall seconds per clip, the ratio torchmetrics / setoolkit (above 1: setoolkit ahead), the largest
+    difference (and its column), and the largest once setoolkit is given torchmetrics' 16 kHz copies of clips at
+    other rates (the resampler: short clips are repeated to 9.01 s, so its edges enter every window several times)."""
+    import torch
+    from torchmetrics.functional.audio import dnsmos as tm_dnsmos
+
+    torchmetrics_scorers([], dnsmos_weights)  # points torchmetrics' DNSMOS at the mirror's files
+    by_rate: dict[int, list[np.ndarray]] = {}
+    for _, noisy in pairs:
+        x, sr = sf.read(str(noisy), dtype="float32")
+        by_rate.setdefault(sr, []).append(x)
+    out = []
+    for sr, clips in by_rate.items():
+        n = min(len(x) for x in clips)
+        clips = [np.ascontiguousarray(x[:n]) for x in clips]
+        batches = [torch.from_numpy(np.stack(clips[a : a + batch_files])) for a in range(0, len(clips), batch_files)]
+
+        def peer(batches=batches, sr=sr):
+            return [
+                v
+                for b in batches
+                for v in tm_dnsmos.deep_noise_suppression_mean_opinion_score(b, sr, False, num_threads=1)
+            ]
+
+        def mine(clips=clips, sr=sr):
+            return [st_dnsmos.dnsmos(x, sr, threads=1) for x in clips]
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            peer(batches[:1]), mine(clips[:1])  # sessions opened, not timed
+            _forget()
+            theirs, ct, wt = _cpu_wall(peer)
+            ours, cs, ws = _cpu_wall(mine)
+            # untimed: setoolkit given torchmetrics' 16 kHz copies (librosa's soxr HQ, not setoolkit's soxr VHQ)
+            same = (
+                ours if sr == 16000 else mine([librosa.resample(x, orig_sr=sr, target_sr=16000) for x in clips], 16000)
+            )
+        diff = {c: max(abs(float(t[k]) - o[c]) for t, o in zip(theirs, ours)) for k, c in enumerate(_TM_DNSMOS)}
+        same_diff = max(abs(float(t[k]) - o[c]) for t, o in zip(theirs, same) for k, c in enumerate(_TM_DNSMOS))
+        out.append(
+            {"sr": sr, "clips": len(clips), "seconds": n / sr, "batch_files": batch_files}
+            | {"setoolkit_cpu_s": cs / len(clips), "torchmetrics_batch_cpu_s": ct / len(clips), "cpu_ratio": ct / cs}
+            | {"wall_ratio": wt / ws, "max_abs": max(diff.values()), "worst": max(diff, key=lambda c: diff[c])}
+            | {"max_abs_same_input": same_diff}
+            | {"ahead": "setoolkit" if ct > cs else "torchmetrics batch"}
+        )
+    return pd.DataFrame(out)
+
+
+def verdicts(cost: pd.DataFrame, totals: pd.DataFrame, forms: pd.DataFrame | None, peer: pd.DataFrame | None) -> str:
+    """Which is ahead, in words: per metric (CPU per pair, one process), the whole run, the batch forms against
+    setoolkit's per-file path, setoolkit's DNSMOS against torchmetrics' batch path."""
+    lines = ["## Which is ahead (CPU)"]
+    impls = [c[: -len("_cpu_s")] for c in cost.columns if c.endswith("_cpu_s")]
+    for r in cost.to_dict("records"):
+        best = min(impls, key=lambda i: r[f"{i}_cpu_s"])
+        ratios = ", ".join(f"{i} {r[f'{i}_cpu_ratio']:.2f}x" for i in impls if f"{i}_cpu_ratio" in r)
+        lines.append(f"- {r['stage']}: {best} ({ratios} setoolkit's CPU)")
+    best = totals.loc[totals["cpu_s"].idxmin()]
+    lines.append(f"- whole run: {best['run']} ({best['cpu_s']:.1f} s CPU)")
+    for r in [] if forms is None else forms.to_dict("records"):
+        lines.append(
+            f"- batch form {r['metric']}: {r['ahead']} (per-file / batch CPU {r['cpu_ratio']:.2f}x over {r['files']} "
+            f"files in batches of {r['batch_files']}; largest difference {r['max_abs']:.1e})"
+        )
+    for r in [] if peer is None else peer.to_dict("records"):
+        lines.append(
+            f"- DNSMOS at {r['sr']} Hz, {r['clips']} clips of {r['seconds']:.2f} s: {r['ahead']} "
+            f"(torchmetrics' batch path / setoolkit per file CPU {r['cpu_ratio']:.2f}x; "
+            f"largest difference {r['max_abs']:.1e}, {r['worst']}; {r['max_abs_same_input']:.1e} given its 16 kHz copy)"
+        )
+    return "\n".join(lines)
+
+
 def compare(pairs, metrics=METRICS, implementations=("setoolkit", "direct"), *, dnsmos_weights=None, log=print):
     """Score ``pairs`` [(clean, noisy)] with each of ``implementations`` in this process, interleaved per pair.
 
@@ -415,14 +556,17 @@ def _versions() -> str:
     return ", ".join(found)
 
 
-def _markdown(agree, cost, totals, header, notes="") -> str:
+def _table(df: pd.DataFrame) -> str:
     def fmt(x):
         return f"{x:.3g}" if isinstance(x, float) else str(x)
 
-    def table(df):
-        lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-        lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in df.itertuples(index=False)]
-        return "\n".join(lines)
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _markdown(agree, cost, totals, header, notes="") -> str:
+    table = _table
 
     parts = [header, "## Agreement (absolute differences over files)", table(agree)]
     parts += ["## Cost per pair, one process, warm (ratio = peer / setoolkit; below 1 = peer faster)", table(cost)]
@@ -436,6 +580,7 @@ def main():
     ap.add_argument("--limit", type=int, default=None, help="pairs per set")
     ap.add_argument("--out", default="benchmarks/results")
     ap.add_argument("--without", default="", help="implementations to leave out, e.g. torchmetrics")
+    ap.add_argument("--batch-files", type=int, default=16, help="files per batch call in the batch-form sections")
     args = ap.parse_args()
     pairs = [p for s in args.sets.split(",") for p in assets.dataset_pairs(s)[: args.limit]]
     impls = [i for i in IMPLEMENTATIONS if i not in args.without.split(",")]
@@ -477,7 +622,19 @@ def main():
     same = same_inputs_check(rows, pairs)
     zero_mean = zero_mean_check(rows, pairs) if "torchmetrics" in impls else None
     short = sum(sf.info(str(n)).frames < sf.info(str(c)).frames for c, n in pairs)
-    text = _markdown(agree, cost, tot, header, explanations(agree, same, short, zero_mean))
+    import torch
+
+    torch.set_num_threads(1)  # as the evaluation workers run torch: CPU seconds without idle spinning threads
+    forms = batch_forms(pairs, batch_files=args.batch_files)
+    peer = dnsmos_vs_peer_batch(pairs, weights, args.batch_files) if "torchmetrics" in impls else None
+    sections = [
+        "## Batch forms vs setoolkit's per-file path (score_files, one process, torch on one thread)",
+        _table(forms),
+    ]
+    if peer is not None:
+        sections += ["## DNSMOS: setoolkit per file vs torchmetrics' batch path (same clips, one thread)", _table(peer)]
+    notes = "\n\n".join([explanations(agree, same, short, zero_mean), *sections, verdicts(cost, tot, forms, peer)])
+    text = _markdown(agree, cost, tot, header, notes)
     (out / "scoring.md").write_text(text)
     print(text)
 

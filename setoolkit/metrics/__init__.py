@@ -7,7 +7,7 @@ label, unit, digits, direction), :mod:`.pairs` (the input rules every metric sha
 each declaring its records in ``METRICS``: :mod:`.pesq_p862` (PESQ), :mod:`.composite` (CSIG/CBAK/COVL),
 :mod:`.stoi_estoi`, :mod:`.signal` (SI-SDR, SDR, SNR, segmental SNR, LSD), :mod:`.learned` (ViSQOL, DistillMOS),
 :mod:`.dnsmos` (DNSMOS P.835/P.808); :mod:`.scoring` (alignment, :func:`score_pair`, :func:`score_files`),
-:mod:`.folders` (``setoolkit score``).
+:mod:`.batching` (batch forms in :func:`score_files`), :mod:`.folders` (``setoolkit score``).
 """
 
 from . import registry

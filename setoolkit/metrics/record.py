@@ -59,6 +59,12 @@ class Metric:
         Summarised by :func:`setoolkit.evaluation.summarize` by default.
     load : callable or None
         Optional ``load(mirror=None)``: opens models once per process (timed as ``load``, not as the metric).
+    batch : callable or None
+        Optional batch form, where it pays: ``batch(ests, sr)`` (non-intrusive) or ``batch(refs, ests, sr)``
+        (intrusive) over lists of ``(samples,)`` float arrays at ``sr`` Hz (lengths may differ between items; a
+        ref and its est as ``compute`` takes them), returning a list of what ``compute`` returns, one per item,
+        equal to ``compute`` on each item to float error (the metric's test states its bar). A keyword ``mirror``
+        is passed as to ``compute``. :func:`~setoolkit.metrics.score_files` calls it on bounded chunks of files.
     """
 
     name: str
@@ -79,12 +85,15 @@ class Metric:
     summary: bool = True
     column_labels: Mapping[str, str] = field(default_factory=dict)
     load: Callable[..., Any] | None = None
+    batch: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ":" in self.name or "," in self.name:
             raise MetricError(f"metric name {self.name!r}: a non-empty string without ':' or ','")
         if not callable(self.compute):
             raise MetricError(f"metric {self.name!r}: compute is a {type(self.compute).__name__}, not a callable")
+        if self.batch is not None and not callable(self.batch):
+            raise MetricError(f"metric {self.name!r}: batch is a {type(self.batch).__name__}, not a callable")
         object.__setattr__(self, "columns", tuple(self.columns) or (self.name,))
         object.__setattr__(self, "libraries", tuple(self.libraries))
         object.__setattr__(self, "weights", tuple(self.weights))

@@ -50,7 +50,7 @@ import numpy as np
 
 from ..audio import read, resample, to_mono
 from ..errors import MetricError
-from . import registry
+from . import batching, registry
 from .pairs import is_silent
 from .pesq_p862 import pesq
 from .signal import lsd, sdr, segmental_snr, si_sdr, snr
@@ -271,6 +271,15 @@ def _score_files(job: tuple) -> dict:
     return row
 
 
+def _run_job(job: tuple) -> dict | list[dict]:
+    """One job of :func:`score_files`: ``("file", job)`` for :func:`_score_files`, ``("batch", job)`` for
+    :func:`batching.score_chunk` (a chunk of pairs through the batch forms)."""
+    kind, args = job
+    if kind == "batch":  # score_pair's length check and alignment, passed in (batching does not import scoring)
+        return batching.score_chunk(*args, align=align, check_lengths=check_lengths)
+    return _score_files(args)
+
+
 def score_files(
     pairs: Iterable[tuple[str | os.PathLike | None, str | os.PathLike]],
     *,
@@ -278,6 +287,7 @@ def score_files(
     align_signals: bool = True,
     workers: int | None = None,
     progress: bool = True,
+    batch_files: int = batching.BATCH_FILES,
 ) -> list[dict]:
     """Score many ``(reference_path, estimate_path)`` pairs in parallel processes with a progress bar.
 
@@ -285,14 +295,37 @@ def score_files(
     (:func:`setoolkit.metrics.registry.resolve`: an unknown name is one error before any file is read). Returns
     one dict per pair (``file``, ``reference``, ``sr``, the metrics, ``lag`` when there is a reference), in input
     order.
+
+    Metrics with a batch form (:mod:`setoolkit.metrics.batching`: ``spk_sim``) are computed over chunks of
+    ``batch_files`` files (one job each), the others file by file; the values equal the per-file path's within
+    the batch form's float tolerance (spk_sim: 1e-6). ``batch_files=0``: every metric file by file.
     """
     from tqdm.auto import tqdm
 
     metrics = registry.resolve(metrics)
-    jobs = [(str(r) if r is not None else None, str(e), metrics, align_signals) for r, e in pairs]
+    per_file, batched = batching.split(metrics) if batch_files > 0 else (list(metrics), [])
+    pairs = [(str(r) if r is not None else None, str(e)) for r, e in pairs]
+    jobs = [(r, e, metrics, align_signals) for r, e in pairs]
+    if batched:
+        intrusive_here = any(m.intrusive for _, m, _ in registry.plan(per_file))
+        file_jobs = [("file", (r, e, tuple(per_file), align_signals)) for r, e in pairs] if per_file else []
+        batch_jobs = [
+            ("batch", (c, tuple(batched), align_signals, not intrusive_here))
+            for c in batching.chunks(pairs, batch_files)
+        ]
+        workers = workers if workers is not None else min(len(file_jobs) + len(batch_jobs), cpu_count())
+        done = _map(_run_job, batch_jobs + file_jobs, workers, metrics, progress, tqdm)
+        rows = [r for b in done[: len(batch_jobs)] for r in b]
+        return batching.merge(done[len(batch_jobs) :] or None, rows, metrics)
     workers = workers if workers is not None else min(len(jobs), cpu_count())
+    return _map(_score_files, jobs, workers, metrics, progress, tqdm)
+
+
+def _map(fn: Callable, jobs: list, workers: int, metrics: Sequence[str], progress: bool, tqdm) -> list:
+    """``[fn(job) for job in jobs]``, in ``workers`` spawned processes when there are several (and the metrics
+    registered in this process can be rebuilt there), else here."""
     if workers <= 1 or len(jobs) <= 1:
-        return [_score_files(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
+        return [fn(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
     ours = {m.name for m in registry.builtin()}
     added = [(k, registry.get(k)) for k in metrics if k not in ours and registry.spec_file(k) is None]
     try:
@@ -302,12 +335,12 @@ def score_files(
             f"metrics {[k for k, _ in added]} were registered in this process only: scored here, without workers",
             stacklevel=2,
         )
-        return [_score_files(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
+        return [fn(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
     # spawned, not forked: a fork of a process that has run torch (NISQA, DistillMOS) hangs on its first torch call
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context("spawn"), initializer=registry.register_all, initargs=(added,)
     ) as pool:
-        return list(tqdm(pool.map(_score_files, jobs), total=len(jobs), desc="scoring", disable=not progress))
+        return list(tqdm(pool.map(fn, jobs), total=len(jobs), desc="scoring", disable=not progress))
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,18 @@ def test_the_length_rule_is_the_whole_difference_on_a_short_pair(bench, mirror):
     assert 1e-6 < agree["pesq_wb"] < 1e-3 and agree["stoi"] == 0.0
     same = bench.same_inputs_check(rows, short, metrics)
     assert same == {"pesq_wb": 0.0, "stoi": 0.0, "si_sdr": 0.0}
+
+
+def test_batch_forms_against_the_per_file_path_and_the_verdicts(bench, mirror):
+    pairs = assets.dataset_pairs("vbd16k", mirror=mirror)[:3]
+    forms = bench.batch_forms(pairs, ["spk_sim"], batch_files=2)
+    (row,) = forms.to_dict("records")
+    assert row["metric"] == "spk_sim" and row["files"] == 3 and row["max_abs"] <= 1e-6
+    assert row["per_file_cpu_s"] > 0 and row["batch_cpu_s"] > 0 and row["ahead"] in ("batch", "per-file")
+    cost = bench.pd.DataFrame(
+        [{"stage": "total", "setoolkit_cpu_s": 1.0, "direct_cpu_s": 2.0, "direct_cpu_ratio": 2.0}]
+    )
+    totals = bench.pd.DataFrame([{"run": "setoolkit score_files", "cpu_s": 3.0}, {"run": "direct loop", "cpu_s": 4.0}])
+    text = bench.verdicts(cost, totals, forms, None)
+    assert "- total: setoolkit (direct 2.00x" in text and "whole run: setoolkit score_files" in text
+    assert f"batch form spk_sim: {row['ahead']}" in text
