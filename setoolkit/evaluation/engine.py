@@ -69,6 +69,7 @@ from ..model_refs import MODELS_CSV, model_table
 from ..model_refs import resolve as resolve_refs
 from ..output_plan import ensure_writable_dir
 from ..registry import missing_extras, runnable_models
+from ..threads import limit_threads
 from .isolation import TaskTimeoutError, restored_state
 from .runners import (
     GUARD_HELP,
@@ -77,7 +78,6 @@ from .runners import (
     LocalPool,
     SignalReceived,
     check_not_bootstrapping,
-    limit_threads,
     raise_on_signals,
     unguarded_main_line,
 )

@@ -20,15 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import SetoolkitError
-
-#: Environment variables that pin the numeric libraries to one pool size (read when they start).
-THREAD_ENV = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-    "TF_NUM_INTEROP_THREADS",
-)
+from ..threads import THREAD_ENV
 
 
 class TaskTimeoutError(SetoolkitError, TimeoutError):

@@ -25,12 +25,11 @@ from functools import partial
 from pathlib import Path
 from types import FrameType
 
-from threadpoolctl import threadpool_limits
-
 from ..errors import SetoolkitError
 from ..model_specs import EntryPointWarning
 from ..registry import CARDS
-from .isolation import THREAD_ENV, Expired, TaskTimeoutError, restored_state, time_limit
+from ..threads import limit_threads
+from .isolation import Expired, TaskTimeoutError, restored_state, time_limit
 from .task import Task
 
 #: Seconds a worker has to unwind its task after SIGTERM before it is killed.
@@ -42,18 +41,6 @@ GUARD_HELP = (
     'put the call under `if __name__ == "__main__":` (worker processes are spawned: each imports the '
     "script again, and an unguarded evaluate() there would start workers of its own), or pass workers=1"
 )
-
-
-def limit_threads(threads: int) -> None:
-    """Pin this process's numeric libraries to ``threads`` threads (call before torch/TF start): the environment
-    variables for libraries not loaded yet, and (threadpoolctl) the BLAS/OpenMP pools already loaded: a spawned
-    worker imports numpy while it unpickles its task function, before this runs, and its OpenBLAS would otherwise
-    keep one thread per core (one SI-SDR took 8.5 ms instead of 0.1 ms on a busy 2-core machine)."""
-    for k in THREAD_ENV:
-        os.environ[k] = str(threads)
-    threadpool_limits(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
 
 
 # ------------------------------------------------------------------------------------------- worker side

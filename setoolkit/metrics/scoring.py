@@ -50,6 +50,7 @@ import numpy as np
 
 from ..audio import read, resample, to_mono
 from ..errors import MetricError
+from ..threads import limit_threads
 from . import batching, registry
 from .pairs import is_silent
 from .pesq_p862 import pesq
@@ -338,9 +339,16 @@ def _map(fn: Callable, jobs: list, workers: int, metrics: Sequence[str], progres
         return [fn(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
     # spawned, not forked: a fork of a process that has run torch (NISQA, DistillMOS) hangs on its first torch call
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=registry.register_all, initargs=(added,)
+        max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init, initargs=(added,)
     ) as pool:
         return list(tqdm(pool.map(fn, jobs), total=len(jobs), desc="scoring", disable=not progress))
+
+
+def _worker_init(added: list) -> None:
+    """A scoring worker: one thread per numeric library (as many workers as cores; torch's default of one thread
+    per core made the NISQA network cost 8.5x the CPU on a 2-core machine), the caller's registered metrics."""
+    limit_threads(1)
+    registry.register_all(added)
 
 
 @dataclass(frozen=True)
