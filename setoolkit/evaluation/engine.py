@@ -68,19 +68,10 @@ from ..metrics.scoring import DEFAULT_METRICS, cpu_count
 from ..model_refs import MODELS_CSV, model_table
 from ..model_refs import resolve as resolve_refs
 from ..output_plan import ensure_writable_dir
+from ..processes import GUARD_HELP, check_not_bootstrapping, limit_threads, unguarded_main_line
 from ..registry import missing_extras, runnable_models
-from ..threads import limit_threads
 from .isolation import TaskTimeoutError, restored_state
-from .runners import (
-    GUARD_HELP,
-    DaskPool,
-    InProcess,
-    LocalPool,
-    SignalReceived,
-    check_not_bootstrapping,
-    raise_on_signals,
-    unguarded_main_line,
-)
+from .runners import DaskPool, InProcess, LocalPool, SignalReceived, raise_on_signals
 from .sets import make_tasks
 from .store import (
     REQUIRED,

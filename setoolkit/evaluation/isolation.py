@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import SetoolkitError
-from ..threads import THREAD_ENV
+from ..processes import THREAD_ENV
 
 
 class TaskTimeoutError(SetoolkitError, TimeoutError):

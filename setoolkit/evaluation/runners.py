@@ -1,17 +1,15 @@
 """How evaluation tasks run: in this process, in spawned local processes, or on a Dask cluster -- three runners
 with one interface (``results(todo)`` yields ``(task, (row, warnings) or the exception)`` as tasks finish,
-``stop()`` ends the workers, ``close()``), the worker side (:func:`call_task`, signals, the parent watch), and
-the checks a parent makes before spawning (:func:`unguarded_main_line`). See :mod:`.engine` for what
+``stop()`` ends the workers, ``close()``), and the worker side (:func:`call_task`, signals, the parent watch). The
+checks a parent makes before spawning live in :mod:`setoolkit.processes`. See :mod:`.engine` for what
 :func:`~.engine.evaluate` promises under faults."""
 
 from __future__ import annotations
 
-import ast
 import multiprocessing
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -23,12 +21,10 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from types import FrameType
 
-from ..errors import SetoolkitError
 from ..model_specs import EntryPointWarning
+from ..processes import GUARD_HELP, limit_threads
 from ..registry import CARDS
-from ..threads import limit_threads
 from .isolation import Expired, TaskTimeoutError, restored_state, time_limit
 from .task import Task
 
@@ -36,11 +32,6 @@ from .task import Task
 STOP_GRACE = 5.0
 #: How often (s) a worker checks that its parent is alive.
 WATCH_INTERVAL = 0.5
-
-GUARD_HELP = (
-    'put the call under `if __name__ == "__main__":` (worker processes are spawned: each imports the '
-    "script again, and an unguarded evaluate() there would start workers of its own), or pass workers=1"
-)
 
 
 # ------------------------------------------------------------------------------------------- worker side
@@ -291,50 +282,3 @@ def raise_on_signals():
 
 class SignalReceived(BaseException):
     pass
-
-
-def unguarded_main_line() -> str | None:
-    """``"script.py, line N"``: where the ``__main__`` script makes this call when that line is not under ``if
-    __name__ == "__main__":`` and spawned processes would import the script again; ``None`` otherwise."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    name = getattr(spec, "name", None)
-    if name is not None:
-        if name == "__main__" or name.endswith(".__main__"):
-            return None  # spawn does not re-run a package's __main__
-        path = getattr(spec, "origin", None)
-    else:
-        path = getattr(main, "__file__", None)
-    if not path or not Path(path).is_file():
-        return None  # interactive, -c, a notebook: nothing is re-imported
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)):
-        frame = frame.f_back
-    if frame is None:
-        return None
-    try:
-        tree = ast.parse(Path(path).read_text())
-    except (SyntaxError, OSError, ValueError):
-        return None
-    line = frame.f_lineno
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.If):
-            continue
-        guard = {"__main__", "__name__"} <= set(_names(node.test))
-        if guard and node.body[0].lineno <= line <= (node.body[-1].end_lineno or line):
-            return None
-    return f"{path}, line {line}"
-
-
-def _names(test: ast.expr) -> list[str]:
-    """The names and string constants in an ``if`` test (``__name__ == "__main__"`` -> both)."""
-    return [
-        n.id if isinstance(n, ast.Name) else str(n.value)
-        for n in ast.walk(test)
-        if isinstance(n, ast.Name) or (isinstance(n, ast.Constant) and isinstance(n.value, str))
-    ]
-
-
-def check_not_bootstrapping() -> None:
-    if getattr(multiprocessing.process.current_process(), "_inheriting", False):
-        raise SetoolkitError(f"evaluate() was called while a worker process was starting: {GUARD_HELP}")

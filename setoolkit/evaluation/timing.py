@@ -32,7 +32,7 @@ import numpy as np
 from ..audio import read, resample, to_mono
 from ..metrics.scoring import snr
 from ..model_refs import load
-from .engine import limit_threads
+from ..processes import limit_threads
 from .keys import code_hash, digest, file_hash, model_fingerprint
 from .store import RowStore
 

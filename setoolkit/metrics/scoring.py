@@ -49,8 +49,8 @@ from multiprocessing import get_context
 import numpy as np
 
 from ..audio import read, resample, to_mono
-from ..errors import MetricError
-from ..threads import limit_threads
+from ..errors import MetricError, SetoolkitError
+from ..processes import GUARD_HELP, check_not_bootstrapping, limit_threads, unguarded_main_line
 from . import batching, registry
 from .pairs import is_silent
 from .pesq_p862 import pesq
@@ -327,6 +327,10 @@ def _map(fn: Callable, jobs: list, workers: int, metrics: Sequence[str], progres
     registered in this process can be rebuilt there), else here."""
     if workers <= 1 or len(jobs) <= 1:
         return [fn(j) for j in tqdm(jobs, desc="scoring", disable=not progress)]
+    check_not_bootstrapping("score_files()")
+    where = unguarded_main_line()
+    if where is not None:  # each spawned worker would run the script again: one clear error, before any work
+        raise SetoolkitError(f"{where}: score_files(..., workers={workers}) is called at module level: {GUARD_HELP}")
     ours = {m.name for m in registry.builtin()}
     added = [(k, registry.get(k)) for k in metrics if k not in ours and registry.spec_file(k) is None]
     try:
