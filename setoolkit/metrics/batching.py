@@ -62,19 +62,6 @@ def chunks(items: Sequence, size: int) -> list[list]:
     return [list(items[a : a + size]) for a in range(0, len(items), max(int(size), 1))]
 
 
-def _columns(key: str, metric: registry.Metric, value, cols: tuple[str, ...]) -> dict[str, float]:
-    if isinstance(value, dict):
-        missing = [c for c in cols if c not in value]
-        if missing:
-            raise MetricError(
-                f"metric {key!r}: its batch returned no {', '.join(missing)} (it returned {sorted(value)})"
-            )
-        return {c: float(value[c]) for c in cols}
-    if len(metric.columns) != 1:
-        raise MetricError(f"metric {key!r} writes {metric.columns}: its batch must return a dict of them per item")
-    return {cols[0]: float(value)}
-
-
 def _kw(fn, mirror) -> dict:
     return {"mirror": mirror} if mirror is not None and registry.accepts(fn, "mirror") else {}
 
@@ -116,7 +103,7 @@ def score_items(items: Sequence[Item], names: Sequence[str], *, mirror=None) -> 
             if len(values) != len(idx):
                 raise MetricError(f"metric {key!r}: its batch returned {len(values)} values for {len(idx)} items")
             for i, value in zip(idx, values):
-                out[i].update(_columns(key, metric, value, cols))
+                out[i].update(metric.column_values(value, cols, key=key, by="batch"))
     return out
 
 

@@ -105,6 +105,23 @@ class Metric:
             return sr
         return int(self.rate(sr)) if callable(self.rate) else int(self.rate)
 
+    def column_values(self, value, cols: tuple[str, ...], *, key: str = "", by: str = "compute") -> dict[str, float]:
+        """``{column: float}`` for ``cols`` (some of :attr:`columns`) from what ``compute`` (or, ``by="batch"``, one
+        item of ``batch``) returned: a float, or a dict of columns for a metric that writes several. A missing
+        column or a bare number from a several-column metric is a :class:`MetricError` naming the metric (``key``:
+        its name as asked for, a spec's ``path:name``)."""
+        key = key or self.name
+        if isinstance(value, dict):
+            missing = [c for c in cols if c not in value]
+            if missing:
+                raise MetricError(
+                    f"metric {key!r}: its {by} returned no {', '.join(missing)} (it returned {sorted(value)})"
+                )
+            return {c: float(value[c]) for c in cols}
+        if len(self.columns) != 1:
+            raise MetricError(f"metric {key!r} writes {self.columns}: its {by} must return a dict of them")
+        return {cols[0]: float(value)}
+
     def column_label(self, column: str) -> str:
         """The label of one of its columns (``"DNSMOS OVRL"``)."""
         return self.column_labels.get(column, self.label if len(self.columns) == 1 else column)

@@ -128,17 +128,6 @@ def _load(key: str, metric: registry.Metric, mirror) -> None:
     _LOADED.add(key)
 
 
-def _columns(key: str, metric: registry.Metric, value, cols: tuple[str, ...]) -> dict[str, float]:
-    if isinstance(value, dict):
-        missing = [c for c in cols if c not in value]
-        if missing:
-            raise MetricError(f"metric {key!r} returned no {', '.join(missing)} (it returned {sorted(value)})")
-        return {c: float(value[c]) for c in cols}
-    if len(metric.columns) != 1:
-        raise MetricError(f"metric {key!r} writes {metric.columns}: compute must return a dict of them")
-    return {cols[0]: float(value)}
-
-
 def score_pair(
     ref,
     est,
@@ -227,7 +216,7 @@ def score_pair(
                 value = _call(metric, args, mirror, reference_path)
             else:
                 value = _call(metric, (at("raw", raw, rate), rate), mirror)
-        out.update(_columns(key, metric, value, cols))
+        out.update(metric.column_values(value, cols, key=key))
     order = [c for _, m, cols in registry.plan(metrics) for c in cols if c in out]
     result = {c: out[c] for c in order}
     if ref is not None:

@@ -285,3 +285,12 @@ def test_an_installed_package_adds_metrics_through_the_entry_point_group(tmp_pat
     s = score_pair(None, x[0], sr, metrics=["crest_ep"])
     assert s == {"crest_ep": pytest.approx(float(np.max(np.abs(x[0])) / np.std(x[0])))}
     assert catalog.label("crest_ep") == "crest factor" and "crest_ep" in registry.help_text()
+
+
+def test_a_record_names_what_its_compute_left_out():
+    two = Metric(name="two", compute=lambda est, sr: {"a": 1.0}, intrusive=False, columns=("a", "b"))
+    assert two.column_values({"a": 1, "b": 2.5}, ("a", "b")) == {"a": 1.0, "b": 2.5}
+    with pytest.raises(MetricError, match=r"metric 'two': its compute returned no b \(it returned \['a'\]\)"):
+        two.column_values({"a": 1.0}, ("a", "b"))
+    with pytest.raises(MetricError, match=r"metric 'x.py:two' writes \('a', 'b'\): its batch must return a dict"):
+        two.column_values(1.0, ("a", "b"), key="x.py:two", by="batch")
