@@ -51,8 +51,9 @@ class Item:
 
 def split(metrics: Sequence[str]) -> tuple[list[str], list[str]]:
     """``metrics`` (checked names, :func:`registry.resolve`) as ``(per-file names, batch names)``: a name goes to
-    the batch side when the metric computing it has a batch form."""
-    batched = {k for k, m, _ in registry.plan(metrics) if m.batch is not None}
+    the batch side when the metric computing it has a batch form and reads nothing about the clean file beyond its
+    samples (a record with an ``annotation``, such as a transcript, is scored file by file, where it gets it)."""
+    batched = {k for k, m, _ in registry.plan(metrics) if m.batch is not None and m.annotation is None}
     per_file = [n for n in metrics if registry.key_of(n) not in batched]
     return per_file, [n for n in metrics if registry.key_of(n) in batched]
 
