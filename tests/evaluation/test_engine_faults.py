@@ -280,11 +280,19 @@ def test_ctrl_c_while_a_model_is_built_is_one_line(tmp_path):
     cmd = [sys.executable, "-m", "setoolkit", "evaluate", "--sets", "vbd16k", "--limit", "1", "--models"]
     cmd += [f"{tmp_path / 'slow.py'}:build", "--no-dnsmos", "--workers", "1", "--out", str(tmp_path / "out"), "-q"]
     with open(tmp_path / "log", "w") as f:
-        proc = subprocess.Popen(cmd, env=ENV, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        # SIGINT at its default in the child, as in a terminal: a test run started in the background of a
+        # non-interactive shell ignores SIGINT, the child would inherit that and Python would install no handler
+        proc = subprocess.Popen(
+            cmd,
+            env=ENV,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
     deadline = time.monotonic() + 240
     while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)  # the build is in its sleep now, not between the marker's open() and its audit hook
     os.killpg(proc.pid, signal.SIGINT)
     try:
         proc.wait(timeout=60)
