@@ -54,6 +54,7 @@ def test_wrong_rate(quant, pairs, mirror):
     assert "declared 16000 Hz but the file is 48000 Hz" in report["input"].value
 
 
+@pytest.mark.slow  # heavy for the edit-test loop (seconds); the full suite runs it
 def test_int16_scale(quant, pairs):
     x, sr = read(pairs[0][1])
     report = doctor(quant, audio=faults.unscaled_int16(x), sr=sr, pairs=pairs[:8])

@@ -4,6 +4,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from setoolkit.diagnostics.doctor import doctor
 
 SPEC = textwrap.dedent('''
@@ -50,6 +52,7 @@ def test_a_bad_spec_is_one_failed_check_naming_it(tmp_path):
     assert "not a setoolkit Enhancer" in report["weights"].value
 
 
+@pytest.mark.slow  # heavy for the edit-test loop (seconds); the full suite runs it
 def test_cli_doctor_accepts_a_spec(tmp_path):
     spec_file = tmp_path / "missing.py"
     r = subprocess.run(

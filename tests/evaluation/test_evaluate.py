@@ -154,6 +154,7 @@ def test_dask_cluster_matches_local_and_resumes_after_killed_worker(run_dir, tmp
 # ------------------------------------------------------------------------------------------ content keys
 
 
+@pytest.mark.slow  # heavy for the edit-test loop (seconds); the full suite runs it
 def test_p808_features_and_mel_basis_equal_librosa():
     import librosa
 
@@ -166,6 +167,7 @@ def test_p808_features_and_mel_basis_equal_librosa():
     np.testing.assert_allclose(p808_features(seg), ref, atol=1e-6)
 
 
+@pytest.mark.slow  # heavy for the edit-test loop (seconds); the full suite runs it
 def test_dnsmos_shared_windows_equal_window_by_window(mirror):
     """A 17.5 s recording: 8 overlapping windows (one skipped by upstream's float rounding), the
     convolution stack in more than one chunk; every window's raw scores equal the whole model's."""

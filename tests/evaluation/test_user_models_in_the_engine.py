@@ -52,6 +52,7 @@ def test_spec_model_in_local_workers_scores_like_its_definition(tmp_path):
     assert np.allclose(noisy["snr"] - mine["snr"], 0, atol=50) and (mine["snr"] < noisy["snr"]).all()
 
 
+@pytest.mark.slow  # heavy for the edit-test loop (seconds); the full suite runs it
 def test_spec_model_on_a_dask_local_cluster_gives_the_same_rows(tmp_path):
     distributed = pytest.importorskip("distributed")
     spec = _spec(tmp_path)

